@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kiln needs. Idempotent: packages already present are skipped,
+# and apt is only called when something is missing.
+#
+#   scripts/install-deps.sh build   # what building and running kiln needs
+#   scripts/install-deps.sh test    # plus what the test suite, fuzzers and benchmarks need
+set -euo pipefail
+
+profile="${1:-build}"
+
+build_pkgs=(
+  build-essential cmake ninja-build ccache pkg-config
+  nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libfmt-dev
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev clang-format
+  python3 vsftpd
+)
+
+case "$profile" in
+  build) wanted=("${build_pkgs[@]}") ;;
+  test) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#wanted[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=sudo
+else
+  sudo=
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

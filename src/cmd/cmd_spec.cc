@@ -1,0 +1,88 @@
+// kiln spec show — prints the BuildSpec a kickstart, imagebuild.conf or JSON request makes.
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cmd/subcommands.h"
+#include "core/build_spec_json.h"
+#include "core/text.h"
+#include "spec/spec_builder.h"
+
+namespace kiln::cmd {
+namespace {
+
+struct SpecOptions {
+  std::string file;
+  spec::RequestFields fields;
+  std::string type, arch, release, name, label, title, product, version, mirror, proxy;
+};
+
+void SetIf(const std::string& value, std::optional<std::string>& field) {
+  if (!value.empty()) field = value;
+}
+
+int Show(SpecOptions o) {
+  SetIf(o.type, o.fields.type);
+  SetIf(o.arch, o.fields.arch);
+  SetIf(o.release, o.fields.release);
+  SetIf(o.name, o.fields.name);
+  SetIf(o.label, o.fields.label);
+  SetIf(o.title, o.fields.title);
+  SetIf(o.product, o.fields.product);
+  SetIf(o.version, o.fields.version);
+  SetIf(o.mirror, o.fields.mirror);
+  SetIf(o.proxy, o.fields.proxy);
+
+  spec::FileResolver resolver;
+  Diagnostics diags;
+  spec::LoadedText loaded;
+  std::string error;
+  if (!resolver.Read(o.file, nullptr, loaded, error)) {
+    std::cerr << o.file << ": cannot read: " << error << "\n";
+    return 1;
+  }
+  std::optional<BuildSpec> result;
+  std::string_view trimmed = Trim(loaded.text);
+  if (EndsWith(o.file, ".json") || (!trimmed.empty() && trimmed[0] == '{')) {
+    result = spec::SpecFromJson(loaded.text, loaded.name, resolver, diags);
+  } else if (EndsWith(o.file, ".conf") || spec::LooksLikeIni(loaded.text)) {
+    result = spec::SpecFromImagebuildConfText(loaded.text, loaded.name, o.fields, resolver, diags);
+  } else {
+    result = spec::SpecFromKickstart(loaded.name, o.fields, resolver, diags);
+  }
+  for (const Diagnostic& d : diags.items()) std::cerr << FormatDiagnostic(d) << "\n";
+  if (!result) return 1;
+  for (const std::string& key : result->ignored) {
+    std::cerr << loaded.name << ": note: " << key << " is a 2012 key and is ignored\n";
+  }
+  std::cout << BuildSpecToJson(*result).dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void SetupSpec(CLI::App& app, Action& action) {
+  auto o = std::make_shared<SpecOptions>();
+  CLI::App* spec = app.add_subcommand("spec", "Turn build requests into a BuildSpec");
+  spec->require_subcommand(1);
+  CLI::App* show = spec->add_subcommand(
+      "show", "Print the BuildSpec (JSON) made from a kickstart, an imagebuild.conf or a JSON "
+              "request, after validating it");
+  show->add_option("FILE", o->file, "kickstart, imagebuild.conf or request .json")->required();
+  show->add_option("--type", o->type, "live, raw, qcow2, tar, boot or dvd");
+  show->add_option("--arch", o->arch, "x86_64 (amd64) or i686 (i386)");
+  show->add_option("--release", o->release, "bookworm or trixie");
+  show->add_option("--name", o->name, "image name (file names)");
+  show->add_option("--label", o->label, "ISO volume id");
+  show->add_option("--title", o->title, "boot menu title");
+  show->add_option("--product", o->product, "product name");
+  show->add_option("--image-version", o->version, "image version");
+  show->add_option("--mirror", o->mirror, "package mirror URL");
+  show->add_option("--proxy", o->proxy, "HTTP proxy for downloads");
+  show->add_option("--package", o->fields.extra_packages, "extra package NAME[=VERSION]");
+  show->callback([o, &action] { action = [o] { return Show(*o); }; });
+}
+
+}  // namespace kiln::cmd

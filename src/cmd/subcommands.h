@@ -1,0 +1,17 @@
+// The subcommands of the multi-call `kiln` binary. Each one registers itself on the CLI11
+// app; main.cc lists them in one place and runs the chosen one.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace kiln::cmd {
+
+// Set by a subcommand's setup: what to run once the command line is parsed; returns the
+// process exit code.
+using Action = std::function<int()>;
+
+void SetupKs(CLI::App& app, Action& action);    // kiln ks validate|flatten|commands
+void SetupSpec(CLI::App& app, Action& action);  // kiln spec show
+
+}  // namespace kiln::cmd

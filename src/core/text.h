@@ -1,0 +1,28 @@
+// Small string helpers shared by the parsers. No I/O.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln {
+
+std::string_view Trim(std::string_view s);
+std::string ToLower(std::string_view s);
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
+
+// Splits on `sep`, trimming each piece and dropping empty ones ("a; b;;" -> {a, b}).
+std::vector<std::string> SplitNonEmpty(std::string_view s, char sep);
+
+// Edit distance (with swaps of neighbours), for "did you mean" hints.
+int EditDistance(std::string_view a, std::string_view b);
+
+// The candidate closest to `word` if it is close enough to be a plausible typo, else "".
+std::string ClosestMatch(std::string_view word, const std::vector<std::string_view>& candidates);
+
+// Text as a double-quoted string when it needs quoting for a shell-like reader
+// (empty, whitespace, quotes, backslash or '#'), otherwise unchanged.
+std::string QuoteIfNeeded(std::string_view s);
+
+}  // namespace kiln

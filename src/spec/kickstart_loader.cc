@@ -1,0 +1,158 @@
+#include "spec/kickstart_loader.h"
+
+#include <curl/curl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "core/text.h"
+
+namespace kiln::spec {
+namespace fs = std::filesystem;
+
+bool IsUrl(std::string_view ref) {
+  return StartsWith(ref, "http://") || StartsWith(ref, "https://") || StartsWith(ref, "ftp://") ||
+         StartsWith(ref, "file://");
+}
+
+std::string ResolveRelative(std::string_view base, std::string_view ref) {
+  if (IsUrl(ref) || StartsWith(ref, "/") || base.empty()) return std::string(ref);
+  size_t slash = base.rfind('/');
+  if (IsUrl(base)) {
+    size_t scheme_end = base.find("://") + 3;
+    if (slash == std::string_view::npos || slash < scheme_end) {
+      return std::string(base) + "/" + std::string(ref);
+    }
+  }
+  if (slash == std::string_view::npos) return std::string(ref);
+  return std::string(base.substr(0, slash + 1)) + std::string(ref);
+}
+
+namespace {
+
+struct FetchState {
+  std::string* body;
+  size_t max_bytes;
+  bool too_large = false;
+};
+
+size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
+  auto* state = static_cast<FetchState*>(user);
+  size_t n = size * nmemb;
+  if (state->body->size() + n > state->max_bytes) {
+    state->too_large = true;
+    return 0;  // makes curl stop with CURLE_WRITE_ERROR
+  }
+  state->body->append(data, n);
+  return n;
+}
+
+void GlobalCurlInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+bool ReadLocalFile(const fs::path& path, std::string& text, std::string& error) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    error = "is a directory";
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = std::strerror(errno);
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  text = ss.str();
+  return true;
+}
+
+}  // namespace
+
+bool FetchUrl(const std::string& url, const FetchOptions& options, std::string& body,
+              std::string& error) {
+  GlobalCurlInit();
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) {
+    error = "cannot initialize libcurl";
+    return false;
+  }
+  body.clear();
+  FetchState state{&body, options.max_bytes};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,ftp,file");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https,ftp");
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_s);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, options.total_timeout_s);
+  curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln/" KILN_VERSION);
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  if (state.too_large) {
+    error = "larger than " + std::to_string(options.max_bytes) + " bytes";
+    return false;
+  }
+  if (rc != CURLE_OK) {
+    error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
+    return false;
+  }
+  return true;
+}
+
+bool FileResolver::Read(std::string_view ref, const LoadedText* from, LoadedText& out,
+                        std::string& error) {
+  std::string target = from != nullptr ? ResolveRelative(from->name, ref) : std::string(ref);
+  if (IsUrl(target)) {
+    out.name = target;
+    out.id = target;
+    return FetchUrl(target, options_, out.text, error);
+  }
+  fs::path path(target);
+  std::error_code ec;
+  if (!fs::exists(path, ec) && from != nullptr && !IsUrl(from->name) && !path.is_absolute()) {
+    fs::path in_cwd(ref);
+    if (fs::exists(in_cwd, ec)) path = in_cwd;
+  }
+  if (!fs::exists(path, ec)) {
+    error = "No such file or directory";
+    out.name = path.string();
+    return false;
+  }
+  out.name = path.string();
+  fs::path canonical = fs::weakly_canonical(path, ec);
+  out.id = ec ? path.string() : canonical.string();
+  return ReadLocalFile(path, out.text, error);
+}
+
+bool MemoryResolver::Read(std::string_view ref, const LoadedText* from, LoadedText& out,
+                          std::string& error) {
+  std::string target = from != nullptr ? ResolveRelative(from->name, ref) : std::string(ref);
+  auto it = files_.find(target);
+  if (it == files_.end()) {
+    it = files_.find(ref);
+  }
+  if (it == files_.end()) {
+    error = "No such file or directory";
+    out.name = target;
+    return false;
+  }
+  out.name = it->first;
+  out.id = it->first;
+  out.text = it->second;
+  return true;
+}
+
+}  // namespace kiln::spec

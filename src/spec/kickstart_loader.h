@@ -1,0 +1,72 @@
+// Where kickstart text comes from: files, URLs (%include, %ksappend, config=) or memory.
+//
+// The parser asks a Resolver for every file it reads, so tests and the fuzzer use an
+// in-memory one and nothing in the parser touches the file system or the network.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace kiln::spec {
+
+struct LoadedText {
+  std::string text;
+  std::string name;  // for messages: the path or URL as resolved
+  std::string id;    // identity for cycle detection: canonical path or URL
+};
+
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  // Reads `ref` (a path or URL) as referenced from the already loaded `from` (empty for the
+  // top-level file). Returns false with a message in `error` when it cannot be read.
+  virtual bool Read(std::string_view ref, const LoadedText* from, LoadedText& out,
+                    std::string& error) = 0;
+};
+
+// Options for fetching URLs.
+struct FetchOptions {
+  long connect_timeout_s = 10;
+  long total_timeout_s = 60;
+  size_t max_bytes = 64u << 20;  // a kickstart larger than this is refused
+};
+
+// Reads local files and http/https/ftp/file URLs (through libcurl). A relative path is
+// looked up next to the including file first, then in the working directory (pykickstart
+// looks in the working directory first; next to the including file is what users mean).
+class FileResolver : public Resolver {
+ public:
+  explicit FileResolver(FetchOptions options = {}) : options_(options) {}
+  bool Read(std::string_view ref, const LoadedText* from, LoadedText& out,
+            std::string& error) override;
+
+ private:
+  FetchOptions options_;
+};
+
+// Serves files from a map of name -> text; relative names resolve against the including
+// file's directory, like paths. For tests and the fuzzer.
+class MemoryResolver : public Resolver {
+ public:
+  void Add(std::string name, std::string text) { files_[std::move(name)] = std::move(text); }
+  bool Read(std::string_view ref, const LoadedText* from, LoadedText& out,
+            std::string& error) override;
+
+ private:
+  std::map<std::string, std::string, std::less<>> files_;
+};
+
+// True for http://, https://, ftp:// and file:// references.
+bool IsUrl(std::string_view ref);
+
+// Fetches a URL with libcurl. Returns false with a message on failure (HTTP status >= 400,
+// timeout, too large).
+bool FetchUrl(const std::string& url, const FetchOptions& options, std::string& body,
+              std::string& error);
+
+// Resolves `ref` against the location of `base` (a path or URL): "b.ks" next to
+// "dir/a.ks" is "dir/b.ks"; next to "http://h/x/a.ks" it is "http://h/x/b.ks".
+std::string ResolveRelative(std::string_view base, std::string_view ref);
+
+}  // namespace kiln::spec

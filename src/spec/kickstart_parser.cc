@@ -1,0 +1,791 @@
+#include "spec/kickstart_parser.h"
+
+#include <algorithm>
+#include <memory>
+#include <set>
+
+#include "core/text.h"
+#include "spec/option_parser.h"
+#include "spec/shlex.h"
+
+namespace kiln::spec {
+namespace {
+
+// --- Section header options (pykickstart sections.py, F46) ---------------------------------
+
+constexpr OptionSpec kScriptOptions[] = {
+    {.flags = "--erroronfail", .dest = "errorOnFail", .action = OptAction::kStoreTrue},
+    {.flags = "--interpreter", .dest = "interpreter"},
+    {.flags = "--log --logfile", .dest = "log"},
+};
+
+constexpr OptionSpec kPostScriptOptions[] = {
+    {.flags = "--erroronfail", .dest = "errorOnFail", .action = OptAction::kStoreTrue},
+    {.flags = "--interpreter", .dest = "interpreter"},
+    {.flags = "--log --logfile", .dest = "log"},
+    {.flags = "--nochroot", .dest = "nochroot", .action = OptAction::kStoreTrue},
+};
+
+constexpr OptionSpec kPackagesOptions[] = {
+    {.flags = "--excludedocs", .dest = "excludedocs", .action = OptAction::kStoreTrue},
+    {.flags = "--ignoremissing", .dest = "ignoremissing", .action = OptAction::kStoreTrue},
+    {.flags = "--default", .dest = "defaultPackages", .action = OptAction::kStoreTrue},
+    {.flags = "--inst-langs --instLangs", .dest = "instLangs"},
+    {.flags = "--multilib", .dest = "multiLib", .action = OptAction::kStoreTrue},
+    {.flags = "--nocore", .dest = "nocore", .action = OptAction::kStoreTrue},
+    {.flags = "--timeout", .dest = "timeout", .type = OptType::kInt},
+    {.flags = "--retries", .dest = "retries", .type = OptType::kInt},
+    {.flags = "--exclude-weakdeps --excludeWeakdeps",
+     .dest = "excludeWeakdeps",
+     .action = OptAction::kStoreTrue},
+    {.flags = "--ignorebroken", .dest = "ignorebroken", .action = OptAction::kStoreTrue},
+};
+
+constexpr RemovedOption kPackagesRemoved[] = {
+    {.flag = "--ignoredeps", .version = "F9"},
+    {.flag = "--resolvedeps", .version = "F9"},
+    {.flag = "--nobase", .version = "F22"},
+};
+
+constexpr OptionSpec kCertificateOptions[] = {
+    {.flags = "--filename", .dest = "filename", .required = true},
+    {.flags = "--dir", .dest = "dir", .required = true},
+};
+
+enum class SectionType { kScript, kPackages, kCertificate, kOpaque };
+
+struct SectionInfo {
+  std::string_view name;
+  SectionType type;
+  ScriptKind script_kind = ScriptKind::kPre;
+};
+
+constexpr SectionInfo kSections[] = {
+    {"%pre", SectionType::kScript, ScriptKind::kPre},
+    {"%pre-install", SectionType::kScript, ScriptKind::kPreInstall},
+    {"%post", SectionType::kScript, ScriptKind::kPost},
+    {"%onerror", SectionType::kScript, ScriptKind::kOnError},
+    {"%traceback", SectionType::kScript, ScriptKind::kTraceback},
+    {"%packages", SectionType::kPackages},
+    {"%certificate", SectionType::kCertificate},
+    {"%addon", SectionType::kOpaque},
+    {"%anaconda", SectionType::kOpaque},
+};
+
+const SectionInfo* FindSection(std::string_view name) {
+  for (const SectionInfo& s : kSections) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+// Python's str.isspace() or "" or a comment: lines every section but scripts skip.
+bool IsBlankOrComment(std::string_view line) {
+  std::string_view t = Trim(line);
+  return t.empty() || t[0] == '#';
+}
+
+// Splits text into lines like Python's str.splitlines() (endings dropped).
+std::vector<std::string_view> SplitLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\x1c' || c == '\x1d' ||
+        c == '\x1e') {
+      lines.push_back(text.substr(start, i - start));
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      start = i + 1;
+    }
+  }
+  if (start < text.size()) lines.push_back(text.substr(start));
+  return lines;
+}
+
+struct Line {
+  std::string text;
+  SourceLocation where;
+};
+
+// The lines of the top-level file with %include'd and %ksappend'ed files spliced in.
+class LineStream {
+ public:
+  LineStream(Resolver& resolver, const ParserOptions& options, Diagnostics& diags,
+             std::vector<std::string>& files)
+      : resolver_(resolver), options_(options), diags_(diags), files_(files) {}
+
+  bool Start(std::string_view ref, const std::string* text) {
+    auto frame = std::make_unique<Frame>();
+    std::string error;
+    if (text != nullptr) {
+      frame->src.text = *text;
+      frame->src.name = std::string(ref);
+      frame->src.id = std::string(ref);
+    } else if (!resolver_.Read(ref, nullptr, frame->src, error)) {
+      diags_.Error({std::string(ref), 0}, "Unable to open input kickstart file: " + error);
+      return false;
+    }
+    frame->top_level = true;
+    Push(std::move(frame));
+    return true;
+  }
+
+  // The next line, or false at the end of the top-level file.
+  bool Next(Line& out) {
+    while (!stack_.empty()) {
+      Frame& f = *stack_.back();
+      if (f.next >= f.lines.size()) {
+        stack_.pop_back();
+        continue;
+      }
+      size_t index = f.next++;
+      std::string_view text = f.lines[index];
+      out.text.assign(text);
+      out.where = {f.src.name, static_cast<int>(index) + 1};
+      // %ksappend is expanded where it stands in the top-level file only (pykickstart's
+      // preprocessing step), in any state, before the parser sees the line.
+      if (f.top_level && StartsWith(Trim(text), "%ksappend")) {
+        Append(text, out.where);
+        continue;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // Splices in the file `ref` named by an %include at `where`.
+  void Include(std::string_view ref, const SourceLocation& where) {
+    if (!options_.follow_includes) return;
+    const LoadedText* from = stack_.empty() ? nullptr : &stack_.back()->src;
+    auto frame = std::make_unique<Frame>();
+    std::string error;
+    if (!resolver_.Read(ref, from, frame->src, error)) {
+      diags_.Error(where, "Unable to open input kickstart file " + QuoteIfNeeded(frame->src.name) +
+                              " named by %include: " + error + Chain());
+      return;
+    }
+    for (const auto& f : stack_) {
+      if (f->src.id == frame->src.id) {
+        diags_.Error(where, "%include cycle: " + ChainNames() + " -> " + frame->src.name,
+                     "an included file must not include itself, directly or indirectly");
+        return;
+      }
+    }
+    if (static_cast<int>(stack_.size()) > options_.max_include_depth) {
+      diags_.Error(where, "%include nesting deeper than " +
+                              std::to_string(options_.max_include_depth) + ": " + ChainNames());
+      return;
+    }
+    Push(std::move(frame));
+  }
+
+  // True while reading the top-level file itself (not an include), where an unterminated
+  // section at the end is an error.
+  bool AtTopLevel() const { return stack_.size() <= 1; }
+
+ private:
+  struct Frame {
+    LoadedText src;
+    std::vector<std::string_view> lines;
+    size_t next = 0;
+    bool top_level = false;
+  };
+
+  void Push(std::unique_ptr<Frame> frame) {
+    frame->lines = SplitLines(frame->src.text);
+    files_.push_back(frame->src.name);
+    stack_.push_back(std::move(frame));
+  }
+
+  void Append(std::string_view line, const SourceLocation& where) {
+    std::vector<std::string> words = SplitNonEmpty(Trim(line), ' ');
+    if (words.size() < 2) {
+      diags_.Error(where, "Illegal url for %ksappend: " + std::string(Trim(line)),
+                   "write %ksappend followed by a path or URL");
+      return;
+    }
+    auto frame = std::make_unique<Frame>();
+    std::string error;
+    if (!resolver_.Read(words[1], &stack_.back()->src, frame->src, error)) {
+      diags_.Error(where, "Unable to open %ksappend file " + QuoteIfNeeded(frame->src.name) +
+                              ": " + error);
+      return;
+    }
+    Push(std::move(frame));
+  }
+
+  std::string ChainNames() const {
+    std::string out;
+    for (const auto& f : stack_) {
+      if (!out.empty()) out += " -> ";
+      out += f->src.name;
+    }
+    return out;
+  }
+
+  std::string Chain() const {
+    if (stack_.size() <= 1) return {};
+    return " (include chain: " + ChainNames() + ")";
+  }
+
+  Resolver& resolver_;
+  const ParserOptions& options_;
+  Diagnostics& diags_;
+  std::vector<std::string>& files_;
+  std::vector<std::unique_ptr<Frame>> stack_;
+};
+
+std::string ValueKey(const ParsedCommand& cmd, std::string_view key) {
+  if (key == "arg0") return cmd.args.empty() ? std::string() : cmd.args[0];
+  auto it = cmd.values.find(key);
+  if (it == cmd.values.end()) return {};
+  if (auto* s = std::get_if<std::string>(&it->second)) return *s;
+  if (auto* n = std::get_if<long long>(&it->second)) return std::to_string(*n);
+  return {};
+}
+
+// Positional arguments that pykickstart passes through its mountpoint() type.
+struct MountpointArg {
+  std::string_view command;
+  size_t index;
+};
+constexpr MountpointArg kMountpointArgs[] = {
+    {"btrfs", 0}, {"logvol", 0}, {"mount", 1},     {"part", 0},
+    {"partition", 0}, {"raid", 0}, {"stratisfs", 0},
+};
+
+// Commands that cannot be used together (pykickstart checks these across the file).
+struct Conflict {
+  std::string_view a, b;
+  std::string_view message;
+};
+constexpr Conflict kConflicts[] = {
+    {"autopart", "part", "The part/partition and autopart commands can't be used at the same time"},
+    {"autopart", "raid", "The raid and autopart commands can't be used at the same time"},
+    {"autopart", "logvol", "The logvol and autopart commands can't be used at the same time"},
+    {"autopart", "volgroup", "The volgroup and autopart commands can't be used at the same time"},
+    {"autopart", "reqpart", "The autopart and reqpart commands can't be used at the same time"},
+    {"autopart", "btrfs", "The btrfs and autopart commands can't be used at the same time"},
+    {"autopart", "stratispool", "The stratispool and autopart commands can't be used at the same time"},
+    {"autopart", "stratisfs", "The stratisfs and autopart commands can't be used at the same time"},
+    {"mount", "autopart", "The mount and autopart commands can't be used at the same time"},
+    {"mount", "part", "The mount and part/partition commands can't be used at the same time"},
+    {"mount", "raid", "The mount and raid commands can't be used at the same time"},
+    {"mount", "volgroup", "The mount and volgroup commands can't be used at the same time"},
+    {"mount", "logvol", "The mount and logvol commands can't be used at the same time"},
+    {"mount", "reqpart", "The mount and reqpart commands can't be used at the same time"},
+    {"mount", "btrfs", "The mount and btrfs commands can't be used at the same time"},
+    {"mount", "stratispool", "The mount and stratispool commands can't be used at the same time"},
+    {"mount", "stratisfs", "The mount and stratisfs commands can't be used at the same time"},
+    {"ostreesetup", "ostreecontainer", "The ostreesetup and ostreecontainer commands can't be used at the same time"},
+    {"ostreesetup", "bootc", "The ostreesetup and bootc commands can't be used at the same time"},
+    {"ostreecontainer", "bootc", "The ostreecontainer and bootc commands can't be used at the same time"},
+};
+
+std::string Format1(std::string_view pattern, std::string_view arg) {
+  std::string out(pattern);
+  size_t pos = out.find("%s");
+  if (pos != std::string::npos) out.replace(pos, 2, arg);
+  return out;
+}
+
+class Parser {
+ public:
+  Parser(Resolver& resolver, const ParserOptions& options, ParseResult& result)
+      : result_(result),
+        diags_(result.diagnostics),
+        stream_(resolver, options, result.diagnostics, result.files) {}
+
+  void Run(std::string_view ref, const std::string* text) {
+    if (!stream_.Start(ref, text)) return;
+    Line line;
+    while (NextCommandLine(line)) {
+      ShlexResult split = ShlexSplit(line.text);
+      if (!split.error.empty()) {
+        diags_.Error(line.where, "General error in input file: " + split.error,
+                     "check the quotes and backslashes on this line");
+        continue;
+      }
+      if (split.words.empty()) continue;
+      const std::string& first = split.words[0];
+      if (first == "%include") {
+        if (split.words.size() < 2 || split.words[1].empty()) {
+          diags_.Error(line.where, "%include needs a file name or URL");
+          continue;
+        }
+        stream_.Include(split.words[1], line.where);
+        continue;
+      }
+      if (first == "%ksappend") continue;  // expanded in the top-level file, ignored elsewhere
+      if (first[0] == '%') {
+        ReadSection(split.words, line.where);
+      } else {
+        HandleCommand(split.words, line.where);
+      }
+    }
+    Finish();
+  }
+
+ private:
+  // The next non-blank, non-comment line in command state, with backslash-newline
+  // continuations joined.
+  bool NextCommandLine(Line& line) {
+    while (stream_.Next(line)) {
+      if (IsBlankOrComment(line.text)) {
+        if (StartsWith(line.text, "#platform=")) {
+          result_.kickstart.platform = std::string(Trim(line.text.substr(10)));
+        }
+        continue;
+      }
+      // A line that ends inside an escape continues on the next line, as in a shell.
+      while (ShlexSplit(line.text).error == "No escaped character" && !line.text.empty() &&
+             line.text.back() == '\\') {
+        Line more;
+        if (!stream_.Next(more)) break;
+        line.text.pop_back();
+        line.text += more.text;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  void HandleCommand(const std::vector<std::string>& words, const SourceLocation& where) {
+    const std::string& name = words[0];
+    const CommandSpec* spec = FindCommand(name);
+    if (spec == nullptr) {
+      std::vector<std::string_view> names;
+      for (const CommandSpec& c : AllCommands()) names.push_back(c.name);
+      std::string close = ClosestMatch(name, names);
+      diags_.Error(where, "Unknown command: " + name,
+                   close.empty() ? std::string("see `kiln ks commands` for the known commands")
+                                 : "did you mean " + close + "?");
+      return;
+    }
+    if (spec->kind == CommandKind::kRemoved) {
+      diags_.Error(where, "The " + name + " command has been removed.",
+                   "remove it from the file; pykickstart's current Fedora syntax no longer has it");
+      return;
+    }
+    if (spec->kind == CommandKind::kDeprecated) {
+      diags_.Warning(where, "Ignoring deprecated command on line " + std::to_string(where.line) +
+                                ":  The " + name +
+                                " command has been deprecated and no longer has any effect.  It "
+                                "may be removed from future releases, which will result in a "
+                                "fatal error from kickstart.  Please modify your kickstart file "
+                                "to remove this command.");
+      return;
+    }
+    ParsedCommand cmd;
+    cmd.spec = spec;
+    cmd.name = name;
+    cmd.where = where;
+    std::span<const std::string> rest(words.data() + 1, words.size() - 1);
+    bool ok = true;
+    if (spec->raw_args) {
+      cmd.args.assign(rest.begin(), rest.end());
+    } else {
+      ok = ParseOptions(spec->options, spec->removed_options, name, rest, where, cmd, diags_);
+    }
+    int nargs = static_cast<int>(cmd.args.size());
+    if (nargs < spec->min_args || (spec->max_args >= 0 && nargs > spec->max_args)) {
+      std::string message;
+      if (!spec->args_message.empty()) {
+        message = Format1(spec->args_message, name);
+      } else if (spec->max_args == 0) {
+        message = "Kickstart command " + name + " does not take any arguments";
+      } else {
+        message = "Kickstart command " + name + " takes " + ArgCountText(*spec) + " arguments";
+      }
+      std::string got = "got " + std::to_string(nargs);
+      for (const std::string& a : cmd.args) got += " " + QuoteIfNeeded(a);
+      diags_.Error(where, message, got);
+      ok = false;
+    }
+    if (!ok) return;
+    for (const MountpointArg& m : kMountpointArgs) {
+      if (m.command == name && m.index < cmd.args.size()) {
+        cmd.args[m.index] = NormalizePath(cmd.args[m.index]);
+      }
+    }
+    int errors_before = diags_.ErrorCount();
+    if (spec->check != nullptr) spec->check(cmd, diags_);
+    if (diags_.ErrorCount() > errors_before) return;
+    Store(std::move(cmd));
+  }
+
+  static std::string ArgCountText(const CommandSpec& spec) {
+    if (spec.max_args < 0) return "at least " + std::to_string(spec.min_args);
+    if (spec.min_args == spec.max_args) return std::to_string(spec.min_args);
+    return std::to_string(spec.min_args) + " to " + std::to_string(spec.max_args);
+  }
+
+  CommandEntry& Entry(const CommandSpec* spec) {
+    for (CommandEntry& e : result_.kickstart.commands) {
+      if (e.spec->pyclass == spec->pyclass) return e;
+    }
+    result_.kickstart.commands.push_back({});
+    result_.kickstart.commands.back().spec = spec;
+    return result_.kickstart.commands.back();
+  }
+
+  void Store(ParsedCommand cmd) {
+    const CommandSpec* spec = cmd.spec;
+    CommandEntry& entry = Entry(spec);
+    if (spec->kind == CommandKind::kDataList) {
+      if (!spec->duplicate_key.empty()) {
+        std::string key = ValueKey(cmd, spec->duplicate_key);
+        // Several swap areas (or unmounted partitions) are fine.
+        if (!key.empty() && key != "swap" && key != "none") {
+          for (const ParsedCommand& other : entry.items) {
+            if (ValueKey(other, spec->duplicate_key) == key) {
+              diags_.Warning(cmd.where, Format1(spec->duplicate_message, key),
+                             "first defined on line " + std::to_string(other.where.line));
+              break;
+            }
+          }
+        }
+      }
+      entry.spec = spec;
+      entry.items.push_back(std::move(cmd));
+      return;
+    }
+    // A one-off command seen again: the later line overrides what it sets, keeps the rest.
+    entry.spec = spec;
+    ParsedCommand& merged = entry.merged;
+    if (merged.spec == nullptr) {
+      merged = std::move(cmd);
+      return;
+    }
+    for (auto& [dest, value] : cmd.values) merged.values[dest] = value;
+    for (const ParsedCommand::Given& g : cmd.given) {
+      std::erase_if(merged.given, [&](const ParsedCommand::Given& old) {
+        return old.option->dest == g.option->dest;
+      });
+    }
+    merged.given.insert(merged.given.end(), cmd.given.begin(), cmd.given.end());
+    if (!cmd.args.empty()) merged.args = cmd.args;
+    merged.spec = spec;
+    merged.name = cmd.name;
+    merged.where = cmd.where;
+  }
+
+  // --- Sections ----------------------------------------------------------------------------
+
+  void ReadSection(const std::vector<std::string>& header, const SourceLocation& where) {
+    const SectionInfo* info = FindSection(header[0]);
+    if (info == nullptr) {
+      std::vector<std::string_view> names;
+      for (const SectionInfo& s : kSections) names.push_back(s.name);
+      std::string close = ClosestMatch(header[0], names);
+      diags_.Error(where, "Unknown kickstart section: " + header[0],
+                   close.empty() ? std::string("known sections: %packages, %pre, %pre-install, "
+                                               "%post, %onerror, %traceback, %certificate, "
+                                               "%addon, %anaconda")
+                                 : "did you mean " + close + "?");
+      ReadBody(header[0], where, /*all_lines=*/true, [](const std::string&) {});
+      return;
+    }
+    switch (info->type) {
+      case SectionType::kScript:
+        ReadScript(*info, header, where);
+        break;
+      case SectionType::kPackages:
+        ReadPackages(header, where);
+        break;
+      case SectionType::kCertificate:
+        ReadCertificate(header, where);
+        break;
+      case SectionType::kOpaque: {
+        OpaqueSection section;
+        section.header = header;
+        section.where = where;
+        ReadBody(header[0], where, true,
+                 [&](const std::string& l) { section.body += l + "\n"; });
+        result_.kickstart.opaque_sections.push_back(std::move(section));
+        break;
+      }
+    }
+  }
+
+  // Reads the lines of a section up to its %end, as pykickstart's _readSection does: a line
+  // starting with '%' ends the section only if it is %end or another known section header
+  // (the latter being an error); %include splices a file in; other lines go to `on_line`.
+  template <typename OnLine>
+  void ReadBody(std::string_view section, const SourceLocation& header_where, bool all_lines,
+                OnLine on_line) {
+    Line line;
+    while (true) {
+      if (!stream_.Next(line)) {
+        diags_.Error(header_where, "Section " + std::string(section) + " does not end with %end.",
+                     "add a line %end after its last line");
+        return;
+      }
+      if (!all_lines && IsBlankOrComment(line.text)) continue;
+      std::string_view stripped = Trim(line.text);
+      if (StartsWith(stripped, "%")) {
+        std::string first(stripped.substr(0, stripped.find_first_of(" \t")));
+        if (FindSection(first) != nullptr || first == "%end" || first == "%include") {
+          ShlexResult split = ShlexSplit(line.text);
+          if (!split.error.empty() || split.words.empty()) {
+            diags_.Error(line.where, "General error in input file: " + split.error);
+            continue;
+          }
+          const std::string& word = split.words[0];
+          if (word == "%end") return;
+          if (word == "%include") {
+            if (split.words.size() < 2 || split.words[1].empty()) {
+              diags_.Error(line.where, "%include needs a file name or URL");
+              continue;
+            }
+            stream_.Include(split.words[1], line.where);
+            continue;
+          }
+          diags_.Error(header_where,
+                       "Section " + std::string(section) + " does not end with %end.",
+                       "add %end before line " + std::to_string(line.where.line) + " (" + word +
+                           ")");
+          // The new section's header is handled as if %end had been there.
+          ReadSection(split.words, line.where);
+          return;
+        }
+      }
+      on_line(line.text);
+    }
+  }
+
+  void ReadScript(const SectionInfo& info, const std::vector<std::string>& header,
+                  const SourceLocation& where) {
+    Script script;
+    script.kind = info.script_kind;
+    script.where = where;
+    script.in_chroot = info.script_kind == ScriptKind::kPost;
+    ParsedCommand opts;
+    std::span<const OptionSpec> options = kScriptOptions;
+    if (info.script_kind == ScriptKind::kPost) options = kPostScriptOptions;
+    std::span<const std::string> rest(header.data() + 1, header.size() - 1);
+    ParseOptions(options, {}, header[0], rest, where, opts, diags_);
+    if (!opts.args.empty()) {
+      diags_.Error(where, header[0] + ": unexpected argument " + QuoteIfNeeded(opts.args[0]),
+                   "section options start with --");
+    }
+    if (const std::string* s = opts.String("interpreter")) script.interpreter = *s;
+    if (const std::string* s = opts.String("log")) script.log = *s;
+    script.error_on_fail = opts.Bool("errorOnFail");
+    if (opts.Bool("nochroot")) script.in_chroot = false;
+    std::string body;
+    ReadBody(header[0], where, true, [&](const std::string& l) {
+      body += l;
+      body += '\n';
+    });
+    // pykickstart drops a script whose body is only whitespace.
+    if (Trim(body).empty()) return;
+    script.body = std::move(body);
+    result_.kickstart.scripts.push_back(std::move(script));
+  }
+
+  void ReadCertificate(const std::vector<std::string>& header, const SourceLocation& where) {
+    ParsedCommand opts;
+    std::span<const std::string> rest(header.data() + 1, header.size() - 1);
+    bool ok = ParseOptions(kCertificateOptions, {}, header[0], rest, where, opts, diags_);
+    Certificate cert;
+    cert.where = where;
+    if (const std::string* s = opts.String("filename")) cert.filename = *s;
+    if (const std::string* s = opts.String("dir")) cert.dir = *s;
+    ReadBody(header[0], where, true, [&](const std::string& l) {
+      cert.body += l;
+      cert.body += '\n';
+    });
+    if (ok) result_.kickstart.certificates.push_back(std::move(cert));
+  }
+
+  void ReadPackages(const std::vector<std::string>& header, const SourceLocation& where) {
+    Packages& p = result_.kickstart.packages;
+    ParsedCommand opts;
+    std::span<const std::string> rest(header.data() + 1, header.size() - 1);
+    bool ok = ParseOptions(kPackagesOptions, kPackagesRemoved, header[0], rest, where, opts,
+                           diags_);
+    if (!opts.args.empty()) {
+      diags_.Error(where, "%packages: unexpected argument " + QuoteIfNeeded(opts.args[0]),
+                   "section options start with --");
+      ok = false;
+    }
+    if (opts.Bool("defaultPackages") && opts.Bool("nocore")) {
+      diags_.Error(where, "--default and --nocore cannot be used together");
+      ok = false;
+    }
+    for (const std::string& word : rest) {
+      std::string flag = word.substr(0, word.find('='));
+      if (flag == "--instLangs" || flag == "--excludeWeakdeps") {
+        std::string preferred = flag == "--instLangs" ? "--inst-langs" : "--exclude-weakdeps";
+        diags_.Warning(where, "The " + flag + " option on line " + std::to_string(where.line) +
+                                  " will be deprecated in future releases. Please modify your "
+                                  "kickstart file to replace this option with its preferred "
+                                  "alias " +
+                                  preferred + ".");
+      }
+    }
+    if (ok) {
+      // Each %packages header sets these anew, as pykickstart's handleHeader does.
+      p.seen = true;
+      p.exclude_docs = opts.Bool("excludedocs");
+      p.ignore_missing = opts.Bool("ignoremissing");
+      if (opts.Bool("defaultPackages")) p.default_packages = true;
+      if (const std::string* s = opts.String("instLangs")) p.inst_langs = *s;
+      p.multilib = opts.Bool("multiLib");
+      p.no_core = opts.Bool("nocore");
+      p.timeout = opts.Int("timeout") ? std::optional<long long>(*opts.Int("timeout"))
+                                      : std::nullopt;
+      p.retries = opts.Int("retries") ? std::optional<long long>(*opts.Int("retries"))
+                                      : std::nullopt;
+      p.exclude_weakdeps = opts.Bool("excludeWeakdeps");
+      p.ignore_broken = opts.Bool("ignorebroken");
+    }
+    std::vector<std::pair<std::string, SourceLocation>> lines;
+    ReadBody(header[0], where, false, [&](const std::string& l) {
+      // Package lines lose everything from the first '#'.
+      std::string_view text = l;
+      text = text.substr(0, text.find('#'));
+      std::string_view t = Trim(text);
+      if (!t.empty()) lines.emplace_back(std::string(t), SourceLocation{});
+    });
+    AddPackages(lines, where);
+  }
+
+  void AddPackages(const std::vector<std::pair<std::string, SourceLocation>>& lines,
+                   const SourceLocation& where) {
+    Packages& p = result_.kickstart.packages;
+    std::set<std::string> packages(p.packages.begin(), p.packages.end());
+    std::set<std::string> excluded(p.excluded.begin(), p.excluded.end());
+    std::set<std::string> new_packages, new_excluded;
+    std::vector<PackageGroup> new_excluded_groups;
+    for (const auto& [line, unused] : lines) {
+      if (StartsWith(line, "@^")) {
+        p.environment = line.substr(2);
+      } else if (line[0] == '@') {
+        AddGroup(line.substr(1), where);
+      } else if (line[0] == '-') {
+        if (line.size() == 1) {
+          diags_.Error(where, "%packages: a line holds only '-'",
+                       "write -NAME to exclude a package");
+        } else if (StartsWith(line, "-@^")) {
+          if (p.environment && *p.environment == line.substr(3)) p.environment.reset();
+        } else if (line[1] == '@') {
+          new_excluded_groups.push_back({line.substr(2), GroupInclude::kDefault});
+        } else {
+          new_excluded.insert(line.substr(1));
+        }
+      } else {
+        new_packages.insert(line);
+      }
+    }
+    // An excluded group cancels one given before (often through %include).
+    std::erase_if(p.groups, [&](const PackageGroup& g) {
+      return std::any_of(new_excluded_groups.begin(), new_excluded_groups.end(),
+                         [&](const PackageGroup& x) { return x.name == g.name; });
+    });
+    p.excluded_groups.insert(p.excluded_groups.end(), new_excluded_groups.begin(),
+                             new_excluded_groups.end());
+    for (const std::string& x : new_excluded) packages.erase(x);
+    packages.insert(new_packages.begin(), new_packages.end());
+    for (const std::string& x : packages) excluded.erase(x);
+    excluded.insert(new_excluded.begin(), new_excluded.end());
+    p.packages.assign(packages.begin(), packages.end());
+    p.excluded.assign(excluded.begin(), excluded.end());
+  }
+
+  void AddGroup(std::string_view text, const SourceLocation& where) {
+    Packages& p = result_.kickstart.packages;
+    bool nodefaults = false, optional = false;
+    std::string name;
+    for (const std::string& word : SplitNonEmpty(text, ' ')) {
+      // The group options, with argparse's unique-prefix matching.
+      if (word.size() > 2 && StartsWith(word, "--") && StartsWith("--nodefaults", word)) {
+        nodefaults = true;
+      } else if (word.size() > 2 && StartsWith(word, "--") && StartsWith("--optional", word)) {
+        optional = true;
+      } else {
+        if (!name.empty()) name += ' ';
+        name += word;
+      }
+    }
+    if (nodefaults && optional) {
+      diags_.Error(where, "Group cannot specify both --nodefaults and --optional");
+      return;
+    }
+    for (const PackageGroup& g : p.groups) {
+      if (g.name == name) return;
+    }
+    p.groups.push_back({name, nodefaults ? GroupInclude::kRequired
+                              : optional ? GroupInclude::kAll
+                                         : GroupInclude::kDefault});
+  }
+
+  // The line of the first use of a command (any alias), or 0.
+  int FirstLine(std::string_view name) const {
+    const CommandEntry* e = result_.kickstart.Find(name);
+    if (e == nullptr) return 0;
+    if (e->spec->kind == CommandKind::kDataList) {
+      return e->items.empty() ? 0 : e->items.front().where.line;
+    }
+    return e->merged.spec != nullptr ? e->merged.where.line : 0;
+  }
+
+  const SourceLocation* FirstWhere(std::string_view name) const {
+    const CommandEntry* e = result_.kickstart.Find(name);
+    if (e == nullptr) return nullptr;
+    if (e->spec->kind == CommandKind::kDataList) {
+      return e->items.empty() ? nullptr : &e->items.front().where;
+    }
+    return e->merged.spec != nullptr ? &e->merged.where : nullptr;
+  }
+
+  void CheckConflicts() {
+    for (const Conflict& c : kConflicts) {
+      const SourceLocation* a = FirstWhere(c.a);
+      const SourceLocation* b = FirstWhere(c.b);
+      if (a == nullptr || b == nullptr) continue;
+      // Reported where the second of the two appears, as pykickstart notices it there.
+      const SourceLocation* later = (a->file == b->file && a->line > b->line) ? a : b;
+      diags_.Error(*later, std::string(c.message), "keep one way of partitioning");
+    }
+  }
+
+  void Finish() {
+    CheckConflicts();
+    auto& commands = result_.kickstart.commands;
+    std::stable_sort(commands.begin(), commands.end(),
+                     [](const CommandEntry& a, const CommandEntry& b) {
+                       if (a.spec->write_priority != b.spec->write_priority) {
+                         return a.spec->write_priority < b.spec->write_priority;
+                       }
+                       // pykickstart orders by full class name, version prefix included.
+                       return a.spec->pyclass < b.spec->pyclass;
+                     });
+  }
+
+  ParseResult& result_;
+  Diagnostics& diags_;
+  LineStream stream_;
+};
+
+}  // namespace
+
+ParseResult ParseKickstartFile(std::string_view path, Resolver& resolver,
+                               const ParserOptions& options) {
+  ParseResult result;
+  Parser parser(resolver, options, result);
+  parser.Run(path, nullptr);
+  return result;
+}
+
+ParseResult ParseKickstartText(std::string_view text, std::string_view name, Resolver& resolver,
+                               const ParserOptions& options) {
+  ParseResult result;
+  Parser parser(resolver, options, result);
+  std::string copy(text);
+  parser.Run(name, &copy);
+  return result;
+}
+
+}  // namespace kiln::spec

@@ -1,0 +1,317 @@
+#include "spec/spec_builder.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/build_spec_json.h"
+#include "core/text.h"
+#include "spec/imagebuild_conf.h"
+#include "spec/kickstart_parser.h"
+#include "spec/kickstart_writer.h"
+
+namespace kiln::spec {
+namespace {
+
+constexpr long long kMaxDiskMiB = 2LL * 1024 * 1024;  // 2 TiB
+
+// Keys of the seed's imagebuild.conf that only meant something to the 2012 tools (lorax,
+// pungi, livecd-creator): accepted and reported as ignored.
+const std::vector<std::string_view> kObsoleteKeys = {
+    "outdir", "workdir", "tmpdir",  "cachedir",   "logfile", "destdir",         "bugurl",
+    "nosource", "sourceisos", "force", "stage", "flavor", "updates", "updates-testing",
+};
+
+const std::vector<std::string_view> kSectionKeys = {
+    "label", "title", "product", "version", "name", "config", "nvr",     "bid",
+    "proxy", "release", "releasever", "mirror", "arch", "type", "staging", "email",
+};
+
+bool IsObsolete(std::string_view key) {
+  for (std::string_view k : kObsoleteKeys) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+// Checks that matter for images beyond kickstart syntax: partition sizes and a root.
+void CheckKickstartForImage(const Kickstart& ks, const BuildSpec& spec,
+                            const std::string& file, Diagnostics& diags) {
+  long long total = 0;
+  bool has_root = false;
+  const std::vector<ParsedCommand>& parts = ks.List("part");
+  for (const ParsedCommand& part : parts) {
+    if (!part.args.empty() && part.args[0] == "/") has_root = true;
+    if (const long long* size = part.Int("size")) {
+      if (*size <= 0) {
+        diags.Error(part.where, "part: --size must be a positive number of MiB",
+                    "got " + std::to_string(*size));
+      }
+      total += *size > 0 ? *size : 0;
+    }
+  }
+  if (total > kMaxDiskMiB) {
+    diags.Error({file, 0},
+                "partitions add up to " + std::to_string(total) + " MiB, more than the " +
+                    std::to_string(kMaxDiskMiB) + " MiB (2 TiB) kiln builds",
+                "make the partitions smaller; --grow fills the disk");
+  }
+  bool disk = spec.type == ImageType::kRaw || spec.type == ImageType::kQcow2;
+  if (disk && !parts.empty() && !has_root && ks.Find("autopart") == nullptr) {
+    diags.Error({file, 0}, "the partitions define no root file system (part /)",
+                "add e.g. part / --fstype=ext4 --size=2048 --grow");
+  }
+}
+
+void ApplyFields(const RequestFields& f, BuildSpec& spec, const SourceLocation& where,
+                 Diagnostics& diags) {
+  if (f.type) {
+    if (auto t = ParseImageType(*f.type)) {
+      spec.type = *t;
+    } else {
+      diags.Error(where, "type: unknown image type '" + *f.type + "'",
+                  "choose from live, raw, qcow2, tar, boot, dvd");
+    }
+  }
+  if (f.arch) {
+    if (auto a = ParseArch(*f.arch)) {
+      spec.arch = *a;
+    } else {
+      diags.Error(where, "arch: unknown architecture '" + *f.arch + "'",
+                  "choose from x86_64 (amd64) or i686 (i386)");
+    }
+  }
+  if (f.release) spec.release = ToLower(Trim(*f.release));
+  if (f.name) spec.name = *f.name;
+  if (f.label) spec.label = *f.label;
+  if (f.title) spec.title = *f.title;
+  if (f.product) spec.product = *f.product;
+  if (f.version) spec.version = *f.version;
+  if (f.mirror) spec.mirror = *f.mirror;
+  if (f.proxy) spec.proxy = *f.proxy;
+  for (const std::string& p : f.extra_packages) {
+    ExtraPackage pkg;
+    if (ParseExtraPackage(p, pkg)) {
+      spec.extra_packages.push_back(pkg);
+    } else {
+      diags.Error(where, "extra package '" + p + "' is not a valid package reference",
+                  "write NAME or NAME=VERSION");
+    }
+  }
+  if (!f.staging.empty()) spec.staging = f.staging;
+  if (!f.email.empty()) spec.notify.email = f.email;
+}
+
+// Parses a kickstart into the spec: flattened text, plus image checks.
+bool LoadKickstart(std::string_view ref, const std::string* text, Resolver& resolver,
+                   BuildSpec& spec, Diagnostics& diags) {
+  ParseResult parsed = text != nullptr ? ParseKickstartText(*text, ref, resolver)
+                                       : ParseKickstartFile(ref, resolver);
+  diags.Append(parsed.diagnostics);
+  if (!parsed.ok()) return false;
+  spec.kickstart = WriteKickstart(parsed.kickstart);
+  std::string_view name = ref.substr(ref.rfind('/') == std::string_view::npos ? 0 : ref.rfind('/') + 1);
+  spec.kickstart_name = std::string(name);
+  if (IsUrl(ref)) spec.kickstart_url = std::string(ref);
+  size_t errors = diags.ErrorCount();
+  CheckKickstartForImage(parsed.kickstart, spec,
+                         parsed.files.empty() ? std::string(ref) : parsed.files[0], diags);
+  return static_cast<size_t>(diags.ErrorCount()) == errors;
+}
+
+std::optional<BuildSpec> Finish(BuildSpec spec, const SourceLocation& where, Diagnostics& diags) {
+  ApplyDefaults(spec);
+  ValidateBuildSpec(spec, where, diags);
+  if (diags.HasErrors()) return std::nullopt;
+  return spec;
+}
+
+}  // namespace
+
+bool LooksLikeIni(std::string_view text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = Trim(text.substr(pos, end - pos));
+    pos = end + 1;
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    return line[0] == '[';
+  }
+  return false;
+}
+
+std::optional<BuildSpec> SpecFromKickstart(std::string_view path, const RequestFields& fields,
+                                           Resolver& resolver, Diagnostics& diags) {
+  BuildSpec spec;
+  SourceLocation where{std::string(path), 0};
+  ApplyFields(fields, spec, where, diags);
+  LoadKickstart(path, nullptr, resolver, spec, diags);
+  return Finish(std::move(spec), where, diags);
+}
+
+std::optional<BuildSpec> SpecFromKickstartText(std::string_view text, std::string_view name,
+                                               const RequestFields& fields, Resolver& resolver,
+                                               Diagnostics& diags) {
+  BuildSpec spec;
+  SourceLocation where{std::string(name), 0};
+  ApplyFields(fields, spec, where, diags);
+  std::string copy(text);
+  LoadKickstart(name, &copy, resolver, spec, diags);
+  return Finish(std::move(spec), where, diags);
+}
+
+std::optional<BuildSpec> SpecFromImagebuildConf(std::string_view path,
+                                                const RequestFields& fields, Resolver& resolver,
+                                                Diagnostics& diags) {
+  LoadedText loaded;
+  std::string error;
+  if (!resolver.Read(path, nullptr, loaded, error)) {
+    diags.Error({std::string(path), 0}, "cannot read imagebuild.conf: " + error);
+    return std::nullopt;
+  }
+  return SpecFromImagebuildConfText(loaded.text, loaded.name, fields, resolver, diags);
+}
+
+std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::string_view name,
+                                                    const RequestFields& fields,
+                                                    Resolver& resolver, Diagnostics& diags) {
+  IniFile ini;
+  if (!ParseIni(text, name, ini, diags)) return std::nullopt;
+  BuildSpec spec;
+  std::string file(name);
+  auto at = [&](const IniValue* v) { return SourceLocation{file, v != nullptr ? v->line : 0}; };
+
+  const IniValue* type_value = ini.Get("DEFAULT", "type");
+  if (type_value == nullptr && !fields.type) {
+    diags.Error({file, 0}, "no type= in [DEFAULT]", "add type=live (or raw, qcow2, tar, boot, dvd)");
+    return std::nullopt;
+  }
+  std::string type_name = fields.type ? *fields.type : type_value->value;
+  if (auto t = ParseImageType(type_name)) {
+    spec.type = *t;
+  } else {
+    diags.Error(at(type_value), "type: unknown image type '" + type_name + "'",
+                "choose from live, raw, qcow2, tar, boot, dvd");
+    return std::nullopt;
+  }
+  std::string section(ToString(spec.type));
+  if (ini.Find(section) == nullptr) {
+    diags.Error({file, 0}, "no [" + section + "] section for type=" + section,
+                "the seed's format has one section named after the image type");
+  }
+  for (const IniSection& s : ini.sections) {
+    if (s.name != section) {
+      diags.Warning({file, s.line}, "section [" + s.name + "] is not used by type=" + section);
+    }
+  }
+  auto get = [&](std::string_view key) { return ini.Get(section, key); };
+
+  if (const IniValue* v = get("arch")) {
+    if (auto a = ParseArch(v->value)) {
+      spec.arch = *a;
+    } else {
+      diags.Error(at(v), "arch: unknown architecture '" + v->value + "'",
+                  "choose from x86_64 (amd64) or i686 (i386)");
+    }
+  }
+  // The section's release (or the live section's releasever) overrides [DEFAULT]'s.
+  const IniSection* own = ini.Find(section);
+  const IniValue* release = nullptr;
+  if (own != nullptr && own->values.count("releasever")) release = &own->values.at("releasever");
+  if (own != nullptr && own->values.count("release")) release = &own->values.at("release");
+  if (release == nullptr) release = get("release");
+  if (release != nullptr) spec.release = ToLower(Trim(release->value));
+
+  for (auto [key, field] : {std::pair<const char*, std::string*>{"label", &spec.label},
+                            {"title", &spec.title},
+                            {"product", &spec.product},
+                            {"version", &spec.version},
+                            {"name", &spec.name},
+                            {"proxy", &spec.proxy},
+                            {"mirror", &spec.mirror}}) {
+    if (const IniValue* v = get(key)) *field = v->value;
+  }
+  if (const IniValue* v = get(spec.release + "_url")) spec.mirror = v->value;
+  if (const IniValue* v = get("staging")) {
+    for (std::string& s : SplitNonEmpty(v->value, ',')) {
+      for (std::string& t : SplitNonEmpty(s, ';')) spec.staging.push_back(t);
+    }
+  }
+  if (const IniValue* v = get("email")) {
+    for (std::string& s : SplitNonEmpty(v->value, ',')) {
+      for (std::string& t : SplitNonEmpty(s, ';')) spec.notify.email.push_back(t);
+    }
+  }
+  if (const IniValue* v = get("nvr")) {
+    for (const std::string& item : SplitNonEmpty(v->value, ';')) {
+      ExtraPackage p;
+      if (ParseExtraPackage(item, p)) {
+        spec.extra_packages.push_back(p);
+      } else {
+        diags.Error(at(v), "nvr: '" + item + "' is not a package name or name=version",
+                    "separate packages with ';', e.g. nvr=htop;jq=1.6-2.1");
+      }
+    }
+  }
+  if (const IniValue* v = get("bid"); v != nullptr && !Trim(v->value).empty()) {
+    diags.Error(at(v), "bid: Koji build ids need a Koji hub, and none is configured",
+                "list the packages by name in nvr= instead, or leave bid= empty");
+  }
+
+  // Every key must be known: a typo should not be silently dropped.
+  auto check_keys = [&](const IniSection& s) {
+    for (const auto& [key, value] : s.values) {
+      bool known = std::find(kSectionKeys.begin(), kSectionKeys.end(), key) != kSectionKeys.end();
+      if (EndsWith(key, "_url")) known = true;
+      if (IsObsolete(key)) {
+        spec.ignored.push_back(s.name + "." + key);
+        continue;
+      }
+      if (EndsWith(key, "_url") && key != spec.release + "_url") {
+        spec.ignored.push_back(s.name + "." + key);
+        continue;
+      }
+      if (!known) {
+        std::vector<std::string_view> cands(kSectionKeys.begin(), kSectionKeys.end());
+        std::string close = ClosestMatch(key, cands);
+        diags.Error({file, value.line}, "unknown key '" + key + "' in [" + s.name + "]",
+                    close.empty() ? std::string("see docs/imagebuild-conf.md")
+                                  : "did you mean " + close + "?");
+      }
+    }
+  };
+  check_keys(ini.defaults);
+  if (own != nullptr) check_keys(*own);
+
+  ApplyFields(fields, spec, {file, 0}, diags);
+
+  if (const IniValue* v = get("config"); v != nullptr && !Trim(v->value).empty()) {
+    std::string ref = IsUrl(v->value) ? v->value : ResolveRelative(file, v->value);
+    LoadKickstart(ref, nullptr, resolver, spec, diags);
+  }
+  return Finish(std::move(spec), {file, 0}, diags);
+}
+
+std::optional<BuildSpec> SpecFromJson(std::string_view json_text, std::string_view name,
+                                      Resolver& resolver, Diagnostics& diags) {
+  SourceLocation where{std::string(name), 0};
+  nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    diags.Error(where, "not valid JSON", "check quotes, commas and brackets");
+    return std::nullopt;
+  }
+  BuildSpec spec;
+  if (!BuildSpecFromJson(j, spec, where, diags)) return std::nullopt;
+  if (!spec.kickstart.empty()) {
+    std::string text = spec.kickstart;
+    std::string label = spec.kickstart_name.empty() ? std::string(name) + "#kickstart"
+                                                    : spec.kickstart_name;
+    std::string keep_name = spec.kickstart_name;
+    LoadKickstart(label, &text, resolver, spec, diags);
+    spec.kickstart_name = keep_name;
+  } else if (!spec.kickstart_url.empty()) {
+    LoadKickstart(spec.kickstart_url, nullptr, resolver, spec, diags);
+  }
+  return Finish(std::move(spec), where, diags);
+}
+
+}  // namespace kiln::spec

@@ -1,0 +1,2 @@
+#include <gtest/gtest.h>
+TEST(CliTest, Placeholder) { EXPECT_TRUE(true); }
