@@ -36,7 +36,8 @@ std::string GenerateKickstart(size_t bytes) {
     ks += "network --device=eth" + n + " --bootproto=static --ip=10.0." + std::to_string(i % 250) +
           "." + std::to_string(i % 200 + 1) + " --netmask=255.255.255.0 --hostname=host" + n + "\n";
     ks += "user --name=user" + n + " --groups=wheel,users --password=secret" + n + " --plaintext\n";
-    ks += "%packages --excludedocs\npackage-" + n + "\n@group-" + n + "\n-excluded-" + n + "\n%end\n";
+    ks +=
+        "%packages --excludedocs\npackage-" + n + "\n@group-" + n + "\n-excluded-" + n + "\n%end\n";
     ks += "%post --log=/root/post" + n + ".log\necho \"step " + n +
           "\" >> /var/log/steps\nsed -i 's/a/b/' /etc/file" + n + "\n%end\n";
   }
@@ -99,9 +100,8 @@ void BM_FlattenFedoraCorpus(benchmark::State& state) {
     }
   }
   state.counters["files"] = static_cast<double>(files.size());
-  state.counters["files/s"] =
-      benchmark::Counter(static_cast<double>(files.size() * state.iterations()),
-                         benchmark::Counter::kIsRate);
+  state.counters["files/s"] = benchmark::Counter(
+      static_cast<double>(files.size() * state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_FlattenFedoraCorpus)->Unit(benchmark::kMillisecond);
 

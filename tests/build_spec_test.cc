@@ -85,15 +85,19 @@ TEST(BuildSpecTest, EveryProblemIsReported) {
   EXPECT_EQ(diags.ErrorCount(), 9);
   std::string all;
   for (const auto& d : diags.items()) all += FormatDiagnostic(d) + "\n";
-  EXPECT_NE(all.find("unknown release 'bookwrom' (did you mean bookworm?)"), std::string::npos) << all;
+  EXPECT_NE(all.find("unknown release 'bookwrom' (did you mean bookworm?)"), std::string::npos)
+      << all;
   EXPECT_NE(all.find("'jq' is listed twice"), std::string::npos) << all;
 }
 
 TEST(BuildSpecTest, UnknownJsonFieldsAndTypes) {
   BuildSpec s;
   Diagnostics diags;
-  nlohmann::json j = {{"tyep", "live"}, {"arch", 64}, {"release", "bookworm"},
-                      {"extra_packages", {"ok", 5}}, {"notify", {{"sms", "x"}}}};
+  nlohmann::json j = {{"tyep", "live"},
+                      {"arch", 64},
+                      {"release", "bookworm"},
+                      {"extra_packages", {"ok", 5}},
+                      {"notify", {{"sms", "x"}}}};
   EXPECT_FALSE(BuildSpecFromJson(j, s, {"req.json", 0}, diags));
   std::string all;
   for (const auto& d : diags.items()) all += FormatDiagnostic(d) + "\n";

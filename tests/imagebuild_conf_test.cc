@@ -8,9 +8,10 @@ namespace {
 TEST(IniTest, ConfigParserRules) {
   IniFile ini;
   Diagnostics diags;
-  ASSERT_TRUE(ParseIni("# comment\n; other comment\n[DEFAULT]\nType = live\narch: x86_64\n\n"
-                       "[live]\nlabel=\"Kiln Live\"\ntitle='A B'\nnvr=a;\n  b\n",
-                       "x.conf", ini, diags));
+  ASSERT_TRUE(
+      ParseIni("# comment\n; other comment\n[DEFAULT]\nType = live\narch: x86_64\n\n"
+               "[live]\nlabel=\"Kiln Live\"\ntitle='A B'\nnvr=a;\n  b\n",
+               "x.conf", ini, diags));
   EXPECT_EQ(ini.Get("live", "type")->value, "live") << "[DEFAULT] is inherited";
   EXPECT_EQ(ini.Get("live", "TYPE")->value, "live") << "keys are case-insensitive";
   EXPECT_EQ(ini.Get("live", "arch")->value, "x86_64");

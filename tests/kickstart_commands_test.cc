@@ -20,17 +20,81 @@ Kickstart ParseOk(const std::string& text) {
 }
 
 TEST(CommandTableTest, EveryF46CommandIsKnown) {
-  const char* names[] = {
-      "auth", "authconfig", "authselect", "autopart", "autostep", "bootc", "bootloader", "btrfs",
-      "cdrom", "clearpart", "cmdline", "device", "deviceprobe", "dmraid", "driverdisk", "module",
-      "eula", "fcoe", "firewall", "firstboot", "graphical", "group", "halt", "harddrive", "hmc",
-      "ignoredisk", "install", "iscsi", "iscsiname", "keyboard", "lang", "liveimg", "logging",
-      "logvol", "mediacheck", "method", "mount", "multipath", "network", "nfs", "nvdimm",
-      "timesource", "ostreecontainer", "ostreesetup", "part", "partition", "poweroff", "raid",
-      "rdp", "realm", "reboot", "repo", "reqpart", "rescue", "rootpw", "selinux", "services",
-      "shutdown", "skipx", "snapshot", "sshpw", "sshkey", "stratisfs", "stratispool", "text",
-      "timezone", "updates", "url", "user", "vnc", "volgroup", "xconfig", "zerombr", "zfcp",
-      "zipl"};
+  const char* names[] = {"auth",
+                         "authconfig",
+                         "authselect",
+                         "autopart",
+                         "autostep",
+                         "bootc",
+                         "bootloader",
+                         "btrfs",
+                         "cdrom",
+                         "clearpart",
+                         "cmdline",
+                         "device",
+                         "deviceprobe",
+                         "dmraid",
+                         "driverdisk",
+                         "module",
+                         "eula",
+                         "fcoe",
+                         "firewall",
+                         "firstboot",
+                         "graphical",
+                         "group",
+                         "halt",
+                         "harddrive",
+                         "hmc",
+                         "ignoredisk",
+                         "install",
+                         "iscsi",
+                         "iscsiname",
+                         "keyboard",
+                         "lang",
+                         "liveimg",
+                         "logging",
+                         "logvol",
+                         "mediacheck",
+                         "method",
+                         "mount",
+                         "multipath",
+                         "network",
+                         "nfs",
+                         "nvdimm",
+                         "timesource",
+                         "ostreecontainer",
+                         "ostreesetup",
+                         "part",
+                         "partition",
+                         "poweroff",
+                         "raid",
+                         "rdp",
+                         "realm",
+                         "reboot",
+                         "repo",
+                         "reqpart",
+                         "rescue",
+                         "rootpw",
+                         "selinux",
+                         "services",
+                         "shutdown",
+                         "skipx",
+                         "snapshot",
+                         "sshpw",
+                         "sshkey",
+                         "stratisfs",
+                         "stratispool",
+                         "text",
+                         "timezone",
+                         "updates",
+                         "url",
+                         "user",
+                         "vnc",
+                         "volgroup",
+                         "xconfig",
+                         "zerombr",
+                         "zfcp",
+                         "zipl"};
   std::set<std::string_view> expected(std::begin(names), std::end(names));
   std::set<std::string_view> table;
   for (const CommandSpec& c : AllCommands()) table.insert(c.name);
@@ -58,7 +122,8 @@ TEST(CommandTableTest, OptionsAreWellFormed) {
 }
 
 TEST(TypedCommandsTest, Url) {
-  Kickstart ks = ParseOk("url --url=http://deb.debian.org/debian --proxy=http://p:3128 --noverifyssl\n");
+  Kickstart ks =
+      ParseOk("url --url=http://deb.debian.org/debian --proxy=http://p:3128 --noverifyssl\n");
   auto url = ReadUrl(ks);
   ASSERT_TRUE(url);
   EXPECT_EQ(url->url, "http://deb.debian.org/debian");
@@ -195,8 +260,9 @@ TEST(TypedCommandsTest, Autopart) {
 }
 
 TEST(TypedCommandsTest, ModesAndActions) {
-  Kickstart ks = ParseOk("cmdline\nhalt --eject\nxconfig --startxonboot\nskipx\nfirstboot --disable\n"
-                         "eula --agreed\n");
+  Kickstart ks = ParseOk(
+      "cmdline\nhalt --eject\nxconfig --startxonboot\nskipx\nfirstboot --disable\n"
+      "eula --agreed\n");
   EXPECT_EQ(ReadDisplayMode(ks), DisplayMode::kCmdline);
   EXPECT_EQ(ReadReboot(ks)->action, RebootAction::kHalt);
   EXPECT_TRUE(ReadReboot(ks)->eject);
@@ -223,8 +289,9 @@ TEST(TypedCommandsTest, LoggingLiveimgOstreeIgnorediskBootc) {
   EXPECT_EQ(ReadLiveimg(ks)->url, "http://x/root.img");
   EXPECT_EQ(ReadLiveimg(ks)->checksum, "abc");
   EXPECT_EQ(ReadIgnoredisk(ks)->only_use, (std::vector<std::string>{"sda", "sdb"}));
-  Kickstart os = ParseOk("ostreesetup --osname=fedora-iot --remote=iot --url=http://o/repo "
-                         "--ref=fedora/stable/x86_64/iot --nogpg\n");
+  Kickstart os = ParseOk(
+      "ostreesetup --osname=fedora-iot --remote=iot --url=http://o/repo "
+      "--ref=fedora/stable/x86_64/iot --nogpg\n");
   EXPECT_EQ(ReadOstreesetup(os)->osname, "fedora-iot");
   EXPECT_TRUE(ReadOstreesetup(os)->nogpg);
   Kickstart bc = ParseOk("bootc --source-imgref=registry:quay.io/fedora/fedora-bootc:42\n");

@@ -12,7 +12,8 @@ using testing::HasMessage;
 using testing::ParseText;
 
 TEST(GrammarTest, CommentsAndBlankLinesAreSkipped) {
-  ParseResult r = ParseText("# a comment\n\n   \t\n  # indented comment\nlang en_US.UTF-8 # trailing\n");
+  ParseResult r =
+      ParseText("# a comment\n\n   \t\n  # indented comment\nlang en_US.UTF-8 # trailing\n");
   ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
   const ParsedCommand* lang = r.kickstart.Single("lang");
   ASSERT_NE(lang, nullptr);
@@ -55,7 +56,8 @@ TEST(GrammarTest, BackslashContinuesALine) {
 TEST(GrammarTest, UnclosedQuoteIsAnErrorWithItsLine) {
   ParseResult r = ParseText("lang C\nrootpw \"abc\n");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "ks.cfg:2: General error in input file: No closing quotation"))
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "ks.cfg:2: General error in input file: No closing quotation"))
       << AllMessages(r.diagnostics);
 }
 
@@ -72,7 +74,8 @@ TEST(GrammarTest, UnknownCommandHasLineAndHint) {
 TEST(GrammarTest, UnknownOptionHasHint) {
   ParseResult r = ParseText("network --hostnme=box\n");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "ks.cfg:1: network: unknown option --hostnme (did you mean --hostname?)"))
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "ks.cfg:1: network: unknown option --hostnme (did you mean --hostname?)"))
       << AllMessages(r.diagnostics);
 }
 
@@ -112,8 +115,7 @@ TEST(GrammarTest, WrongArgumentCount) {
 }
 
 TEST(GrammarTest, RepeatedOneOffCommandMergesOptions) {
-  ParseResult r = ParseText(
-      "bootloader --append=\"quiet\" --timeout=5\nbootloader --timeout=1\n");
+  ParseResult r = ParseText("bootloader --append=\"quiet\" --timeout=5\nbootloader --timeout=1\n");
   ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
   const ParsedCommand* b = r.kickstart.Single("bootloader");
   ASSERT_NE(b, nullptr);
@@ -142,8 +144,8 @@ TEST(GrammarTest, AliasesShareOneObject) {
 }
 
 TEST(GrammarTest, DataListCommandsKeepEveryLine) {
-  ParseResult r = ParseText(
-      "part /boot --size=512\npartition / --size=2048 --grow\npart swap --size=256\n");
+  ParseResult r =
+      ParseText("part /boot --size=512\npartition / --size=2048 --grow\npart swap --size=256\n");
   ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
   const auto& parts = r.kickstart.List("part");
   ASSERT_EQ(parts.size(), 3u);
@@ -175,14 +177,16 @@ TEST(GrammarTest, RemovedInF34IsAnError) {
 TEST(GrammarTest, RemovedCommandIsAnError) {
   ParseResult r = ParseText("auth --useshadow --passalgo=sha512\n");
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "ks.cfg:1: The auth command has been removed"))
+  EXPECT_TRUE(
+      HasMessage(r.diagnostics, Severity::kError, "ks.cfg:1: The auth command has been removed"))
       << AllMessages(r.diagnostics);
 }
 
 TEST(GrammarTest, DeprecatedOptionWarns) {
   ParseResult r = ParseText("timezone Etc/UTC --isUtc\n");
   EXPECT_TRUE(r.ok()) << AllMessages(r.diagnostics);
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kWarning, "The --isUtc option has been deprecated"))
+  EXPECT_TRUE(
+      HasMessage(r.diagnostics, Severity::kWarning, "The --isUtc option has been deprecated"))
       << AllMessages(r.diagnostics);
 }
 
@@ -224,7 +228,8 @@ TEST(SectionsTest, PercentLinesInsideAScriptAreBody) {
 
 TEST(SectionsTest, MissingEndIsAnError) {
   ParseResult r = ParseText("%post\necho hi\n");
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "ks.cfg:1: Section %post does not end with %end."))
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "ks.cfg:1: Section %post does not end with %end."))
       << AllMessages(r.diagnostics);
   r = ParseText("%post\necho hi\n%packages\nvim\n%end\n");
   EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "Section %post does not end with %end."));
@@ -234,14 +239,16 @@ TEST(SectionsTest, MissingEndIsAnError) {
 
 TEST(SectionsTest, UnknownSectionIsAnError) {
   ParseResult r = ParseText("%packges\nvim\n%end\nlang C\n");
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "Unknown kickstart section: %packges (did you mean %packages?)"))
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "Unknown kickstart section: %packges (did you mean %packages?)"))
       << AllMessages(r.diagnostics);
   EXPECT_NE(r.kickstart.Single("lang"), nullptr);
 }
 
 TEST(SectionsTest, ScriptOptionErrors) {
   ParseResult r = ParseText("%post --nochrot\ntrue\n%end\n");
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "unknown option --nochrot (did you mean --nochroot?)"))
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "unknown option --nochrot (did you mean --nochroot?)"))
       << AllMessages(r.diagnostics);
   r = ParseText("%pre --nochroot\ntrue\n%end\n");
   EXPECT_FALSE(r.ok()) << "--nochroot exists only for %post";
@@ -249,7 +256,8 @@ TEST(SectionsTest, ScriptOptionErrors) {
 
 TEST(SectionsTest, AddonAndAnacondaAreKept) {
   ParseResult r = ParseText(
-      "%addon com_redhat_kdump --enable --reserve-mb=auto\n\n%end\n%anaconda\npwpolicy root --minlen=6\n%end\n");
+      "%addon com_redhat_kdump --enable --reserve-mb=auto\n\n%end\n%anaconda\npwpolicy root "
+      "--minlen=6\n%end\n");
   ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
   ASSERT_EQ(r.kickstart.opaque_sections.size(), 2u);
   EXPECT_EQ(r.kickstart.opaque_sections[0].header[1], "com_redhat_kdump");
@@ -309,7 +317,8 @@ TEST(PackagesTest, CamelCaseOptionsWarn) {
 
 TEST(PackagesTest, HeaderErrors) {
   ParseResult r = ParseText("%packages --default --nocore\n%end\n");
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "--default and --nocore cannot be used together"));
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "--default and --nocore cannot be used together"));
   r = ParseText("%packages --nobase\n%end\n");
   EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "--nobase is no longer supported"));
   r = ParseText("%packages\n@x --nodefaults --optional\n%end\n");

@@ -110,7 +110,8 @@ TEST(IncludeTest, KsappendErrors) {
   files.Add("top.ks", "%ksappend\n%ksappend missing.ks\n");
   ParseResult r = ParseKickstartFile("top.ks", files);
   EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "top.ks:1: Illegal url for %ksappend"));
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "top.ks:2: Unable to open %ksappend file"));
+  EXPECT_TRUE(
+      HasMessage(r.diagnostics, Severity::kError, "top.ks:2: Unable to open %ksappend file"));
 }
 
 TEST(IncludeTest, IncludeWithoutAName) {

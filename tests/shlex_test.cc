@@ -16,7 +16,8 @@ TEST(ShlexTest, SplitsLikePythonShlex) {
   const Case cases[] = {
       {"part / --size 500", {"part", "/", "--size", "500"}},
       {"  network   --bootproto=dhcp\t--activate  ", {"network", "--bootproto=dhcp", "--activate"}},
-      {"bootloader --append=\"console=ttyS0 quiet\"", {"bootloader", "--append=console=ttyS0 quiet"}},
+      {"bootloader --append=\"console=ttyS0 quiet\"",
+       {"bootloader", "--append=console=ttyS0 quiet"}},
       {"rootpw 'it''s'", {"rootpw", "its"}},
       {"rootpw 'a \"b\" c'", {"rootpw", "a \"b\" c"}},
       {"echo \"a\\\"b\" \"c\\d\" \"e\\\\f\"", {"echo", "a\"b", "c\\d", "e\\f"}},

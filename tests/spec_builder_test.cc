@@ -79,8 +79,8 @@ TEST(SpecBuilderTest, LiveConfDetails) {
   // config= is relative to the .conf file, and its %include to the kickstart.
   EXPECT_NE(spec->kickstart.find("timezone Europe/Paris"), std::string::npos) << spec->kickstart;
   EXPECT_NE(spec->kickstart.find("%post --nochroot"), std::string::npos);
-  EXPECT_EQ(spec->ignored, (std::vector<std::string>{"live.cachedir", "live.logfile",
-                                                     "live.tmpdir"}));
+  EXPECT_EQ(spec->ignored,
+            (std::vector<std::string>{"live.cachedir", "live.logfile", "live.tmpdir"}));
 }
 
 TEST(SpecBuilderTest, QcowConfPinsPackages) {
@@ -122,7 +122,8 @@ TEST(SpecBuilderTest, ConfErrorsAreAllReported) {
   EXPECT_FALSE(spec);
   EXPECT_TRUE(HasMessage(diags, Severity::kError, "req.conf:3: arch: unknown architecture 'sparc'"))
       << AllMessages(diags);
-  EXPECT_TRUE(HasMessage(diags, Severity::kError, "req.conf:6: unknown key 'labl' in [live] (did you mean label?)"))
+  EXPECT_TRUE(HasMessage(diags, Severity::kError,
+                         "req.conf:6: unknown key 'labl' in [live] (did you mean label?)"))
       << AllMessages(diags);
   EXPECT_TRUE(HasMessage(diags, Severity::kError, "req.conf:7: nvr:")) << AllMessages(diags);
   EXPECT_TRUE(HasMessage(diags, Severity::kError, "Koji")) << AllMessages(diags);
@@ -148,7 +149,8 @@ TEST(SpecBuilderTest, PartitionSizesAreChecked) {
   EXPECT_FALSE(spec);
   EXPECT_TRUE(HasMessage(diags, Severity::kError, "2 TiB")) << AllMessages(diags);
   EXPECT_TRUE(HasMessage(diags, Severity::kError, "no root file system")) << AllMessages(diags);
-  EXPECT_TRUE(HasMessage(diags, Severity::kError, "--size must be a positive")) << AllMessages(diags);
+  EXPECT_TRUE(HasMessage(diags, Severity::kError, "--size must be a positive"))
+      << AllMessages(diags);
 }
 
 TEST(SpecBuilderTest, FromJsonRequest) {

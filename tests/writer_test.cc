@@ -41,7 +41,8 @@ TEST(WriterTest, CommandsFirstThenScriptsThenPackages) {
   std::string out = WriteKickstart(r.kickstart);
   size_t lang = out.find("\nlang en_US.UTF-8\n");
   size_t part = out.find("\npart / --fstype=ext4 --size=2048 --grow\n");
-  size_t post = out.find("\n%post --interpreter=/bin/bash --nochroot\necho \"$INSTALL_ROOT\"\n%end\n");
+  size_t post =
+      out.find("\n%post --interpreter=/bin/bash --nochroot\necho \"$INSTALL_ROOT\"\n%end\n");
   size_t pre = out.find("\n%pre\necho pre\n%end\n");
   size_t packages = out.find("\n%packages --excludedocs\n@core\nopenssh-server\n-nano\n\n%end\n");
   ASSERT_NE(lang, std::string::npos) << out;

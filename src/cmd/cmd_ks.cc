@@ -30,8 +30,8 @@ int Validate(const KsOptions& o) {
   options.follow_includes = !o.no_includes;
   spec::ParseResult result = spec::ParseKickstartFile(o.file, resolver, options);
   PrintDiagnostics(result.diagnostics);
-  bool failed = result.diagnostics.HasErrors() ||
-                (o.strict && result.diagnostics.WarningCount() > 0);
+  bool failed =
+      result.diagnostics.HasErrors() || (o.strict && result.diagnostics.WarningCount() > 0);
   if (failed) {
     std::cerr << o.file << ": " << result.diagnostics.ErrorCount() << " error(s), "
               << result.diagnostics.WarningCount() << " warning(s)\n";
@@ -99,8 +99,9 @@ void SetupKs(CLI::App& app, Action& action) {
   ks->require_subcommand(1);
 
   CLI::App* validate = ks->add_subcommand(
-      "validate", "Check a kickstart file: exit 0 if valid (warnings on stderr), 1 with every "
-                  "error as FILE:LINE: message");
+      "validate",
+      "Check a kickstart file: exit 0 if valid (warnings on stderr), 1 with every "
+      "error as FILE:LINE: message");
   validate->add_option("FILE", options->file, "kickstart file or URL")->required();
   validate->add_flag("--strict", options->strict,
                      "treat warnings (deprecations, duplicates) as errors, as ksvalidator does");

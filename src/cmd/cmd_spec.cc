@@ -68,8 +68,9 @@ void SetupSpec(CLI::App& app, Action& action) {
   CLI::App* spec = app.add_subcommand("spec", "Turn build requests into a BuildSpec");
   spec->require_subcommand(1);
   CLI::App* show = spec->add_subcommand(
-      "show", "Print the BuildSpec (JSON) made from a kickstart, an imagebuild.conf or a JSON "
-              "request, after validating it");
+      "show",
+      "Print the BuildSpec (JSON) made from a kickstart, an imagebuild.conf or a JSON "
+      "request, after validating it");
   show->add_option("FILE", o->file, "kickstart, imagebuild.conf or request .json")->required();
   show->add_option("--type", o->type, "live, raw, qcow2, tar, boot or dvd");
   show->add_option("--arch", o->arch, "x86_64 (amd64) or i686 (i386)");

@@ -20,7 +20,7 @@ std::optional<ImageType> ParseImageType(std::string_view text);
 std::string_view ToString(ImageType type);
 // Accepts the seed's names (x86_64, i686) and Debian's (amd64, i386).
 std::optional<Arch> ParseArch(std::string_view text);
-std::string_view ToString(Arch arch);  // the seed's name: x86_64, i686
+std::string_view ToString(Arch arch);    // the seed's name: x86_64, i686
 std::string_view DebianArch(Arch arch);  // amd64, i386
 
 // The releases kiln knows how to build until releases become configurable on the master.
@@ -72,8 +72,8 @@ struct BuildSpec {
 
   std::vector<ExtraPackage> extra_packages;
   std::vector<PackageFile> package_files;
-  std::string mirror;  // overrides the release's mirror
-  std::string proxy;   // HTTP proxy for package downloads
+  std::string mirror;                // overrides the release's mirror
+  std::string proxy;                 // HTTP proxy for package downloads
   std::vector<std::string> staging;  // targets the image is copied to after success
   Notify notify;
 

@@ -57,10 +57,9 @@ class Reader {
 };
 
 const std::vector<std::string_view> kFields = {
-    "type",   "arch",           "release",       "kickstart",     "kickstart_url",
-    "kickstart_name", "name",   "label",         "title",         "product",
-    "version", "extra_packages", "package_files", "mirror",        "proxy",
-    "staging", "notify",        "ignored",
+    "type",          "arch",   "release", "kickstart", "kickstart_url", "kickstart_name",
+    "name",          "label",  "title",   "product",   "version",       "extra_packages",
+    "package_files", "mirror", "proxy",   "staging",   "notify",        "ignored",
 };
 
 }  // namespace
@@ -170,8 +169,8 @@ bool BuildSpecFromJson(const json& j, BuildSpec& spec, const SourceLocation& whe
           }
         } else if (item.is_object() && item.contains("name") && item["name"].is_string()) {
           p.name = item["name"].get<std::string>();
-          if (item.contains("version") && !r.String(item["version"], field + ".version",
-                                                    p.version)) {
+          if (item.contains("version") &&
+              !r.String(item["version"], field + ".version", p.version)) {
             continue;
           }
         } else {

@@ -33,8 +33,6 @@ int Diagnostics::ErrorCount() const {
   }));
 }
 
-int Diagnostics::WarningCount() const {
-  return static_cast<int>(items_.size()) - ErrorCount();
-}
+int Diagnostics::WarningCount() const { return static_cast<int>(items_.size()) - ErrorCount(); }
 
 }  // namespace kiln

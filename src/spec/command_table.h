@@ -19,14 +19,14 @@ namespace kiln::spec {
 
 // What an option does when it appears (argparse's `action`).
 enum class OptAction {
-  kStore,        // dest = value (takes one value)
-  kStoreTrue,    // dest = true (no value)
-  kStoreFalse,   // dest = false (no value)
-  kStoreConst,   // dest = const_value (no value)
-  kAppend,       // dest += [value] (takes one value; repeatable)
-  kExtend,       // dest += value, value being a list (type kCommaList; repeatable)
+  kStore,          // dest = value (takes one value)
+  kStoreTrue,      // dest = true (no value)
+  kStoreFalse,     // dest = false (no value)
+  kStoreConst,     // dest = const_value (no value)
+  kAppend,         // dest += [value] (takes one value; repeatable)
+  kExtend,         // dest += value, value being a list (type kCommaList; repeatable)
   kOptionalValue,  // nargs='?': takes a value if the next word is not an option, else const_value
-  kAppendConst,  // dest += [const_value] (no value; repeatable)
+  kAppendConst,    // dest += [const_value] (no value; repeatable)
 };
 
 // How an option's value is checked and converted (argparse's `type`).
@@ -45,11 +45,11 @@ struct OptionSpec {
   std::string_view dest;   // the attribute it sets; options sharing a dest write the same value
   OptAction action = OptAction::kStore;
   OptType type = OptType::kString;
-  std::string_view const_value = {};  // for kStoreConst and kOptionalValue
+  std::string_view const_value = {};    // for kStoreConst and kOptionalValue
   std::string_view default_value = {};  // pykickstart's default, as text ("" = None)
-  std::string_view choices = {};  // space separated allowed values; empty = any
-  std::string_view deprecated = {};  // version that deprecated it ("F29"): warning, no effect
-  std::string_view since = {};  // version that introduced it ("F18"), for docs
+  std::string_view choices = {};        // space separated allowed values; empty = any
+  std::string_view deprecated = {};     // version that deprecated it ("F29"): warning, no effect
+  std::string_view since = {};          // version that introduced it ("F18"), for docs
   bool required = false;
 };
 
@@ -81,8 +81,8 @@ struct ParsedCommand {
     const OptionSpec* option = nullptr;
     std::string value;  // the text given (empty for flags)
   };
-  std::vector<Given> given;        // options in the order given (deprecated ones left out)
-  std::vector<std::string> args;   // positional arguments
+  std::vector<Given> given;       // options in the order given (deprecated ones left out)
+  std::vector<std::string> args;  // positional arguments
 
   bool Has(std::string_view dest) const { return values.find(dest) != values.end(); }
   // The value of dest if it was given and has that type, else nullptr.
@@ -102,9 +102,9 @@ struct CommandSpec {
   std::string_view name;     // the command word; aliases are separate entries sharing pyclass
   std::string_view pyclass;  // pykickstart class, e.g. "F39_Network"
   CommandKind kind = CommandKind::kSingle;
-  int write_priority = 0;    // pykickstart writePriority: order of commands in flattened output
-  int min_args = 0;          // positional arguments allowed
-  int max_args = 0;          // -1 = unlimited
+  int write_priority = 0;  // pykickstart writePriority: order of commands in flattened output
+  int min_args = 0;        // positional arguments allowed
+  int max_args = 0;        // -1 = unlimited
   // pykickstart's message when the number of positional arguments is wrong ("%s" = command).
   std::string_view args_message = {};
   std::span<const OptionSpec> options = {};
@@ -126,7 +126,8 @@ std::span<const CommandSpec> AllCommands();
 const CommandSpec* FindCommand(std::string_view name);
 
 // Parts of the table, one per source file under commands/ (joined by AllCommands()).
-std::span<const CommandSpec> CommandsPart1();  // auth .. firstboot, group, halt/poweroff/reboot/shutdown
+std::span<const CommandSpec>
+CommandsPart1();  // auth .. firstboot, group, halt/poweroff/reboot/shutdown
 std::span<const CommandSpec> CommandsPart2();  // harddrive .. nvdimm
 std::span<const CommandSpec> CommandsPart3();  // ostreecontainer .. sshkey
 std::span<const CommandSpec> CommandsPart4();  // stratisfs .. zipl

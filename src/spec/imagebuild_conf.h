@@ -26,8 +26,8 @@ struct IniSection {
 };
 
 struct IniFile {
-  std::string name;  // file name, for messages
-  IniSection defaults;  // [DEFAULT]
+  std::string name;                  // file name, for messages
+  IniSection defaults;               // [DEFAULT]
   std::vector<IniSection> sections;  // in file order
 
   const IniSection* Find(std::string_view section) const;

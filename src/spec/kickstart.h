@@ -25,7 +25,7 @@ struct Script {
   bool in_chroot = false;  // only %post runs in the chroot, unless --nochroot
   std::optional<std::string> log;
   bool error_on_fail = false;
-  std::string body;  // the lines between header and %end, newlines kept
+  std::string body;      // the lines between header and %end, newlines kept
   SourceLocation where;  // the header line
 };
 
@@ -39,21 +39,21 @@ struct PackageGroup {
 // All %packages sections of the file, merged as pykickstart merges them.
 struct Packages {
   bool seen = false;
-  bool default_packages = false;  // --default
-  bool exclude_docs = false;      // --excludedocs
-  bool no_core = false;           // --nocore
-  bool ignore_missing = false;    // --ignoremissing
-  bool ignore_broken = false;     // --ignorebroken
-  bool multilib = false;          // --multilib
-  bool exclude_weakdeps = false;  // --exclude-weakdeps
-  std::optional<std::string> inst_langs;  // --inst-langs
-  std::optional<long long> timeout;       // --timeout
-  std::optional<long long> retries;       // --retries
-  std::optional<std::string> environment;  // @^name (the last one wins)
-  std::vector<PackageGroup> groups;            // @name, first spelling of a name wins
-  std::vector<std::string> packages;           // sorted, unique; may hold globs
-  std::vector<PackageGroup> excluded_groups;   // -@name
-  std::vector<std::string> excluded;           // -name, sorted, unique
+  bool default_packages = false;              // --default
+  bool exclude_docs = false;                  // --excludedocs
+  bool no_core = false;                       // --nocore
+  bool ignore_missing = false;                // --ignoremissing
+  bool ignore_broken = false;                 // --ignorebroken
+  bool multilib = false;                      // --multilib
+  bool exclude_weakdeps = false;              // --exclude-weakdeps
+  std::optional<std::string> inst_langs;      // --inst-langs
+  std::optional<long long> timeout;           // --timeout
+  std::optional<long long> retries;           // --retries
+  std::optional<std::string> environment;     // @^name (the last one wins)
+  std::vector<PackageGroup> groups;           // @name, first spelling of a name wins
+  std::vector<std::string> packages;          // sorted, unique; may hold globs
+  std::vector<PackageGroup> excluded_groups;  // -@name
+  std::vector<std::string> excluded;          // -name, sorted, unique
 };
 
 // A %certificate section.

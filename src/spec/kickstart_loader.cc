@@ -56,10 +56,19 @@ void GlobalCurlInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-bool ReadLocalFile(const fs::path& path, std::string& text, std::string& error) {
+bool ReadLocalFile(const fs::path& path, size_t max_bytes, std::string& text, std::string& error) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     error = "is a directory";
+    return false;
+  }
+  // A device or FIFO (/dev/zero, a pipe) could be endless: only regular files are read.
+  if (!fs::is_regular_file(path, ec)) {
+    error = "not a regular file";
+    return false;
+  }
+  if (fs::file_size(path, ec) > max_bytes) {
+    error = "larger than " + std::to_string(max_bytes) + " bytes";
     return false;
   }
   std::ifstream in(path, std::ios::binary);
@@ -134,7 +143,7 @@ bool FileResolver::Read(std::string_view ref, const LoadedText* from, LoadedText
   out.name = path.string();
   fs::path canonical = fs::weakly_canonical(path, ec);
   out.id = ec ? path.string() : canonical.string();
-  return ReadLocalFile(path, out.text, error);
+  return ReadLocalFile(path, options_.max_bytes, out.text, error);
 }
 
 bool MemoryResolver::Read(std::string_view ref, const LoadedText* from, LoadedText& out,

@@ -207,8 +207,8 @@ class LineStream {
     auto frame = std::make_unique<Frame>();
     std::string error;
     if (!resolver_.Read(words[1], &stack_.back()->src, frame->src, error)) {
-      diags_.Error(where, "Unable to open %ksappend file " + QuoteIfNeeded(frame->src.name) +
-                              ": " + error);
+      diags_.Error(
+          where, "Unable to open %ksappend file " + QuoteIfNeeded(frame->src.name) + ": " + error);
       return;
     }
     Push(std::move(frame));
@@ -250,8 +250,8 @@ struct MountpointArg {
   size_t index;
 };
 constexpr MountpointArg kMountpointArgs[] = {
-    {"btrfs", 0}, {"logvol", 0}, {"mount", 1},     {"part", 0},
-    {"partition", 0}, {"raid", 0}, {"stratisfs", 0},
+    {"btrfs", 0},     {"logvol", 0}, {"mount", 1},     {"part", 0},
+    {"partition", 0}, {"raid", 0},   {"stratisfs", 0},
 };
 
 // Commands that cannot be used together (pykickstart checks these across the file).
@@ -266,7 +266,8 @@ constexpr Conflict kConflicts[] = {
     {"autopart", "volgroup", "The volgroup and autopart commands can't be used at the same time"},
     {"autopart", "reqpart", "The autopart and reqpart commands can't be used at the same time"},
     {"autopart", "btrfs", "The btrfs and autopart commands can't be used at the same time"},
-    {"autopart", "stratispool", "The stratispool and autopart commands can't be used at the same time"},
+    {"autopart", "stratispool",
+     "The stratispool and autopart commands can't be used at the same time"},
     {"autopart", "stratisfs", "The stratisfs and autopart commands can't be used at the same time"},
     {"mount", "autopart", "The mount and autopart commands can't be used at the same time"},
     {"mount", "part", "The mount and part/partition commands can't be used at the same time"},
@@ -277,9 +278,11 @@ constexpr Conflict kConflicts[] = {
     {"mount", "btrfs", "The mount and btrfs commands can't be used at the same time"},
     {"mount", "stratispool", "The mount and stratispool commands can't be used at the same time"},
     {"mount", "stratisfs", "The mount and stratisfs commands can't be used at the same time"},
-    {"ostreesetup", "ostreecontainer", "The ostreesetup and ostreecontainer commands can't be used at the same time"},
+    {"ostreesetup", "ostreecontainer",
+     "The ostreesetup and ostreecontainer commands can't be used at the same time"},
     {"ostreesetup", "bootc", "The ostreesetup and bootc commands can't be used at the same time"},
-    {"ostreecontainer", "bootc", "The ostreecontainer and bootc commands can't be used at the same time"},
+    {"ostreecontainer", "bootc",
+     "The ostreecontainer and bootc commands can't be used at the same time"},
 };
 
 std::string Format1(std::string_view pattern, std::string_view arg) {
@@ -439,8 +442,11 @@ class Parser {
         if (!key.empty() && key != "swap" && key != "none") {
           for (const ParsedCommand& other : entry.items) {
             if (ValueKey(other, spec->duplicate_key) == key) {
+              std::string first = other.where.file == cmd.where.file
+                                      ? "line " + std::to_string(other.where.line)
+                                      : other.where.file + ":" + std::to_string(other.where.line);
               diags_.Warning(cmd.where, Format1(spec->duplicate_message, key),
-                             "first defined on line " + std::to_string(other.where.line));
+                             "first defined on " + first);
               break;
             }
           }
@@ -500,8 +506,7 @@ class Parser {
         OpaqueSection section;
         section.header = header;
         section.where = where;
-        ReadBody(header[0], where, true,
-                 [&](const std::string& l) { section.body += l + "\n"; });
+        ReadBody(header[0], where, true, [&](const std::string& l) { section.body += l + "\n"; });
         result_.kickstart.opaque_sections.push_back(std::move(section));
         break;
       }
@@ -541,10 +546,9 @@ class Parser {
             stream_.Include(split.words[1], line.where);
             continue;
           }
-          diags_.Error(header_where,
-                       "Section " + std::string(section) + " does not end with %end.",
-                       "add %end before line " + std::to_string(line.where.line) + " (" + word +
-                           ")");
+          diags_.Error(
+              header_where, "Section " + std::string(section) + " does not end with %end.",
+              "add %end before line " + std::to_string(line.where.line) + " (" + word + ")");
           // The new section's header is handled as if %end had been there.
           ReadSection(split.words, line.where);
           return;
@@ -603,8 +607,8 @@ class Parser {
     Packages& p = result_.kickstart.packages;
     ParsedCommand opts;
     std::span<const std::string> rest(header.data() + 1, header.size() - 1);
-    bool ok = ParseOptions(kPackagesOptions, kPackagesRemoved, header[0], rest, where, opts,
-                           diags_);
+    bool ok =
+        ParseOptions(kPackagesOptions, kPackagesRemoved, header[0], rest, where, opts, diags_);
     if (!opts.args.empty()) {
       diags_.Error(where, "%packages: unexpected argument " + QuoteIfNeeded(opts.args[0]),
                    "section options start with --");
@@ -634,10 +638,10 @@ class Parser {
       if (const std::string* s = opts.String("instLangs")) p.inst_langs = *s;
       p.multilib = opts.Bool("multiLib");
       p.no_core = opts.Bool("nocore");
-      p.timeout = opts.Int("timeout") ? std::optional<long long>(*opts.Int("timeout"))
-                                      : std::nullopt;
-      p.retries = opts.Int("retries") ? std::optional<long long>(*opts.Int("retries"))
-                                      : std::nullopt;
+      p.timeout =
+          opts.Int("timeout") ? std::optional<long long>(*opts.Int("timeout")) : std::nullopt;
+      p.retries =
+          opts.Int("retries") ? std::optional<long long>(*opts.Int("retries")) : std::nullopt;
       p.exclude_weakdeps = opts.Bool("excludeWeakdeps");
       p.ignore_broken = opts.Bool("ignorebroken");
     }

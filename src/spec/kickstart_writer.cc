@@ -79,9 +79,9 @@ std::string_view ItemName(const ParsedCommand& item) {
 // Commands whose positional arguments read best first ("part / --size=1"), as pykickstart
 // writes them; the others get options first ("rootpw --iscrypted HASH").
 constexpr std::string_view kPositionalFirst[] = {
-    "btrfs",  "iscsiname", "keyboard", "lang",      "logvol",      "mount",
-    "part",   "partition", "raid",     "snapshot",  "stratisfs",   "stratispool",
-    "timezone", "updates", "volgroup",
+    "btrfs",     "iscsiname",   "keyboard",  "lang",    "logvol",
+    "mount",     "part",        "partition", "raid",    "snapshot",
+    "stratisfs", "stratispool", "timezone",  "updates", "volgroup",
 };
 
 std::string WriteCommand(const ParsedCommand& cmd, std::string_view name) {
@@ -93,10 +93,9 @@ std::string WriteCommand(const ParsedCommand& cmd, std::string_view name) {
     bool repeatable = o.action == OptAction::kAppend || o.action == OptAction::kExtend ||
                       o.action == OptAction::kAppendConst;
     if (!repeatable) {
-      bool later = std::any_of(cmd.given.begin() + static_cast<long>(i) + 1, cmd.given.end(),
-                               [&](const ParsedCommand::Given& x) {
-                                 return x.option->dest == o.dest;
-                               });
+      bool later =
+          std::any_of(cmd.given.begin() + static_cast<long>(i) + 1, cmd.given.end(),
+                      [&](const ParsedCommand::Given& x) { return x.option->dest == o.dest; });
       if (later) continue;
     }
     options += ' ';

@@ -1,8 +1,8 @@
 #include "spec/option_parser.h"
 
 #include <cerrno>
-#include <optional>
 #include <cstdlib>
+#include <optional>
 
 #include "core/text.h"
 
@@ -134,8 +134,7 @@ const char* TypeName(OptType type) {
 class Parser {
  public:
   Parser(std::span<const OptionSpec> options, std::span<const RemovedOption> removed,
-         std::string_view what, const SourceLocation& where, ParsedCommand& out,
-         Diagnostics& diags)
+         std::string_view what, const SourceLocation& where, ParsedCommand& out, Diagnostics& diags)
       : options_(options),
         removed_(removed),
         what_(what),
@@ -261,9 +260,8 @@ class Parser {
     }
 
     if (!o.deprecated.empty()) {
-      diags_.Warning(where_, "Ignoring deprecated option on line " +
-                                 std::to_string(where_.line) + ": The " +
-                                 std::string(CanonicalFlag(o)) +
+      diags_.Warning(where_, "Ignoring deprecated option on line " + std::to_string(where_.line) +
+                                 ": The " + std::string(CanonicalFlag(o)) +
                                  " option has been deprecated and no longer has any effect. It "
                                  "may be removed from future releases, which will result in a "
                                  "fatal error from kickstart. Please modify your kickstart file "
@@ -320,8 +318,7 @@ class Parser {
     out_.given.push_back({&o, has_value ? raw : std::string()});
   }
 
-  bool Convert(const OptionSpec& o, std::string_view flag, const std::string& raw,
-               OptionValue& v) {
+  bool Convert(const OptionSpec& o, std::string_view flag, const std::string& raw, OptionValue& v) {
     std::string f(flag);
     switch (o.type) {
       case OptType::kString:
@@ -394,8 +391,7 @@ class Parser {
     std::vector<std::string_view> cands;
     for (const Spelling& s : spellings_) cands.push_back(s.flag);
     std::string close = ClosestMatch(name, cands);
-    Error("unknown option " + name,
-          close.empty() ? std::string() : "did you mean " + close + "?");
+    Error("unknown option " + name, close.empty() ? std::string() : "did you mean " + close + "?");
   }
 
   void CheckRequired() {

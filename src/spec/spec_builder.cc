@@ -16,13 +16,13 @@ constexpr long long kMaxDiskMiB = 2LL * 1024 * 1024;  // 2 TiB
 // Keys of the seed's imagebuild.conf that only meant something to the 2012 tools (lorax,
 // pungi, livecd-creator): accepted and reported as ignored.
 const std::vector<std::string_view> kObsoleteKeys = {
-    "outdir", "workdir", "tmpdir",  "cachedir",   "logfile", "destdir",         "bugurl",
-    "nosource", "sourceisos", "force", "stage", "flavor", "updates", "updates-testing",
+    "outdir",   "workdir",    "tmpdir", "cachedir", "logfile", "destdir", "bugurl",
+    "nosource", "sourceisos", "force",  "stage",    "flavor",  "updates", "updates-testing",
 };
 
 const std::vector<std::string_view> kSectionKeys = {
-    "label", "title", "product", "version", "name", "config", "nvr",     "bid",
-    "proxy", "release", "releasever", "mirror", "arch", "type", "staging", "email",
+    "label", "title",   "product",    "version", "name", "config", "nvr",     "bid",
+    "proxy", "release", "releasever", "mirror",  "arch", "type",   "staging", "email",
 };
 
 bool IsObsolete(std::string_view key) {
@@ -33,8 +33,8 @@ bool IsObsolete(std::string_view key) {
 }
 
 // Checks that matter for images beyond kickstart syntax: partition sizes and a root.
-void CheckKickstartForImage(const Kickstart& ks, const BuildSpec& spec,
-                            const std::string& file, Diagnostics& diags) {
+void CheckKickstartForImage(const Kickstart& ks, const BuildSpec& spec, const std::string& file,
+                            Diagnostics& diags) {
   long long total = 0;
   bool has_root = false;
   const std::vector<ParsedCommand>& parts = ks.List("part");
@@ -108,7 +108,8 @@ bool LoadKickstart(std::string_view ref, const std::string* text, Resolver& reso
   diags.Append(parsed.diagnostics);
   if (!parsed.ok()) return false;
   spec.kickstart = WriteKickstart(parsed.kickstart);
-  std::string_view name = ref.substr(ref.rfind('/') == std::string_view::npos ? 0 : ref.rfind('/') + 1);
+  std::string_view name =
+      ref.substr(ref.rfind('/') == std::string_view::npos ? 0 : ref.rfind('/') + 1);
   spec.kickstart_name = std::string(name);
   if (IsUrl(ref)) spec.kickstart_url = std::string(ref);
   size_t errors = diags.ErrorCount();
@@ -159,9 +160,8 @@ std::optional<BuildSpec> SpecFromKickstartText(std::string_view text, std::strin
   return Finish(std::move(spec), where, diags);
 }
 
-std::optional<BuildSpec> SpecFromImagebuildConf(std::string_view path,
-                                                const RequestFields& fields, Resolver& resolver,
-                                                Diagnostics& diags) {
+std::optional<BuildSpec> SpecFromImagebuildConf(std::string_view path, const RequestFields& fields,
+                                                Resolver& resolver, Diagnostics& diags) {
   LoadedText loaded;
   std::string error;
   if (!resolver.Read(path, nullptr, loaded, error)) {
@@ -172,8 +172,8 @@ std::optional<BuildSpec> SpecFromImagebuildConf(std::string_view path,
 }
 
 std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::string_view name,
-                                                    const RequestFields& fields,
-                                                    Resolver& resolver, Diagnostics& diags) {
+                                                    const RequestFields& fields, Resolver& resolver,
+                                                    Diagnostics& diags) {
   IniFile ini;
   if (!ParseIni(text, name, ini, diags)) return std::nullopt;
   BuildSpec spec;
@@ -182,7 +182,8 @@ std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::
 
   const IniValue* type_value = ini.Get("DEFAULT", "type");
   if (type_value == nullptr && !fields.type) {
-    diags.Error({file, 0}, "no type= in [DEFAULT]", "add type=live (or raw, qcow2, tar, boot, dvd)");
+    diags.Error({file, 0}, "no type= in [DEFAULT]",
+                "add type=live (or raw, qcow2, tar, boot, dvd)");
     return std::nullopt;
   }
   std::string type_name = fields.type ? *fields.type : type_value->value;
@@ -303,8 +304,8 @@ std::optional<BuildSpec> SpecFromJson(std::string_view json_text, std::string_vi
   if (!BuildSpecFromJson(j, spec, where, diags)) return std::nullopt;
   if (!spec.kickstart.empty()) {
     std::string text = spec.kickstart;
-    std::string label = spec.kickstart_name.empty() ? std::string(name) + "#kickstart"
-                                                    : spec.kickstart_name;
+    std::string label =
+        spec.kickstart_name.empty() ? std::string(name) + "#kickstart" : spec.kickstart_name;
     std::string keep_name = spec.kickstart_name;
     LoadKickstart(label, &text, resolver, spec, diags);
     spec.kickstart_name = keep_name;

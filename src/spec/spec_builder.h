@@ -36,12 +36,11 @@ std::optional<BuildSpec> SpecFromKickstartText(std::string_view text, std::strin
 // From the seed's imagebuild.conf. `config=` is read relative to the .conf file (or as a
 // URL); the seed's obsolete keys are listed in BuildSpec::ignored. Request fields, when
 // given, override the file.
-std::optional<BuildSpec> SpecFromImagebuildConf(std::string_view path,
-                                                const RequestFields& fields, Resolver& resolver,
-                                                Diagnostics& diags);
+std::optional<BuildSpec> SpecFromImagebuildConf(std::string_view path, const RequestFields& fields,
+                                                Resolver& resolver, Diagnostics& diags);
 std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::string_view name,
-                                                    const RequestFields& fields,
-                                                    Resolver& resolver, Diagnostics& diags);
+                                                    const RequestFields& fields, Resolver& resolver,
+                                                    Diagnostics& diags);
 
 // From a JSON request (DESIGN §3 field names); the kickstart inside is parsed, flattened and
 // checked like a file.

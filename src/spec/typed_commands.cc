@@ -77,7 +77,8 @@ std::vector<std::string> List(const ParsedCommand& cmd, std::string_view flag) {
 
 // The flag of the last given option among `flags` (for store_const families such as
 // selinux --enforcing/--permissive/--disabled), or "".
-std::string_view LastGiven(const ParsedCommand& cmd, std::initializer_list<std::string_view> flags) {
+std::string_view LastGiven(const ParsedCommand& cmd,
+                           std::initializer_list<std::string_view> flags) {
   std::string_view found;
   for (const ParsedCommand::Given& g : cmd.given) {
     for (std::string_view f : flags) {
@@ -153,8 +154,8 @@ std::optional<TimezoneData> ReadTimezone(const Kickstart& ks) {
 std::vector<TimesourceData> ReadTimesources(const Kickstart& ks) {
   std::vector<TimesourceData> out;
   for (const ParsedCommand& c : ks.List("timesource")) {
-    out.push_back({Str(c, "--ntp-server"), Str(c, "--ntp-pool"), Flag(c, "--nts"),
-                   Flag(c, "--ntp-disable")});
+    out.push_back(
+        {Str(c, "--ntp-server"), Str(c, "--ntp-pool"), Flag(c, "--nts"), Flag(c, "--ntp-disable")});
   }
   return out;
 }
@@ -191,7 +192,8 @@ std::vector<UserData> ReadUsers(const Kickstart& ks) {
 
 std::vector<GroupData> ReadGroups(const Kickstart& ks) {
   std::vector<GroupData> out;
-  for (const ParsedCommand& c : ks.List("group")) out.push_back({Str(c, "--name"), Int(c, "--gid")});
+  for (const ParsedCommand& c : ks.List("group"))
+    out.push_back({Str(c, "--name"), Int(c, "--gid")});
   return out;
 }
 
@@ -397,8 +399,7 @@ std::optional<IgnorediskData> ReadIgnoredisk(const Kickstart& ks) {
 std::optional<BootcData> ReadBootc(const Kickstart& ks) {
   const ParsedCommand* c = ks.Single("bootc");
   if (c == nullptr) return std::nullopt;
-  return BootcData{Str(*c, "--source-imgref"), Str(*c, "--stateroot"),
-                   Str(*c, "--target-imgref")};
+  return BootcData{Str(*c, "--source-imgref"), Str(*c, "--stateroot"), Str(*c, "--target-imgref")};
 }
 
 }  // namespace kiln::spec

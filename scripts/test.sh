@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Everything the test suite needs, on a fresh Debian 12 machine: install the test
+# dependencies, build (warnings are errors), and run every test:
+#   1. an ASan + UBSan build (clang) runs the fast tests and the fuzzers for a bounded time;
+#   2. the debug build runs the whole suite (unit, corpus, CLI, format) — its summary is last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh test
+export KILN_WERROR=ON
+
+cmake --preset asan >/dev/null
+cmake --build --preset asan
+(cd build/asan && ctest --output-on-failure -L 'fast|fuzz' -j2)
+
+cmake --preset debug >/dev/null
+cmake --build --preset debug
+cd build/debug
+ctest --output-on-failure -j2
