@@ -1,8 +1,11 @@
 #include "spec/kickstart_parser.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "core/text.h"
 #include "spec/option_parser.h"
@@ -440,15 +443,14 @@ class Parser {
         std::string key = ValueKey(cmd, spec->duplicate_key);
         // Several swap areas (or unmounted partitions) are fine.
         if (!key.empty() && key != "swap" && key != "none") {
-          for (const ParsedCommand& other : entry.items) {
-            if (ValueKey(other, spec->duplicate_key) == key) {
-              std::string first = other.where.file == cmd.where.file
-                                      ? "line " + std::to_string(other.where.line)
-                                      : other.where.file + ":" + std::to_string(other.where.line);
-              diags_.Warning(cmd.where, Format1(spec->duplicate_message, key),
-                             "first defined on " + first);
-              break;
-            }
+          auto [it, inserted] = first_keys_[spec->pyclass].try_emplace(key, cmd.where);
+          if (!inserted) {
+            const SourceLocation& other = it->second;
+            std::string first = other.file == cmd.where.file
+                                    ? "line " + std::to_string(other.line)
+                                    : other.file + ":" + std::to_string(other.line);
+            diags_.Warning(cmd.where, Format1(spec->duplicate_message, key),
+                           "first defined on " + first);
           }
         }
       }
@@ -656,13 +658,13 @@ class Parser {
     AddPackages(lines, where);
   }
 
+  // pykickstart's Packages.add for the lines of one %packages section. The sets live in the
+  // parser while reading (see FinishPackages), so that each section costs its own size only.
   void AddPackages(const std::vector<std::pair<std::string, SourceLocation>>& lines,
                    const SourceLocation& where) {
     Packages& p = result_.kickstart.packages;
-    std::set<std::string> packages(p.packages.begin(), p.packages.end());
-    std::set<std::string> excluded(p.excluded.begin(), p.excluded.end());
     std::set<std::string> new_packages, new_excluded;
-    std::vector<PackageGroup> new_excluded_groups;
+    std::vector<std::string> new_excluded_groups;
     for (const auto& [line, unused] : lines) {
       if (StartsWith(line, "@^")) {
         p.environment = line.substr(2);
@@ -675,7 +677,7 @@ class Parser {
         } else if (StartsWith(line, "-@^")) {
           if (p.environment && *p.environment == line.substr(3)) p.environment.reset();
         } else if (line[1] == '@') {
-          new_excluded_groups.push_back({line.substr(2), GroupInclude::kDefault});
+          new_excluded_groups.push_back(line.substr(2));
         } else {
           new_excluded.insert(line.substr(1));
         }
@@ -684,18 +686,30 @@ class Parser {
       }
     }
     // An excluded group cancels one given before (often through %include).
-    std::erase_if(p.groups, [&](const PackageGroup& g) {
-      return std::any_of(new_excluded_groups.begin(), new_excluded_groups.end(),
-                         [&](const PackageGroup& x) { return x.name == g.name; });
-    });
-    p.excluded_groups.insert(p.excluded_groups.end(), new_excluded_groups.begin(),
-                             new_excluded_groups.end());
-    for (const std::string& x : new_excluded) packages.erase(x);
-    packages.insert(new_packages.begin(), new_packages.end());
-    for (const std::string& x : packages) excluded.erase(x);
-    excluded.insert(new_excluded.begin(), new_excluded.end());
-    p.packages.assign(packages.begin(), packages.end());
-    p.excluded.assign(excluded.begin(), excluded.end());
+    for (const std::string& name : new_excluded_groups) {
+      auto it = group_index_.find(name);
+      if (it != group_index_.end()) {
+        group_removed_[it->second] = true;
+        group_index_.erase(it);
+      }
+      p.excluded_groups.push_back({name, GroupInclude::kDefault});
+    }
+    // packages = (packages - new_excluded) | new_packages
+    // excluded = (excluded - packages) | new_excluded
+    // Before this section, packages and excluded overlap only in the previous section's
+    // conflicts (a name both added and excluded there), so only those and the new packages
+    // can leave `excluded`.
+    for (const std::string& x : new_excluded) packages_.erase(x);
+    packages_.insert(new_packages.begin(), new_packages.end());
+    for (const std::string& x : new_packages) excluded_.erase(x);
+    for (const std::string& x : conflicts_) {
+      if (packages_.count(x) != 0) excluded_.erase(x);
+    }
+    excluded_.insert(new_excluded.begin(), new_excluded.end());
+    conflicts_.clear();
+    for (const std::string& x : new_packages) {
+      if (new_excluded.count(x) != 0) conflicts_.push_back(x);
+    }
   }
 
   void AddGroup(std::string_view text, const SourceLocation& where) {
@@ -717,24 +731,29 @@ class Parser {
       diags_.Error(where, "Group cannot specify both --nodefaults and --optional");
       return;
     }
-    for (const PackageGroup& g : p.groups) {
-      if (g.name == name) return;
-    }
+    // The first mention of a group decides how much of it is installed.
+    if (group_index_.count(name) != 0) return;
+    group_index_[name] = p.groups.size();
+    group_removed_.push_back(false);
     p.groups.push_back({name, nodefaults ? GroupInclude::kRequired
                               : optional ? GroupInclude::kAll
                                          : GroupInclude::kDefault});
   }
 
-  // The line of the first use of a command (any alias), or 0.
-  int FirstLine(std::string_view name) const {
-    const CommandEntry* e = result_.kickstart.Find(name);
-    if (e == nullptr) return 0;
-    if (e->spec->kind == CommandKind::kDataList) {
-      return e->items.empty() ? 0 : e->items.front().where.line;
+  void FinishPackages() {
+    Packages& p = result_.kickstart.packages;
+    std::vector<PackageGroup> kept;
+    for (size_t i = 0; i < p.groups.size(); ++i) {
+      if (!group_removed_[i]) kept.push_back(std::move(p.groups[i]));
     }
-    return e->merged.spec != nullptr ? e->merged.where.line : 0;
+    p.groups = std::move(kept);
+    p.packages.assign(packages_.begin(), packages_.end());
+    p.excluded.assign(excluded_.begin(), excluded_.end());
+    std::sort(p.packages.begin(), p.packages.end());
+    std::sort(p.excluded.begin(), p.excluded.end());
   }
 
+  // Where a command (any alias) is first used, or nullptr.
   const SourceLocation* FirstWhere(std::string_view name) const {
     const CommandEntry* e = result_.kickstart.Find(name);
     if (e == nullptr) return nullptr;
@@ -756,6 +775,7 @@ class Parser {
   }
 
   void Finish() {
+    FinishPackages();
     CheckConflicts();
     auto& commands = result_.kickstart.commands;
     std::stable_sort(commands.begin(), commands.end(),
@@ -771,6 +791,13 @@ class Parser {
   ParseResult& result_;
   Diagnostics& diags_;
   LineStream stream_;
+  // Data-list keys seen so far, per pykickstart class, for duplicate warnings.
+  std::map<std::string_view, std::unordered_map<std::string, SourceLocation>> first_keys_;
+  // %packages state while reading; written into the Kickstart by FinishPackages.
+  std::unordered_set<std::string> packages_, excluded_;
+  std::vector<std::string> conflicts_;
+  std::unordered_map<std::string, size_t> group_index_;  // live groups by name
+  std::vector<bool> group_removed_;                      // per p.groups entry
 };
 
 }  // namespace

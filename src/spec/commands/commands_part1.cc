@@ -5,29 +5,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.h"
 #include "spec/command_table.h"
+#include "spec/commands/check_helpers.h"
 
 namespace kiln::spec {
 namespace {
-
-// True when a string option was given with a non-empty value: pykickstart tests these options
-// for truthiness, so `--cipher=""` counts as not given.
-bool NonEmpty(const ParsedCommand& cmd, std::string_view dest) {
-  const std::string* s = cmd.String(dest);
-  return s != nullptr && !s->empty();
-}
-
-// True when an int option was given with a non-zero value (pykickstart's default is 0).
-bool NonZero(const ParsedCommand& cmd, std::string_view dest) {
-  const long long* n = cmd.Int(dest);
-  return n != nullptr && *n != 0;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // autopart — pykickstart commands/autopart.py, F45_AutoPart (over F41/F38/F29/F26/F23/F21/
 // F20/F18/F17/F16/F12/F9). F17 re-declared --nolvm as a shortcut for --type=plain; the const
@@ -81,7 +64,7 @@ constexpr OptionSpec kAutoPartOptions[] = {
 void CheckAutoPart(const ParsedCommand& cmd, Diagnostics& diags) {
   std::string type;
   if (const std::string* given = cmd.String("type")) {
-    type = Lower(*given);
+    type = ToLower(*given);
     if (type != "lvm" && type != "btrfs" && type != "plain" && type != "partition" &&
         type != "thinp" && type != "stratis") {
       diags.Error(cmd.where, "Invalid autopart type: " + *given);
@@ -209,7 +192,7 @@ constexpr OptionSpec kBtrfsOptions[] = {
 
 // pykickstart's RAID level callback accepts these, in any case.
 bool IsBtrfsLevel(std::string_view value) {
-  std::string level = Lower(value);
+  std::string level = ToLower(value);
   return level == "raid0" || level == "0" || level == "raid1" || level == "1" ||
          level == "raid10" || level == "10" || level == "single";
 }

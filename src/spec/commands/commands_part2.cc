@@ -10,25 +10,10 @@
 #include <vector>
 
 #include "spec/command_table.h"
+#include "spec/commands/check_helpers.h"
 
 namespace kiln::spec {
 namespace {
-
-// pykickstart tests options for truth, not presence: "--size=0" or "--vlanid=" count as unset.
-bool NonEmpty(const ParsedCommand& cmd, std::string_view dest) {
-  const std::string* value = cmd.String(dest);
-  return value != nullptr && !value->empty();
-}
-
-bool NonZero(const ParsedCommand& cmd, std::string_view dest) {
-  const long long* value = cmd.Int(dest);
-  return value != nullptr && *value != 0;
-}
-
-bool NonEmptyList(const ParsedCommand& cmd, std::string_view dest) {
-  const std::vector<std::string>* value = cmd.List(dest);
-  return value != nullptr && !value->empty();
-}
 
 // harddrive — pykickstart commands/harddrive.py, F33_HardDrive (FC3_HardDrive).
 // F33 dropped --biospart and made --partition required, so parse() has nothing left to check.

@@ -5,64 +5,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.h"
 #include "spec/command_table.h"
+#include "spec/commands/check_helpers.h"
 
 namespace kiln::spec {
 namespace {
-
-// True when a string option was given with a non-empty value: pykickstart tests these options
-// for truthiness, so `--mkfsoptions=""` counts as not given.
-bool NonEmpty(const ParsedCommand& cmd, std::string_view dest) {
-  const std::string* s = cmd.String(dest);
-  return s != nullptr && !s->empty();
-}
-
-// True when an int option was given and is not 0 (pykickstart's defaults for these are 0/None).
-bool NonZero(const ParsedCommand& cmd, std::string_view dest) {
-  const long long* n = cmd.Int(dest);
-  return n != nullptr && *n != 0;
-}
-
-// Python's repr() of a list of strings, as pykickstart puts it in "Unexpected arguments" errors.
-std::string PythonListRepr(std::span<const std::string> items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ", ";
-    const std::string& s = items[i];
-    bool use_double = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
-    char quote = use_double ? '"' : '\'';
-    out += quote;
-    for (char c : s) {
-      if (c == '\\' || c == quote) out += '\\';
-      out += c;
-    }
-    out += quote;
-  }
-  return out + "]";
-}
-
-// Positionals past the first `keep` are parse_known_args extras in pykickstart, reported with
-// this message rather than argparse's. Returns true if it reported them.
-bool ReportExtras(const ParsedCommand& cmd, size_t keep, std::string_view command,
-                  Diagnostics& diags) {
-  if (cmd.args.size() <= keep) return false;
-  std::span<const std::string> extra(cmd.args.data() + keep, cmd.args.size() - keep);
-  diags.Error(cmd.where, "Unexpected arguments to " + std::string(command) +
-                             " command: " + PythonListRepr(extra));
-  return true;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The checks that part (F23/F29) and raid (F23/F29) share, in pykickstart's order. Each one
 // raises in pykickstart, so only the first failure is reported.
@@ -449,7 +397,7 @@ constexpr OptionSpec kSnapshotOptions[] = {
 void CheckSnapshot(const ParsedCommand& cmd, Diagnostics& diags) {
   const std::string* when = cmd.String("when");
   if (when != nullptr) {
-    std::string w = Lower(*when);
+    std::string w = ToLower(*when);
     if (w != "pre-install" && w != "post-install") {
       diags.Error(cmd.where, "Invalid snapshot when parameter: " + *when);
       return;

@@ -5,34 +5,10 @@
 #include <vector>
 
 #include "spec/command_table.h"
+#include "spec/commands/check_helpers.h"
 
 namespace kiln::spec {
 namespace {
-
-// True when a string option was given with a non-empty value: pykickstart tests these options
-// for truthiness, so `--url=""` counts as not given.
-bool NonEmpty(const ParsedCommand& cmd, std::string_view dest) {
-  const std::string* s = cmd.String(dest);
-  return s != nullptr && !s->empty();
-}
-
-// Python's repr() of a list of strings, as pykickstart puts it in "Unexpected arguments" errors.
-std::string PythonListRepr(std::span<const std::string> items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ", ";
-    const std::string& s = items[i];
-    bool use_double = s.find('\'') != std::string::npos && s.find('"') == std::string::npos;
-    char quote = use_double ? '"' : '\'';
-    out += quote;
-    for (char c : s) {
-      if (c == '\\' || c == quote) out += '\\';
-      out += c;
-    }
-    out += quote;
-  }
-  return out + "]";
-}
 
 // stratisfs — pykickstart commands/stratisfs.py, F45_StratisFs.
 constexpr OptionSpec kStratisFsOptions[] = {
