@@ -344,8 +344,8 @@ class Parser {
         continue;
       }
       // A line that ends inside an escape continues on the next line, as in a shell.
-      while (ShlexSplit(line.text).error == "No escaped character" && !line.text.empty() &&
-             line.text.back() == '\\') {
+      while (!line.text.empty() && line.text.back() == '\\' &&
+             ShlexSplit(line.text).error == "No escaped character") {
         Line more;
         if (!stream_.Next(more)) break;
         line.text.pop_back();

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
+#include <unordered_map>
 
 #include "core/text.h"
 
@@ -14,7 +15,7 @@ struct Spelling {
   const OptionSpec* option;
 };
 
-std::vector<Spelling> Spellings(std::span<const OptionSpec> options) {
+std::vector<Spelling> MakeSpellings(std::span<const OptionSpec> options) {
   std::vector<Spelling> out;
   for (const OptionSpec& o : options) {
     std::string_view flags = o.flags;
@@ -27,6 +28,18 @@ std::vector<Spelling> Spellings(std::span<const OptionSpec> options) {
     }
   }
   return out;
+}
+
+// The spellings of a table's options, computed once per table (tables are static data).
+const std::vector<Spelling>& Spellings(std::span<const OptionSpec> options) {
+  thread_local std::unordered_map<const OptionSpec*, std::vector<Spelling>> cache;
+  if (options.empty()) {
+    static const std::vector<Spelling> kNone;
+    return kNone;
+  }
+  auto it = cache.find(options.data());
+  if (it == cache.end()) it = cache.emplace(options.data(), MakeSpellings(options)).first;
+  return it->second;
 }
 
 bool TakesValue(const OptionSpec& o) {
@@ -408,7 +421,7 @@ class Parser {
   const SourceLocation& where_;
   ParsedCommand& out_;
   Diagnostics& diags_;
-  std::vector<Spelling> spellings_;
+  const std::vector<Spelling>& spellings_;
   bool ok_ = true;
   bool ambiguous_ = false;
 };
