@@ -160,6 +160,33 @@ TEST(GrammarTest, DuplicatePartitionIsAWarning) {
       << AllMessages(r.diagnostics);
 }
 
+TEST(GrammarTest, DuplicatesWithSeveralFields) {
+  ParseResult r = ParseText(
+      "logvol /a --vgname=vg1 --name=lv --size=10\nlogvol /b --vgname=vg2 --name=lv --size=10\n"
+      "logvol /c --vgname=vg1 --name=lv --size=10\n");
+  EXPECT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  ASSERT_EQ(r.diagnostics.WarningCount(), 1) << AllMessages(r.diagnostics);
+  EXPECT_TRUE(
+      HasMessage(r.diagnostics, Severity::kWarning,
+                 "ks.cfg:3: warning: A logical volume with the name lv has already been defined "
+                 "in volume group vg1."))
+      << AllMessages(r.diagnostics);
+}
+
+TEST(GrammarTest, DuplicateSnapshotIsAnError) {
+  ParseResult r = ParseText(
+      "snapshot vg/root --name=pre --when=pre-install\nsnapshot vg/root --name=pre "
+      "--when=post-install\n");
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "ks.cfg:2: Snapshot with the name pre has been already defined!"))
+      << AllMessages(r.diagnostics);
+}
+
+TEST(GrammarTest, SeveralSwapAreasAreFine) {
+  ParseResult r = ParseText("part swap --size=100\npart swap --size=100\n");
+  EXPECT_TRUE(r.diagnostics.items().empty()) << AllMessages(r.diagnostics);
+}
+
 TEST(GrammarTest, MountPointsAreNormalized) {
   ParseResult r = ParseText("logvol /home//user/ --vgname=vg --name=home --size=10\n");
   ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);

@@ -110,10 +110,12 @@ struct CommandSpec {
   std::span<const OptionSpec> options = {};
   std::span<const RemovedOption> removed_options = {};
   CommandCheck check = nullptr;
-  // For kDataList: the dest (or "arg0" for the first positional) that identifies an item;
-  // a second item with the same key gets pykickstart's duplicate warning.
+  // For kDataList: the dest (or "arg0" for the first positional) that identifies an item, or
+  // several joined by '+' ("name+vgname"); a second item with the same key gets pykickstart's
+  // duplicate warning (an error when duplicate_is_error).
   std::string_view duplicate_key = {};
-  std::string_view duplicate_message = {};  // with %s for the key, pykickstart's text
+  std::string_view duplicate_message = {};  // pykickstart's text, one %s per key part
+  bool duplicate_is_error = false;
   // The command never runs an option parser: every word, "--x" included, is an argument
   // (authselect passes them to the authselect tool; cdrom rejects them all).
   bool raw_args = false;

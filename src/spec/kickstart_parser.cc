@@ -238,7 +238,7 @@ class LineStream {
   std::vector<std::unique_ptr<Frame>> stack_;
 };
 
-std::string ValueKey(const ParsedCommand& cmd, std::string_view key) {
+std::string OneValueKey(const ParsedCommand& cmd, std::string_view key) {
   if (key == "arg0") return cmd.args.empty() ? std::string() : cmd.args[0];
   auto it = cmd.values.find(key);
   if (it == cmd.values.end()) return {};
@@ -288,10 +288,28 @@ constexpr Conflict kConflicts[] = {
      "The ostreecontainer and bootc commands can't be used at the same time"},
 };
 
-std::string Format1(std::string_view pattern, std::string_view arg) {
+// The parts of a data item's identity ("name+vgname" -> its name and vgname values); empty if
+// a part is missing.
+std::vector<std::string> KeyParts(const ParsedCommand& cmd, std::string_view key) {
+  std::vector<std::string> parts;
+  for (const std::string& k : SplitNonEmpty(key, '+')) {
+    std::string v = OneValueKey(cmd, k);
+    if (v.empty()) return {};
+    parts.push_back(std::move(v));
+  }
+  return parts;
+}
+
+// `pattern` with each %s replaced by the next of `args`.
+std::string FormatAll(std::string_view pattern, const std::vector<std::string>& args) {
   std::string out(pattern);
-  size_t pos = out.find("%s");
-  if (pos != std::string::npos) out.replace(pos, 2, arg);
+  size_t from = 0;
+  for (const std::string& a : args) {
+    size_t pos = out.find("%s", from);
+    if (pos == std::string::npos) break;
+    out.replace(pos, 2, a);
+    from = pos + a.size();
+  }
   return out;
 }
 
@@ -397,7 +415,7 @@ class Parser {
     if (nargs < spec->min_args || (spec->max_args >= 0 && nargs > spec->max_args)) {
       std::string message;
       if (!spec->args_message.empty()) {
-        message = Format1(spec->args_message, name);
+        message = FormatAll(spec->args_message, {name});
       } else if (spec->max_args == 0) {
         message = "Kickstart command " + name + " does not take any arguments";
       } else {
@@ -440,17 +458,23 @@ class Parser {
     CommandEntry& entry = Entry(spec);
     if (spec->kind == CommandKind::kDataList) {
       if (!spec->duplicate_key.empty()) {
-        std::string key = ValueKey(cmd, spec->duplicate_key);
+        std::vector<std::string> parts = KeyParts(cmd, spec->duplicate_key);
+        std::string key;
+        for (const std::string& part : parts) key += part + '\x1f';
         // Several swap areas (or unmounted partitions) are fine.
-        if (!key.empty() && key != "swap" && key != "none") {
+        if (!parts.empty() && parts[0] != "swap" && parts[0] != "none") {
           auto [it, inserted] = first_keys_[spec->pyclass].try_emplace(key, cmd.where);
           if (!inserted) {
             const SourceLocation& other = it->second;
             std::string first = other.file == cmd.where.file
                                     ? "line " + std::to_string(other.line)
                                     : other.file + ":" + std::to_string(other.line);
-            diags_.Warning(cmd.where, Format1(spec->duplicate_message, key),
-                           "first defined on " + first);
+            std::string message = FormatAll(spec->duplicate_message, parts);
+            if (spec->duplicate_is_error) {
+              diags_.Error(cmd.where, message, "first defined on " + first);
+              return;
+            }
+            diags_.Warning(cmd.where, message, "first defined on " + first);
           }
         }
       }

@@ -437,9 +437,6 @@ constexpr CommandSpec kCommands[] = {
      .options = kLoggingOptions,
      .removed_options = kLoggingRemoved,
      .check = CheckLogging},
-    // Duplicates are keyed by (vgname, name), which one duplicate_key cannot say: pykickstart
-    // warns "A logical volume with the name %(logical_volume_name)s has already been defined
-    // in volume group %(volume_group)s."
     {.name = "logvol",
      .pyclass = "F29_LogVol",
      .kind = CommandKind::kDataList,
@@ -449,7 +446,10 @@ constexpr CommandSpec kCommands[] = {
      .args_message = kUnexpectedArgs,
      .options = kLogVolOptions,
      .removed_options = kLogVolRemoved,
-     .check = CheckLogVol},
+     .check = CheckLogVol,
+     .duplicate_key = "name+vgname",
+     .duplicate_message =
+         "A logical volume with the name %s has already been defined in volume group %s."},
     {.name = "mediacheck", .pyclass = "FC4_MediaCheck"},
     {.name = "method", .pyclass = "F40_Method", .kind = CommandKind::kRemoved, .max_args = -1},
     {.name = "module", .pyclass = "F45_Module", .kind = CommandKind::kRemoved, .max_args = -1},

@@ -292,7 +292,9 @@ constexpr CommandSpec kCommands[] = {
      .max_args = -1,
      .args_message = "the following arguments are required: <mntpoint>",
      .options = kStratisFsOptions,
-     .check = CheckStratisFs},
+     .check = CheckStratisFs,
+     .duplicate_key = "name+poolname",
+     .duplicate_message = "A stratisfs with the name %s has already been defined in pool %s."},
     {.name = "stratispool",
      .pyclass = "F45_StratisPool",
      .kind = CommandKind::kDataList,
@@ -346,7 +348,9 @@ constexpr CommandSpec kCommands[] = {
      .write_priority = 71,
      .options = kZfcpOptions,
      .removed_options = kZfcpRemoved,
-     .check = CheckZfcp},
+     .check = CheckZfcp,
+     .duplicate_key = "devnum+wwpn+fcplun",
+     .duplicate_message = "A zfcp with this information has already been defined."},
     {.name = "zipl", .pyclass = "F32_Zipl", .write_priority = 10, .options = kZiplOptions},
 };
 
