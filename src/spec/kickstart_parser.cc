@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
-#include <set>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "core/text.h"
+#include "spec/line_stream.h"
 #include "spec/option_parser.h"
+#include "spec/packages_builder.h"
 #include "spec/shlex.h"
 
 namespace kiln::spec {
@@ -87,156 +86,6 @@ bool IsBlankOrComment(std::string_view line) {
   std::string_view t = Trim(line);
   return t.empty() || t[0] == '#';
 }
-
-// Splits text into lines like Python's str.splitlines() (endings dropped).
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\x1c' || c == '\x1d' ||
-        c == '\x1e') {
-      lines.push_back(text.substr(start, i - start));
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      start = i + 1;
-    }
-  }
-  if (start < text.size()) lines.push_back(text.substr(start));
-  return lines;
-}
-
-struct Line {
-  std::string text;
-  SourceLocation where;
-};
-
-// The lines of the top-level file with %include'd and %ksappend'ed files spliced in.
-class LineStream {
- public:
-  LineStream(Resolver& resolver, const ParserOptions& options, Diagnostics& diags,
-             std::vector<std::string>& files)
-      : resolver_(resolver), options_(options), diags_(diags), files_(files) {}
-
-  bool Start(std::string_view ref, const std::string* text) {
-    auto frame = std::make_unique<Frame>();
-    std::string error;
-    if (text != nullptr) {
-      frame->src.text = *text;
-      frame->src.name = std::string(ref);
-      frame->src.id = std::string(ref);
-    } else if (!resolver_.Read(ref, nullptr, frame->src, error)) {
-      diags_.Error({std::string(ref), 0}, "Unable to open input kickstart file: " + error);
-      return false;
-    }
-    frame->top_level = true;
-    Push(std::move(frame));
-    return true;
-  }
-
-  // The next line, or false at the end of the top-level file.
-  bool Next(Line& out) {
-    while (!stack_.empty()) {
-      Frame& f = *stack_.back();
-      if (f.next >= f.lines.size()) {
-        stack_.pop_back();
-        continue;
-      }
-      size_t index = f.next++;
-      std::string_view text = f.lines[index];
-      out.text.assign(text);
-      out.where = {f.src.name, static_cast<int>(index) + 1};
-      // %ksappend is expanded where it stands in the top-level file only (pykickstart's
-      // preprocessing step), in any state, before the parser sees the line.
-      if (f.top_level && StartsWith(Trim(text), "%ksappend")) {
-        Append(text, out.where);
-        continue;
-      }
-      return true;
-    }
-    return false;
-  }
-
-  // Splices in the file `ref` named by an %include at `where`.
-  void Include(std::string_view ref, const SourceLocation& where) {
-    if (!options_.follow_includes) return;
-    const LoadedText* from = stack_.empty() ? nullptr : &stack_.back()->src;
-    auto frame = std::make_unique<Frame>();
-    std::string error;
-    if (!resolver_.Read(ref, from, frame->src, error)) {
-      diags_.Error(where, "Unable to open input kickstart file " + QuoteIfNeeded(frame->src.name) +
-                              " named by %include: " + error + Chain());
-      return;
-    }
-    for (const auto& f : stack_) {
-      if (f->src.id == frame->src.id) {
-        diags_.Error(where, "%include cycle: " + ChainNames() + " -> " + frame->src.name,
-                     "an included file must not include itself, directly or indirectly");
-        return;
-      }
-    }
-    if (static_cast<int>(stack_.size()) > options_.max_include_depth) {
-      diags_.Error(where, "%include nesting deeper than " +
-                              std::to_string(options_.max_include_depth) + ": " + ChainNames());
-      return;
-    }
-    Push(std::move(frame));
-  }
-
-  // True while reading the top-level file itself (not an include), where an unterminated
-  // section at the end is an error.
-  bool AtTopLevel() const { return stack_.size() <= 1; }
-
- private:
-  struct Frame {
-    LoadedText src;
-    std::vector<std::string_view> lines;
-    size_t next = 0;
-    bool top_level = false;
-  };
-
-  void Push(std::unique_ptr<Frame> frame) {
-    frame->lines = SplitLines(frame->src.text);
-    files_.push_back(frame->src.name);
-    stack_.push_back(std::move(frame));
-  }
-
-  void Append(std::string_view line, const SourceLocation& where) {
-    std::vector<std::string> words = SplitNonEmpty(Trim(line), ' ');
-    if (words.size() < 2) {
-      diags_.Error(where, "Illegal url for %ksappend: " + std::string(Trim(line)),
-                   "write %ksappend followed by a path or URL");
-      return;
-    }
-    auto frame = std::make_unique<Frame>();
-    std::string error;
-    if (!resolver_.Read(words[1], &stack_.back()->src, frame->src, error)) {
-      diags_.Error(
-          where, "Unable to open %ksappend file " + QuoteIfNeeded(frame->src.name) + ": " + error);
-      return;
-    }
-    Push(std::move(frame));
-  }
-
-  std::string ChainNames() const {
-    std::string out;
-    for (const auto& f : stack_) {
-      if (!out.empty()) out += " -> ";
-      out += f->src.name;
-    }
-    return out;
-  }
-
-  std::string Chain() const {
-    if (stack_.size() <= 1) return {};
-    return " (include chain: " + ChainNames() + ")";
-  }
-
-  Resolver& resolver_;
-  const ParserOptions& options_;
-  Diagnostics& diags_;
-  std::vector<std::string>& files_;
-  std::vector<std::unique_ptr<Frame>> stack_;
-};
 
 std::string OneValueKey(const ParsedCommand& cmd, std::string_view key) {
   if (key == "arg0") return cmd.args.empty() ? std::string() : cmd.args[0];
@@ -318,7 +167,8 @@ class Parser {
   Parser(Resolver& resolver, const ParserOptions& options, ParseResult& result)
       : result_(result),
         diags_(result.diagnostics),
-        stream_(resolver, options, result.diagnostics, result.files) {}
+        stream_(resolver, options.follow_includes, options.max_include_depth, result.diagnostics,
+                result.files) {}
 
   void Run(std::string_view ref, const std::string* text) {
     if (!stream_.Start(ref, text)) return;
@@ -671,110 +521,15 @@ class Parser {
       p.exclude_weakdeps = opts.Bool("excludeWeakdeps");
       p.ignore_broken = opts.Bool("ignorebroken");
     }
-    std::vector<std::pair<std::string, SourceLocation>> lines;
+    std::vector<std::string> lines;
     ReadBody(header[0], where, false, [&](const std::string& l) {
       // Package lines lose everything from the first '#'.
       std::string_view text = l;
       text = text.substr(0, text.find('#'));
       std::string_view t = Trim(text);
-      if (!t.empty()) lines.emplace_back(std::string(t), SourceLocation{});
+      if (!t.empty()) lines.emplace_back(t);
     });
-    AddPackages(lines, where);
-  }
-
-  // pykickstart's Packages.add for the lines of one %packages section. The sets live in the
-  // parser while reading (see FinishPackages), so that each section costs its own size only.
-  void AddPackages(const std::vector<std::pair<std::string, SourceLocation>>& lines,
-                   const SourceLocation& where) {
-    Packages& p = result_.kickstart.packages;
-    std::set<std::string> new_packages, new_excluded;
-    std::vector<std::string> new_excluded_groups;
-    for (const auto& [line, unused] : lines) {
-      if (StartsWith(line, "@^")) {
-        p.environment = line.substr(2);
-      } else if (line[0] == '@') {
-        AddGroup(line.substr(1), where);
-      } else if (line[0] == '-') {
-        if (line.size() == 1) {
-          diags_.Error(where, "%packages: a line holds only '-'",
-                       "write -NAME to exclude a package");
-        } else if (StartsWith(line, "-@^")) {
-          if (p.environment && *p.environment == line.substr(3)) p.environment.reset();
-        } else if (line[1] == '@') {
-          new_excluded_groups.push_back(line.substr(2));
-        } else {
-          new_excluded.insert(line.substr(1));
-        }
-      } else {
-        new_packages.insert(line);
-      }
-    }
-    // An excluded group cancels one given before (often through %include).
-    for (const std::string& name : new_excluded_groups) {
-      auto it = group_index_.find(name);
-      if (it != group_index_.end()) {
-        group_removed_[it->second] = true;
-        group_index_.erase(it);
-      }
-      p.excluded_groups.push_back({name, GroupInclude::kDefault});
-    }
-    // packages = (packages - new_excluded) | new_packages
-    // excluded = (excluded - packages) | new_excluded
-    // Before this section, packages and excluded overlap only in the previous section's
-    // conflicts (a name both added and excluded there), so only those and the new packages
-    // can leave `excluded`.
-    for (const std::string& x : new_excluded) packages_.erase(x);
-    packages_.insert(new_packages.begin(), new_packages.end());
-    for (const std::string& x : new_packages) excluded_.erase(x);
-    for (const std::string& x : conflicts_) {
-      if (packages_.count(x) != 0) excluded_.erase(x);
-    }
-    excluded_.insert(new_excluded.begin(), new_excluded.end());
-    conflicts_.clear();
-    for (const std::string& x : new_packages) {
-      if (new_excluded.count(x) != 0) conflicts_.push_back(x);
-    }
-  }
-
-  void AddGroup(std::string_view text, const SourceLocation& where) {
-    Packages& p = result_.kickstart.packages;
-    bool nodefaults = false, optional = false;
-    std::string name;
-    for (const std::string& word : SplitNonEmpty(text, ' ')) {
-      // The group options, with argparse's unique-prefix matching.
-      if (word.size() > 2 && StartsWith(word, "--") && StartsWith("--nodefaults", word)) {
-        nodefaults = true;
-      } else if (word.size() > 2 && StartsWith(word, "--") && StartsWith("--optional", word)) {
-        optional = true;
-      } else {
-        if (!name.empty()) name += ' ';
-        name += word;
-      }
-    }
-    if (nodefaults && optional) {
-      diags_.Error(where, "Group cannot specify both --nodefaults and --optional");
-      return;
-    }
-    // The first mention of a group decides how much of it is installed.
-    if (group_index_.count(name) != 0) return;
-    group_index_[name] = p.groups.size();
-    group_removed_.push_back(false);
-    p.groups.push_back({name, nodefaults ? GroupInclude::kRequired
-                              : optional ? GroupInclude::kAll
-                                         : GroupInclude::kDefault});
-  }
-
-  void FinishPackages() {
-    Packages& p = result_.kickstart.packages;
-    std::vector<PackageGroup> kept;
-    for (size_t i = 0; i < p.groups.size(); ++i) {
-      if (!group_removed_[i]) kept.push_back(std::move(p.groups[i]));
-    }
-    p.groups = std::move(kept);
-    p.packages.assign(packages_.begin(), packages_.end());
-    p.excluded.assign(excluded_.begin(), excluded_.end());
-    std::sort(p.packages.begin(), p.packages.end());
-    std::sort(p.excluded.begin(), p.excluded.end());
+    packages_.AddSection(lines, where, p, diags_);
   }
 
   // Where a command (any alias) is first used, or nullptr.
@@ -799,7 +554,7 @@ class Parser {
   }
 
   void Finish() {
-    FinishPackages();
+    packages_.Finish(result_.kickstart.packages);
     CheckConflicts();
     auto& commands = result_.kickstart.commands;
     std::stable_sort(commands.begin(), commands.end(),
@@ -817,11 +572,7 @@ class Parser {
   LineStream stream_;
   // Data-list keys seen so far, per pykickstart class, for duplicate warnings.
   std::map<std::string_view, std::unordered_map<std::string, SourceLocation>> first_keys_;
-  // %packages state while reading; written into the Kickstart by FinishPackages.
-  std::unordered_set<std::string> packages_, excluded_;
-  std::vector<std::string> conflicts_;
-  std::unordered_map<std::string, size_t> group_index_;  // live groups by name
-  std::vector<bool> group_removed_;                      // per p.groups entry
+  PackagesBuilder packages_;
 };
 
 }  // namespace

@@ -1,0 +1,70 @@
+// The lines of a kickstart with %include'd and %ksappend'ed files spliced in where they
+// are named, each with the file and line it came from. This is the reading half of
+// pykickstart's KickstartParser: the parser pulls lines and says when to include.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostics.h"
+#include "spec/kickstart_loader.h"
+
+namespace kiln::spec {
+
+struct Line {
+  std::string text;  // without the line ending
+  SourceLocation where;
+};
+
+// Splits text into lines like Python's str.splitlines() (endings dropped).
+std::vector<std::string_view> SplitLines(std::string_view text);
+
+class LineStream {
+ public:
+  // Reports problems (unreadable files, include cycles) to `diags`; lists every file read in
+  // `files`. Both must outlive the stream.
+  LineStream(Resolver& resolver, bool follow_includes, int max_include_depth, Diagnostics& diags,
+             std::vector<std::string>& files)
+      : resolver_(resolver),
+        follow_includes_(follow_includes),
+        max_include_depth_(max_include_depth),
+        diags_(diags),
+        files_(files) {}
+
+  // Opens the top-level file `ref`, or uses `text` (named `ref`) when given. False if the
+  // file cannot be read (reported).
+  bool Start(std::string_view ref, const std::string* text);
+
+  // The next line, or false at the end of the top-level file. %ksappend lines of the
+  // top-level file are replaced by the named file's lines here, in any state, as pykickstart's
+  // preprocessing does.
+  bool Next(Line& out);
+
+  // Splices in the file `ref` named by an %include at `where`: relative to the including
+  // file; a missing file, a cycle or too deep nesting is reported and skipped.
+  void Include(std::string_view ref, const SourceLocation& where);
+
+ private:
+  struct Frame {
+    LoadedText src;
+    std::vector<std::string_view> lines;
+    size_t next = 0;
+    bool top_level = false;
+  };
+
+  void Push(std::unique_ptr<Frame> frame);
+  void Append(std::string_view line, const SourceLocation& where);
+  std::string ChainNames() const;
+  std::string Chain() const;
+
+  Resolver& resolver_;
+  bool follow_includes_;
+  int max_include_depth_;
+  Diagnostics& diags_;
+  std::vector<std::string>& files_;
+  std::vector<std::unique_ptr<Frame>> stack_;
+};
+
+}  // namespace kiln::spec
