@@ -15,7 +15,7 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
-  python3 vsftpd
+  python3 python3-pyftpdlib
 )
 
 case "$profile" in

@@ -1,5 +1,5 @@
 // End-to-end tests of the kiln binary: exit codes, output files, and URL includes served by
-// a real HTTP server (python3 -m http.server on a free loopback port).
+// real HTTP and FTP servers (python3 http.server, pyftpdlib) on free loopback ports.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -185,10 +185,12 @@ TEST(CliTest, SpecShowFromConfKickstartAndJson) {
   EXPECT_NE(bad.err.find("unknown release 'sid'"), std::string::npos) << bad.err;
 }
 
-// A real HTTP server on a free loopback port, serving a directory.
-class HttpServer {
+// A real server process on a free loopback port serving a directory: python3's http.server
+// or pyftpdlib. The port is read from the line the server logs when it starts.
+class ServerProcess {
  public:
-  explicit HttpServer(const fs::path& dir) {
+  // `argv` runs the server; `marker` precedes the port number in its start-up line.
+  ServerProcess(std::vector<std::string> argv, const std::string& marker) {
     int fds[2];
     if (pipe(fds) != 0) return;
     pid_ = fork();
@@ -196,24 +198,27 @@ class HttpServer {
       dup2(fds[1], STDOUT_FILENO);
       dup2(fds[1], STDERR_FILENO);
       close(fds[0]);
-      execlp("python3", "python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
-             "--directory", dir.c_str(), nullptr);
+      std::vector<char*> args;
+      for (std::string& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
       _exit(127);
     }
     close(fds[1]);
-    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+    read_fd_ = fds[0];
     std::string text;
     char c;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline && read(fds[0], &c, 1) == 1) {
       text += c;
-      if (c == '\n') break;
+      size_t at = text.find(marker);
+      if (c == '\n' && at != std::string::npos) {
+        port_ = std::atoi(text.c_str() + at + marker.size());
+        break;
+      }
     }
-    read_fd_ = fds[0];
-    size_t at = text.find(" port ");
-    if (at != std::string::npos) port_ = std::atoi(text.c_str() + at + 6);
   }
-  ~HttpServer() {
+  ~ServerProcess() {
     if (pid_ > 0) {
       kill(pid_, SIGTERM);
       waitpid(pid_, nullptr, 0);
@@ -228,14 +233,21 @@ class HttpServer {
   int port_ = 0;
 };
 
+bool HavePython(const char* module) {
+  std::string cmd = std::string("/usr/bin/python3 -c 'import ") + module + "' >/dev/null 2>&1";
+  return system(cmd.c_str()) == 0;
+}
+
 TEST(CliTest, IncludesOverHttp) {
-  if (system("command -v python3 >/dev/null 2>&1") != 0) GTEST_SKIP() << "python3 not installed";
+  if (!HavePython("http.server")) GTEST_SKIP() << "python3 is not installed";
   TempDir dir;
   dir.Write("top.ks", "lang C\n%include parts/disk.ks\n%include http-missing.ks\n");
   dir.Write("parts/disk.ks", "part / --size=1024\n%ksappend ../extra.ks\n");
   dir.Write("ok.ks", "lang C\n%include parts/disk.ks\n%ksappend extra.ks\n");
   dir.Write("extra.ks", "keyboard us\n");
-  HttpServer server(dir.path());
+  ServerProcess server({"/usr/bin/python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
+                        "--directory", dir.path().string()},
+                       " port ");
   ASSERT_GT(server.port(), 0) << "http.server did not start";
   std::string base = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
 
@@ -248,6 +260,25 @@ TEST(CliTest, IncludesOverHttp) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find(base + "top.ks:3:"), std::string::npos) << missing.err;
   EXPECT_NE(missing.err.find("404"), std::string::npos) << missing.err;
+}
+
+TEST(CliTest, IncludesOverFtp) {
+  // scripts/install-deps.sh test installs python3-pyftpdlib; without it, say so and skip.
+  if (!HavePython("pyftpdlib")) GTEST_SKIP() << "python3-pyftpdlib is not installed";
+  TempDir dir;
+  dir.Write("top.ks", "lang C\n%include sub/inc.ks\n");
+  dir.Write("sub/inc.ks", "keyboard us\n");
+  ServerProcess server({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", "0", "-d",
+                        dir.path().string()},
+                       "starting FTP server on 127.0.0.1:");
+  ASSERT_GT(server.port(), 0) << "pyftpdlib did not start";
+  std::string base = "ftp://127.0.0.1:" + std::to_string(server.port()) + "/";
+  RunResult ok = Kiln("ks flatten " + base + "top.ks");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("keyboard us"), std::string::npos) << ok.out;
+  RunResult missing = Kiln("ks validate " + base + "absent.ks");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("absent.ks"), std::string::npos) << missing.err;
 }
 
 }  // namespace
