@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "spec/kickstart_writer.h"
 #include "spec/typed_commands.h"
 #include "test_util.h"
 
@@ -298,6 +299,42 @@ TEST(TypedCommandsTest, LoggingLiveimgOstreeIgnorediskBootc) {
   EXPECT_EQ(ReadBootc(bc)->source_imgref, "registry:quay.io/fedora/fedora-bootc:42");
   EXPECT_FALSE(ParseText("logging --port=514\n").ok()) << "--port needs --host";
   EXPECT_FALSE(ReadInstall(ParseText("install\n").kickstart));
+}
+
+TEST(RawCommandsTest, RealmUsesGetoptRules) {
+  EXPECT_TRUE(
+      ParseText("realm join --one-time-password=secret --client-software sssd EXAMPLE.COM\n").ok());
+  EXPECT_TRUE(ParseText("realm join --no-pass EXAMPLE.COM\n").ok()) << "unique prefix";
+  struct Case {
+    const char* line;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"realm\n", "Missing realm command arguments"},
+      {"realm leave X\n", "Unsupported realm 'leave' command"},
+      {"realm join --bogus X\n", "Invalid realm arguments: option --bogus not recognized"},
+      {"realm join --no-password=1 X\n", "option --no-password must not have an argument"},
+      {"realm join --computer-ou\n", "option --computer-ou requires argument"},
+      // getopt stops at the first realm name: what follows is a second realm.
+      {"realm join X --no-password\n", "Specify only one realm to join"},
+      {"realm join\n", "Specify only one realm to join"},
+  };
+  for (const Case& c : cases) {
+    ParseResult r = ParseText(c.line);
+    EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, c.message))
+        << c.line << AllMessages(r.diagnostics);
+  }
+}
+
+TEST(RawCommandsTest, AuthselectKeepsItsWordsAndFlattensBack) {
+  ParseResult r = ParseText("authselect select sssd with-mkhomedir --force\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  EXPECT_EQ(r.kickstart.Single("authselect")->args,
+            (std::vector<std::string>{"select", "sssd", "with-mkhomedir", "--force"}));
+  std::string flat = WriteKickstart(r.kickstart);
+  EXPECT_NE(flat.find("\nauthselect select sssd with-mkhomedir --force\n"), std::string::npos)
+      << flat;
+  EXPECT_FALSE(ParseText("cdrom --foo\n").ok());
 }
 
 TEST(TypedCommandsTest, UnusedCommandsReadAsAbsent) {

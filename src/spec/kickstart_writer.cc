@@ -114,7 +114,9 @@ std::string WriteCommand(const ParsedCommand& cmd, std::string_view name) {
     args += QuoteIfNeeded(a);
   }
   // A positional that looks like an option must come after "--" to stay positional.
-  bool dashes = std::any_of(cmd.args.begin(), cmd.args.end(),
+  // (Commands that take their words raw read "--" as a word, so they never get one.)
+  bool dashes = !cmd.spec->raw_args &&
+                std::any_of(cmd.args.begin(), cmd.args.end(),
                             [](const std::string& a) { return a.size() > 1 && a[0] == '-'; });
   bool positional_first =
       !dashes && std::find(std::begin(kPositionalFirst), std::end(kPositionalFirst), name) !=

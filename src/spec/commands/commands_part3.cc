@@ -1,5 +1,6 @@
 // Kickstart commands ostreecontainer .. sshpw, from pykickstart's F46 handler.
 #include <cctype>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -245,21 +246,53 @@ constexpr OptionSpec kRdpOptions[] = {
 };
 
 // realm — pykickstart commands/realm.py, F19_Realm. pykickstart does not use argparse here:
-// it runs getopt over the words after "join", with these long options. They are declared so
-// the generic parser accepts them; the word order rules are in the report.
-constexpr OptionSpec kRealmOptions[] = {
-    {.flags = "--client-software", .dest = "client_software", .since = "F19"},
-    {.flags = "--server-software", .dest = "server_software", .since = "F19"},
-    {.flags = "--membership-software", .dest = "membership_software", .since = "F19"},
-    {.flags = "--one-time-password", .dest = "one_time_password", .since = "F19"},
-    {.flags = "--no-password",
-     .dest = "no_password",
-     .action = OptAction::kStoreTrue,
-     .since = "F19"},
-    {.flags = "--computer-ou", .dest = "computer_ou", .since = "F19"},
+// the command takes its words raw ("realm join [OPTIONS] REALM") and runs Python's getopt
+// over the words after "join" with these long options ('=' marks those taking a value).
+constexpr std::string_view kRealmJoinOptions[] = {
+    "client-software=",   "server-software=", "membership-software=",
+    "one-time-password=", "no-password",      "computer-ou=",
 };
 
-// "realm join <realm>" is the only form pykickstart accepts.
+// Python's getopt.getopt(words, "", kRealmJoinOptions): options stop at the first other
+// word; long options may be abbreviated to a unique prefix. Returns the getopt error, or ""
+// with the index of the first remaining word in `rest`.
+std::string RealmGetopt(std::span<const std::string> words, size_t& rest) {
+  size_t i = 0;
+  while (i < words.size() && words[i].size() > 1 && words[i][0] == '-') {
+    const std::string& w = words[i++];
+    if (w == "--") break;
+    if (w[1] != '-') return "option -" + w.substr(1, 1) + " not recognized";
+    std::string opt = w.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = opt.find('='); eq != std::string::npos) {
+      value = opt.substr(eq + 1);
+      opt = opt.substr(0, eq);
+    }
+    std::vector<std::string_view> matches;
+    for (std::string_view o : kRealmJoinOptions) {
+      if (o.substr(0, opt.size()) == opt) matches.push_back(o);
+    }
+    if (matches.empty()) return "option --" + opt + " not recognized";
+    std::string_view match;
+    for (std::string_view m : matches) {
+      if (m == opt || m == opt + "=") match = m;
+    }
+    if (match.empty()) {
+      if (matches.size() > 1) return "option --" + opt + " not a unique prefix";
+      match = matches[0];
+    }
+    bool takes_value = match.back() == '=';
+    if (takes_value && !value) {
+      if (i >= words.size()) return "option --" + opt + " requires argument";
+      ++i;
+    } else if (!takes_value && value) {
+      return "option --" + opt + " must not have an argument";
+    }
+  }
+  rest = i;
+  return {};
+}
+
 void CheckRealm(const ParsedCommand& cmd, Diagnostics& diags) {
   if (cmd.args.empty()) {
     diags.Error(cmd.where, "Missing realm command arguments");
@@ -269,9 +302,14 @@ void CheckRealm(const ParsedCommand& cmd, Diagnostics& diags) {
     diags.Error(cmd.where, "Unsupported realm '" + cmd.args[0] + "' command");
     return;
   }
-  if (cmd.args.size() != 2) {
-    diags.Error(cmd.where, "Specify only one realm to join");
+  std::span<const std::string> words(cmd.args.data() + 1, cmd.args.size() - 1);
+  size_t rest = 0;
+  std::string error = RealmGetopt(words, rest);
+  if (!error.empty()) {
+    diags.Error(cmd.where, "Invalid realm arguments: " + error);
+    return;
   }
+  if (words.size() - rest != 1) diags.Error(cmd.where, "Specify only one realm to join");
 }
 
 // repo — pykickstart commands/repo.py, F40_Repo (over F33/F30/F27/F21/F15/F14/F13/F11/F8/FC6).
@@ -488,8 +526,8 @@ constexpr CommandSpec kCommands[] = {
     {.name = "realm",
      .pyclass = "F19_Realm",
      .max_args = -1,
-     .options = kRealmOptions,
-     .check = CheckRealm},
+     .check = CheckRealm,
+     .raw_args = true},
     {.name = "repo",
      .pyclass = "F40_Repo",
      .kind = CommandKind::kDataList,
