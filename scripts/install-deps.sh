@@ -10,7 +10,7 @@ profile="${1:-build}"
 
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
-  nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev

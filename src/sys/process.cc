@@ -1,0 +1,235 @@
+#include "sys/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+namespace kiln::sys {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Splits the byte stream of the child's output into lines for on_line and the tail.
+class LineSink {
+ public:
+  LineSink(const RunOptions& options, std::deque<std::string>& tail)
+      : options_(options), tail_(tail) {}
+
+  void Feed(const char* data, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      if (data[i] == '\n') {
+        Emit();
+      } else if (partial_.size() < kMaxLine) {
+        partial_ += data[i];
+      }
+    }
+  }
+  void Flush() {
+    if (!partial_.empty()) Emit();
+  }
+
+ private:
+  static constexpr size_t kMaxLine = 64 * 1024;  // longer lines are cut, not buffered forever
+
+  void Emit() {
+    if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
+    if (options_.on_line) options_.on_line(partial_);
+    if (options_.tail_lines > 0) {
+      tail_.push_back(partial_);
+      if (tail_.size() > options_.tail_lines) tail_.pop_front();
+    }
+    partial_.clear();
+  }
+
+  const RunOptions& options_;
+  std::deque<std::string>& tail_;
+  std::string partial_;
+};
+
+// In the child, between fork and exec: only async-signal-safe calls.
+[[noreturn]] void ExecChild(const RunOptions& options, const std::vector<char*>& argv,
+                            const std::vector<char*>& envp, int out_fd, int err_report_fd) {
+  setpgid(0, 0);  // its own process group, so that we can stop it with all its children
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+  dup2(out_fd, STDOUT_FILENO);
+  dup2(out_fd, STDERR_FILENO);
+  // Default signal dispositions and mask, whatever the parent had.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) {
+    int e = errno;
+    (void)!write(err_report_fd, &e, sizeof e);
+    _exit(127);
+  }
+  execvpe(argv[0], argv.data(), envp.data());
+  int e = errno;
+  (void)!write(err_report_fd, &e, sizeof e);
+  _exit(127);
+}
+
+void KillGroup(pid_t pgid, int sig) { kill(-pgid, sig); }
+
+}  // namespace
+
+std::string RunResult::Describe() const {
+  switch (kind) {
+    case ExitKind::kExited:
+      return "exit code " + std::to_string(code);
+    case ExitKind::kSignaled:
+      return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) +
+             ")";
+    case ExitKind::kTimedOut:
+      return "timed out after " + std::to_string(elapsed.count() / 1000) + " s";
+    case ExitKind::kCanceled:
+      return "canceled";
+    case ExitKind::kFailedToStart:
+      return "could not start: " + error;
+  }
+  return "unknown";
+}
+
+RunResult RunProcess(const RunOptions& options) {
+  RunResult result;
+  Clock::time_point start = Clock::now();
+  if (options.argv.empty()) {
+    result.error = "no program given";
+    return result;
+  }
+  // Orphans of a step are re-parented to this process instead of init, so they can be
+  // reaped (and counted as gone) when the step ends. Idempotent and process-wide.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+    result.error = std::strerror(errno);
+    return result;
+  }
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    result.error = std::strerror(errno);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    return result;
+  }
+  // Everything the child needs is prepared before fork: no allocation after it. The
+  // environment is built here, not set in ours, since other threads may be running builds.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string_view key = entry.substr(0, entry.find('='));
+    bool overridden = false;
+    for (const auto& [k, v] : options.env) overridden = overridden || k == key;
+    if (!overridden) env_strings.emplace_back(entry);
+  }
+  for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> argv;
+  for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) ExecChild(options, argv, envp, out_pipe[1], err_pipe[1]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (pid < 0) {
+    result.error = std::strerror(errno);
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    return result;
+  }
+  setpgid(pid, pid);  // also here, so there is no race with the child's own call
+
+  int start_errno = 0;
+  ssize_t got = read(err_pipe[0], &start_errno, sizeof start_errno);
+  close(err_pipe[0]);
+  std::deque<std::string> tail;
+  LineSink sink(options, tail);
+
+  bool stopping = false;
+  ExitKind stop_reason = ExitKind::kExited;
+  Clock::time_point stop_at{};
+  bool child_done = false;
+  int status = 0;
+  char buf[8192];
+  bool eof = false;
+  while (!(eof && child_done)) {
+    if (!child_done) {
+      pid_t w = waitpid(pid, &status, WNOHANG);
+      if (w == pid) {
+        child_done = true;
+        // Background children left holding the output pipe must not keep us waiting.
+        KillGroup(pid, SIGKILL);
+      }
+    }
+    if (!stopping && !child_done) {
+      bool canceled = options.cancel != nullptr && options.cancel->load();
+      bool timed_out = options.timeout.count() > 0 && Clock::now() - start >= options.timeout;
+      if (canceled || timed_out) {
+        stopping = true;
+        stop_reason = canceled ? ExitKind::kCanceled : ExitKind::kTimedOut;
+        stop_at = Clock::now();
+        KillGroup(pid, SIGTERM);
+      }
+    }
+    if (stopping && !child_done && Clock::now() - stop_at >= options.kill_grace) {
+      KillGroup(pid, SIGKILL);
+    }
+    if (eof) {
+      // Output closed but the child still runs: wait for it in small steps.
+      usleep(20000);
+      continue;
+    }
+    pollfd pfd{out_pipe[0], POLLIN, 0};
+    int ready = poll(&pfd, 1, 50);
+    if (ready > 0) {
+      ssize_t n = read(out_pipe[0], buf, sizeof buf);
+      if (n > 0) {
+        sink.Feed(buf, static_cast<size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        eof = true;
+      }
+    }
+  }
+  close(out_pipe[0]);
+  sink.Flush();
+  // Reap what is left of the group: we are a child subreaper, so the step's orphaned
+  // children were handed to us and are waited for here, not left as zombies.
+  KillGroup(pid, SIGKILL);
+  while (waitpid(-pid, nullptr, 0) > 0) {
+  }
+
+  result.tail.assign(tail.begin(), tail.end());
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+  if (got == static_cast<ssize_t>(sizeof start_errno)) {
+    result.kind = ExitKind::kFailedToStart;
+    result.error = std::strerror(start_errno);
+    return result;
+  }
+  if (stopping) {
+    result.kind = stop_reason;
+    return result;
+  }
+  if (WIFEXITED(status)) {
+    result.kind = ExitKind::kExited;
+    result.code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.kind = ExitKind::kSignaled;
+    result.signal = WTERMSIG(status);
+  }
+  return result;
+}
+
+}  // namespace kiln::sys
