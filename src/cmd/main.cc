@@ -17,6 +17,7 @@ struct Registration {
 constexpr Registration kSubcommands[] = {
     {kiln::cmd::SetupKs},
     {kiln::cmd::SetupSpec},
+    {kiln::cmd::SetupBuild},
 };
 
 }  // namespace

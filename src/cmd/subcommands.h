@@ -11,7 +11,8 @@ namespace kiln::cmd {
 // process exit code.
 using Action = std::function<int()>;
 
-void SetupKs(CLI::App& app, Action& action);    // kiln ks validate|flatten|commands
-void SetupSpec(CLI::App& app, Action& action);  // kiln spec show
+void SetupKs(CLI::App& app, Action& action);     // kiln ks validate|flatten|commands
+void SetupSpec(CLI::App& app, Action& action);   // kiln spec show
+void SetupBuild(CLI::App& app, Action& action);  // kiln build
 
 }  // namespace kiln::cmd

@@ -67,6 +67,7 @@ PlanResult RunPlan(const std::vector<std::unique_ptr<Stage>>& stages, StageCache
       reporter.StageFinished(stage.name(), StageOutcome::kCacheHit, elapsed());
       input = *hit;
       parent_key = key;
+      result.outputs.push_back(input);
       continue;
     }
     reporter.StageStarted(i, count, stage.name(), "miss because " + cache.ExplainMiss(inputs));
@@ -100,6 +101,7 @@ PlanResult RunPlan(const std::vector<std::unique_ptr<Stage>>& stages, StageCache
     }
     input = cache.Commit(inputs);
     parent_key = key;
+    result.outputs.push_back(input);
     reporter.StageFinished(stage.name(), StageOutcome::kBuilt, elapsed());
     std::set<std::string> keep(result.keys.begin(), result.keys.end());
     for (const CacheEntryInfo& gone : cache.Evict(keep)) {

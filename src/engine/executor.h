@@ -58,7 +58,8 @@ struct PlanResult {
   std::filesystem::path output;  // the last stage's output directory (in the cache)
   StageFailure failure;          // when !ok
   std::string failed_stage;
-  std::vector<std::string> keys;  // each stage's key, in order
+  std::vector<std::string> keys;               // each stage's key, in order
+  std::vector<std::filesystem::path> outputs;  // each finished stage's output, in order
 };
 
 // Runs `stages` in order against `cache`. Stops at the first failure or when `cancel` is set.

@@ -1,0 +1,183 @@
+// kiln build — builds an image on this machine (the seed's local mode).
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <mutex>
+
+#include "cmd/subcommands.h"
+#include "core/text.h"
+#include "engine/reporter.h"
+#include "spec/kickstart_loader.h"
+#include "spec/spec_builder.h"
+#include "stages/build.h"
+
+namespace kiln::cmd {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+void OnSignal(int) { g_cancel = true; }
+
+struct BuildCliOptions {
+  std::string config;
+  std::string ks;
+  std::string type, arch, release, name;
+  std::string output = "kiln-out";
+  std::string cache_dir = "/var/cache/kiln";
+  bool verbose = false;
+};
+
+std::string Clock(std::chrono::steady_clock::duration d) {
+  long s = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%02ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+
+// On a terminal: one live line with a bar, the stage and the elapsed time; each finished
+// stage leaves a line. Piped: plain timestamped lines.
+class ConsoleReporter : public engine::Reporter {
+ public:
+  ConsoleReporter(bool tty, bool verbose) : tty_(tty), verbose_(verbose) {}
+
+  void StageStarted(int index, int count, std::string_view stage, std::string_view why) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    index_ = index;
+    count_ = count;
+    stage_ = std::string(stage);
+    fraction_ = 0;
+    message_ = std::string(why);
+    Line("stage " + std::to_string(index + 1) + "/" + std::to_string(count) + " " + stage_ + ": " +
+         message_);
+  }
+  void StageProgress(std::string_view, double fraction, std::string_view message) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    fraction_ = fraction;
+    message_ = std::string(message);
+    if (tty_) Draw();
+  }
+  void StageFinished(std::string_view stage, engine::StageOutcome outcome,
+                     std::chrono::milliseconds elapsed) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(elapsed.count()) / 1000.0);
+    Line("stage " + std::string(stage) + ": " + std::string(engine::ToString(outcome)) + " in " +
+         secs);
+  }
+  void Log(std::string_view line) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (verbose_ || StartsWith(line, "warning:") || StartsWith(line, "error:")) {
+      Line(std::string(line));
+    } else if (tty_) {
+      Draw();
+    }
+  }
+
+ private:
+  void Line(const std::string& text) {
+    if (tty_) {
+      std::cerr << "\r\033[K" << Clock(std::chrono::steady_clock::now() - start_) << " " << text
+                << "\n";
+      Draw();
+    } else {
+      std::time_t now = std::time(nullptr);
+      char stamp[32];
+      std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+      std::cerr << stamp << " " << text << "\n";
+    }
+  }
+  void Draw() {
+    if (count_ == 0) return;
+    double overall = (index_ + fraction_) / count_;
+    int filled = static_cast<int>(overall * 30);
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.resize(30, '-');
+    std::string msg = message_.substr(0, 60);
+    std::cerr << "\r\033[K[" << bar << "] " << static_cast<int>(overall * 100) << "% "
+              << Clock(std::chrono::steady_clock::now() - start_) << " " << stage_ << ": " << msg
+              << std::flush;
+  }
+
+  std::mutex mu_;
+  bool tty_, verbose_;
+  int index_ = 0, count_ = 0;
+  double fraction_ = 0;
+  std::string stage_, message_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+int Build(const BuildCliOptions& o) {
+  if (geteuid() != 0) {
+    std::cerr << "kiln build: must run as root (it installs packages into an image root)\n";
+    return 1;
+  }
+  spec::RequestFields fields;
+  if (!o.type.empty()) fields.type = o.type;
+  if (!o.arch.empty()) fields.arch = o.arch;
+  if (!o.release.empty()) fields.release = o.release;
+  if (!o.name.empty()) fields.name = o.name;
+  spec::FileResolver resolver;
+  Diagnostics diags;
+  std::optional<BuildSpec> spec;
+  if (!o.config.empty()) {
+    spec = spec::SpecFromImagebuildConf(o.config, fields, resolver, diags);
+    if (spec && !o.ks.empty()) {
+      std::cerr << "kiln build: give either CONFIG or --ks, not both\n";
+      return 1;
+    }
+  } else if (!o.ks.empty()) {
+    spec = spec::SpecFromKickstart(o.ks, fields, resolver, diags);
+  } else {
+    spec = spec::SpecFromKickstartText("", "defaults", fields, resolver, diags);
+  }
+  for (const Diagnostic& d : diags.items()) std::cerr << FormatDiagnostic(d) << "\n";
+  if (!spec) return 1;
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  stages::BuildOptions options;
+  options.output_dir = o.output;
+  options.cache_dir = o.cache_dir;
+  options.cancel = &g_cancel;
+  ConsoleReporter reporter(isatty(STDERR_FILENO) != 0, o.verbose);
+  stages::BuildOutcome out = stages::BuildImage(*spec, options, reporter);
+  if (!out.ok) {
+    std::cerr << "kiln build: failed in stage " << out.failed_stage << " ["
+              << engine::ToString(out.failure.cls) << "/" << out.failure.code
+              << "]: " << out.failure.message;
+    if (!out.failure.hint.empty()) std::cerr << " (" << out.failure.hint << ")";
+    std::cerr << "; log: " << (std::filesystem::path(o.output) / "build.log").string() << "\n";
+    return g_cancel ? 130 : 1;
+  }
+  std::cout << out.image.string() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void SetupBuild(CLI::App& app, Action& action) {
+  auto o = std::make_shared<BuildCliOptions>();
+  CLI::App* build = app.add_subcommand(
+      "build", "Build an image on this machine from an imagebuild.conf or a kickstart (as root)");
+  build->add_option("CONFIG", o->config, "the seed's imagebuild.conf");
+  build->add_option("--ks", o->ks, "kickstart file or URL");
+  build->add_option("--type", o->type, "image type (this version: tar)");
+  build->add_option("--arch", o->arch, "x86_64 (amd64) or i686 (i386)");
+  build->add_option("--release", o->release, "bookworm or trixie");
+  build->add_option("--name", o->name, "image name");
+  build->add_option("--output", o->output, "output directory (default kiln-out)");
+  build->add_option("--cache-dir", o->cache_dir,
+                    "stage and package cache (default /var/cache/kiln)");
+  build->add_flag("-v,--verbose", o->verbose, "show every log line");
+  build->callback([o, &action] { action = [o] { return Build(*o); }; });
+}
+
+}  // namespace kiln::cmd

@@ -1,0 +1,164 @@
+#include "stages/bootstrap_deb.h"
+
+#include <regex>
+
+#include "core/text.h"
+#include "sys/process.h"
+
+namespace kiln::stages {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const std::string& i : items) {
+    if (!out.empty()) out += sep;
+    out += i;
+  }
+  return out;
+}
+
+// mmdebstrap's progress lines and how far along the bootstrap is when it prints them.
+struct Phase {
+  const char* prefix;
+  double fraction;
+};
+constexpr Phase kPhases[] = {
+    {"I: running apt-get update", 0.05},
+    {"I: downloading packages", 0.15},
+    {"I: extracting archives", 0.3},
+    {"I: installing essential packages", 0.4},
+    {"I: installing remaining packages inside the chroot", 0.6},
+    {"I: running --customize-hook", 0.9},
+    {"I: cleaning package lists and apt cache", 0.95},
+};
+
+}  // namespace
+
+engine::StageInputs DebianBootstrapStage::Inputs() const {
+  return {"bootstrap",
+          1,
+          "",
+          {{"suite", options_.suite},
+           {"arch", options_.arch},
+           {"mirror", options_.mirror},
+           {"mirror state (InRelease)", options_.mirror_state},
+           {"packages", Join(options_.packages, " ")},
+           {"excluded packages", Join(options_.excluded, " ")},
+           {"docs excluded", options_.exclude_docs ? "yes" : "no"},
+           {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)}}};
+}
+
+std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) const {
+  // A private mount namespace: whatever mmdebstrap mounts in the target goes away with it,
+  // even if it is killed.
+  std::vector<std::string> cmd = {"unshare", "--mount", "--propagation", "private", "mmdebstrap",
+                                  "--mode=root", "--variant=minbase", "--arch=" + options_.arch,
+                                  // dpkg's fsync calls are most of an install's time; a failed
+                                  // build is thrown away, so they buy nothing here.
+                                  "--dpkgopt=force-unsafe-io"};
+  if (!options_.packages.empty()) cmd.push_back("--include=" + Join(options_.packages, ","));
+  if (options_.exclude_docs) {
+    cmd.push_back("--dpkgopt=path-exclude=/usr/share/doc/*");
+    cmd.push_back("--dpkgopt=path-include=/usr/share/doc/*/copyright");
+    cmd.push_back("--dpkgopt=path-exclude=/usr/share/man/*");
+    cmd.push_back("--dpkgopt=path-exclude=/usr/share/info/*");
+  }
+  if (!options_.proxy.empty()) {
+    cmd.push_back("--aptopt=Acquire::http::Proxy \"" + options_.proxy + "\"");
+  }
+  if (!options_.package_cache.empty()) {
+    // Downloads are shared between builds: copied in before apt runs, out after.
+    std::string cache = options_.package_cache.string() + "/";
+    cmd.push_back("--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/");
+    cmd.push_back("--setup-hook=sync-in " + cache + " /var/cache/apt/archives/");
+    cmd.push_back("--customize-hook=sync-out /var/cache/apt/archives/ " + cache);
+  }
+  if (!options_.excluded.empty()) {
+    cmd.push_back("--customize-hook=chroot \"$1\" apt-get -y purge " +
+                  Join(options_.excluded, " "));
+  }
+  cmd.push_back(options_.suite);
+  cmd.push_back(target.string());
+  cmd.push_back(options_.mirror);
+  return cmd;
+}
+
+engine::StageFailure ClassifyAptFailure(const std::vector<std::string>& tail,
+                                        const std::string& stage) {
+  static const std::regex kMissing(R"(E: Unable to locate package (\S+))");
+  static const std::regex kNoVersion(R"(E: Version '([^']+)' for '([^']+)' was not found)");
+  static const std::regex kUnmet(R"(^\s*(\S+) : Depends: (.+)$)");
+  static const std::regex kFetch(
+      R"((Failed to fetch|Could not resolve|Unable to connect to|Could not connect to)\s*(\S*))");
+  std::smatch m;
+  for (const std::string& line : tail) {
+    if (std::regex_search(line, m, kMissing)) {
+      return {engine::FailureClass::kInput, "package-not-found",
+              stage + ": package " + m[1].str() + " does not exist in the release",
+              "check the name in %packages or the request's extra packages "
+              "(apt-cache search on a machine of that release helps)"};
+    }
+    if (std::regex_search(line, m, kNoVersion)) {
+      return {engine::FailureClass::kInput, "package-version-not-found",
+              stage + ": version " + m[1].str() + " of " + m[2].str() + " is not available",
+              "pin a version the mirror has, or leave the version out"};
+    }
+    if (std::regex_search(line, m, kUnmet)) {
+      return {
+          engine::FailureClass::kInput, "unmet-dependency",
+          stage + ": " + m[1].str() + " depends on " + m[2].str() + ", which cannot be installed",
+          "remove the exclusion or pin that breaks it, or add the missing package"};
+    }
+    if (line.find("No space left on device") != std::string::npos) {
+      return {engine::FailureClass::kResource, "disk-full", stage + ": the disk is full",
+              "free space in the cache and output directories, or lower the cache size"};
+    }
+  }
+  for (const std::string& line : tail) {
+    if (std::regex_search(line, m, kFetch)) {
+      return {engine::FailureClass::kNetwork, "repository-unreachable",
+              stage + ": the package repository could not be reached: " + std::string(Trim(line)),
+              "check the mirror URL and the network; the build can be retried"};
+    }
+  }
+  return {engine::FailureClass::kInternal, "bootstrap-failed",
+          stage + ": mmdebstrap failed" + (tail.empty() ? "" : ": " + tail.back()),
+          "see build.log for the full output"};
+}
+
+bool DebianBootstrapStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
+  if (!options_.package_cache.empty()) fs::create_directories(options_.package_cache);
+  sys::RunOptions run;
+  run.argv = Command(ctx.output / "root");
+  run.cancel = ctx.cancel;
+  run.timeout = std::chrono::minutes(60);
+  run.tail_lines = 60;
+  run.env = {{"DEBIAN_FRONTEND", "noninteractive"},
+             {"LC_ALL", "C.UTF-8"},
+             {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)}};
+  run.on_line = [&](std::string_view line) {
+    ctx.reporter->Log(line);
+    for (const Phase& p : kPhases) {
+      if (StartsWith(line, p.prefix))
+        ctx.reporter->StageProgress("bootstrap", p.fraction, line.substr(3));
+    }
+  };
+  ctx.reporter->Log("$ " + Join(run.argv, " "));
+  sys::RunResult r = sys::RunProcess(run);
+  if (r.ok()) return true;
+  if (r.kind == sys::ExitKind::kTimedOut) {
+    failure = {engine::FailureClass::kTimeout, "timeout", "bootstrap: mmdebstrap " + r.Describe(),
+               "the mirror may be slow; retry, or use a closer mirror"};
+  } else if (r.kind == sys::ExitKind::kFailedToStart) {
+    failure = {engine::FailureClass::kInternal, "tool-missing",
+               "bootstrap: cannot run mmdebstrap: " + r.error,
+               "install it: scripts/install-deps.sh build"};
+  } else {
+    failure = ClassifyAptFailure(r.tail, "bootstrap");
+  }
+  return false;
+}
+
+}  // namespace kiln::stages

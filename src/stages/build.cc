@@ -1,0 +1,279 @@
+#include "stages/build.h"
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/build_spec_json.h"
+#include "core/sha256.h"
+#include "core/text.h"
+#include "spec/kickstart_parser.h"
+#include "stages/assemble_tar.h"
+#include "stages/bootstrap_deb.h"
+#include "stages/debian_mirror.h"
+
+namespace kiln::stages {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Forwards every report and writes it, timestamped, to build.log.
+class LogFileReporter : public engine::Reporter {
+ public:
+  LogFileReporter(const fs::path& file, engine::Reporter& next)
+      : out_(file, std::ios::trunc), next_(next) {}
+
+  void StageStarted(int index, int count, std::string_view stage, std::string_view why) override {
+    Write("== stage " + std::to_string(index + 1) + "/" + std::to_string(count) + " " +
+          std::string(stage) + ": " + std::string(why));
+    next_.StageStarted(index, count, stage, why);
+  }
+  void StageProgress(std::string_view stage, double fraction, std::string_view message) override {
+    next_.StageProgress(stage, fraction, message);
+  }
+  void StageFinished(std::string_view stage, engine::StageOutcome outcome,
+                     std::chrono::milliseconds elapsed) override {
+    Write("== stage " + std::string(stage) + ": " + std::string(engine::ToString(outcome)) +
+          " in " + std::to_string(elapsed.count() / 1000.0).substr(0, 6) + " s");
+    next_.StageFinished(stage, outcome, elapsed);
+  }
+  void Log(std::string_view line) override {
+    Write(line);
+    next_.Log(line);
+  }
+
+ private:
+  void Write(std::string_view line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    out_ << stamp << ' ' << line << '\n';
+    out_.flush();
+  }
+
+  std::mutex mu_;
+  std::ofstream out_;
+  engine::Reporter& next_;
+};
+
+struct InstalledPackage {
+  std::string name, version, arch;
+};
+
+// The installed packages of a root tree, read from dpkg's status file.
+std::vector<InstalledPackage> InstalledPackages(const fs::path& root) {
+  std::ifstream in(root / "var/lib/dpkg/status");
+  std::vector<InstalledPackage> out;
+  InstalledPackage cur;
+  bool installed = false;
+  std::string line;
+  auto flush = [&] {
+    if (installed && !cur.name.empty()) out.push_back(cur);
+    cur = {};
+    installed = false;
+  };
+  while (std::getline(in, line)) {
+    if (line.empty()) {
+      flush();
+    } else if (StartsWith(line, "Package: ")) {
+      cur.name = line.substr(9);
+    } else if (StartsWith(line, "Version: ")) {
+      cur.version = line.substr(9);
+    } else if (StartsWith(line, "Architecture: ")) {
+      cur.arch = line.substr(14);
+    } else if (StartsWith(line, "Status: ")) {
+      installed = EndsWith(line, " installed") && line.find("not-installed") == std::string::npos;
+    }
+  }
+  flush();
+  std::sort(out.begin(), out.end(),
+            [](const InstalledPackage& a, const InstalledPackage& b) { return a.name < b.name; });
+  return out;
+}
+
+bool HashFile(const fs::path& path, std::string& hex) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h.Update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
+  }
+  hex = h.HexDigest();
+  return true;
+}
+
+void WriteText(const fs::path& path, const std::string& text) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    out << text;
+  }
+  fs::rename(tmp, path);
+}
+
+BuildOutcome Fail(std::string stage, engine::StageFailure failure, engine::Reporter& reporter) {
+  reporter.Log("error: " + failure.message);
+  BuildOutcome out;
+  out.failed_stage = std::move(stage);
+  out.failure = std::move(failure);
+  return out;
+}
+
+// Commands that the current engine does not apply yet: said in the log, never silently
+// skipped. (The configure and scripts stages take these over.)
+void WarnUnapplied(const spec::Kickstart& ks, engine::Reporter& reporter) {
+  for (const spec::CommandEntry& e : ks.commands) {
+    std::string name(e.spec->name);
+    if (name == "url") continue;
+    reporter.Log("warning: kickstart command '" + name +
+                 "' is not applied by this kiln version yet (the image keeps Debian's default)");
+  }
+  if (!ks.scripts.empty()) {
+    reporter.Log("warning: " + std::to_string(ks.scripts.size()) +
+                 " kickstart script(s) are not run by this kiln version yet");
+  }
+  for (const spec::PackageGroup& g : ks.packages.groups) {
+    reporter.Log("warning: package group @" + g.name +
+                 " ignored: groups are a Fedora (comps) notion with no Debian equivalent");
+  }
+  if (ks.packages.environment) {
+    reporter.Log("warning: environment @^" + *ks.packages.environment + " ignored on Debian");
+  }
+}
+
+}  // namespace
+
+BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
+                        engine::Reporter& outer) {
+  fs::create_directories(options.output_dir);
+  LogFileReporter reporter(options.output_dir / "build.log", outer);
+  reporter.Log("kiln " KILN_VERSION ": building " + std::string(ToString(spec.type)) + " image " +
+               spec.name + " of " + spec.release + " for " + std::string(ToString(spec.arch)));
+
+  if (spec.type != ImageType::kTar) {
+    return Fail("plan",
+                {engine::FailureClass::kInput, "type-not-supported",
+                 "plan: kiln cannot build " + std::string(ToString(spec.type)) +
+                     " images yet; this version builds tar images",
+                 "ask for --type tar"},
+                reporter);
+  }
+  const ReleaseInfo* release = FindRelease(spec.release);
+  if (release == nullptr || release->family != "debian") {
+    return Fail("plan",
+                {engine::FailureClass::kInput, "unknown-release",
+                 "plan: unknown release " + spec.release, "use bookworm or trixie"},
+                reporter);
+  }
+
+  spec::MemoryResolver no_includes;  // the spec's kickstart is already flattened
+  spec::ParseResult parsed = spec::ParseKickstartText(spec.kickstart, "kickstart.ks", no_includes);
+  if (!parsed.ok()) {
+    std::string first;
+    for (const Diagnostic& d : parsed.diagnostics.items()) {
+      if (d.severity == Severity::kError && first.empty()) first = FormatDiagnostic(d);
+    }
+    return Fail("plan",
+                {engine::FailureClass::kInput, "kickstart-invalid", "plan: " + first,
+                 "kiln ks validate shows every problem"},
+                reporter);
+  }
+  const spec::Kickstart& ks = parsed.kickstart;
+  WarnUnapplied(ks, reporter);
+
+  // The mirror: the request's, else the kickstart's url --url, else the machine's apt sources.
+  std::string mirror = spec.mirror;
+  if (const spec::ParsedCommand* url = ks.Single("url"); mirror.empty() && url != nullptr) {
+    if (const std::string* u = url->String("url")) mirror = *u;
+  }
+  if (mirror.empty()) mirror = DefaultDebianMirror(options.mirror_override_root);
+  MirrorState state;
+  std::string error;
+  reporter.Log("mirror " + mirror + ", suite " + std::string(release->name));
+  if (!FetchMirrorState(mirror, std::string(release->name), state, error)) {
+    return Fail("resolve",
+                {engine::FailureClass::kNetwork, "repository-unreachable",
+                 "resolve: cannot read the release file: " + error,
+                 "check the mirror URL and the network; the build can be retried"},
+                reporter);
+  }
+  reporter.Log("mirror state " + state.hash.substr(0, 16) + " dated " + std::to_string(state.date));
+
+  DebianBootstrapOptions boot;
+  boot.suite = std::string(release->name);
+  boot.arch = std::string(DebianArch(spec.arch));
+  boot.mirror = mirror;
+  boot.mirror_state = state.hash;
+  boot.exclude_docs = ks.packages.exclude_docs;
+  boot.proxy = spec.proxy;
+  boot.source_date_epoch = state.date;
+  boot.package_cache = options.cache_dir / "packages" / (boot.suite + "-" + boot.arch);
+  std::set<std::string> packages;
+  for (const std::string& p : ks.packages.packages) {
+    if (p.find_first_of("*?[") != std::string::npos) {
+      reporter.Log("warning: package glob " + p + " ignored: list Debian packages by name");
+      continue;
+    }
+    packages.insert(p);
+  }
+  for (const ExtraPackage& p : spec.extra_packages) {
+    packages.insert(p.version.empty() ? p.name : p.name + "=" + p.version);
+  }
+  boot.packages.assign(packages.begin(), packages.end());
+  boot.excluded.assign(ks.packages.excluded.begin(), ks.packages.excluded.end());
+
+  std::string image_name = spec.name + ".tar.zst";
+  std::vector<std::unique_ptr<engine::Stage>> plan;
+  plan.push_back(std::make_unique<DebianBootstrapStage>(boot));
+  plan.push_back(std::make_unique<TarImageStage>(image_name, state.date));
+
+  engine::StageCache cache(options.cache_dir / "stages", options.cache_max_bytes);
+  engine::PlanResult result = engine::RunPlan(plan, cache, reporter, options.cancel);
+  if (!result.ok) return Fail(result.failed_stage, result.failure, reporter);
+
+  // The outputs: the image (copied out of the cache), its checksum, the manifest, the
+  // flattened kickstart. Each written whole or not at all.
+  BuildOutcome out;
+  out.image = options.output_dir / image_name;
+  fs::path staged = out.image;
+  staged += ".tmp";
+  fs::copy_file(result.output / image_name, staged, fs::copy_options::overwrite_existing);
+  fs::rename(staged, out.image);
+  HashFile(out.image, out.image_sha256);
+  WriteText(options.output_dir / "SHA256SUMS", out.image_sha256 + "  " + image_name + "\n");
+  WriteText(options.output_dir / "kickstart.ks", spec.kickstart);
+
+  json manifest;
+  manifest["kiln_version"] = KILN_VERSION;
+  manifest["spec"] = BuildSpecToJson(spec);
+  manifest["spec_sha256"] = Sha256Hex(BuildSpecToJson(spec).dump());
+  manifest["image"] = {
+      {"file", image_name}, {"sha256", out.image_sha256}, {"bytes", fs::file_size(out.image)}};
+  manifest["mirror"] = {{"url", mirror}, {"inrelease_sha256", state.hash}, {"date", state.date}};
+  json pkgs = json::array();
+  for (const InstalledPackage& p : InstalledPackages(result.outputs[0] / "root")) {
+    pkgs.push_back({{"name", p.name}, {"version", p.version}, {"architecture", p.arch}});
+  }
+  manifest["packages"] = pkgs;
+  json stages = json::array();
+  for (size_t i = 0; i < plan.size(); ++i) {
+    stages.push_back({{"name", plan[i]->name()}, {"key", result.keys[i]}});
+  }
+  manifest["stages"] = stages;
+  WriteText(options.output_dir / "manifest.json", manifest.dump(2) + "\n");
+  reporter.Log("image " + out.image.string() + " sha256 " + out.image_sha256 + " (" +
+               std::to_string(pkgs.size()) + " packages)");
+  out.ok = true;
+  return out;
+}
+
+}  // namespace kiln::stages

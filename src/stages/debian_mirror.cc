@@ -1,0 +1,133 @@
+#include "stages/debian_mirror.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/sha256.h"
+#include "core/text.h"
+#include "spec/kickstart_loader.h"
+
+namespace kiln::stages {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool IsDebianArchive(std::string_view uri) {
+  return (StartsWith(uri, "http://") || StartsWith(uri, "https://")) &&
+         uri.find("security") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string MirrorFromDeb822(std::string_view text) {
+  // Stanzas are separated by blank lines; we want Types: deb with a non-security URI.
+  std::istringstream in{std::string(text)};
+  std::string line;
+  std::string types, uris;
+  auto flush = [&]() -> std::string {
+    std::string found;
+    for (const std::string& t : SplitNonEmpty(types, ' ')) {
+      if (t != "deb" || !found.empty()) continue;
+      for (const std::string& u : SplitNonEmpty(uris, ' ')) {
+        if (IsDebianArchive(u)) {
+          found = u;
+          break;
+        }
+      }
+    }
+    types.clear();
+    uris.clear();
+    return found;
+  };
+  while (std::getline(in, line)) {
+    std::string_view t = Trim(line);
+    if (t.empty()) {
+      if (std::string u = flush(); !u.empty()) return u;
+      continue;
+    }
+    if (t[0] == '#') continue;
+    if (StartsWith(t, "Types:")) types = std::string(Trim(t.substr(6)));
+    if (StartsWith(t, "URIs:")) uris = std::string(Trim(t.substr(5)));
+  }
+  return flush();
+}
+
+std::string MirrorFromSourcesList(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> words = SplitNonEmpty(Trim(line), ' ');
+    if (words.size() < 3 || words[0] != "deb") continue;
+    size_t i = 1;
+    if (StartsWith(words[1], "[")) {  // deb [signed-by=...] URI suite
+      while (i < words.size() && !EndsWith(words[i], "]")) ++i;
+      ++i;
+    }
+    if (i < words.size() && IsDebianArchive(words[i])) return words[i];
+  }
+  return {};
+}
+
+std::string DefaultDebianMirror(const std::string& root) {
+  fs::path base(root);
+  std::error_code ec;
+  std::vector<fs::path> sources;
+  for (const auto& e : fs::directory_iterator(base / "etc/apt/sources.list.d", ec)) {
+    if (e.path().extension() == ".sources") sources.push_back(e.path());
+  }
+  std::sort(sources.begin(), sources.end());
+  for (const fs::path& p : sources) {
+    if (std::string m = MirrorFromDeb822(ReadFile(p)); !m.empty()) return m;
+  }
+  if (std::string m = MirrorFromSourcesList(ReadFile(base / "etc/apt/sources.list")); !m.empty()) {
+    return m;
+  }
+  return "http://deb.debian.org/debian";
+}
+
+long long ReleaseDate(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!StartsWith(line, "Date:")) continue;
+    std::tm tm{};
+    std::string value(Trim(std::string_view(line).substr(5)));
+    if (strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S", &tm) == nullptr) return 0;
+    return static_cast<long long>(timegm(&tm));
+  }
+  return 0;
+}
+
+bool FetchMirrorState(const std::string& mirror, const std::string& suite, MirrorState& state,
+                      std::string& error) {
+  std::string url = mirror;
+  if (!url.empty() && url.back() == '/') url.pop_back();
+  url += "/dists/" + suite + "/InRelease";
+  spec::FetchOptions options;
+  options.total_timeout_s = 30;
+  std::string body;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(2 << attempt));
+    if (spec::FetchUrl(url, options, body, error)) {
+      state.hash = Sha256Hex(body);
+      state.date = ReleaseDate(body);
+      return true;
+    }
+  }
+  error = url + ": " + error;
+  return false;
+}
+
+}  // namespace kiln::stages

@@ -1,0 +1,34 @@
+// Where Debian packages come from: the mirror named in the machine's apt sources (unless a
+// request or kickstart names another), and the identity of the mirror's current state.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace kiln::stages {
+
+// The first http(s) URI of a "deb" source for Debian's main archive in the apt sources
+// (/etc/apt/sources.list.d/*.sources in deb822 form, then /etc/apt/sources.list), or
+// "http://deb.debian.org/debian" when none is found. `root` is "/" except in tests.
+std::string DefaultDebianMirror(const std::string& root = "/");
+
+// Parses deb822 .sources text; returns the first Debian archive URI (not -security), or "".
+std::string MirrorFromDeb822(std::string_view text);
+// Parses one-line sources.list text the same way.
+std::string MirrorFromSourcesList(std::string_view text);
+
+// The state of a suite on a mirror, from MIRROR/dists/SUITE/InRelease.
+struct MirrorState {
+  std::string hash;    // SHA-256 of InRelease: changes with every new state of the suite, so
+                       // cache keys that include it never serve a stale result
+  long long date = 0;  // its Date: field as seconds since the epoch (SOURCE_DATE_EPOCH)
+};
+
+// Fetches InRelease, retrying a few times with backoff (mirrors time out now and then).
+bool FetchMirrorState(const std::string& mirror, const std::string& suite, MirrorState& state,
+                      std::string& error);
+
+// The Date: field of a Release/InRelease text as seconds since the epoch, or 0.
+long long ReleaseDate(std::string_view release_text);
+
+}  // namespace kiln::stages

@@ -1,0 +1,109 @@
+// Stage pieces that need no network or root: mirror discovery, failure classification,
+// the bootstrap command line.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "stages/bootstrap_deb.h"
+#include "stages/debian_mirror.h"
+
+namespace kiln::stages {
+namespace {
+
+bool Has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+TEST(DebianMirrorTest, FromDeb822Sources) {
+  const char* text =
+      "Types: deb\n# snapshot comment\nURIs: http://deb.debian.org/debian-security\n"
+      "Suites: bookworm-security\n\n"
+      "Types: deb-src deb\nURIs: http://mirror.example.org/debian\nSuites: bookworm\n";
+  EXPECT_EQ(MirrorFromDeb822(text), "http://mirror.example.org/debian");
+  EXPECT_EQ(MirrorFromDeb822("Types: deb-src\nURIs: http://x/debian\n"), "");
+}
+
+TEST(DebianMirrorTest, FromSourcesList) {
+  EXPECT_EQ(
+      MirrorFromSourcesList("# c\ndeb [signed-by=/k.gpg] https://m.example/debian bookworm main\n"),
+      "https://m.example/debian");
+  EXPECT_EQ(MirrorFromSourcesList("deb http://security.debian.org/ bookworm-security main\n"), "");
+}
+
+TEST(DebianMirrorTest, ReleaseDate) {
+  EXPECT_EQ(ReleaseDate("Origin: Debian\nDate: Sat, 10 May 2025 09:13:27 UTC\n"), 1746868407);
+  EXPECT_EQ(ReleaseDate("Origin: Debian\n"), 0);
+}
+
+TEST(ClassifyAptFailureTest, NamesWhatWentWrong) {
+  auto missing = ClassifyAptFailure(
+      {"Reading package lists...", "E: Unable to locate package no-such-pkg"}, "bootstrap");
+  EXPECT_EQ(missing.cls, engine::FailureClass::kInput);
+  EXPECT_EQ(missing.code, "package-not-found");
+  EXPECT_NE(missing.message.find("no-such-pkg"), std::string::npos);
+
+  auto version = ClassifyAptFailure({"E: Version '9.9' for 'jq' was not found"}, "bootstrap");
+  EXPECT_EQ(version.code, "package-version-not-found");
+  EXPECT_NE(version.message.find("9.9 of jq"), std::string::npos);
+
+  auto unmet =
+      ClassifyAptFailure({" foo : Depends: libbar (>= 2) but it is not installable"}, "bootstrap");
+  EXPECT_EQ(unmet.code, "unmet-dependency");
+  EXPECT_NE(unmet.message.find("foo depends on libbar"), std::string::npos);
+
+  auto net = ClassifyAptFailure({"W: Failed to fetch http://x/debian/dists/bookworm/InRelease"},
+                                "bootstrap");
+  EXPECT_EQ(net.cls, engine::FailureClass::kNetwork);
+
+  auto disk = ClassifyAptFailure({"tar: write error: No space left on device"}, "bootstrap");
+  EXPECT_EQ(disk.cls, engine::FailureClass::kResource);
+  EXPECT_EQ(disk.code, "disk-full");
+
+  auto other = ClassifyAptFailure({"something odd"}, "bootstrap");
+  EXPECT_EQ(other.cls, engine::FailureClass::kInternal);
+}
+
+TEST(DebianBootstrapTest, CommandLine) {
+  DebianBootstrapOptions o;
+  o.suite = "bookworm";
+  o.arch = "i386";
+  o.mirror = "http://deb.debian.org/debian";
+  o.packages = {"jq", "openssh-server=1:9.2p1-2+deb12u3"};
+  o.excluded = {"nano"};
+  o.exclude_docs = true;
+  o.package_cache = "/var/cache/kiln/packages/bookworm-i386";
+  DebianBootstrapStage stage(o);
+  std::vector<std::string> cmd = stage.Command("/tmp/target");
+  EXPECT_EQ(cmd[0], "unshare") << "mounts live in a private namespace";
+  EXPECT_TRUE(Has(cmd, "--arch=i386"));
+  EXPECT_TRUE(Has(cmd, "--dpkgopt=force-unsafe-io"));
+  EXPECT_TRUE(Has(cmd, "--include=jq,openssh-server=1:9.2p1-2+deb12u3"));
+  EXPECT_TRUE(Has(cmd, "--dpkgopt=path-exclude=/usr/share/doc/*"));
+  EXPECT_TRUE(Has(cmd, "--customize-hook=chroot \"$1\" apt-get -y purge nano"));
+  EXPECT_TRUE(Has(cmd,
+                  "--setup-hook=sync-in /var/cache/kiln/packages/bookworm-i386/ "
+                  "/var/cache/apt/archives/"));
+  EXPECT_EQ(cmd[cmd.size() - 3], "bookworm");
+  EXPECT_EQ(cmd.back(), "http://deb.debian.org/debian");
+}
+
+TEST(DebianBootstrapTest, InputsCoverWhatChangesTheTree) {
+  DebianBootstrapOptions o;
+  o.suite = "bookworm";
+  o.arch = "amd64";
+  o.mirror_state = "aaa";
+  std::string base = DebianBootstrapStage(o).Inputs().Key();
+  DebianBootstrapOptions newer = o;
+  newer.mirror_state = "bbb";
+  EXPECT_NE(DebianBootstrapStage(newer).Inputs().Key(), base) << "a new mirror state is a miss";
+  DebianBootstrapOptions more = o;
+  more.packages = {"jq"};
+  EXPECT_NE(DebianBootstrapStage(more).Inputs().Key(), base);
+  DebianBootstrapOptions cached = o;
+  cached.package_cache = "/elsewhere";
+  EXPECT_EQ(DebianBootstrapStage(cached).Inputs().Key(), base)
+      << "where downloads are kept does not change the result";
+}
+
+}  // namespace
+}  // namespace kiln::stages
