@@ -11,6 +11,7 @@ profile="${1:-build}"
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev
+  mmdebstrap zstd util-linux ca-certificates
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev

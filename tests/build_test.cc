@@ -1,0 +1,149 @@
+// Real builds (label slow): `kiln build` against Debian's mirror, as root. The tests share one
+// cache directory, so later ones reuse the packages and stages of earlier ones.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs a shell command line (stderr merged into the output).
+RunResult Sh(const std::string& cmd) {
+  RunResult r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
+const fs::path kCache = kWork / "cache";
+
+class BuildTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "kiln build needs root; run the slow tests as root";
+    if (Sh("command -v mmdebstrap").exit_code != 0) {
+      GTEST_SKIP() << "mmdebstrap is not installed (scripts/install-deps.sh test installs it)";
+    }
+    fs::create_directories(kWork);
+  }
+
+  RunResult Build(const std::string& ks_text, const std::string& out,
+                  const std::string& extra = "") {
+    fs::path ks = kWork / (out + ".ks");
+    std::ofstream(ks) << ks_text;
+    return Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type tar --output " +
+              (kWork / out).string() + " --cache-dir " + kCache.string() + " " + extra);
+  }
+};
+
+const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+
+TEST_F(BuildTest, TarImageWithItsOutputs) {
+  RunResult r = Build(kSmall, "small");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  fs::path dir = kWork / "small";
+  std::string image = "kiln-bookworm-tar-x86_64.tar.zst";
+  ASSERT_TRUE(fs::exists(dir / image)) << r.out;
+  for (const char* f : {"SHA256SUMS", "manifest.json", "kickstart.ks", "build.log"}) {
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  }
+  // SHA256SUMS checks out with the standard tool.
+  RunResult check = Sh("cd " + dir.string() + " && sha256sum -c SHA256SUMS");
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  // The image is a root file system with the requested package and without docs.
+  RunResult list = Sh("zstd -dc " + (dir / image).string() + " | tar -t");
+  ASSERT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.out.find("./usr/bin/jq\n"), std::string::npos);
+  EXPECT_NE(list.out.find("./etc/debian_version\n"), std::string::npos);
+  EXPECT_EQ(list.out.find("./usr/share/doc/jq/README"), std::string::npos) << "--excludedocs";
+  EXPECT_NE(list.out.find("./usr/share/doc/jq/copyright"), std::string::npos);
+  // The manifest lists every installed package with version and architecture.
+  auto manifest = nlohmann::json::parse(ReadFile(dir / "manifest.json"));
+  bool has_jq = false;
+  for (const auto& p : manifest["packages"]) {
+    if (p["name"] == "jq")
+      has_jq = p["architecture"] == "amd64" && !p["version"].get<std::string>().empty();
+  }
+  EXPECT_TRUE(has_jq) << manifest["packages"].dump();
+  EXPECT_GT(manifest["packages"].size(), 50u);
+  EXPECT_EQ(manifest["spec"]["type"], "tar");
+  EXPECT_EQ(manifest["image"]["sha256"].get<std::string>().size(), 64u);
+  // Commands not applied yet are said in the log, not skipped silently.
+  EXPECT_NE(ReadFile(dir / "build.log").find("warning: kickstart command 'lang'"),
+            std::string::npos);
+}
+
+TEST_F(BuildTest, IdenticalRebuildIsACacheHitWithTheSameBytes) {
+  ASSERT_EQ(Build(kSmall, "first").exit_code, 0);
+  RunResult again = Build(kSmall, "again");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("stage 1/2 bootstrap: cache hit"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("stage 2/2 assemble: cache hit"), std::string::npos) << again.out;
+  EXPECT_EQ(ReadFile(kWork / "first" / "SHA256SUMS"), ReadFile(kWork / "again" / "SHA256SUMS"));
+}
+
+TEST_F(BuildTest, RebuildFromScratchGivesIdenticalBytes) {
+  ASSERT_EQ(Build(kSmall, "reference").exit_code, 0);
+  // A fresh stage cache (downloads kept): everything is built again.
+  fs::path fresh = kWork / "fresh-cache";
+  fs::remove_all(fresh);
+  fs::create_directories(fresh);
+  fs::create_directory_symlink(kCache / "packages", fresh / "packages");
+  fs::path ks = kWork / "fresh.ks";
+  std::ofstream(ks) << kSmall;
+  RunResult r =
+      Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type tar --output " +
+         (kWork / "fresh").string() + " --cache-dir " + fresh.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("bootstrap: miss because first build"), std::string::npos) << r.out;
+  EXPECT_EQ(ReadFile(kWork / "reference" / "SHA256SUMS"), ReadFile(kWork / "fresh" / "SHA256SUMS"))
+      << "same spec, same mirror state: the same bytes";
+  fs::remove_all(fresh);
+}
+
+TEST_F(BuildTest, MissingPackageFailsNamingIt) {
+  RunResult r = Build("%packages\nkiln-no-such-package-xyz\n%end\n", "missing");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("failed in stage bootstrap [input/package-not-found]"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("kiln-no-such-package-xyz"), std::string::npos);
+  EXPECT_TRUE(fs::exists(kWork / "missing" / "build.log")) << "the log is kept";
+  EXPECT_EQ(Sh("ls " + (kCache / "stages" / "work").string()).out, "") << "no half-built stage";
+}
+
+TEST_F(BuildTest, UnsupportedTypeFailsAtOnce) {
+  fs::path ks = kWork / "raw.ks";
+  std::ofstream(ks) << kSmall;
+  RunResult r =
+      Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type raw --output " +
+         (kWork / "raw").string() + " --cache-dir " + kCache.string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("[input/type-not-supported]"), std::string::npos) << r.out;
+}
+
+}  // namespace
