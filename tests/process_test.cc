@@ -124,6 +124,16 @@ TEST(ProcessTest, BackgroundChildrenDoNotOutliveTheStep) {
   EXPECT_FALSE(Alive(background));
 }
 
+TEST(ProcessTest, OnlyStandardDescriptorsAreInherited) {
+  // A descriptor left open (without close-on-exec) in the parent must not reach the step.
+  int stray = dup(STDERR_FILENO);
+  ASSERT_GE(stray, 3);
+  RunResult r = RunProcess(Shell("ls /proc/$$/fd | sort -n | tr '\\n' ' '"));
+  close(stray);
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  EXPECT_EQ(r.tail.back(), "0 1 2 ");
+}
+
 TEST(ProcessTest, SignalDeathIsReported) {
   RunResult r = RunProcess(Shell("kill -KILL $$"));
   EXPECT_EQ(r.kind, ExitKind::kSignaled);

@@ -1,6 +1,7 @@
 #include "sys/process.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -62,6 +63,9 @@ class LineSink {
   if (devnull >= 0) dup2(devnull, STDIN_FILENO);
   dup2(out_fd, STDOUT_FILENO);
   dup2(out_fd, STDERR_FILENO);
+  // No other descriptor of ours reaches the program: tools that number their own pipes
+  // (mmdebstrap's "cat >&11" in dash) break when stray inherited fds push numbers past 9.
+  close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
   // Default signal dispositions and mask, whatever the parent had.
   sigset_t none;
   sigemptyset(&none);
