@@ -136,6 +136,53 @@ TEST_F(BuildTest, MissingPackageFailsNamingIt) {
   EXPECT_EQ(Sh("ls " + (kCache / "stages" / "work").string()).out, "") << "no half-built stage";
 }
 
+const char* kWithScripts =
+    "lang C\n%packages --excludedocs\njq\n-nano\n%end\n"
+    "%post --erroronfail --log=/var/log/kiln-post.log\necho \"built by kiln\" > /etc/motd\n"
+    "echo \"pid $$\"\n%end\n"
+    "%post --nochroot\necho host > \"$INSTALL_ROOT/etc/from-host\"\n%end\n";
+
+TEST_F(BuildTest, PostScriptsRunInTheRootAndOnTheHost) {
+  RunResult r = Build(kWithScripts, "scripts");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  fs::path image = kWork / "scripts" / "kiln-bookworm-tar-x86_64.tar.zst";
+  RunResult motd = Sh("zstd -dc " + image.string() +
+                      " | tar -xO ./etc/motd ./etc/from-host ./var/log/kiln-post.log");
+  EXPECT_EQ(motd.out, "built by kiln\nhost\npid 1\n")
+      << "the chroot script runs as PID 1 of its own namespace";
+  EXPECT_NE(ReadFile(kWork / "scripts" / "build.log").find("[%post 1 (kickstart line"),
+            std::string::npos);
+  // The bootstrap of kSmall's package set is reused: only scripts and assembly run.
+  EXPECT_NE(r.out.find("stage 1/3 bootstrap: cache hit"), std::string::npos) << r.out;
+  RunResult none = Sh("grep -c kiln-build-tests /proc/self/mounts");
+  EXPECT_EQ(none.out, "0\n") << "no mount left behind";
+}
+
+TEST_F(BuildTest, ChangingOnlyPostRerunsFromTheScriptsStage) {
+  ASSERT_EQ(Build(kWithScripts, "post-a").exit_code, 0);
+  std::string changed = std::string(kWithScripts) + "%post\necho second > /etc/second\n%end\n";
+  RunResult r = Build(changed, "post-b");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("stage 1/3 bootstrap: cache hit"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stage 2/3 scripts: miss because %post scripts changed"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(BuildTest, FailingErroronfailScriptFailsTheBuildWithItsOutput) {
+  RunResult r =
+      Build("%packages\njq\n-nano\n%end\n%post --erroronfail\necho about to fail\nexit 3\n%end\n",
+            "failing");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("failed in stage scripts [input/script-failed]"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("exit code 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("about to fail"), std::string::npos) << r.out;
+  // Without --erroronfail the same failure is only a warning.
+  RunResult lenient = Build("%packages\njq\n-nano\n%end\n%post\nexit 3\n%end\n", "lenient");
+  EXPECT_EQ(lenient.exit_code, 0) << lenient.out;
+  EXPECT_NE(lenient.out.find("warning: %post 1"), std::string::npos) << lenient.out;
+}
+
 TEST_F(BuildTest, UnsupportedTypeFailsAtOnce) {
   fs::path ks = kWork / "raw.ks";
   std::ofstream(ks) << kSmall;

@@ -15,6 +15,7 @@
 #include "stages/assemble_tar.h"
 #include "stages/bootstrap_deb.h"
 #include "stages/debian_mirror.h"
+#include "stages/scripts.h"
 
 namespace kiln::stages {
 namespace fs = std::filesystem;
@@ -137,9 +138,11 @@ void WarnUnapplied(const spec::Kickstart& ks, engine::Reporter& reporter) {
     reporter.Log("warning: kickstart command '" + name +
                  "' is not applied by this kiln version yet (the image keeps Debian's default)");
   }
-  if (!ks.scripts.empty()) {
-    reporter.Log("warning: " + std::to_string(ks.scripts.size()) +
-                 " kickstart script(s) are not run by this kiln version yet");
+  for (const spec::Script& s : ks.scripts) {
+    if (s.kind == spec::ScriptKind::kPost) continue;
+    reporter.Log("warning: " + std::string(spec::ScriptSectionName(s.kind)) + " at line " +
+                 std::to_string(s.where.line) +
+                 " is not run: image builds have no installer to run it in");
   }
   for (const spec::PackageGroup& g : ks.packages.groups) {
     reporter.Log("warning: package group @" + g.name +
@@ -234,6 +237,11 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   std::string image_name = spec.name + ".tar.zst";
   std::vector<std::unique_ptr<engine::Stage>> plan;
   plan.push_back(std::make_unique<DebianBootstrapStage>(boot));
+  std::vector<spec::Script> posts;
+  for (const spec::Script& s : ks.scripts) {
+    if (s.kind == spec::ScriptKind::kPost) posts.push_back(s);
+  }
+  if (!posts.empty()) plan.push_back(std::make_unique<ScriptsStage>(std::move(posts)));
   plan.push_back(std::make_unique<TarImageStage>(image_name, state.date));
 
   engine::StageCache cache(options.cache_dir / "stages", options.cache_max_bytes);
@@ -260,7 +268,12 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
       {"file", image_name}, {"sha256", out.image_sha256}, {"bytes", fs::file_size(out.image)}};
   manifest["mirror"] = {{"url", mirror}, {"inrelease_sha256", state.hash}, {"date", state.date}};
   json pkgs = json::array();
-  for (const InstalledPackage& p : InstalledPackages(result.outputs[0] / "root")) {
+  // The packages of the last root tree (scripts may have installed more).
+  fs::path last_root = result.outputs[0] / "root";
+  for (const fs::path& o : result.outputs) {
+    if (fs::exists(o / "root/var/lib/dpkg/status")) last_root = o / "root";
+  }
+  for (const InstalledPackage& p : InstalledPackages(last_root)) {
     pkgs.push_back({{"name", p.name}, {"version", p.version}, {"architecture", p.arch}});
   }
   manifest["packages"] = pkgs;
