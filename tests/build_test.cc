@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,9 @@ std::string ReadFile(const fs::path& p) {
 }
 
 const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
+
+// Text no earlier test run has used, for steps that must run rather than hit the cache.
+std::string Nonce() { return std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr)); }
 const fs::path kCache = kWork / "cache";
 
 class BuildTest : public ::testing::Test {
@@ -162,7 +166,9 @@ TEST_F(BuildTest, PostScriptsRunInTheRootAndOnTheHost) {
 
 TEST_F(BuildTest, ChangingOnlyPostRerunsFromTheScriptsStage) {
   ASSERT_EQ(Build(kWithScripts, "post-a").exit_code, 0);
-  std::string changed = std::string(kWithScripts) + "%post\necho second > /etc/second\n%end\n";
+  // A script no earlier run has built (the cache directory outlives test runs).
+  std::string changed =
+      std::string(kWithScripts) + "%post\necho " + Nonce() + " > /etc/second\n%end\n";
   RunResult r = Build(changed, "post-b");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("stage 1/3 bootstrap: cache hit"), std::string::npos) << r.out;
@@ -180,7 +186,8 @@ TEST_F(BuildTest, FailingErroronfailScriptFailsTheBuildWithItsOutput) {
   EXPECT_NE(r.out.find("exit code 3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("about to fail"), std::string::npos) << r.out;
   // Without --erroronfail the same failure is only a warning.
-  RunResult lenient = Build("%packages\njq\n-nano\n%end\n%post\nexit 3\n%end\n", "lenient");
+  RunResult lenient =
+      Build("%packages\njq\n-nano\n%end\n%post\necho " + Nonce() + "\nexit 3\n%end\n", "lenient");
   EXPECT_EQ(lenient.exit_code, 0) << lenient.out;
   EXPECT_NE(lenient.out.find("warning: %post 1"), std::string::npos) << lenient.out;
 }
