@@ -10,7 +10,7 @@ profile="${1:-build}"
 
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
-  nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev
+  nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev libcrypt-dev
   mmdebstrap zstd util-linux ca-certificates
 )
 test_pkgs=(

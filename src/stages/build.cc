@@ -14,6 +14,7 @@
 #include "spec/kickstart_parser.h"
 #include "stages/assemble_tar.h"
 #include "stages/bootstrap_deb.h"
+#include "stages/configure.h"
 #include "stages/debian_mirror.h"
 #include "stages/scripts.h"
 
@@ -129,14 +130,28 @@ BuildOutcome Fail(std::string stage, engine::StageFailure failure, engine::Repor
   return out;
 }
 
-// Commands that the current engine does not apply yet: said in the log, never silently
-// skipped. (The configure and scripts stages take these over.)
-void WarnUnapplied(const spec::Kickstart& ks, engine::Reporter& reporter) {
+// Commands that this build does not apply: said in the log, never silently skipped.
+void WarnUnapplied(const spec::Kickstart& ks, const BuildSpec& spec, engine::Reporter& reporter) {
+  static const std::set<std::string> kApplied = {"url",     "lang",    "keyboard", "timezone",
+                                                 "rootpw",  "user",    "group",    "sshkey",
+                                                 "network", "services"};
+  static const std::set<std::string> kDiskOnly = {"bootloader", "part",    "partition", "autopart",
+                                                  "clearpart",  "zerombr", "raid",      "logvol",
+                                                  "volgroup",   "btrfs"};
+  static const std::set<std::string> kReported = {
+      "selinux", "firewall", "authselect", "firstboot",  "xconfig", "skipx",
+      "eula",    "logging",  "reqpart",    "ignoredisk", "iscsi",   "zfcp",
+      "text",    "reboot",   "realm",      "timesource", "repo"};
   for (const spec::CommandEntry& e : ks.commands) {
     std::string name(e.spec->name);
-    if (name == "url") continue;
+    if (kApplied.count(name) != 0 || kReported.count(name) != 0) continue;
+    if (kDiskOnly.count(name) != 0) {
+      reporter.Log("warning: kickstart command '" + name + "' applies to disk images; a " +
+                   std::string(ToString(spec.type)) + " image has no disk");
+      continue;
+    }
     reporter.Log("warning: kickstart command '" + name +
-                 "' is not applied by this kiln version yet (the image keeps Debian's default)");
+                 "' is not applied by this kiln version (the image keeps Debian's default)");
   }
   for (const spec::Script& s : ks.scripts) {
     if (s.kind == spec::ScriptKind::kPost) continue;
@@ -191,7 +206,10 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
                 reporter);
   }
   const spec::Kickstart& ks = parsed.kickstart;
-  WarnUnapplied(ks, reporter);
+  WarnUnapplied(ks, spec, reporter);
+  std::vector<std::string> config_warnings;
+  SystemConfig config = ReadSystemConfig(ks, config_warnings);
+  for (const std::string& w : config_warnings) reporter.Log("warning: " + w);
 
   // The mirror: the request's, else the kickstart's url --url, else the machine's apt sources.
   std::string mirror = spec.mirror;
@@ -237,6 +255,8 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   std::string image_name = spec.name + ".tar.zst";
   std::vector<std::unique_ptr<engine::Stage>> plan;
   plan.push_back(std::make_unique<DebianBootstrapStage>(boot));
+  config.source_date_epoch = state.date;
+  plan.push_back(std::make_unique<ConfigureStage>(config));
   std::vector<spec::Script> posts;
   for (const spec::Script& s : ks.scripts) {
     if (s.kind == spec::ScriptKind::kPost) posts.push_back(s);
