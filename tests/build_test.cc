@@ -232,6 +232,19 @@ TEST_F(BuildTest, SystemSettingsAreApplied) {
   fs::remove_all(dir);
 }
 
+TEST_F(BuildTest, TrixieForI686) {
+  RunResult r = Build(kSmall, "trixie-i686", "--release trixie --arch i386");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  fs::path image = kWork / "trixie-i686" / "kiln-trixie-tar-i686.tar.zst";
+  RunResult version = Sh("zstd -dc " + image.string() + " | tar -xO ./etc/debian_version");
+  EXPECT_EQ(version.out.substr(0, 2), "13") << version.out;
+  auto manifest = nlohmann::json::parse(ReadFile(kWork / "trixie-i686" / "manifest.json"));
+  EXPECT_EQ(manifest["spec"]["arch"], "i686");
+  for (const auto& p : manifest["packages"]) {
+    EXPECT_TRUE(p["architecture"] == "i386" || p["architecture"] == "all") << p.dump();
+  }
+}
+
 TEST_F(BuildTest, UnsupportedTypeFailsAtOnce) {
   fs::path ks = kWork / "raw.ks";
   std::ofstream(ks) << kSmall;
