@@ -73,7 +73,8 @@ TEST_F(BuildTest, TarImageWithItsOutputs) {
   fs::path dir = kWork / "small";
   std::string image = "kiln-bookworm-tar-x86_64.tar.zst";
   ASSERT_TRUE(fs::exists(dir / image)) << r.out;
-  for (const char* f : {"SHA256SUMS", "manifest.json", "kickstart.ks", "build.log"}) {
+  for (const char* f : {"SHA256SUMS", "manifest.json", "kickstart.ks", "build.log",
+                        "sbom.spdx.json", "provenance.json"}) {
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   }
   // SHA256SUMS checks out with the standard tool.
@@ -97,6 +98,14 @@ TEST_F(BuildTest, TarImageWithItsOutputs) {
   EXPECT_GT(manifest["packages"].size(), 50u);
   EXPECT_EQ(manifest["spec"]["type"], "tar");
   EXPECT_EQ(manifest["image"]["sha256"].get<std::string>().size(), 64u);
+  // The SBOM is SPDX 2.3 and lists the same packages; provenance names mirror and tools.
+  auto sbom = nlohmann::json::parse(ReadFile(dir / "sbom.spdx.json"));
+  EXPECT_EQ(sbom["spdxVersion"], "SPDX-2.3");
+  EXPECT_EQ(sbom["packages"].size(), manifest["packages"].size() + 1) << "plus the image itself";
+  auto provenance = nlohmann::json::parse(ReadFile(dir / "provenance.json"));
+  EXPECT_EQ(provenance["repositories"][0]["inrelease_sha256"].get<std::string>().size(), 64u);
+  EXPECT_NE(provenance["tools"]["mmdebstrap"].get<std::string>().find("mmdebstrap"),
+            std::string::npos);
   // The log has every stage with its cache verdict.
   EXPECT_NE(ReadFile(dir / "build.log").find("== stage 1/3 bootstrap: "), std::string::npos);
 }

@@ -1,5 +1,8 @@
 #include "stages/build.h"
 
+#include <unistd.h>
+
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -17,6 +20,7 @@
 #include "stages/configure.h"
 #include "stages/debian_mirror.h"
 #include "stages/scripts.h"
+#include "sys/process.h"
 
 namespace kiln::stages {
 namespace fs = std::filesystem;
@@ -168,6 +172,74 @@ void WarnUnapplied(const spec::Kickstart& ks, const BuildSpec& spec, engine::Rep
   }
 }
 
+// The first line a tool prints for --version, for provenance.json.
+std::string ToolVersion(const std::vector<std::string>& argv) {
+  sys::RunOptions run;
+  run.argv = argv;
+  run.timeout = std::chrono::seconds(10);
+  sys::RunResult r = sys::RunProcess(run);
+  if (r.kind == sys::ExitKind::kFailedToStart || r.tail.empty()) return "unknown";
+  return r.tail.front();
+}
+
+std::string IsoTime(long long epoch) {
+  std::time_t t = static_cast<std::time_t>(epoch);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// SPDX identifiers allow letters, digits, '.' and '-' only.
+std::string SpdxId(const std::string& text) {
+  std::string out;
+  for (char c : text) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.') ? c : '-';
+  return out;
+}
+
+// An SPDX 2.3 JSON document listing the image's packages, deterministic for a given build.
+json SpdxDocument(const BuildSpec& spec, const std::string& spec_sha, const std::string& image,
+                  const std::string& image_sha, long long epoch,
+                  const std::vector<InstalledPackage>& packages, std::string_view release_version) {
+  json doc;
+  doc["spdxVersion"] = "SPDX-2.3";
+  doc["dataLicense"] = "CC0-1.0";
+  doc["SPDXID"] = "SPDXRef-DOCUMENT";
+  doc["name"] = spec.name;
+  doc["documentNamespace"] = "https://kiln.invalid/spdx/" + spec.name + "-" + spec_sha;
+  doc["creationInfo"] = {{"created", IsoTime(epoch)}, {"creators", {"Tool: kiln-" KILN_VERSION}}};
+  json pkgs = json::array();
+  json rels = json::array();
+  pkgs.push_back({{"name", image},
+                  {"SPDXID", "SPDXRef-Image"},
+                  {"downloadLocation", "NOASSERTION"},
+                  {"filesAnalyzed", false},
+                  {"checksums", {{{"algorithm", "SHA256"}, {"checksumValue", image_sha}}}}});
+  rels.push_back({{"spdxElementId", "SPDXRef-DOCUMENT"},
+                  {"relationshipType", "DESCRIBES"},
+                  {"relatedSpdxElement", "SPDXRef-Image"}});
+  for (const InstalledPackage& p : packages) {
+    std::string id = "SPDXRef-Package-" + SpdxId(p.name + "-" + p.arch);
+    pkgs.push_back(
+        {{"name", p.name},
+         {"SPDXID", id},
+         {"versionInfo", p.version},
+         {"supplier", "NOASSERTION"},
+         {"downloadLocation", "NOASSERTION"},
+         {"filesAnalyzed", false},
+         {"externalRefs",
+          {{{"referenceCategory", "PACKAGE-MANAGER"},
+            {"referenceType", "purl"},
+            {"referenceLocator", "pkg:deb/debian/" + p.name + "@" + p.version + "?arch=" + p.arch +
+                                     "&distro=debian-" + std::string(release_version)}}}}});
+    rels.push_back({{"spdxElementId", "SPDXRef-Image"},
+                    {"relationshipType", "CONTAINS"},
+                    {"relatedSpdxElement", id}});
+  }
+  doc["packages"] = pkgs;
+  doc["relationships"] = rels;
+  return doc;
+}
+
 }  // namespace
 
 BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
@@ -293,7 +365,8 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   for (const fs::path& o : result.outputs) {
     if (fs::exists(o / "root/var/lib/dpkg/status")) last_root = o / "root";
   }
-  for (const InstalledPackage& p : InstalledPackages(last_root)) {
+  std::vector<InstalledPackage> installed = InstalledPackages(last_root);
+  for (const InstalledPackage& p : installed) {
     pkgs.push_back({{"name", p.name}, {"version", p.version}, {"architecture", p.arch}});
   }
   manifest["packages"] = pkgs;
@@ -303,6 +376,27 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   }
   manifest["stages"] = stages;
   WriteText(options.output_dir / "manifest.json", manifest.dump(2) + "\n");
+  std::string spec_sha = manifest["spec_sha256"];
+  WriteText(options.output_dir / "sbom.spdx.json",
+            SpdxDocument(spec, spec_sha, image_name, out.image_sha256, state.date, installed,
+                         release->version)
+                    .dump(2) +
+                "\n");
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  json provenance = {{"spec_sha256", spec_sha},
+                     {"image", {{"file", image_name}, {"sha256", out.image_sha256}}},
+                     {"repositories",
+                      {{{"url", mirror}, {"suite", boot.suite}, {"inrelease_sha256", state.hash}}}},
+                     {"tools",
+                      {{"kiln", KILN_VERSION},
+                       {"mmdebstrap", ToolVersion({"mmdebstrap", "--version"})},
+                       {"tar", ToolVersion({"tar", "--version"})},
+                       {"zstd", ToolVersion({"zstd", "--version"})}}},
+                     {"builder", host},
+                     {"source_date_epoch", state.date},
+                     {"stage_keys", result.keys}};
+  WriteText(options.output_dir / "provenance.json", provenance.dump(2) + "\n");
   reporter.Log("image " + out.image.string() + " sha256 " + out.image_sha256 + " (" +
                std::to_string(pkgs.size()) + " packages)");
   out.ok = true;
