@@ -254,6 +254,28 @@ TEST_F(BuildTest, TrixieForI686) {
   }
 }
 
+TEST_F(BuildTest, ExtraRepositoryFromKickstart) {
+  RunResult r = Build(
+      "repo --name=updates --baseurl=\"http://deb.debian.org/debian bookworm-updates main\"\n"
+      "%packages --excludedocs\njq\n-nano\n%end\n",
+      "repo");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  RunResult sources =
+      Sh("zstd -dc " + (kWork / "repo" / "kiln-bookworm-tar-x86_64.tar.zst").string() +
+         " | tar -xO ./etc/apt/sources.list");
+  EXPECT_NE(sources.out.find("deb http://deb.debian.org/debian bookworm-updates main"),
+            std::string::npos)
+      << sources.out;
+  auto provenance = nlohmann::json::parse(ReadFile(kWork / "repo" / "provenance.json"));
+  ASSERT_EQ(provenance["repositories"].size(), 2u);
+  EXPECT_EQ(provenance["repositories"][1]["suite"], "bookworm-updates");
+  RunResult bad =
+      Build("repo --name=x --baseurl=\"http://deb.debian.org/debian no-such-suite\"\n", "bad-repo");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("[network/repository-unreachable]"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("repo x"), std::string::npos) << bad.out;
+}
+
 TEST_F(BuildTest, UnsupportedTypeFailsAtOnce) {
   fs::path ks = kWork / "raw.ks";
   std::ofstream(ks) << kSmall;

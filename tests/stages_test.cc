@@ -35,6 +35,20 @@ TEST(DebianMirrorTest, ReleaseDate) {
   EXPECT_EQ(ReleaseDate("Origin: Debian\n"), 0);
 }
 
+TEST(ExtraRepositoryTest, SourcesLineFromBaseurl) {
+  ExtraRepository r;
+  std::string error;
+  ASSERT_TRUE(ParseRepository("backports",
+                              "http://deb.debian.org/debian bookworm-backports main contrib",
+                              "bookworm", r, error));
+  EXPECT_EQ(r.SourcesLine(), "deb http://deb.debian.org/debian bookworm-backports main contrib");
+  ASSERT_TRUE(ParseRepository("plain", "https://repo.example.org/debian", "trixie", r, error));
+  EXPECT_EQ(r.SourcesLine(), "deb https://repo.example.org/debian trixie main")
+      << "suite defaults to the release, components to main";
+  EXPECT_FALSE(ParseRepository("bad", "mirror.example.org/debian", "bookworm", r, error));
+  EXPECT_NE(error.find("--baseurl must start with"), std::string::npos);
+}
+
 TEST(ClassifyAptFailureTest, NamesWhatWentWrong) {
   auto missing = ClassifyAptFailure(
       {"Reading package lists...", "E: Unable to locate package no-such-pkg"}, "bootstrap");
@@ -85,6 +99,13 @@ TEST(DebianBootstrapTest, CommandLine) {
                   "/var/cache/apt/archives/"));
   EXPECT_EQ(cmd[cmd.size() - 3], "bookworm");
   EXPECT_EQ(cmd.back(), "http://deb.debian.org/debian");
+  ExtraRepository extra;
+  std::string error;
+  ASSERT_TRUE(ParseRepository("updates", "http://deb.debian.org/debian bookworm-updates",
+                              "bookworm", extra, error));
+  o.repositories = {extra};
+  std::vector<std::string> with_repo = DebianBootstrapStage(o).Command("/tmp/target");
+  EXPECT_EQ(with_repo.back(), "deb http://deb.debian.org/debian bookworm-updates main");
 }
 
 TEST(DebianBootstrapTest, InputsCoverWhatChangesTheTree) {
@@ -99,6 +120,14 @@ TEST(DebianBootstrapTest, InputsCoverWhatChangesTheTree) {
   DebianBootstrapOptions more = o;
   more.packages = {"jq"};
   EXPECT_NE(DebianBootstrapStage(more).Inputs().Key(), base);
+  DebianBootstrapOptions repo = o;
+  repo.repositories = {{"x", "http://r/debian", "bookworm", {"main"}, "s1"}};
+  EXPECT_NE(DebianBootstrapStage(repo).Inputs().Key(), base);
+  DebianBootstrapOptions repo_moved = repo;
+  repo_moved.repositories[0].state = "s2";
+  EXPECT_NE(DebianBootstrapStage(repo_moved).Inputs().Key(),
+            DebianBootstrapStage(repo).Inputs().Key())
+      << "a new state of an extra repository is a miss too";
   DebianBootstrapOptions cached = o;
   cached.package_cache = "/elsewhere";
   EXPECT_EQ(DebianBootstrapStage(cached).Inputs().Key(), base)

@@ -36,6 +36,14 @@ constexpr Phase kPhases[] = {
 
 }  // namespace
 
+std::string DebianBootstrapStage::Repositories() const {
+  std::string out;
+  for (const ExtraRepository& r : options_.repositories) {
+    out += r.SourcesLine() + " @" + r.state + "\n";
+  }
+  return out;
+}
+
 engine::StageInputs DebianBootstrapStage::Inputs() const {
   return {"bootstrap",
           1,
@@ -47,7 +55,8 @@ engine::StageInputs DebianBootstrapStage::Inputs() const {
            {"packages", Join(options_.packages, " ")},
            {"excluded packages", Join(options_.excluded, " ")},
            {"docs excluded", options_.exclude_docs ? "yes" : "no"},
-           {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)}}};
+           {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)},
+           {"repositories", Repositories()}}};
 }
 
 std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) const {
@@ -82,6 +91,9 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
   cmd.push_back(options_.suite);
   cmd.push_back(target.string());
   cmd.push_back(options_.mirror);
+  // Each extra repository is one more "mirror" argument in sources.list form; they all end
+  // up in the image's sources.list too.
+  for (const ExtraRepository& r : options_.repositories) cmd.push_back(r.SourcesLine());
   return cmd;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/executor.h"
+#include "stages/debian_mirror.h"
 
 namespace kiln::stages {
 
@@ -21,6 +22,7 @@ struct DebianBootstrapOptions {
   std::filesystem::path package_cache;  // shared downloads: kept across builds
   std::string proxy;                    // HTTP proxy for apt, or ""
   long long source_date_epoch = 0;      // for reproducible files (the mirror state's date)
+  std::vector<ExtraRepository> repositories;  // kickstart repo lines, with their states
 };
 
 class DebianBootstrapStage : public engine::Stage {
@@ -34,6 +36,7 @@ class DebianBootstrapStage : public engine::Stage {
   std::vector<std::string> Command(const std::filesystem::path& target) const;
 
  private:
+  std::string Repositories() const;
   DebianBootstrapOptions options_;
 };
 

@@ -15,6 +15,7 @@
 #include "core/sha256.h"
 #include "core/text.h"
 #include "spec/kickstart_parser.h"
+#include "spec/typed_commands.h"
 #include "stages/assemble_tar.h"
 #include "stages/bootstrap_deb.h"
 #include "stages/configure.h"
@@ -189,6 +190,21 @@ std::string IsoTime(long long epoch) {
   return buf;
 }
 
+// Every repository a build used, with the SHA-256 of its InRelease.
+json Repositories(const std::string& mirror, const DebianBootstrapOptions& boot,
+                  const std::string& mirror_state) {
+  json out = json::array();
+  out.push_back({{"url", mirror}, {"suite", boot.suite}, {"inrelease_sha256", mirror_state}});
+  for (const ExtraRepository& r : boot.repositories) {
+    out.push_back({{"name", r.name},
+                   {"url", r.uri},
+                   {"suite", r.suite},
+                   {"components", r.components},
+                   {"inrelease_sha256", r.state}});
+  }
+  return out;
+}
+
 // SPDX identifiers allow letters, digits, '.' and '-' only.
 std::string SpdxId(const std::string& text) {
   std::string out;
@@ -322,6 +338,32 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
     packages.insert(p.version.empty() ? p.name : p.name + "=" + p.version);
   }
   boot.packages.assign(packages.begin(), packages.end());
+  for (const spec::RepoData& repo : spec::ReadRepos(ks)) {
+    if (repo.baseurl.empty()) {
+      reporter.Log("warning: repo " + repo.name +
+                   ": only --baseurl repositories apply to Debian builds; ignored");
+      continue;
+    }
+    ExtraRepository extra;
+    if (!ParseRepository(repo.name, repo.baseurl, boot.suite, extra, error)) {
+      return Fail("resolve",
+                  {engine::FailureClass::kInput, "repo-invalid", "resolve: " + error,
+                   "see docs/kickstart.md (repo on Debian)"},
+                  reporter);
+    }
+    MirrorState repo_state;
+    if (!FetchMirrorState(extra.uri, extra.suite, repo_state, error)) {
+      return Fail("resolve",
+                  {engine::FailureClass::kNetwork, "repository-unreachable",
+                   "resolve: repo " + repo.name + ": cannot read its release file: " + error,
+                   "check the repo's URI and suite; the build can be retried"},
+                  reporter);
+    }
+    extra.state = repo_state.hash;
+    reporter.Log("repo " + repo.name + ": " + extra.SourcesLine() + " (state " +
+                 repo_state.hash.substr(0, 16) + ")");
+    boot.repositories.push_back(extra);
+  }
   boot.excluded.assign(ks.packages.excluded.begin(), ks.packages.excluded.end());
 
   std::string image_name = spec.name + ".tar.zst";
@@ -386,8 +428,7 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   gethostname(host, sizeof host - 1);
   json provenance = {{"spec_sha256", spec_sha},
                      {"image", {{"file", image_name}, {"sha256", out.image_sha256}}},
-                     {"repositories",
-                      {{{"url", mirror}, {"suite", boot.suite}, {"inrelease_sha256", state.hash}}}},
+                     {"repositories", Repositories(mirror, boot, state.hash)},
                      {"tools",
                       {{"kiln", KILN_VERSION},
                        {"mmdebstrap", ToolVersion({"mmdebstrap", "--version"})},

@@ -199,9 +199,9 @@ SystemConfig ReadSystemConfig(const spec::Kickstart& ks, std::vector<std::string
     c.services_disabled = s->disabled;
   }
   // Commands without a Debian meaning: said, not silently skipped.
-  for (const char* name : {"selinux", "firewall", "authselect", "firstboot", "xconfig", "skipx",
-                           "eula", "logging", "reqpart", "ignoredisk", "iscsi", "zfcp", "text",
-                           "reboot", "realm", "timesource", "repo"}) {
+  for (const char* name :
+       {"selinux", "firewall", "authselect", "firstboot", "xconfig", "skipx", "eula", "logging",
+        "reqpart", "ignoredisk", "iscsi", "zfcp", "text", "reboot", "realm", "timesource"}) {
     if (ks.Find(name) != nullptr) {
       warnings.push_back(std::string("kickstart command '") + name +
                          "' does not apply to a Debian image build and is ignored");

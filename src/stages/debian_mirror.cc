@@ -97,6 +97,30 @@ std::string DefaultDebianMirror(const std::string& root) {
   return "http://deb.debian.org/debian";
 }
 
+std::string ExtraRepository::SourcesLine() const {
+  std::string line = "deb " + uri + " " + suite;
+  for (const std::string& c : components) line += " " + c;
+  return line;
+}
+
+bool ParseRepository(const std::string& name, const std::string& baseurl,
+                     const std::string& default_suite, ExtraRepository& out, std::string& error) {
+  std::vector<std::string> words = SplitNonEmpty(baseurl, ' ');
+  if (words.empty() || !(StartsWith(words[0], "http://") || StartsWith(words[0], "https://") ||
+                         StartsWith(words[0], "file:/"))) {
+    error = "repo " + name +
+            ": --baseurl must start with an http, https or file URI, then "
+            "optionally a suite and components (\"http://deb.example.org/debian bookworm main\")";
+    return false;
+  }
+  out.name = name;
+  out.uri = words[0];
+  out.suite = words.size() > 1 ? words[1] : default_suite;
+  out.components.assign(words.size() > 2 ? words.begin() + 2 : words.end(), words.end());
+  if (out.components.empty()) out.components = {"main"};
+  return true;
+}
+
 long long ReleaseDate(std::string_view text) {
   std::istringstream in{std::string(text)};
   std::string line;

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kiln::stages {
 
@@ -27,6 +28,25 @@ struct MirrorState {
 // Fetches InRelease, retrying a few times with backoff (mirrors time out now and then).
 bool FetchMirrorState(const std::string& mirror, const std::string& suite, MirrorState& state,
                       std::string& error);
+
+// An extra Debian repository from a kickstart `repo` line. Debian repositories need a suite
+// and components, which kickstart has no fields for: --baseurl holds a sources.list line's
+// "URI [SUITE [COMPONENT...]]" ("http://deb.debian.org/debian bookworm-backports main"); the
+// suite defaults to the release's and the components to "main".
+struct ExtraRepository {
+  std::string name;
+  std::string uri;
+  std::string suite;
+  std::vector<std::string> components;
+  std::string state;  // SHA-256 of its InRelease, filled by the planner
+
+  // The one-line sources.list form mmdebstrap takes: "deb URI SUITE COMPONENTS".
+  std::string SourcesLine() const;
+};
+
+// Parses --baseurl text as above; false (with `error`) if it is not an http(s)/file URI.
+bool ParseRepository(const std::string& name, const std::string& baseurl,
+                     const std::string& default_suite, ExtraRepository& out, std::string& error);
 
 // The Date: field of a Release/InRelease text as seconds since the epoch, or 0.
 long long ReleaseDate(std::string_view release_text);
