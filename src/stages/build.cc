@@ -21,6 +21,7 @@
 #include "stages/configure.h"
 #include "stages/debian_mirror.h"
 #include "stages/scripts.h"
+#include "sys/files.h"
 #include "sys/process.h"
 
 namespace kiln::stages {
@@ -102,29 +103,6 @@ std::vector<InstalledPackage> InstalledPackages(const fs::path& root) {
   std::sort(out.begin(), out.end(),
             [](const InstalledPackage& a, const InstalledPackage& b) { return a.name < b.name; });
   return out;
-}
-
-bool HashFile(const fs::path& path, std::string& hex) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  Sha256 h;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    h.Update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
-  }
-  hex = h.HexDigest();
-  return true;
-}
-
-void WriteText(const fs::path& path, const std::string& text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << text;
-  }
-  fs::rename(tmp, path);
 }
 
 BuildOutcome Fail(std::string stage, engine::StageFailure failure, engine::Reporter& reporter) {
@@ -390,9 +368,10 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   staged += ".tmp";
   fs::copy_file(result.output / image_name, staged, fs::copy_options::overwrite_existing);
   fs::rename(staged, out.image);
-  HashFile(out.image, out.image_sha256);
-  WriteText(options.output_dir / "SHA256SUMS", out.image_sha256 + "  " + image_name + "\n");
-  WriteText(options.output_dir / "kickstart.ks", spec.kickstart);
+  sys::Sha256File(out.image, out.image_sha256);
+  sys::WriteFileAtomic(options.output_dir / "SHA256SUMS",
+                       out.image_sha256 + "  " + image_name + "\n");
+  sys::WriteFileAtomic(options.output_dir / "kickstart.ks", spec.kickstart);
 
   json manifest;
   manifest["kiln_version"] = KILN_VERSION;
@@ -417,13 +396,13 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
     stages.push_back({{"name", plan[i]->name()}, {"key", result.keys[i]}});
   }
   manifest["stages"] = stages;
-  WriteText(options.output_dir / "manifest.json", manifest.dump(2) + "\n");
+  sys::WriteFileAtomic(options.output_dir / "manifest.json", manifest.dump(2) + "\n");
   std::string spec_sha = manifest["spec_sha256"];
-  WriteText(options.output_dir / "sbom.spdx.json",
-            SpdxDocument(spec, spec_sha, image_name, out.image_sha256, state.date, installed,
-                         release->version)
-                    .dump(2) +
-                "\n");
+  sys::WriteFileAtomic(options.output_dir / "sbom.spdx.json",
+                       SpdxDocument(spec, spec_sha, image_name, out.image_sha256, state.date,
+                                    installed, release->version)
+                               .dump(2) +
+                           "\n");
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   json provenance = {{"spec_sha256", spec_sha},
@@ -437,7 +416,7 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
                      {"builder", host},
                      {"source_date_epoch", state.date},
                      {"stage_keys", result.keys}};
-  WriteText(options.output_dir / "provenance.json", provenance.dump(2) + "\n");
+  sys::WriteFileAtomic(options.output_dir / "provenance.json", provenance.dump(2) + "\n");
   reporter.Log("image " + out.image.string() + " sha256 " + out.image_sha256 + " (" +
                std::to_string(pkgs.size()) + " packages)");
   out.ok = true;

@@ -14,28 +14,13 @@
 #include "core/text.h"
 #include "spec/typed_commands.h"
 #include "stages/scripts.h"
+#include "sys/files.h"
 #include "sys/sandbox.h"
 
 namespace kiln::stages {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteFile(const fs::path& p, const std::string& text, mode_t mode = 0644) {
-  fs::create_directories(p.parent_path());
-  {
-    std::ofstream out(p, std::ios::trunc);
-    out << text;
-  }
-  chmod(p.c_str(), mode);
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
@@ -76,7 +61,7 @@ struct Table {
 
   static Table Load(const fs::path& p) {
     Table t{p, {}};
-    for (const std::string& l : Lines(ReadFile(p))) {
+    for (const std::string& l : Lines(sys::ReadFileText(p))) {
       if (!l.empty()) t.rows.push_back(Fields(l));
     }
     return t;
@@ -96,7 +81,7 @@ struct Table {
   void Save(mode_t mode) const {
     std::vector<std::string> lines;
     for (const auto& r : rows) lines.push_back(JoinFields(r));
-    WriteFile(path, JoinLines(lines), mode);
+    sys::WriteFileAtomic(path, JoinLines(lines), mode);
   }
 };
 
@@ -214,30 +199,31 @@ bool ApplyHostAndLocale(const fs::path& root, const SystemConfig& c,
                         std::vector<std::string>& log) {
   // mmdebstrap copies some of the build host's files: replace them, so the image does not
   // depend on where it was built.
-  WriteFile(root / "etc/hostname", c.hostname + "\n");
-  WriteFile(root / "etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t" + c.hostname +
-                                    "\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                    "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-  WriteFile(root / "etc/resolv.conf", "");
+  sys::WriteFileAtomic(root / "etc/hostname", c.hostname + "\n");
+  sys::WriteFileAtomic(root / "etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t" + c.hostname +
+                                               "\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                               "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+  sys::WriteFileAtomic(root / "etc/resolv.conf", "");
   if (!c.timezone.empty()) {
     fs::path zone = root / "usr/share/zoneinfo" / c.timezone;
     if (fs::exists(zone)) {
       std::error_code ec;
       fs::remove(root / "etc/localtime", ec);
       fs::create_symlink("/usr/share/zoneinfo/" + c.timezone, root / "etc/localtime");
-      WriteFile(root / "etc/timezone", c.timezone + "\n");
+      sys::WriteFileAtomic(root / "etc/timezone", c.timezone + "\n");
     } else {
       log.push_back("warning: timezone " + c.timezone +
                     " is not in the image (is tzdata in %packages?); left as UTC");
     }
   }
-  if (!c.lang.empty()) WriteFile(root / "etc/default/locale", "LANG=" + c.lang + "\n");
+  if (!c.lang.empty()) sys::WriteFileAtomic(root / "etc/default/locale", "LANG=" + c.lang + "\n");
   if (!c.keyboard.empty()) {
-    WriteFile(root / "etc/default/keyboard",
-              "XKBMODEL=\"pc105\"\nXKBLAYOUT=\"" + c.keyboard +
-                  "\"\nXKBVARIANT=\"\"\nXKBOPTIONS=\"\"\nBACKSPACE=\"guess\"\n");
+    sys::WriteFileAtomic(root / "etc/default/keyboard",
+                         "XKBMODEL=\"pc105\"\nXKBLAYOUT=\"" + c.keyboard +
+                             "\"\nXKBVARIANT=\"\"\nXKBOPTIONS=\"\"\nBACKSPACE=\"guess\"\n");
   }
-  if (!c.vc_keymap.empty()) WriteFile(root / "etc/vconsole.conf", "KEYMAP=" + c.vc_keymap + "\n");
+  if (!c.vc_keymap.empty())
+    sys::WriteFileAtomic(root / "etc/vconsole.conf", "KEYMAP=" + c.vc_keymap + "\n");
   return true;
 }
 
@@ -327,8 +313,8 @@ bool ApplyAccounts(const fs::path& root, const SystemConfig& c, std::vector<std:
     fs::path dir = root / fs::path((*row)[5]).relative_path() / ".ssh";
     fs::create_directories(dir);
     fs::path keys = dir / "authorized_keys";
-    std::string text = ReadFile(keys) + k.key + "\n";
-    WriteFile(keys, text, 0600);
+    std::string text = sys::ReadFileText(keys) + k.key + "\n";
+    sys::WriteFileAtomic(keys, text, 0600);
     uid_t uid = static_cast<uid_t>(std::stoul((*row)[2]));
     gid_t gid = static_cast<gid_t>(std::stoul((*row)[3]));
     chmod(dir.c_str(), 0700);
@@ -373,7 +359,7 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       config_.lang != "POSIX") {
     if (fs::exists(root / "usr/sbin/locale-gen")) {
       std::string entry = config_.lang + (EndsWith(config_.lang, "UTF-8") ? " UTF-8" : "");
-      WriteFile(root / "etc/locale.gen", entry + "\n");
+      sys::WriteFileAtomic(root / "etc/locale.gen", entry + "\n");
       in_root({"locale-gen"}, "locale-gen");
     } else {
       ctx.reporter->Log("warning: lang " + config_.lang +
@@ -407,7 +393,7 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       text += "DHCP=yes\n";
     }
     for (const std::string& ns : n.nameservers) text += "DNS=" + ns + "\n";
-    WriteFile(root / "etc/systemd/network/10-kiln.network", text);
+    sys::WriteFileAtomic(root / "etc/systemd/network/10-kiln.network", text);
     if (has_systemctl) {
       in_root({"systemctl", "enable", "systemd-networkd"}, "enable systemd-networkd");
     } else {

@@ -11,18 +11,12 @@
 #include "core/sha256.h"
 #include "core/text.h"
 #include "spec/kickstart_loader.h"
+#include "sys/files.h"
 
 namespace kiln::stages {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool IsDebianArchive(std::string_view uri) {
   return (StartsWith(uri, "http://") || StartsWith(uri, "https://")) &&
@@ -89,9 +83,10 @@ std::string DefaultDebianMirror(const std::string& root) {
   }
   std::sort(sources.begin(), sources.end());
   for (const fs::path& p : sources) {
-    if (std::string m = MirrorFromDeb822(ReadFile(p)); !m.empty()) return m;
+    if (std::string m = MirrorFromDeb822(sys::ReadFileText(p)); !m.empty()) return m;
   }
-  if (std::string m = MirrorFromSourcesList(ReadFile(base / "etc/apt/sources.list")); !m.empty()) {
+  if (std::string m = MirrorFromSourcesList(sys::ReadFileText(base / "etc/apt/sources.list"));
+      !m.empty()) {
     return m;
   }
   return "http://deb.debian.org/debian";

@@ -1,0 +1,47 @@
+#include "sys/files.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "core/sha256.h"
+
+namespace kiln::sys {
+namespace fs = std::filesystem;
+
+std::string ReadFileText(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFileAtomic(const fs::path& path, const std::string& text, mode_t mode) {
+  fs::create_directories(path.parent_path());
+  fs::path tmp = path;
+  tmp += ".kiln-tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    out << text;
+  }
+  chmod(tmp.c_str(), mode);
+  fs::rename(tmp, path);
+}
+
+bool Sha256File(const fs::path& path, std::string& hex) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h.Update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
+  }
+  hex = h.HexDigest();
+  return true;
+}
+
+}  // namespace kiln::sys

@@ -1,0 +1,23 @@
+// Small file helpers shared by the stages: whole-file reads, writes that never leave half a
+// file, and SHA-256 of a file.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+
+namespace kiln::sys {
+
+// The whole file as text; "" if it cannot be read.
+std::string ReadFileText(const std::filesystem::path& path);
+
+// Writes `text` to a temporary file beside `path`, sets `mode`, then renames it into place:
+// readers see the old file or the new one, never a part. Parent directories are created.
+void WriteFileAtomic(const std::filesystem::path& path, const std::string& text,
+                     mode_t mode = 0644);
+
+// The lower-case hex SHA-256 of a file's bytes; false if it cannot be read.
+bool Sha256File(const std::filesystem::path& path, std::string& hex);
+
+}  // namespace kiln::sys
