@@ -1,6 +1,9 @@
 // Real builds (label slow): `kiln build` against Debian's mirror, as root. The tests share one
 // cache directory, so later ones reuse the packages and stages of earlier ones.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -274,6 +277,44 @@ TEST_F(BuildTest, ExtraRepositoryFromKickstart) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.out.find("[network/repository-unreachable]"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("repo x"), std::string::npos) << bad.out;
+}
+
+TEST_F(BuildTest, InterruptLeavesNothingBehind) {
+  // A fresh stage cache (downloads shared), so the bootstrap really runs when we interrupt.
+  fs::path cache = kWork / "interrupt-cache";
+  fs::remove_all(cache);
+  fs::create_directories(cache);
+  fs::create_directory_symlink(kCache / "packages", cache / "packages");
+  fs::path ks = kWork / "interrupt.ks";
+  std::ofstream(ks) << kSmall;
+  fs::path out = kWork / "interrupt";
+  fs::remove_all(out);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    execl(KILN_BINARY, KILN_BINARY, "build", "--ks", ks.c_str(), "--type", "tar", "--output",
+          out.c_str(), "--cache-dir", cache.c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until the bootstrap has started (bounded), then interrupt as Ctrl-C would.
+  for (int i = 0;
+       i < 300 && ReadFile(out / "build.log").find("== stage 1/3 bootstrap") == std::string::npos;
+       ++i) {
+    usleep(100 * 1000);
+  }
+  usleep(2000 * 1000);  // let mmdebstrap get going
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_NE(ReadFile(out / "build.log").find("canceled"), std::string::npos);
+  EXPECT_EQ(Sh("pgrep -x mmdebstrap").out, "") << "no build process left";
+  EXPECT_EQ(Sh("grep -c " + cache.string() + " /proc/self/mounts").out, "0\n") << "no mount left";
+  EXPECT_EQ(Sh("ls " + (cache / "stages" / "work").string()).out, "") << "no half-built stage";
+  fs::remove_all(cache);
 }
 
 TEST_F(BuildTest, UnsupportedTypeFailsAtOnce) {
