@@ -1,5 +1,7 @@
 #include "stages/bootstrap_deb.h"
 
+#include <unistd.h>
+
 #include <regex>
 
 #include "core/text.h"
@@ -142,6 +144,28 @@ engine::StageFailure ClassifyAptFailure(const std::vector<std::string>& tail,
 
 bool DebianBootstrapStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
   if (!options_.package_cache.empty()) fs::create_directories(options_.package_cache);
+  // A mirror that times out or drops connections now and then should not fail a build:
+  // network failures are retried with a growing pause before the stage gives up.
+  for (int attempt = 1;; ++attempt) {
+    if (RunOnce(ctx, failure)) return true;
+    bool canceled = ctx.cancel != nullptr && ctx.cancel->load();
+    if (canceled || failure.cls != engine::FailureClass::kNetwork ||
+        attempt >= options_.network_attempts) {
+      return false;
+    }
+    int pause_s = attempt * options_.retry_pause_s;
+    ctx.reporter->Log("warning: bootstrap: " + failure.message + "; retrying in " +
+                      std::to_string(pause_s) + " s (attempt " + std::to_string(attempt + 1) +
+                      " of " + std::to_string(options_.network_attempts) + ")");
+    std::error_code ec;
+    fs::remove_all(ctx.output / "root", ec);
+    for (int i = 0; i < pause_s * 10 && !(ctx.cancel != nullptr && ctx.cancel->load()); ++i) {
+      usleep(100 * 1000);
+    }
+  }
+}
+
+bool DebianBootstrapStage::RunOnce(const engine::StageContext& ctx, engine::StageFailure& failure) {
   sys::RunOptions run;
   run.argv = Command(ctx.output / "root");
   run.cancel = ctx.cancel;
@@ -153,8 +177,9 @@ bool DebianBootstrapStage::Run(const engine::StageContext& ctx, engine::StageFai
   run.on_line = [&](std::string_view line) {
     ctx.reporter->Log(line);
     for (const Phase& p : kPhases) {
-      if (StartsWith(line, p.prefix))
+      if (StartsWith(line, p.prefix)) {
         ctx.reporter->StageProgress("bootstrap", p.fraction, line.substr(3));
+      }
     }
   };
   ctx.reporter->Log("$ " + Join(run.argv, " "));

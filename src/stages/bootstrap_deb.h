@@ -23,6 +23,8 @@ struct DebianBootstrapOptions {
   std::string proxy;                    // HTTP proxy for apt, or ""
   long long source_date_epoch = 0;      // for reproducible files (the mirror state's date)
   std::vector<ExtraRepository> repositories;  // kickstart repo lines, with their states
+  int network_attempts = 3;                   // tries when the repository cannot be reached
+  int retry_pause_s = 5;                      // pause before the second try; grows linearly
 };
 
 class DebianBootstrapStage : public engine::Stage {
@@ -37,6 +39,7 @@ class DebianBootstrapStage : public engine::Stage {
 
  private:
   std::string Repositories() const;
+  bool RunOnce(const engine::StageContext& ctx, engine::StageFailure& failure);
   DebianBootstrapOptions options_;
 };
 
