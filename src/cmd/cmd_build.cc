@@ -29,6 +29,7 @@ struct BuildCliOptions {
   std::string type, arch, release, name;
   std::string output = "kiln-out";
   std::string cache_dir = "/var/cache/kiln";
+  double cache_max_gib = 20;
   bool verbose = false;
 };
 
@@ -146,6 +147,7 @@ int Build(const BuildCliOptions& o) {
   stages::BuildOptions options;
   options.output_dir = o.output;
   options.cache_dir = o.cache_dir;
+  options.cache_max_bytes = static_cast<uint64_t>(o.cache_max_gib * double(1ull << 30));
   options.cancel = &g_cancel;
   ConsoleReporter reporter(isatty(STDERR_FILENO) != 0, o.verbose);
   stages::BuildOutcome out = stages::BuildImage(*spec, options, reporter);
@@ -176,6 +178,11 @@ void SetupBuild(CLI::App& app, Action& action) {
   build->add_option("--output", o->output, "output directory (default kiln-out)");
   build->add_option("--cache-dir", o->cache_dir,
                     "stage and package cache (default /var/cache/kiln)");
+  build
+      ->add_option("--cache-max-gib", o->cache_max_gib,
+                   "bound of the stage cache in GiB; least recently used stages go first "
+                   "(default 20)")
+      ->check(CLI::PositiveNumber);
   build->add_flag("-v,--verbose", o->verbose, "show every log line");
   build->callback([o, &action] { action = [o] { return Build(*o); }; });
 }
