@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "cmd/request_flags.h"
 #include "cmd/subcommands.h"
 #include "core/text.h"
 #include "engine/reporter.h"
@@ -26,7 +27,7 @@ void OnSignal(int) { g_cancel = true; }
 struct BuildCliOptions {
   std::string config;
   std::string ks;
-  std::string type, arch, release, name;
+  spec::RequestFields fields;
   std::string output = "kiln-out";
   std::string cache_dir = "/var/cache/kiln";
   double cache_max_gib = 20;
@@ -117,11 +118,7 @@ int Build(const BuildCliOptions& o) {
     std::cerr << "kiln build: must run as root (it installs packages into an image root)\n";
     return 1;
   }
-  spec::RequestFields fields;
-  if (!o.type.empty()) fields.type = o.type;
-  if (!o.arch.empty()) fields.arch = o.arch;
-  if (!o.release.empty()) fields.release = o.release;
-  if (!o.name.empty()) fields.name = o.name;
+  const spec::RequestFields& fields = o.fields;
   spec::FileResolver resolver;
   Diagnostics diags;
   std::optional<BuildSpec> spec;
@@ -171,10 +168,7 @@ void SetupBuild(CLI::App& app, Action& action) {
       "build", "Build an image on this machine from an imagebuild.conf or a kickstart (as root)");
   build->add_option("CONFIG", o->config, "the seed's imagebuild.conf");
   build->add_option("--ks", o->ks, "kickstart file or URL");
-  build->add_option("--type", o->type, "image type (this version: tar)");
-  build->add_option("--arch", o->arch, "x86_64 (amd64) or i686 (i386)");
-  build->add_option("--release", o->release, "bookworm or trixie");
-  build->add_option("--name", o->name, "image name");
+  AddRequestFlags(build, o->fields);
   build->add_option("--output", o->output, "output directory (default kiln-out)");
   build->add_option("--cache-dir", o->cache_dir,
                     "stage and package cache (default /var/cache/kiln)");

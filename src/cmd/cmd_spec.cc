@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cmd/request_flags.h"
 #include "cmd/subcommands.h"
 #include "core/build_spec_json.h"
 #include "core/text.h"
@@ -16,25 +17,9 @@ namespace {
 struct SpecOptions {
   std::string file;
   spec::RequestFields fields;
-  std::string type, arch, release, name, label, title, product, version, mirror, proxy;
 };
 
-void SetIf(const std::string& value, std::optional<std::string>& field) {
-  if (!value.empty()) field = value;
-}
-
-int Show(SpecOptions o) {
-  SetIf(o.type, o.fields.type);
-  SetIf(o.arch, o.fields.arch);
-  SetIf(o.release, o.fields.release);
-  SetIf(o.name, o.fields.name);
-  SetIf(o.label, o.fields.label);
-  SetIf(o.title, o.fields.title);
-  SetIf(o.product, o.fields.product);
-  SetIf(o.version, o.fields.version);
-  SetIf(o.mirror, o.fields.mirror);
-  SetIf(o.proxy, o.fields.proxy);
-
+int Show(const SpecOptions& o) {
   spec::FileResolver resolver;
   Diagnostics diags;
   spec::LoadedText loaded;
@@ -72,17 +57,7 @@ void SetupSpec(CLI::App& app, Action& action) {
       "Print the BuildSpec (JSON) made from a kickstart, an imagebuild.conf or a JSON "
       "request, after validating it");
   show->add_option("FILE", o->file, "kickstart, imagebuild.conf or request .json")->required();
-  show->add_option("--type", o->type, "live, raw, qcow2, tar, boot or dvd");
-  show->add_option("--arch", o->arch, "x86_64 (amd64) or i686 (i386)");
-  show->add_option("--release", o->release, "bookworm or trixie");
-  show->add_option("--name", o->name, "image name (file names)");
-  show->add_option("--label", o->label, "ISO volume id");
-  show->add_option("--title", o->title, "boot menu title");
-  show->add_option("--product", o->product, "product name");
-  show->add_option("--image-version", o->version, "image version");
-  show->add_option("--mirror", o->mirror, "package mirror URL");
-  show->add_option("--proxy", o->proxy, "HTTP proxy for downloads");
-  show->add_option("--package", o->fields.extra_packages, "extra package NAME[=VERSION]");
+  AddRequestFlags(show, o->fields);
   show->callback([o, &action] { action = [o] { return Show(*o); }; });
 }
 
