@@ -88,12 +88,13 @@ TEST_F(StageCacheTest, AbandonLeavesNothing) {
 }
 
 TEST_F(StageCacheTest, EvictsLeastRecentlyUsedFirst) {
-  StageCache cache(dir_, 2500);
+  // Entries are measured by the disk space they take: 4 KiB blocks here.
+  StageCache cache(dir_, 10240);
   StageInputs a = Bootstrap("a"), b = Bootstrap("b"), c = Bootstrap("c");
-  Build(cache, a, 1000);
-  Build(cache, b, 1000);
+  Build(cache, a, 4096);
+  Build(cache, b, 4096);
   ASSERT_TRUE(cache.Lookup(a));  // a is now more recent than b
-  Build(cache, c, 1000);
+  Build(cache, c, 4096);
   std::vector<CacheEntryInfo> removed = cache.Evict({c.Key()});
   ASSERT_EQ(removed.size(), 1u);
   EXPECT_EQ(removed[0].key, b.Key());
@@ -101,6 +102,19 @@ TEST_F(StageCacheTest, EvictsLeastRecentlyUsedFirst) {
   EXPECT_FALSE(cache.Lookup(b));
   EXPECT_TRUE(cache.Lookup(c));
   EXPECT_EQ(cache.ExplainMiss(b), "packages changed") << "b's last build was replaced by c's";
+}
+
+TEST_F(StageCacheTest, SparseImagesCountTheSpaceTheyTake) {
+  StageCache cache(dir_, 0);
+  StageInputs a = Bootstrap("a");
+  fs::path out = cache.Prepare(a);
+  std::ofstream(out / "disk.raw") << std::string(4096, 'x');
+  fs::resize_file(out / "disk.raw", 1ull << 30);  // a 1 GiB disk holding 4 KiB
+  cache.Commit(a);
+  std::vector<CacheEntryInfo> entries = cache.Entries();
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_GE(entries[0].bytes, 4096u);
+  EXPECT_LT(entries[0].bytes, 1u << 20);
 }
 
 TEST_F(StageCacheTest, KeptEntriesSurviveEviction) {

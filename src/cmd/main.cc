@@ -18,6 +18,7 @@ constexpr Registration kSubcommands[] = {
     {kiln::cmd::SetupKs},
     {kiln::cmd::SetupSpec},
     {kiln::cmd::SetupBuild},
+    {kiln::cmd::SetupBootTest},
 };
 
 }  // namespace

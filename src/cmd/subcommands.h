@@ -11,8 +11,9 @@ namespace kiln::cmd {
 // process exit code.
 using Action = std::function<int()>;
 
-void SetupKs(CLI::App& app, Action& action);     // kiln ks validate|flatten|commands
-void SetupSpec(CLI::App& app, Action& action);   // kiln spec show
-void SetupBuild(CLI::App& app, Action& action);  // kiln build
+void SetupKs(CLI::App& app, Action& action);        // kiln ks validate|flatten|commands
+void SetupSpec(CLI::App& app, Action& action);      // kiln spec show
+void SetupBuild(CLI::App& app, Action& action);     // kiln build
+void SetupBootTest(CLI::App& app, Action& action);  // kiln boot-test
 
 }  // namespace kiln::cmd

@@ -40,6 +40,15 @@ std::vector<std::string> SplitNonEmpty(std::string_view s, char sep) {
   return out;
 }
 
+std::string Join(const std::vector<std::string>& pieces, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (i > 0) out += sep;
+    out += pieces[i];
+  }
+  return out;
+}
+
 int EditDistance(std::string_view a, std::string_view b) {
   // Optimal string alignment: insertions, deletions, substitutions and swaps of two
   // neighbouring characters ("tyep" -> "type") each cost one.

@@ -15,6 +15,9 @@ bool EndsWith(std::string_view s, std::string_view suffix);
 // Splits on `sep`, trimming each piece and dropping empty ones ("a; b;;" -> {a, b}).
 std::vector<std::string> SplitNonEmpty(std::string_view s, char sep);
 
+// The pieces with `sep` between them.
+std::string Join(const std::vector<std::string>& pieces, std::string_view sep);
+
 // Edit distance (with swaps of neighbours), for "did you mean" hints.
 int EditDistance(std::string_view a, std::string_view b);
 

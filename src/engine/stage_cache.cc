@@ -1,5 +1,6 @@
 #include "engine/stage_cache.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,7 @@ void WriteJson(const fs::path& path, const json& j) {
   fs::rename(tmp, path);
 }
 
+// The disk space a tree takes (allocated blocks: a sparse disk image counts what it holds).
 uint64_t TreeBytes(const fs::path& dir) {
   uint64_t total = 0;
   std::error_code ec;
@@ -56,7 +58,10 @@ uint64_t TreeBytes(const fs::path& dir) {
            fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    if (it->is_regular_file(ec) && !it->is_symlink(ec)) total += it->file_size(ec);
+    struct stat st {};
+    if (lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      total += static_cast<uint64_t>(st.st_blocks) * 512;
+    }
   }
   return total;
 }

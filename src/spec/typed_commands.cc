@@ -267,6 +267,7 @@ std::vector<PartData> ReadParts(const Kickstart& ks) {
   std::vector<PartData> out;
   for (const ParsedCommand& c : ks.List("part")) {
     PartData d;
+    d.line = c.where.line;
     d.mountpoint = Arg(c, 0);
     d.fstype = Str(c, "--fstype");
     d.ondisk = Str(c, "--ondisk");

@@ -100,6 +100,7 @@ struct BootloaderData {
 };
 
 struct PartData {
+  int line = 0;  // where the part line is in the (flattened) kickstart
   std::string mountpoint, fstype, ondisk, label, fsoptions;
   std::optional<long long> size, maxsize;
   bool grow = false;

@@ -12,15 +12,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string Join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const std::string& i : items) {
-    if (!out.empty()) out += sep;
-    out += i;
-  }
-  return out;
-}
-
 // mmdebstrap's progress lines and how far along the bootstrap is when it prints them.
 struct Phase {
   const char* prefix;

@@ -16,11 +16,13 @@
 #include "core/text.h"
 #include "spec/kickstart_parser.h"
 #include "spec/typed_commands.h"
+#include "stages/assemble_disk.h"
 #include "stages/assemble_tar.h"
 #include "stages/bootstrap_deb.h"
 #include "stages/configure.h"
 #include "stages/debian_mirror.h"
 #include "stages/scripts.h"
+#include "stages/tools.h"
 #include "sys/files.h"
 #include "sys/process.h"
 
@@ -113,6 +115,47 @@ BuildOutcome Fail(std::string stage, engine::StageFailure failure, engine::Repor
   return out;
 }
 
+bool IsDiskType(ImageType type) { return type == ImageType::kRaw || type == ImageType::kQcow2; }
+bool IsBootable(ImageType type) { return IsDiskType(type) || type == ImageType::kLive; }
+
+// What a bootable image needs besides the kickstart's packages: the arch's kernel (unless the
+// kickstart names one), an init system, udev and the initramfs generator; a live image also
+// live-boot. Packages the kickstart excludes are left out.
+std::vector<std::string> BootPackages(const BuildSpec& spec, const spec::Kickstart& ks) {
+  std::vector<std::string> out;
+  bool has_kernel = std::any_of(ks.packages.packages.begin(), ks.packages.packages.end(),
+                                [](const std::string& p) { return StartsWith(p, "linux-image-"); });
+  if (!has_kernel) {
+    out.push_back(spec.arch == Arch::kX86_64 ? "linux-image-amd64" : "linux-image-686");
+  }
+  for (const char* p : {"systemd-sysv", "udev", "initramfs-tools"}) out.push_back(p);
+  if (spec.type == ImageType::kLive) out.push_back("live-boot");
+  std::set<std::string> excluded(ks.packages.excluded.begin(), ks.packages.excluded.end());
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [&](const std::string& p) { return excluded.count(p) != 0; }),
+            out.end());
+  return out;
+}
+
+// Copies a finished image out of the cache, keeping a sparse disk image sparse; written whole
+// or not at all.
+bool CopyOut(const fs::path& from, const fs::path& to, std::string& error) {
+  fs::path staged = to;
+  staged += ".tmp";
+  sys::RunOptions run;
+  run.argv = {"cp", "--sparse=always", "--reflink=auto", from.string(), staged.string()};
+  sys::RunResult r = sys::RunProcess(run);
+  if (!r.ok()) {
+    error = "copying the image out of the cache: " + r.Describe() +
+            (r.tail.empty() ? "" : ": " + r.tail.back());
+    std::error_code ec;
+    fs::remove(staged, ec);
+    return false;
+  }
+  fs::rename(staged, to);
+  return true;
+}
+
 // Commands that this build does not apply: said in the log, never silently skipped.
 void WarnUnapplied(const spec::Kickstart& ks, const BuildSpec& spec, engine::Reporter& reporter) {
   static const std::set<std::string> kApplied = {"url",     "lang",    "keyboard", "timezone",
@@ -122,13 +165,14 @@ void WarnUnapplied(const spec::Kickstart& ks, const BuildSpec& spec, engine::Rep
                                                   "clearpart",  "zerombr", "raid",      "logvol",
                                                   "volgroup",   "btrfs"};
   static const std::set<std::string> kReported = {
-      "selinux", "firewall", "authselect", "firstboot",  "xconfig", "skipx",
-      "eula",    "logging",  "reqpart",    "ignoredisk", "iscsi",   "zfcp",
-      "text",    "reboot",   "realm",      "timesource", "repo"};
+      "selinux", "firewall",   "authselect", "firstboot", "xconfig",  "skipx", "eula",
+      "logging", "reqpart",    "ignoredisk", "iscsi",     "zfcp",     "text",  "reboot",
+      "realm",   "timesource", "repo",       "poweroff",  "shutdown", "halt"};
   for (const spec::CommandEntry& e : ks.commands) {
     std::string name(e.spec->name);
     if (kApplied.count(name) != 0 || kReported.count(name) != 0) continue;
     if (kDiskOnly.count(name) != 0) {
+      if (IsDiskType(spec.type)) continue;
       reporter.Log("warning: kickstart command '" + name + "' applies to disk images; a " +
                    std::string(ToString(spec.type)) + " image has no disk");
       continue;
@@ -151,14 +195,21 @@ void WarnUnapplied(const spec::Kickstart& ks, const BuildSpec& spec, engine::Rep
   }
 }
 
-// The first line a tool prints for --version, for provenance.json.
-std::string ToolVersion(const std::vector<std::string>& argv) {
-  sys::RunOptions run;
-  run.argv = argv;
-  run.timeout = std::chrono::seconds(10);
-  sys::RunResult r = sys::RunProcess(run);
-  if (r.kind == sys::ExitKind::kFailedToStart || r.tail.empty()) return "unknown";
-  return r.tail.front();
+// The versions of the tools that made an image of `type`, for provenance.json.
+json ToolVersions(ImageType type) {
+  json tools = {{"kiln", KILN_VERSION}, {"mmdebstrap", ToolVersion({"mmdebstrap", "--version"})}};
+  if (type == ImageType::kTar) {
+    tools["tar"] = ToolVersion({"tar", "--version"});
+    tools["zstd"] = ToolVersion({"zstd", "--version"});
+  }
+  if (IsDiskType(type)) {
+    tools["grub"] = ToolVersion({"grub-mkimage", "--version"});
+    tools["e2fsprogs"] = ToolVersion({"mkfs.ext4", "-V"});
+    tools["sfdisk"] = ToolVersion({"sfdisk", "--version"});
+    tools["mtools"] = ToolVersion({"mcopy", "--version"});
+  }
+  if (type == ImageType::kQcow2) tools["qemu-img"] = ToolVersion({"qemu-img", "--version"});
+  return tools;
 }
 
 std::string IsoTime(long long epoch) {
@@ -243,12 +294,12 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   reporter.Log("kiln " KILN_VERSION ": building " + std::string(ToString(spec.type)) + " image " +
                spec.name + " of " + spec.release + " for " + std::string(ToString(spec.arch)));
 
-  if (spec.type != ImageType::kTar) {
+  if (spec.type != ImageType::kTar && !IsDiskType(spec.type)) {
     return Fail("plan",
                 {engine::FailureClass::kInput, "type-not-supported",
                  "plan: kiln cannot build " + std::string(ToString(spec.type)) +
-                     " images yet; this version builds tar images",
-                 "ask for --type tar"},
+                     " images yet; this version builds tar, raw and qcow2 images",
+                 "ask for --type tar, raw or qcow2"},
                 reporter);
   }
   const ReleaseInfo* release = FindRelease(spec.release);
@@ -315,6 +366,11 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   for (const ExtraPackage& p : spec.extra_packages) {
     packages.insert(p.version.empty() ? p.name : p.name + "=" + p.version);
   }
+  if (IsBootable(spec.type)) {
+    std::vector<std::string> boot_packages = BootPackages(spec, ks);
+    reporter.Log("boot packages: " + Join(boot_packages, " "));
+    packages.insert(boot_packages.begin(), boot_packages.end());
+  }
   boot.packages.assign(packages.begin(), packages.end());
   for (const spec::RepoData& repo : spec::ReadRepos(ks)) {
     if (repo.baseurl.empty()) {
@@ -344,7 +400,22 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   }
   boot.excluded.assign(ks.packages.excluded.begin(), ks.packages.excluded.end());
 
+  std::string spec_sha = Sha256Hex(BuildSpecToJson(spec).dump());
+  DiskLayout layout;
+  if (IsDiskType(spec.type)) {
+    std::vector<std::string> layout_warnings;
+    if (!PlanDiskLayout(ks, spec.arch, spec_sha, layout, layout_warnings, error)) {
+      return Fail("plan",
+                  {engine::FailureClass::kInput, "partitioning-invalid", "plan: " + error,
+                   "see docs/kickstart.md (disk images)"},
+                  reporter);
+    }
+    for (const std::string& w : layout_warnings) reporter.Log("warning: " + w);
+  }
+
   std::string image_name = spec.name + ".tar.zst";
+  if (spec.type == ImageType::kRaw) image_name = spec.name + ".raw";
+  if (spec.type == ImageType::kQcow2) image_name = spec.name + ".qcow2";
   std::vector<std::unique_ptr<engine::Stage>> plan;
   plan.push_back(std::make_unique<DebianBootstrapStage>(boot));
   config.source_date_epoch = state.date;
@@ -354,7 +425,20 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
     if (s.kind == spec::ScriptKind::kPost) posts.push_back(s);
   }
   if (!posts.empty()) plan.push_back(std::make_unique<ScriptsStage>(std::move(posts)));
-  plan.push_back(std::make_unique<TarImageStage>(image_name, state.date));
+  if (spec.type == ImageType::kTar) {
+    plan.push_back(std::make_unique<TarImageStage>(image_name, state.date));
+  } else {
+    DiskImageOptions disk;
+    disk.file_name = spec.name + ".raw";
+    disk.layout = layout;
+    disk.arch = spec.arch;
+    disk.menu_title = spec.title.empty() ? spec.name : spec.title;
+    disk.source_date_epoch = state.date;
+    plan.push_back(std::make_unique<DiskImageStage>(disk));
+    if (spec.type == ImageType::kQcow2) {
+      plan.push_back(std::make_unique<Qcow2ConvertStage>(disk.file_name, image_name));
+    }
+  }
 
   engine::StageCache cache(options.cache_dir / "stages", options.cache_max_bytes);
   engine::PlanResult result = engine::RunPlan(plan, cache, reporter, options.cancel);
@@ -364,10 +448,12 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   // flattened kickstart. Each written whole or not at all.
   BuildOutcome out;
   out.image = options.output_dir / image_name;
-  fs::path staged = out.image;
-  staged += ".tmp";
-  fs::copy_file(result.output / image_name, staged, fs::copy_options::overwrite_existing);
-  fs::rename(staged, out.image);
+  if (!CopyOut(result.output / image_name, out.image, error)) {
+    return Fail("output",
+                {engine::FailureClass::kResource, "output-failed", "output: " + error,
+                 "check free space in the output directory"},
+                reporter);
+  }
   sys::Sha256File(out.image, out.image_sha256);
   sys::WriteFileAtomic(options.output_dir / "SHA256SUMS",
                        out.image_sha256 + "  " + image_name + "\n");
@@ -376,7 +462,7 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   json manifest;
   manifest["kiln_version"] = KILN_VERSION;
   manifest["spec"] = BuildSpecToJson(spec);
-  manifest["spec_sha256"] = Sha256Hex(BuildSpecToJson(spec).dump());
+  manifest["spec_sha256"] = spec_sha;
   manifest["image"] = {
       {"file", image_name}, {"sha256", out.image_sha256}, {"bytes", fs::file_size(out.image)}};
   manifest["mirror"] = {{"url", mirror}, {"inrelease_sha256", state.hash}, {"date", state.date}};
@@ -397,7 +483,6 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   }
   manifest["stages"] = stages;
   sys::WriteFileAtomic(options.output_dir / "manifest.json", manifest.dump(2) + "\n");
-  std::string spec_sha = manifest["spec_sha256"];
   sys::WriteFileAtomic(options.output_dir / "sbom.spdx.json",
                        SpdxDocument(spec, spec_sha, image_name, out.image_sha256, state.date,
                                     installed, release->version)
@@ -408,11 +493,7 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   json provenance = {{"spec_sha256", spec_sha},
                      {"image", {{"file", image_name}, {"sha256", out.image_sha256}}},
                      {"repositories", Repositories(mirror, boot, state.hash)},
-                     {"tools",
-                      {{"kiln", KILN_VERSION},
-                       {"mmdebstrap", ToolVersion({"mmdebstrap", "--version"})},
-                       {"tar", ToolVersion({"tar", "--version"})},
-                       {"zstd", ToolVersion({"zstd", "--version"})}}},
+                     {"tools", ToolVersions(spec.type)},
                      {"builder", host},
                      {"source_date_epoch", state.date},
                      {"stage_keys", result.keys}};

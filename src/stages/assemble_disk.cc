@@ -1,0 +1,409 @@
+#include "stages/assemble_disk.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+#include "core/text.h"
+#include "stages/grub.h"
+#include "stages/tools.h"
+#include "sys/files.h"
+
+namespace kiln::stages {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kSectorsPerMiB = kMiB / 512;
+
+std::string EfiPlatform(Arch arch) { return arch == Arch::kX86_64 ? "x86_64-efi" : "i386-efi"; }
+std::string EfiBootFile(Arch arch) {
+  return arch == Arch::kX86_64 ? "BOOTX64.EFI" : "BOOTIA32.EFI";
+}
+
+engine::StageFailure Internal(const std::string& message) {
+  return {engine::FailureClass::kInternal, "assemble-failed", "assemble: " + message,
+          "see build.log"};
+}
+
+// A partition with its place on the disk, once the files' sizes are known.
+struct Placed {
+  const Partition* part;
+  fs::path content;  // the directory its files come from ("" for none)
+  uint64_t start_sector = 0;
+  uint64_t size_mib = 0;
+};
+
+// Chooses each partition's size: the requested size, or what its files need when larger and
+// the partition may grow. Fails when a fixed-size partition cannot hold its files.
+bool SizePartition(Placed& p, engine::StageFailure& failure) {
+  const Partition& part = *p.part;
+  if (part.fs == FsKind::kBiosBoot || part.fs == FsKind::kSwap || part.fs == FsKind::kVfat) {
+    p.size_mib = part.size_mib;
+    if (part.fs == FsKind::kVfat && !p.content.empty()) {
+      uint64_t need = BytesOnFilesystem(p.content) / kMiB + 8;
+      if (need > part.size_mib) {
+        failure = {engine::FailureClass::kInput, "partition-too-small",
+                   "assemble: /boot/efi is " + std::to_string(part.size_mib) +
+                       " MiB but its files need about " + std::to_string(need) + " MiB",
+                   "raise part /boot/efi --size"};
+        return false;
+      }
+    }
+    return true;
+  }
+  // ext4: the files, 20% for metadata and slack, and room for the journal.
+  uint64_t files = BytesOnFilesystem(p.content);
+  uint64_t need = (files + files / 5) / kMiB + 64;
+  if (part.size_mib == 0 || (part.grow && need > part.size_mib)) {
+    p.size_mib = std::max(part.size_mib, need);
+  } else {
+    p.size_mib = part.size_mib;
+  }
+  if (p.size_mib < need) {
+    failure = {engine::FailureClass::kInput, "partition-too-small",
+               "assemble: partition " + part.mountpoint + " is " + std::to_string(part.size_mib) +
+                   " MiB but its files need about " + std::to_string(need) + " MiB",
+               "raise its --size or add --grow (kickstart line " + std::to_string(part.line) + ")"};
+    return false;
+  }
+  if (part.max_mib && p.size_mib > *part.max_mib) {
+    failure = {engine::FailureClass::kInput, "partition-too-small",
+               "assemble: partition " + part.mountpoint + " needs about " + std::to_string(need) +
+                   " MiB, more than its --maxsize of " + std::to_string(*part.max_mib) + " MiB",
+               "raise --maxsize (kickstart line " + std::to_string(part.line) + ")"};
+    return false;
+  }
+  return true;
+}
+
+std::string SfdiskScript(const DiskLayout& layout, const std::vector<Placed>& placed) {
+  std::ostringstream out;
+  out << "label: gpt\nlabel-id: " << layout.disk_guid << "\nfirst-lba: 2048\n";
+  for (const Placed& p : placed) {
+    out << "start=" << p.start_sector << ", size=" << p.size_mib * kSectorsPerMiB
+        << ", type=" << p.part->type_guid << ", uuid=" << p.part->part_uuid << ", name=\""
+        << p.part->name << "\"\n";
+  }
+  return out.str();
+}
+
+// Moves the files of a mounted partition out of the root view into their own directory,
+// leaving an empty mount point behind with the same mode.
+bool SplitOut(const fs::path& tree, const std::string& mountpoint, const fs::path& dest,
+              std::string& error) {
+  fs::path src = tree / mountpoint.substr(1);
+  std::error_code ec;
+  if (!fs::exists(src, ec)) {
+    fs::create_directories(src, ec);
+    fs::create_directories(dest, ec);
+    return !ec;
+  }
+  struct stat st {};
+  if (lstat(src.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    error = mountpoint + " is not a directory in the image";
+    return false;
+  }
+  fs::rename(src, dest, ec);
+  if (ec || mkdir(src.c_str(), st.st_mode & 07777) != 0) {
+    error = "moving " + mountpoint + " out of the root: " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+// Version-aware comparison of kernel file names ("6.1.0-9" < "6.1.0-10").
+bool OlderVersion(const std::string& a, const std::string& b) {
+  return strverscmp(a.c_str(), b.c_str()) < 0;
+}
+
+}  // namespace
+
+bool FindKernel(const fs::path& root, KernelFiles& out) {
+  std::vector<std::string> versions;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(root / "boot", ec)) {
+    std::string name = e.path().filename().string();
+    if (!StartsWith(name, "vmlinuz-")) continue;
+    std::string version = name.substr(8);
+    if (fs::exists(root / "boot" / ("initrd.img-" + version))) versions.push_back(version);
+  }
+  if (versions.empty()) return false;
+  std::sort(versions.begin(), versions.end(), OlderVersion);
+  out.version = versions.back();
+  out.kernel = "boot/vmlinuz-" + out.version;
+  out.initrd = "boot/initrd.img-" + out.version;
+  return true;
+}
+
+bool LinkTree(const fs::path& from, const fs::path& to, const engine::StageContext& ctx,
+              engine::StageFailure& failure, const std::string& stage) {
+  ToolRun link{{"cp", "-a", "--link", from.string(), to.string()}, {}, "linking the root", 30};
+  engine::StageFailure ignored;
+  if (RunTool(ctx, stage, link, ignored)) return true;
+  std::error_code ec;
+  fs::remove_all(to, ec);
+  ToolRun copy{
+      {"cp", "-a", "--reflink=auto", from.string(), to.string()}, {}, "copying the root", 30};
+  return RunTool(ctx, stage, copy, failure);
+}
+
+engine::StageInputs DiskImageStage::Inputs() const {
+  return {"assemble-disk",
+          1,
+          "",
+          {{"file name", options_.file_name},
+           {"layout", options_.layout.Describe()},
+           {"arch", std::string(ToString(options_.arch))},
+           {"menu title", options_.menu_title},
+           {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)},
+           {"grub", ToolVersion({"grub-mkimage", "--version"})},
+           {"e2fsprogs", ToolVersion({"mkfs.ext4", "-V"})},
+           {"dosfstools", ToolVersion({"mkfs.vfat", "--help"})},
+           {"mtools", ToolVersion({"mcopy", "--version"})}}};
+}
+
+bool DiskImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
+  const DiskLayout& layout = options_.layout;
+  const std::string stage = "assemble";
+  std::string epoch = std::to_string(options_.source_date_epoch);
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"SOURCE_DATE_EPOCH", epoch}, {"E2FSPROGS_FAKE_TIME", epoch}, {"MTOOLS_SKIP_CHECK", "1"}};
+
+  // 1. A hard-linked view of the root to add the boot files to.
+  ctx.reporter->StageProgress(stage, 0.02, "preparing the root");
+  fs::path tree = ctx.scratch / "tree";
+  if (!LinkTree(ctx.input / "root", tree, ctx, failure, stage)) return false;
+  KernelFiles kernel;
+  if (!FindKernel(tree, kernel)) {
+    failure = {engine::FailureClass::kInput, "no-kernel",
+               "assemble: the image has no kernel and initramfs in /boot",
+               "do not exclude the kernel; kiln adds the arch's kernel when %packages lists none"};
+    return false;
+  }
+  ctx.reporter->Log("kernel " + kernel.version);
+  const Partition& root = *layout.Find("/");
+  const Partition& boot_fs = layout.BootFs();
+  bool separate_boot = &boot_fs != &root;
+  std::string grub_dir = separate_boot ? "/grub" : "/boot/grub";
+  GrubMenuEntry entry;
+  entry.title = options_.menu_title;
+  if (separate_boot) {
+    entry.kernel = "/" + kernel.kernel.substr(5);
+    entry.initrd = "/" + kernel.initrd.substr(5);
+  } else if (fs::is_symlink(tree / "vmlinuz") && fs::is_symlink(tree / "initrd.img")) {
+    // Debian keeps these links on the newest kernel, so upgrades inside the image boot.
+    entry.kernel = "/vmlinuz";
+    entry.initrd = "/initrd.img";
+  } else {
+    entry.kernel = "/" + kernel.kernel;
+    entry.initrd = "/" + kernel.initrd;
+  }
+  entry.cmdline = "root=UUID=" + root.fs_uuid + " ro " + layout.kernel_append;
+  std::string search = "search --no-floppy --fs-uuid --set=root " + boot_fs.fs_uuid;
+  std::error_code ec;
+  fs::remove(tree / "etc/fstab", ec);
+  sys::WriteFileAtomic(tree / "etc/fstab", FstabText(layout));
+  fs::create_directories(tree / "boot/grub");
+  sys::WriteFileAtomic(tree / "boot/grub/grub.cfg", GrubMenu(search, layout.timeout_s, entry));
+
+  // 2. Each mounted partition's files in a directory of their own (deepest first, so /boot
+  // keeps an empty /boot/efi mount point).
+  std::vector<Placed> placed;
+  for (const Partition& p : layout.partitions) placed.push_back({&p, {}, 0, 0});
+  std::vector<Placed*> by_depth;
+  for (Placed& p : placed) {
+    if (!p.part->mountpoint.empty()) by_depth.push_back(&p);
+  }
+  std::sort(by_depth.begin(), by_depth.end(), [](const Placed* a, const Placed* b) {
+    return a->part->mountpoint.size() > b->part->mountpoint.size();
+  });
+  for (Placed* p : by_depth) {
+    if (p->part->mountpoint == "/") {
+      p->content = tree;
+      continue;
+    }
+    p->content = ctx.scratch / ("part-" + p->part->name);
+    std::string error;
+    if (!SplitOut(tree, p->part->mountpoint, p->content, error)) {
+      failure = Internal(error);
+      return false;
+    }
+  }
+
+  // 3. Sizes and places.
+  ctx.reporter->StageProgress(stage, 0.1, "sizing partitions");
+  uint64_t next = kSectorsPerMiB;  // partitions start 1 MiB in, 1 MiB aligned
+  for (Placed& p : placed) {
+    if (!SizePartition(p, failure)) return false;
+    p.start_sector = next;
+    next += p.size_mib * kSectorsPerMiB;
+    ctx.reporter->Log("partition " + p.part->name + " " + std::string(ToString(p.part->fs)) + " " +
+                      std::to_string(p.size_mib) + " MiB at sector " +
+                      std::to_string(p.start_sector));
+  }
+  uint64_t disk_bytes = (next + kSectorsPerMiB) * 512;  // 1 MiB at the end: the backup GPT
+
+  // 4. The image file and its partition table.
+  fs::path image = ctx.output / options_.file_name;
+  if (truncate(image.c_str(), 0) != 0 && errno != ENOENT) {
+    failure = Internal("cannot create " + image.string());
+    return false;
+  }
+  sys::WriteFileAtomic(image, "");
+  if (truncate(image.c_str(), static_cast<off_t>(disk_bytes)) != 0) {
+    failure = Internal("cannot size " + image.string() + ": " + std::strerror(errno));
+    return false;
+  }
+  fs::path script = ctx.scratch / "sfdisk.txt";
+  sys::WriteFileAtomic(script, SfdiskScript(layout, placed));
+  if (!RunTool(ctx, stage,
+               {{"bash", "-c", "sfdisk -q --no-reread --no-tell-kernel \"$1\" < \"$2\"", "sfdisk",
+                 image.string(), script.string()},
+                env,
+                "writing the partition table"},
+               failure)) {
+    return false;
+  }
+
+  // 5. The file systems.
+  double done = 0.15;
+  for (const Placed& p : placed) {
+    const Partition& part = *p.part;
+    uint64_t offset = p.start_sector * 512;
+    std::string size_k = std::to_string(p.size_mib * 1024) + "k";
+    std::string what = "writing partition " + part.name;
+    ctx.reporter->StageProgress(stage, done, what);
+    done += 0.7 / placed.size();
+    if (part.fs == FsKind::kExt4 || part.fs == FsKind::kExt3 || part.fs == FsKind::kExt2) {
+      std::vector<std::string> argv = {
+          "mkfs." + std::string(ToString(part.fs)),
+          "-q",
+          "-F",
+          "-U",
+          part.fs_uuid,
+          "-E",
+          "offset=" + std::to_string(offset) + ",hash_seed=" + part.fs_uuid,
+          "-d",
+          p.content.string()};
+      if (!part.label.empty()) argv.insert(argv.end(), {"-L", part.label});
+      argv.insert(argv.end(), {image.string(), size_k});
+      if (!RunTool(ctx, stage, {argv, env, what}, failure)) return false;
+    } else if (part.fs == FsKind::kVfat) {
+      fs::path esp = ctx.scratch / "esp.img";
+      fs::path efi = ctx.scratch / EfiBootFile(options_.arch);
+      std::string serial = part.fs_uuid.substr(0, 4) + part.fs_uuid.substr(5, 4);
+      std::string label = part.label.empty() ? "EFI" : part.label;
+      std::vector<std::string> mkimage = {
+          "grub-mkimage", "-O", EfiPlatform(options_.arch),           "-o",
+          efi.string(),   "-c", (ctx.scratch / "early.cfg").string(), "-p",
+          grub_dir};
+      for (const std::string& m : GrubModules(EfiPlatform(options_.arch))) mkimage.push_back(m);
+      sys::WriteFileAtomic(ctx.scratch / "early.cfg", GrubEarlyConfig(boot_fs.fs_uuid, grub_dir));
+      std::string i = "-i";
+      if (!RunTool(ctx, stage, {mkimage, env, "making GRUB's UEFI image"}, failure) ||
+          !RunTool(ctx, stage,
+                   {{"mkfs.vfat", "-C", "--invariant", "-F", "32", "-i", serial, "-n", label,
+                     esp.string(), std::to_string(p.size_mib * 1024)},
+                    env,
+                    "making the EFI system partition"},
+                   failure) ||
+          !RunTool(ctx, stage,
+                   {{"mmd", i, esp.string(), "::/EFI", "::/EFI/BOOT"}, env, "filling the ESP"},
+                   failure) ||
+          !RunTool(ctx, stage,
+                   {{"mcopy", i, esp.string(), efi.string(),
+                     "::/EFI/BOOT/" + EfiBootFile(options_.arch)},
+                    env,
+                    "filling the ESP"},
+                   failure)) {
+        return false;
+      }
+      // Whatever the image itself put under /boot/efi.
+      for (const fs::directory_entry& e : fs::directory_iterator(p.content, ec)) {
+        if (!RunTool(ctx, stage,
+                     {{"mcopy", "-s", "-m", "-o", i, esp.string(), e.path().string(), "::/"},
+                      env,
+                      "filling the ESP"},
+                     failure)) {
+          return false;
+        }
+      }
+      std::string error;
+      if (!SpliceFile(esp, image, offset, error)) {
+        failure = Internal(error);
+        return false;
+      }
+    } else if (part.fs == FsKind::kSwap) {
+      fs::path swap = ctx.scratch / "swap.img";
+      if (truncate(swap.c_str(), 0) != 0 && errno != ENOENT) return false;
+      sys::WriteFileAtomic(swap, "");
+      if (truncate(swap.c_str(), static_cast<off_t>(p.size_mib * kMiB)) != 0) {
+        failure = Internal("cannot size the swap area");
+        return false;
+      }
+      std::vector<std::string> argv = {"mkswap", "-U", part.fs_uuid};
+      if (!part.label.empty()) argv.insert(argv.end(), {"-L", part.label});
+      argv.push_back(swap.string());
+      std::string error;
+      if (!RunTool(ctx, stage, {argv, env, "making the swap area"}, failure)) return false;
+      if (!SpliceFile(swap, image, offset, error)) {
+        failure = Internal(error);
+        return false;
+      }
+    } else if (part.fs == FsKind::kBiosBoot) {
+      fs::path core = ctx.scratch / "core.img";
+      sys::WriteFileAtomic(ctx.scratch / "early.cfg", GrubEarlyConfig(boot_fs.fs_uuid, grub_dir));
+      std::vector<std::string> mkimage = {"grub-mkimage",
+                                          "-O",
+                                          "i386-pc",
+                                          "-o",
+                                          core.string(),
+                                          "-c",
+                                          (ctx.scratch / "early.cfg").string(),
+                                          "-p",
+                                          grub_dir};
+      for (const std::string& m : GrubModules("i386-pc")) mkimage.push_back(m);
+      if (!RunTool(ctx, stage, {mkimage, env, "making GRUB's BIOS core image"}, failure)) {
+        return false;
+      }
+      std::string error;
+      if (!InstallBiosBoot(image, core, p.start_sector, p.size_mib * kMiB, error)) {
+        failure = Internal(error);
+        return false;
+      }
+    }
+  }
+  ctx.reporter->StageProgress(stage, 0.95, "checking the partition table");
+  if (!RunTool(ctx, stage, {{"sfdisk", "--verify", image.string()}, env, "checking the disk"},
+               failure)) {
+    return false;
+  }
+  return true;
+}
+
+engine::StageInputs Qcow2ConvertStage::Inputs() const {
+  return {"convert-qcow2",
+          1,
+          "",
+          {{"raw", raw_name_},
+           {"qcow2", qcow2_name_},
+           {"qemu-img", ToolVersion({"qemu-img", "--version"})}}};
+}
+
+bool Qcow2ConvertStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
+  ctx.reporter->StageProgress("convert", 0.05, "compressing to qcow2 (zstd)");
+  return RunTool(
+      ctx, "convert",
+      {{"qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-c", "-o", "compression_type=zstd",
+        (ctx.input / raw_name_).string(), (ctx.output / qcow2_name_).string()},
+       {},
+       "converting to qcow2"},
+      failure);
+}
+
+}  // namespace kiln::stages
