@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "core/text.h"
 #include "stages/grub.h"
 #include "stages/tools.h"
 #include "sys/files.h"
+#include "sys/process.h"
 
 namespace kiln::stages {
 namespace fs = std::filesystem;
@@ -111,6 +114,85 @@ bool SplitOut(const fs::path& tree, const std::string& mountpoint, const fs::pat
   fs::rename(src, dest, ec);
   if (ec || mkdir(src.c_str(), st.st_mode & 07777) != 0) {
     error = "moving " + mountpoint + " out of the root: " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+// mkfs.ext4 -d copies each file's access and change times from the tree, and those are the
+// times of this build (the change time of a hard link is when it was made). For the same
+// bytes from the same inputs, set every inode's atime and ctime to SOURCE_DATE_EPOCH and clamp
+// later mtimes to it, with debugfs on the finished file system: one pass lists the inode of
+// every entry, a second sets the times.
+bool StabilizeInodeTimes(const engine::StageContext& ctx, const std::string& device,
+                         const fs::path& tree, long long epoch, engine::StageFailure& failure) {
+  std::vector<std::string> dirs = {"/"};
+  std::set<std::string> newer;  // paths whose mtime is after the epoch
+  std::error_code ec;
+  struct stat st {};
+  if (lstat(tree.c_str(), &st) == 0 && st.st_mtime > epoch) newer.insert("/");
+  for (auto it = fs::recursive_directory_iterator(tree, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    std::string rel = "/" + fs::relative(it->path(), tree).string();
+    if (lstat(it->path().c_str(), &st) != 0) continue;
+    if (st.st_mtime > epoch) newer.insert(rel);
+    if (S_ISDIR(st.st_mode) && rel.find_first_of("\"\n") == std::string::npos) dirs.push_back(rel);
+  }
+  std::string list;
+  for (const std::string& d : dirs) list += "ls -p \"" + d + "\"\n";
+  fs::path list_file = ctx.scratch / "debugfs-ls.txt";
+  sys::WriteFileAtomic(list_file, list);
+  std::map<std::string, std::string> inode_of = {{"/", "2"}};
+  std::string current;
+  sys::RunOptions run;
+  run.argv = {"debugfs", "-f", list_file.string(), device};
+  run.env = {{"E2FSPROGS_FAKE_TIME", std::to_string(epoch)}};  // the superblock's write time
+  run.cancel = ctx.cancel;
+  run.timeout = std::chrono::minutes(10);
+  run.on_line = [&](std::string_view line) {
+    constexpr std::string_view kEcho = "debugfs: ls -p \"";
+    if (line.substr(0, kEcho.size()) == kEcho) {
+      current = std::string(line.substr(kEcho.size(), line.size() - kEcho.size() - 1));
+      if (current.back() != '/') current += '/';
+      return;
+    }
+    // "/inode/mode/uid/gid/name/size/"
+    std::vector<std::string> f = SplitNonEmpty(line, '/');
+    if (line.empty() || line[0] != '/' || f.size() < 5 || f[4] == "." || f[4] == "..") return;
+    inode_of[current + f[4]] = f[0];
+  };
+  sys::RunResult r = sys::RunProcess(run);
+  if (!r.ok() || inode_of.size() < 2) {
+    failure = Internal("listing the file system's inodes: debugfs " + r.Describe());
+    return false;
+  }
+  std::string e = "@" + std::to_string(epoch);
+  std::string set;
+  std::set<std::string> inodes;
+  for (const auto& [path, ino] : inode_of) {
+    if (inodes.insert(ino).second) {
+      set += "sif <" + ino + "> atime " + e + "\nsif <" + ino + "> ctime " + e + "\n";
+    }
+  }
+  for (const std::string& path : newer) {
+    auto it = inode_of.find(path);
+    if (it != inode_of.end()) set += "sif <" + it->second + "> mtime " + e + "\n";
+  }
+  fs::path set_file = ctx.scratch / "debugfs-set.txt";
+  sys::WriteFileAtomic(set_file, set);
+  ctx.reporter->Log("fixing the times of " + std::to_string(inodes.size()) + " inodes (" +
+                    std::to_string(newer.size()) + " clamped to SOURCE_DATE_EPOCH)");
+  size_t errors = 0;
+  run.argv = {"debugfs", "-w", "-f", set_file.string(), device};
+  run.on_line = [&](std::string_view line) {
+    if (line.substr(0, 9) != "debugfs: " && line.substr(0, 8) != "debugfs ") ++errors;
+  };
+  r = sys::RunProcess(run);
+  if (!r.ok() || errors > 0) {
+    failure =
+        Internal("setting inode times: debugfs " + r.Describe() + ", " + std::to_string(errors) +
+                 " errors" + (r.tail.empty() ? "" : ": " + r.tail.back()));
     return false;
   }
   return true;
@@ -293,6 +375,10 @@ bool DiskImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       if (!part.label.empty()) argv.insert(argv.end(), {"-L", part.label});
       argv.insert(argv.end(), {image.string(), size_k});
       if (!RunTool(ctx, stage, {argv, env, what}, failure)) return false;
+      std::string device = image.string() + "?offset=" + std::to_string(offset);
+      if (!StabilizeInodeTimes(ctx, device, p.content, options_.source_date_epoch, failure)) {
+        return false;
+      }
     } else if (part.fs == FsKind::kVfat) {
       fs::path esp = ctx.scratch / "esp.img";
       fs::path efi = ctx.scratch / EfiBootFile(options_.arch);
