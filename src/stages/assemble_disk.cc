@@ -59,13 +59,20 @@ bool SizePartition(Placed& p, engine::StageFailure& failure) {
     }
     return true;
   }
-  // ext4: the files, 20% for metadata and slack, and room for the journal.
+  // ext4: the files plus 15% for metadata and 16 MiB for the journal at least; a partition
+  // that may grow also gets room to work in (30% and 256 MiB more).
   uint64_t files = BytesOnFilesystem(p.content);
-  uint64_t need = (files + files / 5) / kMiB + 64;
-  if (part.size_mib == 0 || (part.grow && need > part.size_mib)) {
-    p.size_mib = std::max(part.size_mib, need);
+  uint64_t need = (files + files * 15 / 100) / kMiB + 16;
+  uint64_t roomy = (files + files * 3 / 10) / kMiB + 256;
+  if (part.size_mib == 0 && !part.grow) {
+    p.size_mib = need;
+  } else if (part.grow) {
+    p.size_mib = std::max(part.size_mib, roomy);
   } else {
     p.size_mib = part.size_mib;
+  }
+  if (part.grow && part.max_mib && p.size_mib > *part.max_mib) {
+    p.size_mib = std::max(*part.max_mib, need);
   }
   if (p.size_mib < need) {
     failure = {engine::FailureClass::kInput, "partition-too-small",
@@ -74,7 +81,7 @@ bool SizePartition(Placed& p, engine::StageFailure& failure) {
                "raise its --size or add --grow (kickstart line " + std::to_string(part.line) + ")"};
     return false;
   }
-  if (part.max_mib && p.size_mib > *part.max_mib) {
+  if (part.max_mib && need > *part.max_mib) {
     failure = {engine::FailureClass::kInput, "partition-too-small",
                "assemble: partition " + part.mountpoint + " needs about " + std::to_string(need) +
                    " MiB, more than its --maxsize of " + std::to_string(*part.max_mib) + " MiB",

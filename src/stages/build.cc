@@ -17,6 +17,7 @@
 #include "spec/kickstart_parser.h"
 #include "spec/typed_commands.h"
 #include "stages/assemble_disk.h"
+#include "stages/assemble_live.h"
 #include "stages/assemble_tar.h"
 #include "stages/bootstrap_deb.h"
 #include "stages/configure.h"
@@ -173,6 +174,7 @@ void WarnUnapplied(const spec::Kickstart& ks, const BuildSpec& spec, engine::Rep
     if (kApplied.count(name) != 0 || kReported.count(name) != 0) continue;
     if (kDiskOnly.count(name) != 0) {
       if (IsDiskType(spec.type)) continue;
+      if (name == "bootloader" && spec.type == ImageType::kLive) continue;
       reporter.Log("warning: kickstart command '" + name + "' applies to disk images; a " +
                    std::string(ToString(spec.type)) + " image has no disk");
       continue;
@@ -209,6 +211,11 @@ json ToolVersions(ImageType type) {
     tools["mtools"] = ToolVersion({"mcopy", "--version"});
   }
   if (type == ImageType::kQcow2) tools["qemu-img"] = ToolVersion({"qemu-img", "--version"});
+  if (type == ImageType::kLive) {
+    tools["grub"] = ToolVersion({"grub-mkrescue", "--version"});
+    tools["squashfs-tools"] = ToolVersion({"mksquashfs", "-version"});
+    tools["xorriso"] = ToolVersion({"xorriso", "-version"});
+  }
   return tools;
 }
 
@@ -294,12 +301,12 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   reporter.Log("kiln " KILN_VERSION ": building " + std::string(ToString(spec.type)) + " image " +
                spec.name + " of " + spec.release + " for " + std::string(ToString(spec.arch)));
 
-  if (spec.type != ImageType::kTar && !IsDiskType(spec.type)) {
+  if (spec.type != ImageType::kTar && !IsBootable(spec.type)) {
     return Fail("plan",
                 {engine::FailureClass::kInput, "type-not-supported",
                  "plan: kiln cannot build " + std::string(ToString(spec.type)) +
-                     " images yet; this version builds tar, raw and qcow2 images",
-                 "ask for --type tar, raw or qcow2"},
+                     " images yet; this version builds tar, raw, qcow2 and live images",
+                 "ask for --type tar, raw, qcow2 or live"},
                 reporter);
   }
   const ReleaseInfo* release = FindRelease(spec.release);
@@ -412,10 +419,22 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
     }
     for (const std::string& w : layout_warnings) reporter.Log("warning: " + w);
   }
+  BootSettings boot_settings;
+  if (spec.type == ImageType::kLive) {
+    std::vector<std::string> boot_warnings;
+    if (!ReadBootSettings(ks, boot_settings, boot_warnings, error)) {
+      return Fail("plan",
+                  {engine::FailureClass::kInput, "bootloader-invalid", "plan: " + error,
+                   "see docs/kickstart.md (live images)"},
+                  reporter);
+    }
+    for (const std::string& w : boot_warnings) reporter.Log("warning: " + w);
+  }
 
   std::string image_name = spec.name + ".tar.zst";
   if (spec.type == ImageType::kRaw) image_name = spec.name + ".raw";
   if (spec.type == ImageType::kQcow2) image_name = spec.name + ".qcow2";
+  if (spec.type == ImageType::kLive) image_name = spec.name + ".iso";
   std::vector<std::unique_ptr<engine::Stage>> plan;
   plan.push_back(std::make_unique<DebianBootstrapStage>(boot));
   config.source_date_epoch = state.date;
@@ -427,6 +446,15 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   if (!posts.empty()) plan.push_back(std::make_unique<ScriptsStage>(std::move(posts)));
   if (spec.type == ImageType::kTar) {
     plan.push_back(std::make_unique<TarImageStage>(image_name, state.date));
+  } else if (spec.type == ImageType::kLive) {
+    LiveImageOptions live;
+    live.file_name = image_name;
+    live.volume_id = spec.label;
+    live.menu_title = spec.title.empty() ? spec.name : spec.title;
+    live.kernel_append = boot_settings.kernel_append;
+    live.timeout_s = boot_settings.timeout_s;
+    live.source_date_epoch = state.date;
+    plan.push_back(std::make_unique<LiveImageStage>(live));
   } else {
     DiskImageOptions disk;
     disk.file_name = spec.name + ".raw";

@@ -290,17 +290,25 @@ bool PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed,
     }
   }
 
-  out.kernel_append = "console=tty0 console=ttyS0,115200";
-  if (std::optional<spec::BootloaderData> boot = spec::ReadBootloader(ks)) {
-    if (!boot->append.empty()) out.kernel_append = boot->append;
-    if (boot->timeout) out.timeout_s = static_cast<int>(std::max(0ll, *boot->timeout));
-    if (boot->location == "none") {
-      error = "kickstart: bootloader --location=none leaves the disk unbootable; remove it";
-      return false;
-    }
-    if (!boot->password.empty()) {
-      warnings.push_back("bootloader --password ignored: kiln's GRUB menu has no password");
-    }
+  BootSettings boot;
+  if (!ReadBootSettings(ks, boot, warnings, error)) return false;
+  out.kernel_append = boot.kernel_append;
+  out.timeout_s = boot.timeout_s;
+  return true;
+}
+
+bool ReadBootSettings(const spec::Kickstart& ks, BootSettings& out,
+                      std::vector<std::string>& warnings, std::string& error) {
+  std::optional<spec::BootloaderData> boot = spec::ReadBootloader(ks);
+  if (!boot) return true;
+  if (!boot->append.empty()) out.kernel_append = boot->append;
+  if (boot->timeout) out.timeout_s = static_cast<int>(std::max(0ll, *boot->timeout));
+  if (boot->location == "none") {
+    error = "kickstart: bootloader --location=none leaves the image unbootable; remove it";
+    return false;
+  }
+  if (!boot->password.empty()) {
+    warnings.push_back("bootloader --password ignored: kiln's GRUB menu has no password");
   }
   return true;
 }

@@ -60,6 +60,15 @@ std::string DerivedUuid(std::string_view seed, std::string_view what);
 bool PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed, DiskLayout& out,
                     std::vector<std::string>& warnings, std::string& error);
 
+// The kernel command line and menu timeout from the kickstart's bootloader line; without
+// --append, the kernel talks on the screen and the first serial port.
+struct BootSettings {
+  std::string kernel_append = "console=tty0 console=ttyS0,115200";
+  int timeout_s = 5;
+};
+bool ReadBootSettings(const spec::Kickstart& ks, BootSettings& out,
+                      std::vector<std::string>& warnings, std::string& error);
+
 // The fstab for a layout.
 std::string FstabText(const DiskLayout& layout);
 
