@@ -12,11 +12,18 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev libcrypt-dev
   mmdebstrap zstd util-linux ca-certificates
+  # image assembly without mounting: partition tables, file systems, GRUB, ISO, qcow2
+  fdisk e2fsprogs dosfstools mtools squashfs-tools xorriso qemu-utils
+  grub-common grub-pc-bin grub-efi-amd64-bin grub-efi-ia32-bin
+  # kiln boot-test
+  qemu-system-x86 ovmf
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
   python3 python3-pyftpdlib
+  # a package repository made by the tests (dpkg-deb is in dpkg)
+  apt-utils
 )
 
 case "$profile" in

@@ -25,7 +25,8 @@ inline void AddRequestFlags(CLI::App* app, spec::RequestFields& fields) {
   set("--image-version", fields.version, "image version");
   set("--mirror", fields.mirror, "package mirror URL");
   set("--proxy", fields.proxy, "HTTP proxy for downloads");
-  app->add_option("--package", fields.extra_packages, "extra package NAME[=VERSION]");
+  app->add_option("--package", fields.extra_packages,
+                  "extra package NAME[=VERSION], or a .deb file (repeatable)");
 }
 
 }  // namespace kiln::cmd

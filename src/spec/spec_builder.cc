@@ -1,10 +1,14 @@
 #include "spec/spec_builder.h"
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/build_spec_json.h"
+#include "core/sha256.h"
 #include "core/text.h"
 #include "spec/imagebuild_conf.h"
+#include "spec/kickstart_loader.h"
 #include "spec/kickstart_parser.h"
 #include "spec/kickstart_writer.h"
 
@@ -89,7 +93,24 @@ void ApplyFields(const RequestFields& f, BuildSpec& spec, const SourceLocation& 
   if (f.proxy) spec.proxy = *f.proxy;
   for (const std::string& p : f.extra_packages) {
     ExtraPackage pkg;
-    if (ParseExtraPackage(p, pkg)) {
+    if (EndsWith(p, ".deb")) {
+      // A package file: goes into the build's side repository.
+      PackageFile file;
+      file.name = std::filesystem::path(p).filename().string();
+      file.source = IsUrl(p) ? p : std::filesystem::absolute(p).string();
+      if (!IsUrl(p)) {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(p, ec)) {
+          diags.Error(where, "package file '" + p + "' does not exist",
+                      "give the path of a .deb file");
+          continue;
+        }
+        std::ifstream in(p, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        file.sha256 = Sha256Hex(bytes);
+      }
+      spec.package_files.push_back(file);
+    } else if (ParseExtraPackage(p, pkg)) {
       spec.extra_packages.push_back(pkg);
     } else {
       diags.Error(where, "extra package '" + p + "' is not a valid package reference",

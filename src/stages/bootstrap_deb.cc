@@ -42,6 +42,7 @@ engine::StageInputs DebianBootstrapStage::Inputs() const {
           1,
           "",
           {{"suite", options_.suite},
+           {"variant", options_.variant},
            {"arch", options_.arch},
            {"mirror", options_.mirror},
            {"mirror state (InRelease)", options_.mirror_state},
@@ -56,7 +57,7 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
   // A private mount namespace: whatever mmdebstrap mounts in the target goes away with it,
   // even if it is killed.
   std::vector<std::string> cmd = {"unshare", "--mount", "--propagation", "private", "mmdebstrap",
-                                  "--mode=root", "--variant=minbase", "--arch=" + options_.arch,
+                                  "--mode=root", "--variant=" + options_.variant, "--arch=" + options_.arch,
                                   // dpkg's fsync calls are most of an install's time; a failed
                                   // build is thrown away, so they buy nothing here.
                                   "--dpkgopt=force-unsafe-io"};
@@ -80,6 +81,11 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
   if (!options_.excluded.empty()) {
     cmd.push_back("--customize-hook=chroot \"$1\" apt-get -y purge " +
                   Join(options_.excluded, " "));
+  }
+  for (const ExtraRepository& r : options_.repositories) {
+    if (!r.build_only) continue;
+    // Its files live in kiln's cache, not in the image: the image must not point at it.
+    cmd.push_back("--customize-hook=sed -i '\\|" + r.uri + "|d' \"$1\"/etc/apt/sources.list");
   }
   cmd.push_back(options_.suite);
   cmd.push_back(target.string());

@@ -23,6 +23,9 @@ struct DebianBootstrapOptions {
   std::string proxy;                    // HTTP proxy for apt, or ""
   long long source_date_epoch = 0;      // for reproducible files (the mirror state's date)
   std::vector<ExtraRepository> repositories;  // kickstart repo lines, with their states
+  // mmdebstrap's variant: "minbase" for images; "extract" (the packages' files only, no
+  // essential set, no maintainer scripts) lets tests use a tiny repository of their own.
+  std::string variant = "minbase";
   int network_attempts = 3;                   // tries when the repository cannot be reached
   int retry_pause_s = 5;                      // pause before the second try; grows linearly
 };

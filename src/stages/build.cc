@@ -23,6 +23,7 @@
 #include "stages/configure.h"
 #include "stages/debian_mirror.h"
 #include "stages/scripts.h"
+#include "stages/side_repo.h"
 #include "stages/tools.h"
 #include "sys/files.h"
 #include "sys/process.h"
@@ -404,6 +405,26 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
     reporter.Log("repo " + repo.name + ": " + extra.SourcesLine() + " (state " +
                  repo_state.hash.substr(0, 16) + ")");
     boot.repositories.push_back(extra);
+  }
+  if (!spec.package_files.empty()) {
+    SideRepository side;
+    if (!MakeSideRepository(spec.package_files, boot.arch, options.cache_dir / "side-repos", side,
+                            error)) {
+      return Fail("resolve",
+                  {engine::FailureClass::kInput, "package-file-invalid", "resolve: " + error,
+                   "send Debian package files (.deb) built for the image's architecture"},
+                  reporter);
+    }
+    for (const DebInfo& d : side.debs) {
+      reporter.Log("side repository: " + d.package + " " + d.version + " (" + d.architecture + ")");
+    }
+    boot.repositories.push_back(side.repository);
+    // Pinned to the file's version, so a newer one in the mirror does not win.
+    for (const std::string& p : side.packages) {
+      packages.erase(p.substr(0, p.find('=')));
+      packages.insert(p);
+    }
+    boot.packages.assign(packages.begin(), packages.end());
   }
   boot.excluded.assign(ks.packages.excluded.begin(), ks.packages.excluded.end());
 

@@ -93,7 +93,7 @@ std::string DefaultDebianMirror(const std::string& root) {
 }
 
 std::string ExtraRepository::SourcesLine() const {
-  std::string line = "deb " + uri + " " + suite;
+  std::string line = "deb " + std::string(trusted ? "[trusted=yes] " : "") + uri + " " + suite;
   for (const std::string& c : components) line += " " + c;
   return line;
 }

@@ -38,7 +38,9 @@ struct ExtraRepository {
   std::string uri;
   std::string suite;
   std::vector<std::string> components;
-  std::string state;  // SHA-256 of its InRelease, filled by the planner
+  std::string state;        // SHA-256 of its InRelease, filled by the planner
+  bool trusted = false;     // unsigned (kiln's own side repository): [trusted=yes]
+  bool build_only = false;  // used to build, then removed from the image's sources
 
   // The one-line sources.list form mmdebstrap takes: "deb URI SUITE COMPONENTS".
   std::string SourcesLine() const;
