@@ -318,11 +318,11 @@ TEST_F(BuildTest, InterruptLeavesNothingBehind) {
 }
 
 TEST_F(BuildTest, UnsupportedTypeFailsAtOnce) {
-  fs::path ks = kWork / "raw.ks";
+  fs::path ks = kWork / "dvd.ks";
   std::ofstream(ks) << kSmall;
   RunResult r =
-      Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type raw --output " +
-         (kWork / "raw").string() + " --cache-dir " + kCache.string());
+      Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type dvd --output " +
+         (kWork / "dvd").string() + " --cache-dir " + kCache.string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("[input/type-not-supported]"), std::string::npos) << r.out;
 }

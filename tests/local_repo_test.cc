@@ -148,11 +148,12 @@ TEST_F(LocalRepoTest, PlanRunsInOrderHitsTheCacheAndRerunsOnlyWhatChanged) {
 
   Events first;
   engine::PlanResult r1 = engine::RunPlan(plan("image.tar.zst"), cache, first);
-  ASSERT_TRUE(r1.ok) << r1.failure.message << "\n" << [&] {
-    std::string all;
-    for (const std::string& l : first.log) all += l + "\n";
-    return all;
-  }();
+  ASSERT_TRUE(r1.ok) << r1.failure.message << "\n"
+                     << [&] {
+                          std::string all;
+                          for (const std::string& l : first.log) all += l + "\n";
+                          return all;
+                        }();
   ASSERT_EQ(first.started.size(), 2u);
   EXPECT_EQ(first.started[0].substr(0, 10), "bootstrap:");
   EXPECT_EQ(first.started[1].substr(0, 9), "assemble:");
@@ -167,7 +168,8 @@ TEST_F(LocalRepoTest, PlanRunsInOrderHitsTheCacheAndRerunsOnlyWhatChanged) {
   Events again;
   engine::PlanResult r2 = engine::RunPlan(plan("image.tar.zst"), cache, again);
   ASSERT_TRUE(r2.ok);
-  EXPECT_EQ(again.finished, (std::vector<std::string>{"bootstrap cache hit", "assemble cache hit"}));
+  EXPECT_EQ(again.finished,
+            (std::vector<std::string>{"bootstrap cache hit", "assemble cache hit"}));
   EXPECT_EQ(r1.keys, r2.keys);
 
   Events renamed;

@@ -20,6 +20,7 @@ struct BootTestCliOptions {
   bool as_disk = false;
   int timeout_s = 600;
   std::string console_log;
+  std::string accel = "auto";
 };
 
 int BootTestCommand(const BootTestCliOptions& o) {
@@ -33,6 +34,7 @@ int BootTestCommand(const BootTestCliOptions& o) {
   options.iso_as_disk = o.as_disk;
   options.timeout = std::chrono::seconds(o.timeout_s);
   options.console_log = o.console_log;
+  options.accel = o.accel;
   options.cancel = &g_cancel;
   options.on_line = [](std::string_view line) { std::cerr << "boot-test: " << line << "\n"; };
   stages::BootTestResult r = stages::BootTest(options);
@@ -65,6 +67,9 @@ void SetupBootTest(CLI::App& app, Action& action) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--console-log", o->console_log,
                   "where to keep the serial console (default IMAGE.console.log)");
+  cmd->add_option("--accel", o->accel,
+                  "auto (KVM, falling back to TCG when KVM is missing or silent), kvm or tcg")
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   cmd->callback([o, &action] { action = [o] { return BootTestCommand(*o); }; });
 }
 

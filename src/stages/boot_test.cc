@@ -172,7 +172,11 @@ BootTestResult BootTest(const BootTestOptions& o) {
   }
 
   std::vector<std::string> accels = {"kvm", "tcg"};
-  if (access("/dev/kvm", R_OK | W_OK) != 0) accels = {"tcg"};
+  if (o.accel == "kvm" || o.accel == "tcg") {
+    accels = {o.accel};
+  } else if (access("/dev/kvm", R_OK | W_OK) != 0) {
+    accels = {"tcg"};
+  }
   for (size_t i = 0; i < accels.size(); ++i) {
     const std::string& accel = accels[i];
     bool last = i + 1 == accels.size();

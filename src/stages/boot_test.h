@@ -24,6 +24,7 @@ struct BootTestOptions {
   std::chrono::seconds timeout{600};
   std::filesystem::path console_log;  // "" = IMAGE.console.log beside the image
   std::string expect = "login:";
+  std::string accel = "auto";                     // "auto" (KVM, then TCG), "kvm" or "tcg"
   std::chrono::seconds kvm_probe{10};             // how long KVM may stay silent before TCG is used
   std::function<void(std::string_view)> on_line;  // what happens (not the console)
   const std::atomic<bool>* cancel = nullptr;

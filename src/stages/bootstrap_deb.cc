@@ -57,7 +57,8 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
   // A private mount namespace: whatever mmdebstrap mounts in the target goes away with it,
   // even if it is killed.
   std::vector<std::string> cmd = {"unshare", "--mount", "--propagation", "private", "mmdebstrap",
-                                  "--mode=root", "--variant=" + options_.variant, "--arch=" + options_.arch,
+                                  "--mode=root", "--variant=" + options_.variant,
+                                  "--arch=" + options_.arch,
                                   // dpkg's fsync calls are most of an install's time; a failed
                                   // build is thrown away, so they buy nothing here.
                                   "--dpkgopt=force-unsafe-io"};

@@ -26,8 +26,8 @@ struct DebianBootstrapOptions {
   // mmdebstrap's variant: "minbase" for images; "extract" (the packages' files only, no
   // essential set, no maintainer scripts) lets tests use a tiny repository of their own.
   std::string variant = "minbase";
-  int network_attempts = 3;                   // tries when the repository cannot be reached
-  int retry_pause_s = 5;                      // pause before the second try; grows linearly
+  int network_attempts = 3;  // tries when the repository cannot be reached
+  int retry_pause_s = 5;     // pause before the second try; grows linearly
 };
 
 class DebianBootstrapStage : public engine::Stage {
