@@ -279,8 +279,9 @@ TEST_F(BuildTest, ExtraRepositoryFromKickstart) {
   EXPECT_NE(bad.out.find("repo x"), std::string::npos) << bad.out;
 }
 
-TEST_F(BuildTest, InterruptLeavesNothingBehind) {
-  // A fresh stage cache (downloads shared), so the bootstrap really runs when we interrupt.
+// Starts `kiln build` of kSmall with its own stage cache (downloads shared) and sends `sig`
+// once the bootstrap is under way; checks the exit and that nothing is left behind.
+void InterruptAndCheck(int sig, int want_exit) {
   fs::path cache = kWork / "interrupt-cache";
   fs::remove_all(cache);
   fs::create_directories(cache);
@@ -298,22 +299,53 @@ TEST_F(BuildTest, InterruptLeavesNothingBehind) {
           out.c_str(), "--cache-dir", cache.c_str(), nullptr);
     _exit(127);
   }
-  // Wait until the bootstrap has started (bounded), then interrupt as Ctrl-C would.
+  // Wait until the bootstrap has started (bounded), then interrupt.
   for (int i = 0;
        i < 300 && ReadFile(out / "build.log").find("== stage 1/3 bootstrap") == std::string::npos;
        ++i) {
     usleep(100 * 1000);
   }
   usleep(2000 * 1000);  // let mmdebstrap get going
-  kill(pid, SIGINT);
+  kill(pid, sig);
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_EQ(WEXITSTATUS(status), want_exit);
   EXPECT_NE(ReadFile(out / "build.log").find("canceled"), std::string::npos);
-  EXPECT_EQ(Sh("pgrep -x mmdebstrap").out, "") << "no build process left";
+  EXPECT_EQ(Sh("pgrep -x mmdebstrap; pgrep -f 'apt-get.*" + cache.string() + "'").out, "")
+      << "no build process left";
   EXPECT_EQ(Sh("grep -c " + cache.string() + " /proc/self/mounts").out, "0\n") << "no mount left";
   EXPECT_EQ(Sh("ls " + (cache / "stages" / "work").string()).out, "") << "no half-built stage";
+  fs::remove_all(cache);
+}
+
+TEST_F(BuildTest, InterruptLeavesNothingBehind) { InterruptAndCheck(SIGINT, 130); }
+
+TEST_F(BuildTest, TerminateLeavesNothingBehind) { InterruptAndCheck(SIGTERM, 143); }
+
+TEST_F(BuildTest, FullDiskFailsCleanly) {
+  // The stage cache on a 160 MiB tmpfs: the bootstrap cannot fit and must say so, leaving no
+  // mount, process or half-built stage behind (downloads come from the shared cache).
+  fs::path cache = kWork / "full-cache";
+  Sh("umount " + cache.string());
+  fs::remove_all(cache);
+  fs::create_directories(cache);
+  ASSERT_EQ(Sh("mount -t tmpfs -o size=160M kiln-full " + cache.string()).exit_code, 0);
+  fs::create_directory_symlink(kCache / "packages", cache / "packages");
+  fs::path ks = kWork / "full.ks";
+  std::ofstream(ks) << kSmall;
+  RunResult r =
+      Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type tar --output " +
+         (kWork / "full").string() + " --cache-dir " + cache.string());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("[resource/disk-full]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bootstrap"), std::string::npos) << r.out;
+  EXPECT_EQ(Sh("grep -c " + cache.string() + "/ /proc/self/mounts").out, "0\n")
+      << "no mount left inside the cache";
+  EXPECT_EQ(Sh("pgrep -x mmdebstrap").out, "") << "no build process left";
+  EXPECT_EQ(Sh("ls " + (cache / "stages" / "work").string()).out, "") << "no half-built stage";
+  EXPECT_TRUE(fs::exists(kWork / "full" / "build.log")) << "the log is kept";
+  Sh("umount " + cache.string());
   fs::remove_all(cache);
 }
 

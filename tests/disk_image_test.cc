@@ -176,6 +176,10 @@ class DiskImageStageTest : public ::testing::Test {
     sys::WriteFileAtomic(root / "boot/initrd.img-6.1.0-10-amd64", "initrd");
     fs::create_symlink("boot/vmlinuz-6.1.0-10-amd64", root / "vmlinuz");
     fs::create_symlink("boot/initrd.img-6.1.0-10-amd64", root / "initrd.img");
+    // Links that lead nowhere on the build host, as in a real root's /dev.
+    fs::create_directories(root / "dev");
+    fs::create_symlink("/proc/self/fd/2", root / "dev/stderr");
+    fs::create_symlink("/nonexistent/target", root / "etc/dangling");
     sys::WriteFileAtomic(root / "etc/fstab", "# placeholder\n");
     sys::WriteFileAtomic(root / "etc/hostname", "box\n");
     sys::WriteFileAtomic(root / "home/alice/notes.txt", std::string(100000, 'n'));

@@ -21,8 +21,12 @@ namespace kiln::cmd {
 namespace {
 
 std::atomic<bool> g_cancel{false};
+std::atomic<int> g_signal{0};
 
-void OnSignal(int) { g_cancel = true; }
+void OnSignal(int sig) {
+  g_signal = sig;
+  g_cancel = true;
+}
 
 struct BuildCliOptions {
   std::string config;
@@ -154,7 +158,7 @@ int Build(const BuildCliOptions& o) {
               << "]: " << out.failure.message;
     if (!out.failure.hint.empty()) std::cerr << " (" << out.failure.hint << ")";
     std::cerr << "; log: " << (std::filesystem::path(o.output) / "build.log").string() << "\n";
-    return g_cancel ? 130 : 1;
+    return g_cancel ? 128 + g_signal.load() : 1;  // the shell's code for death by that signal
   }
   std::cout << out.image.string() << "\n";
   return 0;

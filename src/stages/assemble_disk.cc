@@ -141,7 +141,7 @@ bool StabilizeInodeTimes(const engine::StageContext& ctx, const std::string& dev
   for (auto it = fs::recursive_directory_iterator(tree, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    std::string rel = "/" + fs::relative(it->path(), tree).string();
+    std::string rel = "/" + it->path().lexically_relative(tree).string();  // no symlink resolving
     if (lstat(it->path().c_str(), &st) != 0) continue;
     if (st.st_mtime > epoch) newer.insert(rel);
     if (S_ISDIR(st.st_mode) && rel.find_first_of("\"\n") == std::string::npos) dirs.push_back(rel);
