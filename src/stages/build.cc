@@ -139,6 +139,18 @@ std::vector<std::string> BootPackages(const BuildSpec& spec, const spec::Kicksta
   return out;
 }
 
+// The seed of an image's fixed UUIDs: the hash of everything in the spec that shapes the
+// image's content, not of where the request came from or where the image goes next.
+std::string ContentSeed(const BuildSpec& spec) {
+  BuildSpec content = spec;
+  content.kickstart_name.clear();
+  content.kickstart_url.clear();
+  content.staging.clear();
+  content.notify = {};
+  content.ignored.clear();
+  return Sha256Hex(BuildSpecToJson(content).dump());
+}
+
 // Copies a finished image out of the cache, keeping a sparse disk image sparse; written whole
 // or not at all.
 bool CopyOut(const fs::path& from, const fs::path& to, std::string& error) {
@@ -432,7 +444,7 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   DiskLayout layout;
   if (IsDiskType(spec.type)) {
     std::vector<std::string> layout_warnings;
-    if (!PlanDiskLayout(ks, spec.arch, spec_sha, layout, layout_warnings, error)) {
+    if (!PlanDiskLayout(ks, spec.arch, ContentSeed(spec), layout, layout_warnings, error)) {
       return Fail("plan",
                   {engine::FailureClass::kInput, "partitioning-invalid", "plan: " + error,
                    "see docs/kickstart.md (disk images)"},
