@@ -119,6 +119,30 @@ TEST_F(ConfigureTest, AccountsAreWrittenIntoTheFiles) {
   EXPECT_TRUE(warned);
 }
 
+TEST_F(ConfigureTest, SshHostKeysAreMadeOnFirstBootNotBakedIn) {
+  std::vector<std::string> log;
+  ResetSshHostKeys(root_, log);
+  EXPECT_TRUE(log.empty()) << "no openssh-server, nothing to do";
+  EXPECT_FALSE(fs::exists(root_ / "etc/systemd/system/kiln-ssh-host-keys.service"));
+
+  fs::create_directories(root_ / "etc/ssh");
+  std::ofstream(root_ / "etc/ssh/sshd_config") << "# config\n";
+  for (const char* k : {"ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "ssh_host_rsa_key"}) {
+    std::ofstream(root_ / "etc/ssh" / k) << "secret";
+  }
+  ResetSshHostKeys(root_, log);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("removed 3 SSH host key files"), std::string::npos) << log[0];
+  EXPECT_FALSE(fs::exists(root_ / "etc/ssh/ssh_host_ed25519_key"));
+  EXPECT_TRUE(fs::exists(root_ / "etc/ssh/sshd_config"));
+  std::string unit = ReadFile(root_ / "etc/systemd/system/kiln-ssh-host-keys.service");
+  EXPECT_NE(unit.find("ExecStart=/usr/bin/ssh-keygen -A"), std::string::npos);
+  EXPECT_NE(unit.find("Before=ssh.service"), std::string::npos);
+  EXPECT_EQ(fs::read_symlink(
+                root_ / "etc/systemd/system/multi-user.target.wants/kiln-ssh-host-keys.service"),
+            "/etc/systemd/system/kiln-ssh-host-keys.service");
+}
+
 TEST_F(ConfigureTest, LockedRootWithoutPassword) {
   SystemConfig c = Read("rootpw --lock\n");
   std::vector<std::string> log;

@@ -99,7 +99,7 @@ Mirror=$MIRROR
 Format=disk
 Output=image
 OutputDirectory=/work/out
-SplitArtifacts=none
+SplitArtifacts=
 
 [Build]
 CacheDirectory=/work/cache/incremental

@@ -10,7 +10,7 @@ namespace fs = std::filesystem;
 
 engine::StageInputs LiveImageStage::Inputs() const {
   return {"assemble-live",
-          1,
+          2,
           "",
           {{"file name", options_.file_name},
            {"volume id", options_.volume_id},
@@ -73,6 +73,15 @@ bool LiveImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
                  "boot/initrd.img*", "-mkfs-time", epoch},
                 env,
                 "making the squashfs root"},
+               failure)) {
+    return false;
+  }
+  // The ISO records each file's time: SOURCE_DATE_EPOCH for the files made here.
+  if (!RunTool(ctx, stage,
+               {{"find", iso.string(), "-exec", "touch", "--no-dereference", "--date=@" + epoch,
+                 "{}", "+"},
+                {},
+                "setting file times"},
                failure)) {
     return false;
   }

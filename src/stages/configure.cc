@@ -328,8 +328,35 @@ bool ApplyAccounts(const fs::path& root, const SystemConfig& c, std::vector<std:
   return true;
 }
 
+void ResetSshHostKeys(const fs::path& root, std::vector<std::string>& log) {
+  if (!fs::exists(root / "etc/ssh/sshd_config")) return;
+  std::error_code ec;
+  int removed = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(root / "etc/ssh", ec)) {
+    if (StartsWith(e.path().filename().string(), "ssh_host_")) removed += fs::remove(e.path(), ec);
+  }
+  sys::WriteFileAtomic(root / "etc/systemd/system/kiln-ssh-host-keys.service",
+                       "# Written by kiln: every machine made from the image gets its own keys.\n"
+                       "[Unit]\n"
+                       "Description=Generate SSH host keys on first boot\n"
+                       "Before=ssh.service\n"
+                       "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key\n\n"
+                       "[Service]\n"
+                       "Type=oneshot\n"
+                       "ExecStart=/usr/bin/ssh-keygen -A\n\n"
+                       "[Install]\n"
+                       "WantedBy=multi-user.target\n");
+  fs::path wants = root / "etc/systemd/system/multi-user.target.wants";
+  fs::create_directories(wants, ec);
+  fs::remove(wants / "kiln-ssh-host-keys.service", ec);
+  fs::create_symlink("/etc/systemd/system/kiln-ssh-host-keys.service",
+                     wants / "kiln-ssh-host-keys.service", ec);
+  log.push_back("removed " + std::to_string(removed) +
+                " SSH host key files: each machine generates its own at first boot");
+}
+
 engine::StageInputs ConfigureStage::Inputs() const {
-  return {"configure", 1, "", {{"system settings", Sha256Hex(config_.Canonical())}}};
+  return {"configure", 2, "", {{"system settings", Sha256Hex(config_.Canonical())}}};
 }
 
 bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
@@ -337,6 +364,7 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
   fs::path root = ctx.output / "root";
   std::vector<std::string> log;
   ApplyHostAndLocale(root, config_, log);
+  ResetSshHostKeys(root, log);
   std::string error;
   if (!ApplyAccounts(root, config_, log, error)) {
     failure = {engine::FailureClass::kInternal, "configure-failed", "configure: " + error,

@@ -60,6 +60,10 @@ struct SystemConfig {
 // warnings in `warnings`.
 SystemConfig ReadSystemConfig(const spec::Kickstart& ks, std::vector<std::string>& warnings);
 
+// Removes the SSH host keys openssh-server made while the image was built (every machine made
+// from the image would share them) and installs a unit that makes new ones at first boot.
+void ResetSshHostKeys(const std::filesystem::path& root, std::vector<std::string>& log);
+
 class ConfigureStage : public engine::Stage {
  public:
   explicit ConfigureStage(SystemConfig config) : config_(std::move(config)) {}
