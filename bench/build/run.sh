@@ -16,6 +16,7 @@
 #                                 the cases before, mkosi's from an extra incremental build)
 #   MIRROR=http://deb.debian.org/debian   the Debian mirror every tool uses
 #   BOOT_TEST=1                   boot each tool's cold-build image once in QEMU (TCG)
+#   RESULTS=bench/results/DATE-HOST-build.txt   where the report goes
 # See bench/build/README.md for why the anchors are set up as they are.
 set -euo pipefail
 
@@ -87,7 +88,7 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
   # "apt" and ?priority(required) make mkosi's base (essential packages) the same as minbase;
   # grub-pc-bin and grub-efi-amd64-bin are where mkosi takes GRUB's modules from (kiln takes
-  # them from the host).
+  # them from the host). An empty SplitArtifacts= writes no kernel/initrd copies beside the image.
   cat >"$d/mkosi.conf" <<EOF
 [Distribution]
 Distribution=debian
@@ -343,8 +344,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 # The report
 # ---------------------------------------------------------------------------------------------
-out="bench/results/$(date +%F)-$(hostname -s)-build.txt"
-mkdir -p bench/results
+out="${RESULTS:-bench/results/$(date +%F)-$(hostname -s)-build.txt}"
+mkdir -p "$(dirname "$out")"
 mkosi_version=$( [ -x "$MKOSI_TOOLS/usr/bin/mkosi" ] && chroot "$MKOSI_TOOLS" mkosi --version 2>/dev/null || echo -)
 {
   echo "# kiln image builds vs Debian's tools (bench/build/run.sh)"
