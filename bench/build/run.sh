@@ -76,7 +76,9 @@ mkosi_setup_tools() {
 
 mkosi_write_config() {  # the same image as examples/debian-minimal.ks
   local d="$WORK/mkosi"
-  mkdir -p "$d/mkosi.sandbox/etc/apt/sources.list.d"
+  # The workspace sits beside the output, so that the finished image is renamed, not copied
+  # (BuildSources= empty: mkosi refuses a workspace inside its sources, which default to /work).
+  mkdir -p "$d/mkosi.sandbox/etc/apt/sources.list.d" "$d/workspace"
   # Only the release itself, like kiln's mmdebstrap call (mkosi would add -updates, -security
   # and a debian-debug archive that the mirror may not serve).
   cat >"$d/mkosi.sandbox/etc/apt/sources.list.d/mkosi.sources" <<EOF
@@ -105,6 +107,8 @@ SplitArtifacts=
 [Build]
 CacheDirectory=/work/cache/incremental
 PackageCacheDirectory=/work/cache/packages
+WorkspaceDirectory=/work/workspace
+BuildSources=
 
 [Content]
 Bootable=yes
@@ -390,3 +394,5 @@ mkosi_version=$( [ -x "$MKOSI_TOOLS/usr/bin/mkosi" ] && chroot "$MKOSI_TOOLS" mk
   echo "logs: $LOGS"
 } | tee "$out"
 log "results: $out"
+# A failed build is in the report (rc column); the exit status says so too.
+if awk -F'\t' '$1 != "boot" && $9 != 0 {bad=1} END {exit !bad}' "$ROWS"; then exit 1; fi
