@@ -8,6 +8,13 @@
 namespace kiln::stages {
 namespace fs = std::filesystem;
 
+namespace {
+// mksquashfs's zstd level. Measured on the minimal live root (677 MiB): level 15 (the
+// default) 34.7 s and 152 MiB, level 8 4.7 s and 162 MiB, level 3 2.3 s and 176 MiB. Level 8
+// buys back half a live build's time for 7% more squashfs.
+constexpr int kSquashfsZstdLevel = 8;
+}  // namespace
+
 engine::StageInputs LiveImageStage::Inputs() const {
   return {"assemble-live",
           2,
@@ -18,6 +25,7 @@ engine::StageInputs LiveImageStage::Inputs() const {
            {"kernel command line", options_.kernel_append},
            {"timeout", std::to_string(options_.timeout_s)},
            {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)},
+           {"squashfs zstd level", std::to_string(kSquashfsZstdLevel)},
            {"grub", ToolVersion({"grub-mkrescue", "--version"})},
            {"squashfs-tools", ToolVersion({"mksquashfs", "-version"})},
            {"xorriso", ToolVersion({"xorriso", "-version"})}}};
@@ -69,8 +77,9 @@ bool LiveImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
   // The initramfs is on the ISO already; inside the squashed root it would only take room.
   if (!RunTool(ctx, stage,
                {{"mksquashfs", root.string(), (iso / "live/filesystem.squashfs").string(),
-                 "-noappend", "-no-progress", "-comp", "zstd", "-wildcards", "-e",
-                 "boot/initrd.img*", "-mkfs-time", epoch},
+                 "-noappend", "-no-progress", "-comp", "zstd", "-Xcompression-level",
+                 std::to_string(kSquashfsZstdLevel), "-wildcards", "-e", "boot/initrd.img*",
+                 "-mkfs-time", epoch},
                 env,
                 "making the squashfs root"},
                failure)) {
