@@ -359,7 +359,9 @@ bool DiskImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
     return false;
   }
 
-  // 5. The file systems.
+  // 5. The file systems. Both GRUB images start from the same early configuration.
+  fs::path early_config = ctx.scratch / "early.cfg";
+  sys::WriteFileAtomic(early_config, GrubEarlyConfig(boot_fs.fs_uuid, grub_dir));
   double done = 0.15;
   for (const Placed& p : placed) {
     const Partition& part = *p.part;
@@ -383,7 +385,9 @@ bool DiskImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       argv.insert(argv.end(), {image.string(), size_k});
       if (!RunTool(ctx, stage, {argv, env, what}, failure)) return false;
       std::string device = image.string() + "?offset=" + std::to_string(offset);
-      if (!StabilizeInodeTimes(ctx, device, p.content, options_.source_date_epoch, failure)) {
+      if (!StabilizeInodeTimes(ctx, device, p.content, options_.source_date_epoch, failure) ||
+          !RunTool(ctx, stage, {{"e2fsck", "-f", "-n", device}, env, "checking " + part.name},
+                   failure)) {
         return false;
       }
     } else if (part.fs == FsKind::kVfat) {
@@ -391,12 +395,8 @@ bool DiskImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       fs::path efi = ctx.scratch / EfiBootFile(options_.arch);
       std::string serial = part.fs_uuid.substr(0, 4) + part.fs_uuid.substr(5, 4);
       std::string label = part.label.empty() ? "EFI" : part.label;
-      std::vector<std::string> mkimage = {
-          "grub-mkimage", "-O", EfiPlatform(options_.arch),           "-o",
-          efi.string(),   "-c", (ctx.scratch / "early.cfg").string(), "-p",
-          grub_dir};
-      for (const std::string& m : GrubModules(EfiPlatform(options_.arch))) mkimage.push_back(m);
-      sys::WriteFileAtomic(ctx.scratch / "early.cfg", GrubEarlyConfig(boot_fs.fs_uuid, grub_dir));
+      std::vector<std::string> mkimage =
+          GrubMkimageCommand(EfiPlatform(options_.arch), efi, early_config, grub_dir);
       std::string i = "-i";
       if (!RunTool(ctx, stage, {mkimage, env, "making GRUB's UEFI image"}, failure) ||
           !RunTool(ctx, stage,
@@ -450,17 +450,8 @@ bool DiskImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       }
     } else if (part.fs == FsKind::kBiosBoot) {
       fs::path core = ctx.scratch / "core.img";
-      sys::WriteFileAtomic(ctx.scratch / "early.cfg", GrubEarlyConfig(boot_fs.fs_uuid, grub_dir));
-      std::vector<std::string> mkimage = {"grub-mkimage",
-                                          "-O",
-                                          "i386-pc",
-                                          "-o",
-                                          core.string(),
-                                          "-c",
-                                          (ctx.scratch / "early.cfg").string(),
-                                          "-p",
-                                          grub_dir};
-      for (const std::string& m : GrubModules("i386-pc")) mkimage.push_back(m);
+      std::vector<std::string> mkimage =
+          GrubMkimageCommand("i386-pc", core, early_config, grub_dir);
       if (!RunTool(ctx, stage, {mkimage, env, "making GRUB's BIOS core image"}, failure)) {
         return false;
       }

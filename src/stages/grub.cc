@@ -38,6 +38,15 @@ std::vector<std::string> GrubModules(const std::string& platform) {
   return mods;
 }
 
+std::vector<std::string> GrubMkimageCommand(const std::string& platform, const fs::path& out,
+                                            const fs::path& early_config,
+                                            const std::string& grub_dir) {
+  std::vector<std::string> argv = {"grub-mkimage",        "-O", platform, "-o", out.string(), "-c",
+                                   early_config.string(), "-p", grub_dir};
+  for (const std::string& m : GrubModules(platform)) argv.push_back(m);
+  return argv;
+}
+
 fs::path GrubPlatformDir(const std::string& platform) {
   return fs::path("/usr/lib/grub") / platform;
 }

@@ -14,6 +14,13 @@ namespace kiln::stages {
 // loaded from disk afterwards. `platform` is "i386-pc", "x86_64-efi", "i386-efi".
 std::vector<std::string> GrubModules(const std::string& platform);
 
+// The grub-mkimage command that writes `platform`'s image to `out` with `early_config` built
+// in, GRUB's prefix at `grub_dir` and GrubModules(platform).
+std::vector<std::string> GrubMkimageCommand(const std::string& platform,
+                                            const std::filesystem::path& out,
+                                            const std::filesystem::path& early_config,
+                                            const std::string& grub_dir);
+
 // Where the host keeps a platform's GRUB files.
 std::filesystem::path GrubPlatformDir(const std::string& platform);
 
