@@ -14,34 +14,15 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "shell.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-// Runs a shell command line (stderr merged into the output).
-RunResult Sh(const std::string& cmd) {
-  RunResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using kiln::testing::ReadFile;
+using kiln::testing::RunResult;
+using kiln::testing::Sh;
 
 const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
 

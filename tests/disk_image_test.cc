@@ -15,6 +15,7 @@
 #include "stages/grub.h"
 #include "sys/files.h"
 #include "sys/process.h"
+#include "tool_output.h"
 
 namespace kiln::stages {
 namespace {
@@ -149,16 +150,7 @@ std::string Upper(std::string s) {
   return s;
 }
 
-std::string Output(const std::vector<std::string>& argv) {
-  sys::RunOptions run;
-  run.argv = argv;
-  run.tail_lines = 10000;
-  sys::RunResult r = sys::RunProcess(run);
-  EXPECT_TRUE(r.ok()) << argv[0] << " " << r.Describe();
-  std::string out;
-  for (const std::string& l : r.tail) out += l + "\n";
-  return out;
-}
+using kiln::testing::Output;
 
 class DiskImageStageTest : public ::testing::Test {
  protected:

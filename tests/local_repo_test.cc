@@ -14,23 +14,13 @@
 #include "stages/side_repo.h"
 #include "sys/files.h"
 #include "sys/process.h"
+#include "tool_output.h"
 
 namespace kiln::stages {
 namespace {
 namespace fs = std::filesystem;
 
-std::string Output(const std::vector<std::string>& argv, const std::string& cwd = "") {
-  sys::RunOptions run;
-  run.argv = argv;
-  run.cwd = cwd;
-  run.tail_lines = 100000;
-  sys::RunResult r = sys::RunProcess(run);
-  EXPECT_TRUE(r.ok()) << argv[0] << " " << r.Describe()
-                      << (r.tail.empty() ? "" : ": " + r.tail.back());
-  std::string out;
-  for (const std::string& l : r.tail) out += l + "\n";
-  return out;
-}
+using kiln::testing::Output;
 
 // Builds a .deb holding /usr/share/NAME/hello.txt, in `dir`.
 fs::path MakeDeb(const fs::path& dir, const std::string& name, const std::string& version,
