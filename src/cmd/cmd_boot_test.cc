@@ -1,18 +1,14 @@
 // kiln boot-test — boots an image in QEMU and waits for a login prompt on its serial console.
-#include <signal.h>
-
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
+#include "cmd/cancel_signals.h"
 #include "cmd/subcommands.h"
 #include "stages/boot_test.h"
 
 namespace kiln::cmd {
 namespace {
-
-std::atomic<bool> g_cancel{false};
-void OnSignal(int) { g_cancel = true; }
 
 struct BootTestCliOptions {
   std::string image;
@@ -24,10 +20,6 @@ struct BootTestCliOptions {
 };
 
 int BootTestCommand(const BootTestCliOptions& o) {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
   stages::BootTestOptions options;
   options.image = o.image;
   options.uefi = o.uefi;
@@ -35,13 +27,13 @@ int BootTestCommand(const BootTestCliOptions& o) {
   options.timeout = std::chrono::seconds(o.timeout_s);
   options.console_log = o.console_log;
   options.accel = o.accel;
-  options.cancel = &g_cancel;
+  options.cancel = &CancelSignals::Catch();
   options.on_line = [](std::string_view line) { std::cerr << "boot-test: " << line << "\n"; };
   stages::BootTestResult r = stages::BootTest(options);
   if (!r.ok) {
     std::cerr << "kiln boot-test: " << o.image << ": " << r.error
               << "\n  console log: " << r.console_log.string() << "\n";
-    return g_cancel ? 130 : 1;
+    return CancelSignals::canceled() ? CancelSignals::ExitCode() : 1;
   }
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.1f", r.seconds);

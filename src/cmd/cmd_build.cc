@@ -1,5 +1,4 @@
 // kiln build — builds an image on this machine (the seed's local mode).
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +8,7 @@
 #include <memory>
 #include <mutex>
 
+#include "cmd/cancel_signals.h"
 #include "cmd/request_flags.h"
 #include "cmd/subcommands.h"
 #include "core/text.h"
@@ -19,14 +19,6 @@
 
 namespace kiln::cmd {
 namespace {
-
-std::atomic<bool> g_cancel{false};
-std::atomic<int> g_signal{0};
-
-void OnSignal(int sig) {
-  g_signal = sig;
-  g_cancel = true;
-}
 
 struct BuildCliOptions {
   std::string config;
@@ -140,16 +132,11 @@ int Build(const BuildCliOptions& o) {
   for (const Diagnostic& d : diags.items()) std::cerr << FormatDiagnostic(d) << "\n";
   if (!spec) return 1;
 
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
   stages::BuildOptions options;
   options.output_dir = o.output;
   options.cache_dir = o.cache_dir;
   options.cache_max_bytes = static_cast<uint64_t>(o.cache_max_gib * double(1ull << 30));
-  options.cancel = &g_cancel;
+  options.cancel = &CancelSignals::Catch();
   ConsoleReporter reporter(isatty(STDERR_FILENO) != 0, o.verbose);
   stages::BuildOutcome out = stages::BuildImage(*spec, options, reporter);
   if (!out.ok) {
@@ -158,7 +145,7 @@ int Build(const BuildCliOptions& o) {
               << "]: " << out.failure.message;
     if (!out.failure.hint.empty()) std::cerr << " (" << out.failure.hint << ")";
     std::cerr << "; log: " << (std::filesystem::path(o.output) / "build.log").string() << "\n";
-    return g_cancel ? 128 + g_signal.load() : 1;  // the shell's code for death by that signal
+    return CancelSignals::canceled() ? CancelSignals::ExitCode() : 1;
   }
   std::cout << out.image.string() << "\n";
   return 0;
