@@ -27,6 +27,56 @@ constexpr Phase kPhases[] = {
     {"I: cleaning package lists and apt cache", 0.95},
 };
 
+// Package cache hooks; @CACHE@ stands for the cache directory. A copy (-n: never onto a
+// file already there) only where a hard link fails, as across file systems.
+constexpr char kLinkCacheIn[] =
+    "mkdir -p \"$1\"/var/cache/apt/archives/ && "
+    "{ find @CACHE@ -maxdepth 1 -name '*.deb' "
+    "-exec cp -n -l -t \"$1\"/var/cache/apt/archives/ {} + 2>/dev/null || "
+    "find @CACHE@ -maxdepth 1 -name '*.deb' -exec cp -n -t \"$1\"/var/cache/apt/archives/ {} +; }";
+// The packages this build downloaded are the ones with a single link.
+constexpr char kLinkNewPackagesOut[] =
+    "cd \"$1\"/var/cache/apt/archives/ && "
+    "{ find . -maxdepth 1 -name '*.deb' -links 1 -exec cp -n -l -t @CACHE@ {} + 2>/dev/null || "
+    "find . -maxdepth 1 -name '*.deb' -links 1 -exec cp -n -t @CACHE@ {} +; }";
+
+std::string WithCache(std::string hook, const std::string& quoted_cache) {
+  for (size_t at = hook.find("@CACHE@"); at != std::string::npos;
+       at = hook.find("@CACHE@", at + quoted_cache.size())) {
+    hook.replace(at, 7, quoted_cache);
+  }
+  return hook;
+}
+
+// Puts a no-op in update-initramfs's place (a dpkg diversion, so the real one lands beside
+// it) while the packages are installed.
+constexpr char kDeferInitramfs[] =
+    "chroot \"$1\" dpkg-divert --quiet --local --rename "
+    "--divert /usr/sbin/update-initramfs.kiln --add /usr/sbin/update-initramfs && "
+    "printf '#!/bin/sh\\n# kiln: the initramfs is made once, after all packages\\nexit 0\\n' "
+    "> \"$1\"/usr/sbin/update-initramfs && chmod 755 \"$1\"/usr/sbin/update-initramfs";
+
+// Takes the no-op away again and makes the initramfs of each installed kernel.
+constexpr char kMakeInitramfsOnce[] =
+    "rm -f \"$1\"/usr/sbin/update-initramfs && chroot \"$1\" dpkg-divert --quiet --local "
+    "--rename --divert /usr/sbin/update-initramfs.kiln --remove /usr/sbin/update-initramfs && "
+    "if [ -x \"$1\"/usr/sbin/update-initramfs ]; then for k in \"$1\"/boot/vmlinuz-*; do "
+    "[ -e \"$k\" ] || continue; chroot \"$1\" update-initramfs -c -k \"${k##*/vmlinuz-}\" "
+    "|| exit 1; done; fi";
+
+// A word for `sh -c`: single-quoted, with single quotes inside escaped.
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
 }  // namespace
 
 std::string DebianBootstrapStage::Repositories() const {
@@ -39,7 +89,7 @@ std::string DebianBootstrapStage::Repositories() const {
 
 engine::StageInputs DebianBootstrapStage::Inputs() const {
   return {"bootstrap",
-          1,
+          2,
           "",
           {{"suite", options_.suite},
            {"variant", options_.variant},
@@ -73,11 +123,14 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
     cmd.push_back("--aptopt=Acquire::http::Proxy \"" + options_.proxy + "\"");
   }
   if (!options_.package_cache.empty()) {
-    // Downloads are shared between builds: copied in before apt runs, out after.
-    std::string cache = options_.package_cache.string() + "/";
-    cmd.push_back("--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/");
-    cmd.push_back("--setup-hook=sync-in " + cache + " /var/cache/apt/archives/");
-    cmd.push_back("--customize-hook=sync-out /var/cache/apt/archives/ " + cache);
+    // Downloads are shared between builds. The cache and the stage's work directory are on
+    // one file system, so the .deb files are hard-linked in and the new ones (one link only)
+    // linked back out; a copy only where linking fails. The essential packages stay in the
+    // archive directory after their install so that they reach the cache too.
+    std::string cache = ShellQuote(options_.package_cache.string());
+    cmd.push_back("--skip=essential/unlink");
+    cmd.push_back("--setup-hook=" + WithCache(kLinkCacheIn, cache));
+    cmd.push_back("--customize-hook=" + WithCache(kLinkNewPackagesOut, cache));
   }
   if (!options_.excluded.empty()) {
     cmd.push_back("--customize-hook=chroot \"$1\" apt-get -y purge " +
@@ -87,6 +140,13 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
     if (!r.build_only) continue;
     // Its files live in kiln's cache, not in the image: the image must not point at it.
     cmd.push_back("--customize-hook=sed -i '\\|" + r.uri + "|d' \"$1\"/etc/apt/sources.list");
+  }
+  if (options_.variant != "extract") {
+    // Installing a kernel with initramfs-tools makes the initramfs twice (the kernel's
+    // postinst, then the trigger every later hook package sets off): ~15 s each. It is
+    // made once, after everything is installed (and excluded packages are purged).
+    cmd.push_back(std::string("--essential-hook=") + kDeferInitramfs);
+    cmd.push_back(std::string("--customize-hook=") + kMakeInitramfsOnce);
   }
   cmd.push_back(options_.suite);
   cmd.push_back(target.string());
