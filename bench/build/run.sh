@@ -204,6 +204,10 @@ esac
 timed() {
   local image=$1 case=$2 tool=$3 file=$4; shift 4
   local tag="$image-$case-$tool" rc=0
+  # Every case starts on a settled machine: the previous case's (or the cache clean-up's)
+  # dirty pages are written out first, untimed, so no tool pays for another's writeback.
+  sync
+  sleep 2
   log "$tag: $*"
   /usr/bin/time -v -o "$LOGS/$tag.time" "$@" >"$LOGS/$tag.log" 2>&1 || rc=$?
   local wall user sys rss size=0
