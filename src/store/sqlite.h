@@ -1,0 +1,94 @@
+// A thin RAII layer over SQLite's C API, private to the store: one connection, prepared
+// statements with typed binds and column reads. Errors from SQLite (a full disk, a locked or
+// corrupt file, bad SQL) throw StoreError; the store's callers catch it at their edge.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace kiln::store {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+    other.stmt_ = nullptr;
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  // Parameters are 1-based, as in SQLite.
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
+  Statement& Bind(int index, double value);
+  Statement& Bind(int index, std::string_view value);
+  Statement& Bind(int index, const char* value) { return Bind(index, std::string_view(value)); }
+  Statement& Bind(int index, const std::string& value) {
+    return Bind(index, std::string_view(value));
+  }
+  Statement& Bind(int index, const std::optional<std::string>& value);
+  Statement& BindNull(int index);
+
+  // Advances to the next row: true if there is one, false when the statement is done.
+  bool Step();
+  // Runs a statement that returns no rows.
+  void Run() {
+    while (Step()) {
+    }
+  }
+
+  // Columns are 0-based.
+  int64_t Int(int column) const;
+  double Real(int column) const;
+  std::string Text(int column) const;
+  bool IsNull(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class Database {
+ public:
+  // Opens (creating if needed) the database file in WAL mode with a busy timeout, so that a
+  // CLI command and the server can use it at once.
+  static std::unique_ptr<Database> Open(const std::filesystem::path& path);
+  ~Database();
+
+  void Exec(std::string_view sql);  // statements without parameters or results
+  Statement Prepare(std::string_view sql);
+  int64_t LastInsertId() const;
+  int Changes() const;  // rows changed by the last statement
+
+ private:
+  explicit Database(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// BEGIN IMMEDIATE on construction; ROLLBACK unless Commit() was called.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  void Commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace kiln::store

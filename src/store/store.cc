@@ -1,0 +1,756 @@
+#include "store/store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "store/sqlite.h"
+
+namespace kiln::store {
+
+namespace {
+
+// Each entry moves the schema one version up; applied in order, once, in a transaction.
+// Never edit an entry that has shipped: add a new one.
+constexpr const char* kMigrations[] = {
+    // 1: users, tokens, sessions, builds (the embedded queue), events, artifacts, workers.
+    R"sql(
+CREATE TABLE users(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL);
+CREATE TABLE tokens(
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL,
+  last_used_ms INTEGER NOT NULL DEFAULT 0,
+  revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE sessions(
+  hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  csrf TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL);
+CREATE TABLE builds(
+  id INTEGER PRIMARY KEY,
+  owner_id INTEGER NOT NULL REFERENCES users(id),
+  state TEXT NOT NULL,
+  spec_json TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,
+  type TEXT NOT NULL, arch TEXT NOT NULL, release TEXT NOT NULL, name TEXT NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0,
+  idempotency_key TEXT,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  worker TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL,
+  queued_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL DEFAULT 0,
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  lease_until_ms INTEGER NOT NULL DEFAULT 0,
+  stage TEXT NOT NULL DEFAULT '',
+  progress REAL NOT NULL DEFAULT 0,
+  cancel_requested INTEGER NOT NULL DEFAULT 0,
+  error_code TEXT NOT NULL DEFAULT '',
+  error_class TEXT NOT NULL DEFAULT '',
+  error_message TEXT NOT NULL DEFAULT '',
+  error_hint TEXT NOT NULL DEFAULT '',
+  artifacts_removed_ms INTEGER NOT NULL DEFAULT 0);
+CREATE UNIQUE INDEX builds_idempotency ON builds(owner_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX builds_by_state ON builds(state, priority DESC, queued_ms);
+CREATE INDEX builds_by_spec ON builds(spec_hash, owner_id, state);
+CREATE INDEX builds_by_owner ON builds(owner_id, id);
+CREATE TABLE events(
+  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY(build_id, seq)) WITHOUT ROWID;
+CREATE TABLE artifacts(
+  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY(build_id, name));
+CREATE TABLE workers(
+  id TEXT PRIMARY KEY,
+  arches TEXT NOT NULL, releases TEXT NOT NULL, types TEXT NOT NULL,
+  version TEXT NOT NULL,
+  capacity INTEGER NOT NULL,
+  registered_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  current_build INTEGER NOT NULL DEFAULT 0);
+)sql",
+};
+
+constexpr char kBuildColumns[] =
+    "b.id, b.owner_id, u.name, b.state, b.spec_json, b.spec_hash, b.type, b.arch, b.release, "
+    "b.name, b.priority, b.attempt, b.worker, b.created_ms, b.queued_ms, b.started_ms, "
+    "b.finished_ms, b.lease_until_ms, b.stage, b.progress, b.cancel_requested, b.error_code, "
+    "b.error_class, b.error_message, b.error_hint, b.artifacts_removed_ms";
+
+Build ReadBuild(const Statement& s) {
+  Build b;
+  b.id = s.Int(0);
+  b.owner_id = s.Int(1);
+  b.owner = s.Text(2);
+  b.state = ParseBuildState(s.Text(3)).value_or(BuildState::kFailed);
+  b.spec_json = s.Text(4);
+  b.spec_hash = s.Text(5);
+  b.type = s.Text(6);
+  b.arch = s.Text(7);
+  b.release = s.Text(8);
+  b.name = s.Text(9);
+  b.priority = static_cast<int>(s.Int(10));
+  b.attempt = static_cast<int>(s.Int(11));
+  b.worker = s.Text(12);
+  b.created_ms = s.Int(13);
+  b.queued_ms = s.Int(14);
+  b.started_ms = s.Int(15);
+  b.finished_ms = s.Int(16);
+  b.lease_until_ms = s.Int(17);
+  b.stage = s.Text(18);
+  b.progress = s.Real(19);
+  b.cancel_requested = s.Int(20) != 0;
+  b.error_code = s.Text(21);
+  b.error_class = s.Text(22);
+  b.error_message = s.Text(23);
+  b.error_hint = s.Text(24);
+  b.artifacts_removed_ms = s.Int(25);
+  return b;
+}
+
+User ReadUser(const Statement& s) {
+  User u;
+  u.id = s.Int(0);
+  u.name = s.Text(1);
+  u.role = ParseRole(s.Text(2)).value_or(Role::kUser);
+  u.password_hash = s.Text(3);
+  u.created_ms = s.Int(4);
+  return u;
+}
+
+constexpr char kUserColumns[] = "u.id, u.name, u.role, u.password_hash, u.created_ms";
+
+// "" matches anything; otherwise `value` must be one of the comma-separated `list`.
+constexpr char kInList[] = "(?%d = '' OR instr(',' || ?%d || ',', ',' || %s || ',') > 0)";
+
+std::string InList(int param, const char* column) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, kInList, param, param, column);
+  return buf;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Store::Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+Store::~Store() = default;
+
+int Store::SchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+std::unique_ptr<Store> Store::Open(const std::filesystem::path& path) {
+  std::unique_ptr<Store> store(new Store(Database::Open(path)));
+  store->Migrate();
+  return store;
+}
+
+void Store::Migrate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  Statement version = db_->Prepare("PRAGMA user_version");
+  version.Step();
+  int current = static_cast<int>(version.Int(0));
+  if (current > SchemaVersion()) {
+    throw StoreError("the database is at schema version " + std::to_string(current) +
+                     ", newer than this kiln knows (" + std::to_string(SchemaVersion()) +
+                     "): use a newer kiln");
+  }
+  for (int v = current; v < SchemaVersion(); ++v) db_->Exec(kMigrations[v]);
+  db_->Exec("PRAGMA user_version=" + std::to_string(SchemaVersion()));
+  tx.Commit();
+}
+
+// ---- users, tokens, sessions
+
+int64_t Store::AddUser(const std::string& name, Role role, const std::string& password_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "INSERT INTO users(name, role, password_hash, created_ms) VALUES(?1, ?2, ?3, "
+         "?4)")
+      .Bind(1, name)
+      .Bind(2, ToString(role))
+      .Bind(3, password_hash)
+      .Bind(4, NowMs())
+      .Run();
+  return db_->LastInsertId();
+}
+
+std::optional<User> Store::FindUser(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users u WHERE name=?1");
+  s.Bind(1, name);
+  if (!s.Step()) return std::nullopt;
+  return ReadUser(s);
+}
+
+std::optional<User> Store::FindUserById(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users u WHERE id=?1");
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadUser(s);
+}
+
+std::vector<User> Store::ListUsers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users u ORDER BY id");
+  std::vector<User> out;
+  while (s.Step()) out.push_back(ReadUser(s));
+  return out;
+}
+
+Store::DeleteUserResult Store::DeleteUser(const std::string& name, bool with_builds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  Statement find = db_->Prepare("SELECT id FROM users WHERE name=?1");
+  find.Bind(1, name);
+  if (!find.Step()) return DeleteUserResult::kNotFound;
+  int64_t id = find.Int(0);
+  Statement count = db_->Prepare("SELECT COUNT(*) FROM builds WHERE owner_id=?1");
+  count.Bind(1, id);
+  count.Step();
+  if (count.Int(0) > 0) {
+    if (!with_builds) return DeleteUserResult::kHasBuilds;
+    db_->Prepare("DELETE FROM builds WHERE owner_id=?1").Bind(1, id).Run();
+  }
+  db_->Prepare("DELETE FROM users WHERE id=?1").Bind(1, id).Run();
+  tx.Commit();
+  return DeleteUserResult::kDeleted;
+}
+
+void Store::SetPassword(int64_t user_id, const std::string& password_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare("UPDATE users SET password_hash=?2 WHERE id=?1")
+      .Bind(1, user_id)
+      .Bind(2, password_hash)
+      .Run();
+}
+
+int64_t Store::AddToken(int64_t user_id, const std::string& name, const std::string& token_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "INSERT INTO tokens(user_id, name, hash, created_ms) VALUES(?1, ?2, ?3, "
+         "?4)")
+      .Bind(1, user_id)
+      .Bind(2, name)
+      .Bind(3, token_hash)
+      .Bind(4, NowMs())
+      .Run();
+  return db_->LastInsertId();
+}
+
+std::optional<User> Store::UserForToken(const std::string& token_hash, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns +
+                             ", t.id, t.last_used_ms FROM tokens t JOIN users u ON u.id = "
+                             "t.user_id WHERE t.hash=?1 AND t.revoked=0");
+  s.Bind(1, token_hash);
+  if (!s.Step()) return std::nullopt;
+  User u = ReadUser(s);
+  // Recording every use would be a write per request; once a minute is enough to see
+  // which tokens are alive.
+  if (now_ms - s.Int(6) > 60'000) {
+    int64_t token_id = s.Int(5);
+    db_->Prepare("UPDATE tokens SET last_used_ms=?2 WHERE id=?1")
+        .Bind(1, token_id)
+        .Bind(2, now_ms)
+        .Run();
+  }
+  return u;
+}
+
+std::vector<Token> Store::ListTokens(std::optional<int64_t> user_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT id, user_id, name, created_ms, last_used_ms FROM tokens "
+      "WHERE revoked=0 AND (?1 IS NULL OR user_id=?1) ORDER BY id");
+  if (user_id) {
+    s.Bind(1, *user_id);
+  } else {
+    s.BindNull(1);
+  }
+  std::vector<Token> out;
+  while (s.Step()) out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Int(3), s.Int(4)});
+  return out;
+}
+
+bool Store::RevokeToken(int64_t token_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare("UPDATE tokens SET revoked=1 WHERE id=?1 AND revoked=0").Bind(1, token_id).Run();
+  return db_->Changes() > 0;
+}
+
+void Store::AddSession(const std::string& session_hash, int64_t user_id, const std::string& csrf,
+                       int64_t expires_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare("INSERT INTO sessions(hash, user_id, csrf, expires_ms) VALUES(?1, ?2, ?3, ?4)")
+      .Bind(1, session_hash)
+      .Bind(2, user_id)
+      .Bind(3, csrf)
+      .Bind(4, expires_ms)
+      .Run();
+}
+
+std::optional<Store::SessionUser> Store::UserForSession(const std::string& session_hash,
+                                                        int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns +
+                             ", s.csrf FROM sessions s JOIN users u ON u.id = s.user_id "
+                             "WHERE s.hash=?1 AND s.expires_ms > ?2");
+  s.Bind(1, session_hash).Bind(2, now_ms);
+  if (!s.Step()) return std::nullopt;
+  return SessionUser{ReadUser(s), s.Text(5)};
+}
+
+void Store::DeleteSession(const std::string& session_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare("DELETE FROM sessions WHERE hash=?1").Bind(1, session_hash).Run();
+}
+
+// ---- builds
+
+SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  if (!build.idempotency_key.empty()) {
+    Statement same = db_->Prepare("SELECT id FROM builds WHERE owner_id=?1 AND idempotency_key=?2");
+    same.Bind(1, build.owner_id).Bind(2, build.idempotency_key);
+    if (same.Step()) return {same.Int(0), SubmitOutcome::kSameIdempotencyKey};
+  }
+  // The same spec from the same owner while one is queued or running: one build serves both.
+  Statement in_flight = db_->Prepare(
+      "SELECT id FROM builds WHERE spec_hash=?1 AND owner_id=?2 AND state IN ('queued', "
+      "'running') ORDER BY id LIMIT 1");
+  in_flight.Bind(1, build.spec_hash).Bind(2, build.owner_id);
+  if (in_flight.Step()) return {in_flight.Int(0), SubmitOutcome::kAttachedToInFlight};
+  Statement insert = db_->Prepare(
+      "INSERT INTO builds(owner_id, state, spec_json, spec_hash, type, arch, release, name, "
+      "priority, idempotency_key, created_ms, queued_ms) "
+      "VALUES(?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
+  insert.Bind(1, build.owner_id)
+      .Bind(2, build.spec_json)
+      .Bind(3, build.spec_hash)
+      .Bind(4, build.type)
+      .Bind(5, build.arch)
+      .Bind(6, build.release)
+      .Bind(7, build.name)
+      .Bind(8, build.priority)
+      .Bind(10, now_ms);
+  if (build.idempotency_key.empty()) {
+    insert.BindNull(9);
+  } else {
+    insert.Bind(9, build.idempotency_key);
+  }
+  insert.Run();
+  int64_t id = db_->LastInsertId();
+  tx.Commit();
+  return {id, SubmitOutcome::kCreated};
+}
+
+std::optional<Build> Store::GetBuildLocked(int64_t id) {
+  Statement s = db_->Prepare(std::string("SELECT ") + kBuildColumns +
+                             " FROM builds b JOIN users u ON u.id = b.owner_id WHERE b.id=?1");
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return ReadBuild(s);
+}
+
+std::optional<Build> Store::GetBuild(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return GetBuildLocked(id);
+}
+
+std::vector<Build> Store::ListBuilds(const BuildFilter& f) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      std::string("SELECT ") + kBuildColumns +
+      " FROM builds b JOIN users u ON u.id = b.owner_id WHERE (?1 IS NULL OR b.state=?1) AND "
+      "(?2 IS NULL OR b.owner_id=?2) AND (?3 IS NULL OR b.type=?3) AND (?4 IS NULL OR "
+      "b.arch=?4) AND (?5 IS NULL OR b.release=?5) AND (?6 = 0 OR b.id < ?6) "
+      "ORDER BY b.id DESC LIMIT ?7");
+  if (f.state) {
+    s.Bind(1, ToString(*f.state));
+  } else {
+    s.BindNull(1);
+  }
+  if (f.owner_id) {
+    s.Bind(2, *f.owner_id);
+  } else {
+    s.BindNull(2);
+  }
+  s.Bind(3, f.type).Bind(4, f.arch).Bind(5, f.release).Bind(6, f.before_id).Bind(7, f.limit);
+  std::vector<Build> out;
+  while (s.Step()) out.push_back(ReadBuild(s));
+  return out;
+}
+
+bool Store::RequestCancel(int64_t id, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "UPDATE builds SET state='canceled', finished_ms=?2, error_code='canceled', "
+         "error_class='canceled', error_message='canceled before it started' "
+         "WHERE id=?1 AND state='queued'")
+      .Bind(1, id)
+      .Bind(2, now_ms)
+      .Run();
+  if (db_->Changes() > 0) return true;
+  db_->Prepare("UPDATE builds SET cancel_requested=1 WHERE id=?1 AND state='running'")
+      .Bind(1, id)
+      .Run();
+  return db_->Changes() > 0;
+}
+
+bool Store::Retry(int64_t id, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "UPDATE builds SET state='queued', queued_ms=?2, started_ms=0, finished_ms=0, "
+         "lease_until_ms=0, stage='', progress=0, cancel_requested=0, error_code='', "
+         "error_class='', error_message='', error_hint='' "
+         "WHERE id=?1 AND state IN ('failed', 'canceled')")
+      .Bind(1, id)
+      .Bind(2, now_ms)
+      .Run();
+  return db_->Changes() > 0;
+}
+
+bool Store::DeleteBuild(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare("DELETE FROM builds WHERE id=?1 AND state IN ('succeeded', 'failed', 'canceled')")
+      .Bind(1, id)
+      .Run();
+  return db_->Changes() > 0;
+}
+
+std::map<std::string, int64_t> Store::CountByState() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<std::string, int64_t> out;
+  for (BuildState s : {BuildState::kQueued, BuildState::kRunning, BuildState::kSucceeded,
+                       BuildState::kFailed, BuildState::kCanceled}) {
+    out[std::string(ToString(s))] = 0;
+  }
+  Statement s = db_->Prepare("SELECT state, COUNT(*) FROM builds GROUP BY state");
+  while (s.Step()) out[s.Text(0)] = s.Int(1);
+  return out;
+}
+
+QueuePlace Store::PlaceInQueue(int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT (SELECT COUNT(*) FROM builds o WHERE o.state='queued' AND (o.priority > b.priority "
+      "OR (o.priority = b.priority AND (o.queued_ms < b.queued_ms OR (o.queued_ms = b.queued_ms "
+      "AND o.id < b.id))))), (SELECT COUNT(*) FROM builds WHERE state='queued') "
+      "FROM builds b WHERE b.id=?1 AND b.state='queued'");
+  s.Bind(1, id);
+  if (!s.Step()) return {};
+  return {static_cast<int>(s.Int(0)) + 1, static_cast<int>(s.Int(1))};
+}
+
+std::optional<double> Store::TypicalDurationSeconds(const std::string& type,
+                                                    const std::string& arch,
+                                                    const std::string& release) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT finished_ms - started_ms FROM builds WHERE state='succeeded' AND type=?1 AND "
+      "arch=?2 AND release=?3 AND started_ms > 0 ORDER BY id DESC LIMIT 20");
+  s.Bind(1, type).Bind(2, arch).Bind(3, release);
+  std::vector<int64_t> ms;
+  while (s.Step()) ms.push_back(s.Int(0));
+  if (ms.empty()) return std::nullopt;
+  std::nth_element(ms.begin(), ms.begin() + static_cast<long>(ms.size() / 2), ms.end());
+  return static_cast<double>(ms[ms.size() / 2]) / 1000.0;
+}
+
+// ---- the embedded queue
+
+std::optional<Build> Store::ClaimLocked(int64_t id, const WorkerCaps& caps, int64_t lease_ms,
+                                        int64_t now_ms) {
+  db_->Prepare(
+         "UPDATE builds SET state='running', attempt=attempt+1, worker=?2, lease_until_ms=?3, "
+         "started_ms=?4, stage='', progress=0 WHERE id=?1 AND state='queued'")
+      .Bind(1, id)
+      .Bind(2, caps.worker)
+      .Bind(3, now_ms + lease_ms)
+      .Bind(4, now_ms)
+      .Run();
+  if (db_->Changes() == 0) return std::nullopt;
+  db_->Prepare("UPDATE workers SET current_build=?2, last_seen_ms=?3 WHERE id=?1")
+      .Bind(1, caps.worker)
+      .Bind(2, id)
+      .Bind(3, now_ms)
+      .Run();
+  return GetBuildLocked(id);
+}
+
+std::optional<Build> Store::ClaimNext(const WorkerCaps& caps, int64_t lease_ms, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  // Highest priority first; among equals the owner with the fewest running builds, so one
+  // user's hundred queued builds do not starve another's one; then the oldest.
+  Statement pick = db_->Prepare(
+      "SELECT b.id FROM builds b WHERE b.state='queued' AND " + InList(1, "b.arch") + " AND " +
+      InList(2, "b.release") + " AND " + InList(3, "b.type") +
+      " ORDER BY b.priority DESC, (SELECT COUNT(*) FROM builds r WHERE r.owner_id = b.owner_id "
+      "AND r.state='running') ASC, b.queued_ms ASC, b.id ASC LIMIT 1");
+  pick.Bind(1, caps.arches).Bind(2, caps.releases).Bind(3, caps.types);
+  if (!pick.Step()) return std::nullopt;
+  int64_t id = pick.Int(0);
+  std::optional<Build> claimed = ClaimLocked(id, caps, lease_ms, now_ms);
+  tx.Commit();
+  return claimed;
+}
+
+std::optional<Build> Store::Claim(int64_t id, const WorkerCaps& caps, int64_t lease_ms,
+                                  int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  std::optional<Build> claimed = ClaimLocked(id, caps, lease_ms, now_ms);
+  tx.Commit();
+  return claimed;
+}
+
+LeaseStatus Store::Heartbeat(int64_t id, int attempt, const std::string& worker, int64_t lease_ms,
+                             int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  db_->Prepare(
+         "UPDATE builds SET lease_until_ms=?4 WHERE id=?1 AND attempt=?2 AND worker=?3 AND "
+         "state='running'")
+      .Bind(1, id)
+      .Bind(2, attempt)
+      .Bind(3, worker)
+      .Bind(4, now_ms + lease_ms)
+      .Run();
+  if (db_->Changes() == 0) return LeaseStatus::kLost;
+  db_->Prepare("UPDATE workers SET last_seen_ms=?2 WHERE id=?1")
+      .Bind(1, worker)
+      .Bind(2, now_ms)
+      .Run();
+  Statement cancel = db_->Prepare("SELECT cancel_requested FROM builds WHERE id=?1");
+  cancel.Bind(1, id);
+  cancel.Step();
+  bool canceled = cancel.Int(0) != 0;
+  tx.Commit();
+  return canceled ? LeaseStatus::kCancelRequested : LeaseStatus::kHeld;
+}
+
+void Store::SetProgress(int64_t id, int attempt, const std::string& stage, double progress) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "UPDATE builds SET stage=?3, progress=?4 WHERE id=?1 AND attempt=?2 AND "
+         "state='running'")
+      .Bind(1, id)
+      .Bind(2, attempt)
+      .Bind(3, stage)
+      .Bind(4, progress)
+      .Run();
+}
+
+bool Store::Finish(int64_t id, int attempt, const std::string& worker, BuildState state,
+                   const std::string& error_code, const std::string& error_class,
+                   const std::string& error_message, const std::string& error_hint,
+                   int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  db_->Prepare(
+         "UPDATE builds SET state=?4, finished_ms=?5, lease_until_ms=0, error_code=?6, "
+         "error_class=?7, error_message=?8, error_hint=?9, progress=CASE WHEN ?4='succeeded' "
+         "THEN 1 ELSE progress END WHERE id=?1 AND attempt=?2 AND worker=?3 AND "
+         "state='running'")
+      .Bind(1, id)
+      .Bind(2, attempt)
+      .Bind(3, worker)
+      .Bind(4, ToString(state))
+      .Bind(5, now_ms)
+      .Bind(6, error_code)
+      .Bind(7, error_class)
+      .Bind(8, error_message)
+      .Bind(9, error_hint)
+      .Run();
+  bool done = db_->Changes() > 0;
+  db_->Prepare(
+         "UPDATE workers SET current_build=0, last_seen_ms=?3 WHERE id=?1 AND "
+         "current_build=?2")
+      .Bind(1, worker)
+      .Bind(2, id)
+      .Bind(3, now_ms)
+      .Run();
+  tx.Commit();
+  return done;
+}
+
+bool Store::HandBack(int64_t id, int attempt, const std::string& worker, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "UPDATE builds SET state='queued', queued_ms=?4, lease_until_ms=0, stage='', "
+         "progress=0 WHERE id=?1 AND attempt=?2 AND worker=?3 AND state='running'")
+      .Bind(1, id)
+      .Bind(2, attempt)
+      .Bind(3, worker)
+      .Bind(4, now_ms)
+      .Run();
+  return db_->Changes() > 0;
+}
+
+std::vector<int64_t> Store::RequeueExpired(int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  Statement s = db_->Prepare(
+      "UPDATE builds SET state='queued', queued_ms=?1, lease_until_ms=0, stage='', progress=0 "
+      "WHERE state='running' AND lease_until_ms < ?1 RETURNING id");
+  s.Bind(1, now_ms);
+  std::vector<int64_t> ids;
+  while (s.Step()) ids.push_back(s.Int(0));
+  tx.Commit();
+  return ids;
+}
+
+std::vector<int64_t> Store::RequeueWorkerPrefix(const std::string& prefix, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  Statement s = db_->Prepare(
+      "UPDATE builds SET state='queued', queued_ms=?2, lease_until_ms=0, stage='', progress=0 "
+      "WHERE state='running' AND substr(worker, 1, length(?1)) = ?1 RETURNING id");
+  s.Bind(1, prefix).Bind(2, now_ms);
+  std::vector<int64_t> ids;
+  while (s.Step()) ids.push_back(s.Int(0));
+  tx.Commit();
+  return ids;
+}
+
+// ---- events, artifacts, workers
+
+std::vector<Event> Store::AppendEvents(int64_t build_id, const std::vector<NewEvent>& events,
+                                       int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  Statement last = db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM events WHERE build_id=?1");
+  last.Bind(1, build_id);
+  last.Step();
+  int64_t seq = last.Int(0);
+  std::vector<Event> out;
+  out.reserve(events.size());
+  for (const NewEvent& e : events) {
+    ++seq;
+    db_->Prepare(
+           "INSERT INTO events(build_id, seq, time_ms, kind, data) VALUES(?1, ?2, ?3, ?4, ?5)")
+        .Bind(1, build_id)
+        .Bind(2, seq)
+        .Bind(3, now_ms)
+        .Bind(4, e.kind)
+        .Bind(5, e.data)
+        .Run();
+    out.push_back({build_id, seq, now_ms, e.kind, e.data});
+  }
+  tx.Commit();
+  return out;
+}
+
+std::vector<Event> Store::EventsAfter(int64_t build_id, int64_t after_seq, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT seq, time_ms, kind, data FROM events WHERE build_id=?1 AND seq > ?2 ORDER BY seq "
+      "LIMIT ?3");
+  s.Bind(1, build_id).Bind(2, after_seq).Bind(3, limit);
+  std::vector<Event> out;
+  while (s.Step()) out.push_back({build_id, s.Int(0), s.Int(1), s.Text(2), s.Text(3)});
+  return out;
+}
+
+void Store::AddArtifact(const Artifact& a) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "INSERT OR REPLACE INTO artifacts(build_id, name, size, sha256) VALUES(?1, ?2, ?3, ?4)")
+      .Bind(1, a.build_id)
+      .Bind(2, a.name)
+      .Bind(3, a.size)
+      .Bind(4, a.sha256)
+      .Run();
+}
+
+std::vector<Artifact> Store::Artifacts(int64_t build_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s =
+      db_->Prepare("SELECT name, size, sha256 FROM artifacts WHERE build_id=?1 ORDER BY name");
+  s.Bind(1, build_id);
+  std::vector<Artifact> out;
+  while (s.Step()) out.push_back({build_id, s.Text(0), s.Int(1), s.Text(2)});
+  return out;
+}
+
+void Store::MarkArtifactsRemoved(int64_t build_id, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare("UPDATE builds SET artifacts_removed_ms=?2 WHERE id=?1")
+      .Bind(1, build_id)
+      .Bind(2, now_ms)
+      .Run();
+}
+
+std::vector<Store::StoredArtifacts> Store::BuildsWithArtifacts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT b.id, b.finished_ms, SUM(a.size) FROM builds b JOIN artifacts a ON a.build_id = "
+      "b.id WHERE b.artifacts_removed_ms = 0 AND b.state IN ('succeeded', 'failed', "
+      "'canceled') GROUP BY b.id ORDER BY b.finished_ms, b.id");
+  std::vector<StoredArtifacts> out;
+  while (s.Step()) out.push_back({s.Int(0), s.Int(1), s.Int(2)});
+  return out;
+}
+
+void Store::UpsertWorker(const Worker& w) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "INSERT INTO workers(id, arches, releases, types, version, capacity, registered_ms, "
+         "last_seen_ms, current_build) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+         "ON CONFLICT(id) DO UPDATE SET arches=?2, releases=?3, types=?4, version=?5, "
+         "capacity=?6, last_seen_ms=?8, current_build=?9")
+      .Bind(1, w.id)
+      .Bind(2, w.arches)
+      .Bind(3, w.releases)
+      .Bind(4, w.types)
+      .Bind(5, w.version)
+      .Bind(6, w.capacity)
+      .Bind(7, w.registered_ms)
+      .Bind(8, w.last_seen_ms)
+      .Bind(9, w.current_build)
+      .Run();
+}
+
+void Store::TouchWorker(const std::string& id, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare("UPDATE workers SET last_seen_ms=?2 WHERE id=?1").Bind(1, id).Bind(2, now_ms).Run();
+}
+
+std::vector<Worker> Store::ListWorkers() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT id, arches, releases, types, version, capacity, registered_ms, last_seen_ms, "
+      "current_build FROM workers ORDER BY id");
+  std::vector<Worker> out;
+  while (s.Step()) {
+    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4),
+                   static_cast<int>(s.Int(5)), s.Int(6), s.Int(7), s.Int(8)});
+  }
+  return out;
+}
+
+}  // namespace kiln::store

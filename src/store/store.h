@@ -1,0 +1,228 @@
+// The master's durable state: users, API tokens, browser sessions, builds (which are also the
+// embedded queue's rows), their events, artifacts and the workers seen. SQLite in WAL mode
+// with versioned migrations; one connection guarded by a mutex (SQLite calls take
+// microseconds). Environment failures (disk full, a corrupt file) throw StoreError.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/build_state.h"
+
+namespace kiln::store {
+
+class Database;
+
+struct User {
+  int64_t id = 0;
+  std::string name;
+  Role role = Role::kUser;
+  std::string password_hash;  // Argon2id string, "" = cannot sign in with a password
+  int64_t created_ms = 0;
+};
+
+struct Token {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string name;
+  int64_t created_ms = 0;
+  int64_t last_used_ms = 0;
+};
+
+struct NewBuild {
+  int64_t owner_id = 0;
+  std::string spec_json;
+  std::string spec_hash;  // SHA-256 of the spec: identical requests attach to one build
+  std::string type, arch, release, name;
+  int priority = 0;             // higher runs first
+  std::string idempotency_key;  // "" = none
+};
+
+struct Build {
+  int64_t id = 0;
+  int64_t owner_id = 0;
+  std::string owner;  // the owner's user name
+  BuildState state = BuildState::kQueued;
+  std::string spec_json, spec_hash;
+  std::string type, arch, release, name;
+  int priority = 0;
+  int attempt = 0;     // 0 until first claimed
+  std::string worker;  // the worker of the current (or last) attempt
+  int64_t created_ms = 0, queued_ms = 0, started_ms = 0, finished_ms = 0, lease_until_ms = 0;
+  std::string stage;
+  double progress = 0;
+  bool cancel_requested = false;
+  std::string error_code, error_class, error_message, error_hint;
+  int64_t artifacts_removed_ms = 0;  // retention removed the files (0 = still there)
+};
+
+struct Artifact {
+  int64_t build_id = 0;
+  std::string name;
+  int64_t size = 0;
+  std::string sha256;
+};
+
+struct Event {
+  int64_t build_id = 0;
+  int64_t seq = 0;  // 1, 2, ... per build; the SSE event id
+  int64_t time_ms = 0;
+  std::string kind;  // "state", "stage", "progress", "log"
+  std::string data;  // JSON object text
+};
+
+struct Worker {
+  std::string id;                       // unique per worker process ("local-1@host", ...)
+  std::string arches, releases, types;  // comma-separated lists; "" = any
+  std::string version;
+  int capacity = 1;
+  int64_t registered_ms = 0, last_seen_ms = 0;
+  int64_t current_build = 0;  // 0 = idle
+};
+
+struct BuildFilter {
+  std::optional<BuildState> state;
+  std::optional<int64_t> owner_id;
+  std::optional<std::string> type, arch, release;
+  int64_t before_id = 0;  // cursor: only builds with a smaller id (0 = from the newest)
+  int limit = 50;
+};
+
+// What a worker can build, for claiming.
+struct WorkerCaps {
+  std::string worker;
+  std::string arches, releases, types;  // comma-separated; "" = any
+};
+
+enum class SubmitOutcome { kCreated, kSameIdempotencyKey, kAttachedToInFlight };
+
+struct SubmitResult {
+  int64_t id = 0;
+  SubmitOutcome outcome = SubmitOutcome::kCreated;
+};
+
+enum class LeaseStatus {
+  kHeld,             // keep going
+  kCancelRequested,  // stop the build and report it canceled
+  kLost,             // the attempt is no longer this worker's (requeued or finished)
+};
+
+struct QueuePlace {
+  int position = 0;  // 1 = next to start
+  int queued_total = 0;
+};
+
+class Store {
+ public:
+  static std::unique_ptr<Store> Open(const std::filesystem::path& path);
+  ~Store();
+
+  static int SchemaVersion();  // the newest migration
+
+  // Users and tokens.
+  int64_t AddUser(const std::string& name, Role role, const std::string& password_hash);
+  std::optional<User> FindUser(const std::string& name);
+  std::optional<User> FindUserById(int64_t id);
+  std::vector<User> ListUsers();
+  enum class DeleteUserResult { kDeleted, kNotFound, kHasBuilds };
+  // Removes the user with their tokens and sessions. A user who owns builds is kept unless
+  // `with_builds` (then the builds, their events and artifact records go too).
+  DeleteUserResult DeleteUser(const std::string& name, bool with_builds);
+  void SetPassword(int64_t user_id, const std::string& password_hash);
+  int64_t AddToken(int64_t user_id, const std::string& name, const std::string& token_hash);
+  // The user whose live token has this hash; marks the token used.
+  std::optional<User> UserForToken(const std::string& token_hash, int64_t now_ms);
+  std::vector<Token> ListTokens(std::optional<int64_t> user_id);
+  bool RevokeToken(int64_t token_id);
+
+  // Browser sessions: the cookie's hash, the CSRF token, an expiry.
+  void AddSession(const std::string& session_hash, int64_t user_id, const std::string& csrf,
+                  int64_t expires_ms);
+  struct SessionUser {
+    User user;
+    std::string csrf;
+  };
+  std::optional<SessionUser> UserForSession(const std::string& session_hash, int64_t now_ms);
+  void DeleteSession(const std::string& session_hash);
+
+  // Builds.
+  SubmitResult SubmitBuild(const NewBuild& build, int64_t now_ms);
+  std::optional<Build> GetBuild(int64_t id);
+  std::vector<Build> ListBuilds(const BuildFilter& filter);
+  // Queued builds go straight to canceled; running ones get the cancel flag their worker sees
+  // at its next heartbeat. False if the build is already final.
+  bool RequestCancel(int64_t id, int64_t now_ms);
+  // A failed or canceled build goes back to the queue. False if it is not final or succeeded.
+  bool Retry(int64_t id, int64_t now_ms);
+  bool DeleteBuild(int64_t id);  // final builds only; events and artifacts go with it
+  QueuePlace PlaceInQueue(int64_t id);
+  std::map<std::string, int64_t> CountByState();  // "queued" -> n, ... (every state listed)
+  // Median run time of the last succeeded builds of this kind, if there are any.
+  std::optional<double> TypicalDurationSeconds(const std::string& type, const std::string& arch,
+                                               const std::string& release);
+
+  // The embedded queue. Claim picks the next queued build this worker can build (highest
+  // priority, then the owner with the fewest running builds, then the oldest) and leases it.
+  std::optional<Build> ClaimNext(const WorkerCaps& caps, int64_t lease_ms, int64_t now_ms);
+  // Claims one given build (a queue message named it); nullopt if it is not queued.
+  std::optional<Build> Claim(int64_t id, const WorkerCaps& caps, int64_t lease_ms, int64_t now_ms);
+  LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker, int64_t lease_ms,
+                        int64_t now_ms);
+  void SetProgress(int64_t id, int attempt, const std::string& stage, double progress);
+  // Ends an attempt; false if it was no longer this worker's.
+  bool Finish(int64_t id, int attempt, const std::string& worker, BuildState state,
+              const std::string& error_code, const std::string& error_class,
+              const std::string& error_message, const std::string& error_hint, int64_t now_ms);
+  // The worker gives the attempt back unfinished (it is stopping): the build is queued again.
+  bool HandBack(int64_t id, int attempt, const std::string& worker, int64_t now_ms);
+  // Builds whose lease ran out (their worker died) go back to the queue; returns their ids.
+  std::vector<int64_t> RequeueExpired(int64_t now_ms);
+  // Builds leased to workers whose id starts with `prefix` go back to the queue (the local
+  // workers of a server that stopped).
+  std::vector<int64_t> RequeueWorkerPrefix(const std::string& prefix, int64_t now_ms);
+
+  // Events, numbered per build.
+  struct NewEvent {
+    std::string kind;
+    std::string data;
+  };
+  // Appends in one transaction; returns the events with their numbers.
+  std::vector<Event> AppendEvents(int64_t build_id, const std::vector<NewEvent>& events,
+                                  int64_t now_ms);
+  std::vector<Event> EventsAfter(int64_t build_id, int64_t after_seq, int limit);
+
+  // Artifacts.
+  void AddArtifact(const Artifact& artifact);
+  std::vector<Artifact> Artifacts(int64_t build_id);
+  void MarkArtifactsRemoved(int64_t build_id, int64_t now_ms);
+  struct StoredArtifacts {
+    int64_t build_id = 0;
+    int64_t finished_ms = 0;
+    int64_t bytes = 0;
+  };
+  // Finished builds whose artifacts are still on disk, oldest first.
+  std::vector<StoredArtifacts> BuildsWithArtifacts();
+
+  // Workers.
+  void UpsertWorker(const Worker& worker);
+  void TouchWorker(const std::string& id, int64_t now_ms);  // an idle worker is still there
+  std::vector<Worker> ListWorkers();
+
+ private:
+  explicit Store(std::unique_ptr<Database> db);
+  void Migrate();
+  std::optional<Build> ClaimLocked(int64_t id, const WorkerCaps& caps, int64_t lease_ms,
+                                   int64_t now_ms);
+  std::optional<Build> GetBuildLocked(int64_t id);
+
+  std::mutex mu_;
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace kiln::store

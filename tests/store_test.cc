@@ -1,0 +1,214 @@
+// The store on a real SQLite file: migrations, users and tokens, the embedded queue's
+// claiming, leases, fairness, idempotency and events.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "auth/credentials.h"
+#include "store/sqlite.h"
+
+namespace kiln::store {
+namespace {
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("kiln-store-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = Store::Open(dir_ / "kiln.db");
+    alice_ = store_->AddUser("alice", Role::kUser, "");
+    bob_ = store_->AddUser("bob", Role::kUser, "");
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  NewBuild Spec(int64_t owner, const std::string& hash, const std::string& arch = "x86_64") {
+    NewBuild b;
+    b.owner_id = owner;
+    b.spec_json = "{}";
+    b.spec_hash = hash;
+    b.type = "qcow2";
+    b.arch = arch;
+    b.release = "bookworm";
+    b.name = "n";
+    return b;
+  }
+  WorkerCaps Caps(const std::string& id, const std::string& arches = "") {
+    return {id, arches, "", ""};
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  int64_t alice_ = 0, bob_ = 0;
+};
+
+TEST_F(StoreTest, ReopeningKeepsDataAndSchema) {
+  SubmitResult r = store_->SubmitBuild(Spec(alice_, "h1"), 1000);
+  store_.reset();
+  store_ = Store::Open(dir_ / "kiln.db");
+  std::optional<Build> b = store_->GetBuild(r.id);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->owner, "alice");
+  EXPECT_EQ(b->state, BuildState::kQueued);
+  EXPECT_EQ(b->queued_ms, 1000);
+}
+
+TEST_F(StoreTest, RefusesADatabaseFromANewerKiln) {
+  store_.reset();
+  {
+    auto db = Database::Open(dir_ / "kiln.db");
+    db->Exec("PRAGMA user_version=" + std::to_string(Store::SchemaVersion() + 1));
+  }
+  EXPECT_THROW(Store::Open(dir_ / "kiln.db"), StoreError);
+}
+
+TEST_F(StoreTest, TokensAreFoundByHashAndRevocable) {
+  std::string token = auth::NewToken();
+  EXPECT_EQ(token.rfind("kiln_", 0), 0u);
+  int64_t id = store_->AddToken(alice_, "ci", auth::SecretHash(token));
+  std::optional<User> u = store_->UserForToken(auth::SecretHash(token), 5000);
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->name, "alice");
+  EXPECT_FALSE(store_->UserForToken(auth::SecretHash(token + "x"), 5000));
+  EXPECT_TRUE(store_->RevokeToken(id));
+  EXPECT_FALSE(store_->UserForToken(auth::SecretHash(token), 5000)) << "revoked";
+  EXPECT_FALSE(store_->RevokeToken(id)) << "already revoked";
+}
+
+TEST_F(StoreTest, PasswordsAreArgon2id) {
+  std::string hash = auth::HashPassword("correct horse");
+  EXPECT_EQ(hash.rfind("$argon2id$", 0), 0u);
+  EXPECT_TRUE(auth::VerifyPassword(hash, "correct horse"));
+  EXPECT_FALSE(auth::VerifyPassword(hash, "correct hors"));
+  EXPECT_FALSE(auth::VerifyPassword("", "x"));
+  EXPECT_FALSE(auth::VerifyPassword("garbage", "x"));
+}
+
+TEST_F(StoreTest, SessionsExpire) {
+  store_->AddSession("s1", alice_, "csrf1", 10'000);
+  auto s = store_->UserForSession("s1", 9'000);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->csrf, "csrf1");
+  EXPECT_FALSE(store_->UserForSession("s1", 10'001));
+}
+
+TEST_F(StoreTest, IdempotencyKeyAndInFlightSpecGiveOneBuild) {
+  NewBuild b = Spec(alice_, "same");
+  b.idempotency_key = "k1";
+  SubmitResult first = store_->SubmitBuild(b, 1);
+  EXPECT_EQ(first.outcome, SubmitOutcome::kCreated);
+  SubmitResult again = store_->SubmitBuild(b, 2);
+  EXPECT_EQ(again.outcome, SubmitOutcome::kSameIdempotencyKey);
+  EXPECT_EQ(again.id, first.id);
+  NewBuild other_key = Spec(alice_, "same");
+  SubmitResult attached = store_->SubmitBuild(other_key, 3);
+  EXPECT_EQ(attached.outcome, SubmitOutcome::kAttachedToInFlight);
+  EXPECT_EQ(attached.id, first.id);
+  // Another user's identical request is their own build.
+  EXPECT_NE(store_->SubmitBuild(Spec(bob_, "same"), 4).id, first.id);
+  // Once the first is final, the same spec builds again.
+  ASSERT_TRUE(store_->RequestCancel(first.id, 5));
+  EXPECT_EQ(store_->SubmitBuild(Spec(alice_, "same"), 6).outcome, SubmitOutcome::kCreated);
+}
+
+TEST_F(StoreTest, ClaimOrderIsPriorityThenFairnessThenAge) {
+  int64_t a1 = store_->SubmitBuild(Spec(alice_, "a1"), 1).id;
+  int64_t a2 = store_->SubmitBuild(Spec(alice_, "a2"), 2).id;
+  int64_t b1 = store_->SubmitBuild(Spec(bob_, "b1"), 3).id;
+  NewBuild urgent = Spec(bob_, "b2");
+  urgent.priority = 5;
+  int64_t b2 = store_->SubmitBuild(urgent, 4).id;
+  EXPECT_EQ(store_->ClaimNext(Caps("w1"), 30'000, 10)->id, b2) << "priority first";
+  // bob now has one running build, alice none: alice's oldest goes before bob's.
+  EXPECT_EQ(store_->ClaimNext(Caps("w2"), 30'000, 10)->id, a1);
+  // alice 1 running, bob 1 running: the oldest.
+  EXPECT_EQ(store_->ClaimNext(Caps("w3"), 30'000, 10)->id, a2);
+  EXPECT_EQ(store_->ClaimNext(Caps("w4"), 30'000, 10)->id, b1);
+  EXPECT_FALSE(store_->ClaimNext(Caps("w5"), 30'000, 10)) << "queue empty";
+}
+
+TEST_F(StoreTest, WorkersClaimOnlyWhatTheyCanBuild) {
+  int64_t i686 = store_->SubmitBuild(Spec(alice_, "x", "i686"), 1).id;
+  EXPECT_FALSE(store_->ClaimNext(Caps("w", "x86_64"), 1000, 2));
+  std::optional<Build> b = store_->ClaimNext(Caps("w", "x86_64,i686"), 1000, 2);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->id, i686);
+  EXPECT_EQ(b->attempt, 1);
+  EXPECT_EQ(b->state, BuildState::kRunning);
+}
+
+TEST_F(StoreTest, AnExpiredLeaseRequeuesAndTheOldAttemptIsRefused) {
+  int64_t id = store_->SubmitBuild(Spec(alice_, "x"), 1).id;
+  Build b = *store_->ClaimNext(Caps("w1"), 1000, 100);
+  EXPECT_EQ(store_->Heartbeat(id, b.attempt, "w1", 1000, 500), LeaseStatus::kHeld);
+  EXPECT_TRUE(store_->RequeueExpired(1400).empty()) << "lease extended to 1500";
+  EXPECT_EQ(store_->RequeueExpired(1600), std::vector<int64_t>{id});
+  EXPECT_EQ(store_->GetBuild(id)->state, BuildState::kQueued);
+  EXPECT_EQ(store_->Heartbeat(id, b.attempt, "w1", 1000, 1700), LeaseStatus::kLost);
+  Build again = *store_->ClaimNext(Caps("w2"), 1000, 1800);
+  EXPECT_EQ(again.attempt, 2);
+  EXPECT_FALSE(store_->Finish(id, 1, "w1", BuildState::kSucceeded, "", "", "", "", 1900))
+      << "a stale attempt cannot finish the build";
+  EXPECT_TRUE(store_->Finish(id, 2, "w2", BuildState::kSucceeded, "", "", "", "", 1900));
+  EXPECT_EQ(store_->GetBuild(id)->state, BuildState::kSucceeded);
+  EXPECT_EQ(store_->GetBuild(id)->progress, 1.0);
+}
+
+TEST_F(StoreTest, CancelQueuedIsImmediateCancelRunningGoesThroughTheHeartbeat) {
+  int64_t queued = store_->SubmitBuild(Spec(alice_, "q"), 1).id;
+  int64_t running = store_->SubmitBuild(Spec(alice_, "r"), 2).id;
+  Build r = *store_->Claim(running, Caps("w"), 1000, 3);
+  EXPECT_TRUE(store_->RequestCancel(queued, 4));
+  EXPECT_EQ(store_->GetBuild(queued)->state, BuildState::kCanceled);
+  EXPECT_TRUE(store_->RequestCancel(running, 4));
+  EXPECT_EQ(store_->GetBuild(running)->state, BuildState::kRunning);
+  EXPECT_EQ(store_->Heartbeat(running, r.attempt, "w", 1000, 5), LeaseStatus::kCancelRequested);
+  EXPECT_FALSE(store_->RequestCancel(queued, 6)) << "already final";
+  EXPECT_TRUE(store_->Retry(queued, 7));
+  EXPECT_EQ(store_->GetBuild(queued)->state, BuildState::kQueued);
+  EXPECT_FALSE(store_->Retry(running, 8)) << "running builds are not retried";
+}
+
+TEST_F(StoreTest, EventsAreNumberedPerBuild) {
+  int64_t a = store_->SubmitBuild(Spec(alice_, "a"), 1).id;
+  int64_t b = store_->SubmitBuild(Spec(alice_, "b"), 1).id;
+  auto first = store_->AppendEvents(a, {{"log", R"({"line":"x"})"}, {"log", R"({"line":"y"})"}}, 5);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[1].seq, 2);
+  EXPECT_EQ(store_->AppendEvents(b, {{"state", "{}"}}, 6)[0].seq, 1);
+  std::vector<Event> after = store_->EventsAfter(a, 1, 100);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].data, R"({"line":"y"})");
+}
+
+TEST_F(StoreTest, AUserWithBuildsIsKeptUnlessAsked) {
+  store_->SubmitBuild(Spec(alice_, "a"), 1);
+  EXPECT_EQ(store_->DeleteUser("alice", false), Store::DeleteUserResult::kHasBuilds);
+  EXPECT_TRUE(store_->FindUser("alice"));
+  EXPECT_EQ(store_->DeleteUser("alice", true), Store::DeleteUserResult::kDeleted);
+  EXPECT_FALSE(store_->FindUser("alice"));
+  EXPECT_EQ(store_->DeleteUser("nobody", false), Store::DeleteUserResult::kNotFound);
+}
+
+TEST_F(StoreTest, QueuePlaceAndTypicalDuration) {
+  int64_t a = store_->SubmitBuild(Spec(alice_, "a"), 1).id;
+  int64_t b = store_->SubmitBuild(Spec(alice_, "b"), 2).id;
+  EXPECT_EQ(store_->PlaceInQueue(b).position, 2);
+  EXPECT_EQ(store_->PlaceInQueue(b).queued_total, 2);
+  EXPECT_FALSE(store_->TypicalDurationSeconds("qcow2", "x86_64", "bookworm"));
+  Build run = *store_->Claim(a, Caps("w"), 100'000, 10'000);
+  store_->Finish(a, run.attempt, "w", BuildState::kSucceeded, "", "", "", "", 70'000);
+  EXPECT_DOUBLE_EQ(*store_->TypicalDurationSeconds("qcow2", "x86_64", "bookworm"), 60.0);
+  EXPECT_EQ(store_->PlaceInQueue(b).position, 1);
+}
+
+}  // namespace
+}  // namespace kiln::store
