@@ -11,12 +11,16 @@ profile="${1:-build}"
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev libcrypt-dev
+  # the service: HTTP (Beast/Asio, header-only), SQLite store, Argon2id (libsodium)
+  libboost1.81-dev libsqlite3-dev libsodium-dev
   mmdebstrap zstd util-linux ca-certificates
   # image assembly without mounting: partition tables, file systems, GRUB, ISO, qcow2
   fdisk e2fsprogs dosfstools mtools squashfs-tools xorriso qemu-utils
   grub-common grub-pc-bin grub-efi-amd64-bin grub-efi-ia32-bin
   # kiln boot-test
   qemu-system-x86 ovmf
+  # scripts/demo.sh talks to the API
+  curl jq
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -24,6 +28,8 @@ test_pkgs=(
   python3 python3-pyftpdlib
   # a package repository made by the tests (dpkg-deb is in dpkg)
   apt-utils
+  # docs/openapi.yaml read by the API conformance test
+  libyaml-cpp-dev
 )
 
 case "$profile" in

@@ -15,10 +15,9 @@ struct Registration {
 // Every subcommand, in the order `kiln --help` lists them. Later issues add serve, worker,
 // build, submit, ...
 constexpr Registration kSubcommands[] = {
-    {kiln::cmd::SetupKs},
-    {kiln::cmd::SetupSpec},
-    {kiln::cmd::SetupBuild},
-    {kiln::cmd::SetupBootTest},
+    {kiln::cmd::SetupKs},       {kiln::cmd::SetupSpec},  {kiln::cmd::SetupBuild},
+    {kiln::cmd::SetupBootTest}, {kiln::cmd::SetupServe}, {kiln::cmd::SetupUser},
+    {kiln::cmd::SetupJob},
 };
 
 }  // namespace

@@ -15,5 +15,8 @@ void SetupKs(CLI::App& app, Action& action);        // kiln ks validate|flatten|
 void SetupSpec(CLI::App& app, Action& action);      // kiln spec show
 void SetupBuild(CLI::App& app, Action& action);     // kiln build
 void SetupBootTest(CLI::App& app, Action& action);  // kiln boot-test
+void SetupServe(CLI::App& app, Action& action);     // kiln serve
+void SetupUser(CLI::App& app, Action& action);      // kiln user, kiln token
+void SetupJob(CLI::App& app, Action& action);       // kiln job (internal, for workers)
 
 }  // namespace kiln::cmd

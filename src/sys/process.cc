@@ -58,7 +58,7 @@ class LineSink {
 [[noreturn]] void ExecChild(const RunOptions& options, const std::vector<char*>& argv,
                             const std::vector<char*>& envp, int out_fd, int err_report_fd) {
   setpgid(0, 0);  // its own process group, so that we can stop it with all its children
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  prctl(PR_SET_PDEATHSIG, options.parent_death_signal);
   int devnull = open("/dev/null", O_RDONLY);
   if (devnull >= 0) dup2(devnull, STDIN_FILENO);
   dup2(out_fd, STDOUT_FILENO);

@@ -25,6 +25,9 @@ struct RunOptions {
   size_t tail_lines = 40;  // how many last lines RunResult keeps
   // How long a stopped program gets between SIGTERM and SIGKILL.
   std::chrono::milliseconds kill_grace{2000};
+  // What the program gets if the thread that started it dies (the whole process killed):
+  // SIGKILL by default; SIGTERM for a program that must clean up after itself (a build job).
+  int parent_death_signal = 9;
 };
 
 enum class ExitKind {

@@ -1,0 +1,280 @@
+// kiln serve — the master: HTTP API, embedded store and queue, and N local workers.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "auth/credentials.h"
+#include "cmd/client_config.h"
+#include "cmd/subcommands.h"
+#include "server/api.h"
+#include "server/coordinator.h"
+#include "server/http_server.h"
+#include "spec/imagebuild_conf.h"
+#include "store/sqlite.h"
+#include "store/store.h"
+#include "sys/files.h"
+#include "worker/local_worker.h"
+
+namespace kiln::cmd {
+namespace fs = std::filesystem;
+namespace {
+
+struct ServeOptions {
+  std::string config;
+  std::string listen = "0.0.0.0:5000";
+  std::string data_dir = "/var/lib/kiln";
+  std::string cache_dir = "/var/cache/kiln";
+  int workers = 0;
+  int threads = 2;
+  double body_limit_mib = 64;
+  double cache_max_gib = 20;
+  double retention_days = 0;     // 0 = keep artifacts whatever their age
+  double retention_max_gib = 0;  // 0 = no disk budget for artifacts
+};
+
+std::string HostName() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// [server] keys of --config override the defaults; flags given on the command line win.
+bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
+  std::string text;
+  try {
+    text = sys::ReadFileText(o.config);
+  } catch (const std::exception& e) {
+    std::cerr << "kiln serve: cannot read " << o.config << ": " << e.what() << "\n";
+    return false;
+  }
+  spec::IniFile ini;
+  Diagnostics diags;
+  bool ok = spec::ParseIni(text, o.config, ini, diags);
+  for (const Diagnostic& d : diags.items()) std::cerr << FormatDiagnostic(d) << "\n";
+  if (!ok) return false;
+  const spec::IniSection* s = ini.Find("server");
+  if (s == nullptr) return true;
+  for (const auto& [key, v] : s->values) {
+    auto from_flag = [&](const char* flag) { return app->count(flag) > 0; };
+    try {
+      if (key == "listen") {
+        if (!from_flag("--listen")) o.listen = v.value;
+      } else if (key == "data_dir") {
+        if (!from_flag("--data-dir")) o.data_dir = v.value;
+      } else if (key == "cache_dir") {
+        if (!from_flag("--cache-dir")) o.cache_dir = v.value;
+      } else if (key == "workers") {
+        if (!from_flag("--workers")) o.workers = std::stoi(v.value);
+      } else if (key == "threads") {
+        if (!from_flag("--threads")) o.threads = std::stoi(v.value);
+      } else if (key == "body_limit_mib") {
+        o.body_limit_mib = std::stod(v.value);
+      } else if (key == "cache_max_gib") {
+        o.cache_max_gib = std::stod(v.value);
+      } else if (key == "retention_days") {
+        if (!from_flag("--retention-days")) o.retention_days = std::stod(v.value);
+      } else if (key == "retention_max_gib") {
+        if (!from_flag("--retention-max-gib")) o.retention_max_gib = std::stod(v.value);
+      } else {
+        std::cerr << o.config << ":" << v.line << ": unknown key '" << key
+                  << "' in [server] (known: listen, data_dir, cache_dir, workers, threads, "
+                     "body_limit_mib, cache_max_gib, retention_days, retention_max_gib)\n";
+        return false;
+      }
+    } catch (const std::exception&) {
+      std::cerr << o.config << ":" << v.line << ": '" << v.value << "' is not a number\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+// First start: an admin user and a token for it, written where the admin and the CLI find it.
+void CreateFirstAdmin(store::Store& store, const fs::path& data_dir, const std::string& url) {
+  if (!store.ListUsers().empty()) return;
+  int64_t id = store.AddUser("admin", Role::kAdmin, "");
+  std::string token = auth::NewToken();
+  store.AddToken(id, "first start", auth::SecretHash(token));
+  fs::path token_file = data_dir / "admin.token";
+  {
+    mode_t old = umask(077);
+    std::ofstream out(token_file, std::ios::trunc);
+    out << token << "\n";
+    umask(old);
+  }
+  chmod(token_file.c_str(), 0600);
+  std::string config_error;
+  fs::path config = ClientConfigPath();
+  bool wrote = WriteClientConfig(config, {url, token}, config_error);
+  std::cerr << "kiln serve: created user 'admin' with an API token in " << token_file.string();
+  if (wrote) std::cerr << " and " << config.string();
+  std::cerr << " (mode 0600)\n";
+  if (!wrote) std::cerr << "kiln serve: could not write the CLI config: " << config_error << "\n";
+}
+
+int Serve(const ServeOptions& o) {
+  size_t colon = o.listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      port = std::stoi(o.listen.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+  }
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    std::cerr << "kiln serve: --listen must be ADDRESS:PORT (e.g. 0.0.0.0:5000), not '" << o.listen
+              << "'\n";
+    return 2;
+  }
+  if (o.workers > 0 && geteuid() != 0) {
+    std::cerr << "kiln serve: local workers build images and must run as root "
+                 "(or start with --workers 0)\n";
+    return 2;
+  }
+  fs::path data_dir = fs::absolute(o.data_dir);
+  fs::create_directories(data_dir);
+  std::unique_ptr<store::Store> store;
+  try {
+    store = store::Store::Open(data_dir / "kiln.db");
+  } catch (const store::StoreError& e) {
+    std::cerr << "kiln serve: " << e.what() << "\n";
+    return 1;
+  }
+  server::Coordinator coordinator(*store, data_dir);
+
+  // Block the stop signals in every thread; one thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::string host = HostName();
+  const std::string local_prefix = "local/";
+  int requeued = coordinator.RequeueLocalWorkers(local_prefix);
+  if (requeued > 0) {
+    std::cerr << "kiln serve: " << requeued
+              << " build(s) of the previous run's local workers are queued again\n";
+  }
+
+  std::vector<std::unique_ptr<worker::LocalWorker>> workers;
+  auto wake_workers = [&workers] {
+    for (auto& w : workers) w->Wake();
+  };
+  server::ApiOptions api_options;
+  api_options.body_limit = static_cast<size_t>(o.body_limit_mib * 1024 * 1024);
+  api_options.on_submit = wake_workers;
+  api_options.online_workers = [&store] {
+    std::vector<store::Worker> online;
+    int64_t now = server::Coordinator::NowMs();
+    for (store::Worker& w : store->ListWorkers()) {
+      if (now - w.last_seen_ms < 60'000) online.push_back(std::move(w));
+    }
+    return online;
+  };
+  server::Api api(coordinator, api_options);
+  server::HttpServerOptions http_options;
+  http_options.address = o.listen.substr(0, colon);
+  http_options.port = static_cast<uint16_t>(port);
+  http_options.threads = std::max(1, o.threads);
+  http_options.body_limit = api_options.body_limit;
+  server::HttpServer http(api, http_options);
+  std::string error;
+  if (!http.Listen(error)) {
+    std::cerr << "kiln serve: " << error << "\n";
+    return 1;
+  }
+  std::string shown_host = http_options.address == "0.0.0.0" ? "127.0.0.1" : http_options.address;
+  std::string url = "http://" + shown_host + ":" + std::to_string(http.port());
+  CreateFirstAdmin(*store, data_dir, url);
+
+  for (int i = 1; i <= o.workers; ++i) {
+    worker::LocalWorkerOptions wo;
+    wo.id = local_prefix + host + "/" + std::to_string(i);
+    wo.kiln_binary = fs::read_symlink("/proc/self/exe");
+    wo.cache_dir = fs::absolute(o.cache_dir);
+    wo.cache_max_gib = o.cache_max_gib;
+    workers.push_back(std::make_unique<worker::LocalWorker>(coordinator, wo));
+    workers.back()->Start();
+  }
+
+  std::atomic<bool> stopping{false};
+  std::thread maintenance([&] {
+    while (!stopping) {
+      try {
+        coordinator.RequeueExpired();
+        int removed = coordinator.ApplyRetention(
+            static_cast<int64_t>(o.retention_days * 86400.0 * 1000.0),
+            static_cast<int64_t>(o.retention_max_gib * double(1ull << 30)));
+        if (removed > 0) {
+          std::cerr << "kiln serve: retention removed the artifacts of " << removed
+                    << " build(s)\n";
+        }
+      } catch (const std::exception& e) {
+        std::cerr << "kiln serve: maintenance: " << e.what() << "\n";
+      }
+      for (int i = 0; i < 20 && !stopping; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    }
+  });
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::cerr << "kiln serve: stopping (signal " << sig << ")\n";
+    http.Stop();
+  });
+
+  std::cerr << "kiln serve: listening on " << url << " (data " << data_dir.string() << ", "
+            << o.workers << " local worker" << (o.workers == 1 ? "" : "s") << ")\n"
+            << std::flush;
+  http.Run();
+
+  stopping = true;
+  for (auto& w : workers) w->Stop();  // running builds go back to the queue
+  maintenance.join();
+  // The signal thread is still in sigwait if Run() ended some other way: wake it.
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  std::cerr << "kiln serve: stopped\n";
+  return 0;
+}
+
+}  // namespace
+
+void SetupServe(CLI::App& app, Action& action) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Run the build service: HTTP API on port 5000, embedded queue, local workers");
+  serve->add_option("--config", o->config, "server config file ([server] section)");
+  serve->add_option("--listen", o->listen, "ADDRESS:PORT to listen on (default 0.0.0.0:5000)");
+  serve->add_option("--data-dir", o->data_dir,
+                    "database, logs and artifacts (default /var/lib/kiln)");
+  serve->add_option("--cache-dir", o->cache_dir,
+                    "stage and package cache of the local workers (default /var/cache/kiln)");
+  serve->add_option("--workers", o->workers, "local workers: builds run at once on this host")
+      ->check(CLI::Range(0, 64));
+  serve->add_option("--threads", o->threads, "HTTP I/O threads (default 2)")
+      ->check(CLI::Range(1, 64));
+  serve
+      ->add_option("--retention-days", o->retention_days,
+                   "remove artifacts of builds finished longer ago (default: keep)")
+      ->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--retention-max-gib", o->retention_max_gib,
+                   "disk budget for artifacts; the oldest go first (default: none)")
+      ->check(CLI::NonNegativeNumber);
+  serve->callback([o, serve, &action] {
+    action = [o, serve] {
+      if (!o->config.empty() && !ReadServerConfig(*o, serve)) return 2;
+      return Serve(*o);
+    };
+  });
+}
+
+}  // namespace kiln::cmd

@@ -1,0 +1,191 @@
+// kiln user add|list|del and kiln token create|list|revoke — administration of the master's
+// users and API tokens, on its database directly (so: run them on the master, as the user
+// that owns the data directory).
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "auth/credentials.h"
+#include "cmd/subcommands.h"
+#include "store/sqlite.h"
+#include "store/store.h"
+
+namespace kiln::cmd {
+namespace fs = std::filesystem;
+namespace {
+
+struct AdminOptions {
+  std::string data_dir = "/var/lib/kiln";
+  std::string name;
+  bool admin = false;
+  bool password_stdin = false;
+  bool with_builds = false;
+  std::string user;  // token create --user
+  std::string label = "cli";
+  int64_t token_id = 0;
+};
+
+std::unique_ptr<store::Store> OpenStore(const AdminOptions& o) {
+  fs::path db = fs::path(o.data_dir) / "kiln.db";
+  if (!fs::exists(db)) {
+    std::cerr << "kiln: no kiln database in " << o.data_dir
+              << " (start `kiln serve` once, or pass --data-dir)\n";
+    return nullptr;
+  }
+  try {
+    return store::Store::Open(db);
+  } catch (const store::StoreError& e) {
+    std::cerr << "kiln: " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
+bool ValidUserName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+int UserAdd(const AdminOptions& o) {
+  if (!ValidUserName(o.name)) {
+    std::cerr << "kiln user add: '" << o.name
+              << "' is not a valid user name (letters, digits, '-', '_', '.'; up to 64)\n";
+    return 2;
+  }
+  auto store = OpenStore(o);
+  if (!store) return 1;
+  if (store->FindUser(o.name)) {
+    std::cerr << "kiln user add: user '" << o.name << "' exists already\n";
+    return 1;
+  }
+  std::string hash;
+  if (o.password_stdin) {
+    std::string password;
+    std::getline(std::cin, password);
+    if (password.size() < 8) {
+      std::cerr << "kiln user add: the password must have at least 8 characters\n";
+      return 2;
+    }
+    hash = auth::HashPassword(password);
+  }
+  int64_t id = store->AddUser(o.name, o.admin ? Role::kAdmin : Role::kUser, hash);
+  std::cout << "user " << o.name << " (" << (o.admin ? "admin" : "user") << ", id " << id
+            << ") added"
+            << (hash.empty()
+                    ? "; no password: give them a token (kiln token create --user " + o.name + ")"
+                    : "")
+            << "\n";
+  return 0;
+}
+
+int UserList(const AdminOptions& o) {
+  auto store = OpenStore(o);
+  if (!store) return 1;
+  for (const store::User& u : store->ListUsers()) {
+    std::cout << u.id << "\t" << u.name << "\t" << ToString(u.role) << "\t"
+              << (u.password_hash.empty() ? "token only" : "password") << "\n";
+  }
+  return 0;
+}
+
+int UserDel(const AdminOptions& o) {
+  auto store = OpenStore(o);
+  if (!store) return 1;
+  switch (store->DeleteUser(o.name, o.with_builds)) {
+    case store::Store::DeleteUserResult::kDeleted:
+      std::cout << "user " << o.name << " deleted\n";
+      return 0;
+    case store::Store::DeleteUserResult::kNotFound:
+      std::cerr << "kiln user del: no user '" << o.name << "'\n";
+      return 1;
+    case store::Store::DeleteUserResult::kHasBuilds:
+      std::cerr << "kiln user del: user '" << o.name
+                << "' owns builds; delete them first or pass --with-builds\n";
+      return 1;
+  }
+  return 1;
+}
+
+int TokenCreate(const AdminOptions& o) {
+  auto store = OpenStore(o);
+  if (!store) return 1;
+  std::string user = o.user.empty() ? "admin" : o.user;
+  std::optional<store::User> u = store->FindUser(user);
+  if (!u) {
+    std::cerr << "kiln token create: no user '" << user << "' (kiln user list shows them)\n";
+    return 1;
+  }
+  std::string token = auth::NewToken();
+  int64_t id = store->AddToken(u->id, o.label, auth::SecretHash(token));
+  std::cerr << "token " << id << " for " << user
+            << " created; it is shown only now (the server keeps only its hash):\n";
+  std::cout << token << "\n";
+  return 0;
+}
+
+int TokenList(const AdminOptions& o) {
+  auto store = OpenStore(o);
+  if (!store) return 1;
+  for (const store::Token& t : store->ListTokens(std::nullopt)) {
+    std::optional<store::User> u = store->FindUserById(t.user_id);
+    std::cout << t.id << "\t" << (u ? u->name : "?") << "\t" << t.name << "\n";
+  }
+  return 0;
+}
+
+int TokenRevoke(const AdminOptions& o) {
+  auto store = OpenStore(o);
+  if (!store) return 1;
+  if (!store->RevokeToken(o.token_id)) {
+    std::cerr << "kiln token revoke: no live token " << o.token_id << " (kiln token list)\n";
+    return 1;
+  }
+  std::cout << "token " << o.token_id << " revoked\n";
+  return 0;
+}
+
+}  // namespace
+
+void SetupUser(CLI::App& app, Action& action) {
+  auto o = std::make_shared<AdminOptions>();
+  CLI::App* user = app.add_subcommand("user", "Manage the service's users (admin, on the master)");
+  user->require_subcommand(1);
+  user->fallthrough();  // --data-dir may also follow the action
+  user->add_option("--data-dir", o->data_dir,
+                   "the server's data directory (default /var/lib/kiln)");
+  CLI::App* add = user->add_subcommand("add", "Add a user");
+  add->add_option("NAME", o->name, "user name")->required();
+  add->add_flag("--admin", o->admin, "an admin (sees and acts on every build)");
+  add->add_flag("--password-stdin", o->password_stdin,
+                "read a password for browser sign-in from stdin");
+  add->callback([o, &action] { action = [o] { return UserAdd(*o); }; });
+  CLI::App* list = user->add_subcommand("list", "List users");
+  list->callback([o, &action] { action = [o] { return UserList(*o); }; });
+  CLI::App* del = user->add_subcommand("del", "Delete a user with their tokens");
+  del->add_option("NAME", o->name, "user name")->required();
+  del->add_flag("--with-builds", o->with_builds, "also delete the user's builds");
+  del->callback([o, &action] { action = [o] { return UserDel(*o); }; });
+
+  CLI::App* token = app.add_subcommand("token", "Manage API tokens (admin, on the master)");
+  token->require_subcommand(1);
+  token->fallthrough();
+  token->add_option("--data-dir", o->data_dir,
+                    "the server's data directory (default /var/lib/kiln)");
+  CLI::App* create = token->add_subcommand("create", "Create a token; it is printed once");
+  create->add_option("--user", o->user, "whose token (default admin)");
+  create->add_option("--name", o->label, "a label to recognize it by");
+  create->callback([o, &action] { action = [o] { return TokenCreate(*o); }; });
+  CLI::App* tlist = token->add_subcommand("list", "List live tokens (not their secrets)");
+  tlist->callback([o, &action] { action = [o] { return TokenList(*o); }; });
+  CLI::App* revoke = token->add_subcommand("revoke", "Revoke a token by its id");
+  revoke->add_option("ID", o->token_id, "token id (kiln token list)")->required();
+  revoke->callback([o, &action] { action = [o] { return TokenRevoke(*o); }; });
+}
+
+}  // namespace kiln::cmd

@@ -1,0 +1,976 @@
+#include "server/api.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "auth/credentials.h"
+#include "core/build_spec_json.h"
+#include "core/sha256.h"
+#include "core/text.h"
+#include "server/multipart.h"
+#include "spec/imagebuild_conf.h"
+#include "spec/kickstart_loader.h"
+#include "spec/spec_builder.h"
+#include "store/sqlite.h"
+#include "sys/files.h"
+
+namespace kiln::server {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Api::Caller {
+  store::User user;
+  bool via_session = false;
+  std::string csrf;
+  bool admin() const { return user.role == Role::kAdmin; }
+};
+
+namespace {
+
+HttpResponse Json(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.Set("Content-Type", "application/json");
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+HttpResponse Error(int status, std::string code, std::string message, std::string hint = {},
+                   json details = nullptr) {
+  json e = {{"code", std::move(code)}, {"message", std::move(message)}};
+  if (!hint.empty()) e["hint"] = std::move(hint);
+  if (!details.is_null()) e["details"] = std::move(details);
+  return Json(status, {{"error", e}});
+}
+
+std::string IsoTime(int64_t ms) {
+  if (ms <= 0) return {};
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+json TimeOrNull(int64_t ms) { return ms > 0 ? json(IsoTime(ms)) : json(nullptr); }
+
+std::optional<int64_t> ParseId(std::string_view text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (!part.empty()) parts.push_back(part);
+    if (slash == std::string_view::npos) break;
+    path = path.substr(slash + 1);
+  }
+  return parts;
+}
+
+json DiagnosticsJson(const Diagnostics& diags) {
+  json out = json::array();
+  for (const Diagnostic& d : diags.items()) {
+    json item = {{"severity", d.severity == Severity::kError ? "error" : "warning"},
+                 {"file", d.where.file},
+                 {"line", d.where.line},
+                 {"message", d.message}};
+    if (!d.hint.empty()) item["hint"] = d.hint;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+// The server reads kickstarts only from the request or from network URLs: never a path on
+// its own disk (a "%include /etc/shadow" must not work).
+class NetworkOnlyResolver : public spec::Resolver {
+ public:
+  explicit NetworkOnlyResolver(bool fetch = true) : fetch_(fetch) {}
+  bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
+            std::string& error) override {
+    std::string resolved = from != nullptr && !spec::IsUrl(ref)
+                               ? spec::ResolveRelative(from->name, ref)
+                               : std::string(ref);
+    if (!spec::IsUrl(resolved) || StartsWith(resolved, "file:")) {
+      error = "the server reads included files only from http, https or ftp URLs, not '" +
+              std::string(ref) + "'; flatten the kickstart first (kiln ks flatten) or use a URL";
+      return false;
+    }
+    if (!fetch_) {
+      error = "this server does not fetch URLs";
+      return false;
+    }
+    return files_.Read(resolved, from, out, error);
+  }
+
+ private:
+  bool fetch_;
+  spec::FileResolver files_;
+};
+
+bool IsSafeName(std::string_view name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  return name.find('/') == std::string_view::npos && name.find('\\') == std::string_view::npos &&
+         name.find('\0') == std::string_view::npos && name.find("..") == std::string_view::npos;
+}
+
+std::string CookieValue(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    size_t semi = cookies.find(';');
+    std::string_view part = Trim(cookies.substr(0, semi));
+    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
+        part[name.size()] == '=') {
+      return std::string(part.substr(name.size() + 1));
+    }
+    if (semi == std::string_view::npos) break;
+    cookies = cookies.substr(semi + 1);
+  }
+  return {};
+}
+
+}  // namespace
+
+Api::Api(Coordinator& coordinator, ApiOptions options)
+    : coordinator_(coordinator), options_(std::move(options)) {}
+
+Api::~Api() = default;
+
+void Api::CountRequest(const std::string& route, int status) {
+  std::lock_guard<std::mutex> lock(metrics_mu_);
+  ++requests_[{route, status}];
+}
+
+std::string Api::RouteLabel(const HttpRequest& r) {
+  std::vector<std::string_view> p = SplitPath(r.path);
+  std::string out;
+  for (size_t i = 0; i < p.size(); ++i) {
+    bool numeric = ParseId(p[i]).has_value();
+    bool artifact = i == 5 && p.size() == 6 && p[4] == "artifacts";
+    out += "/";
+    out += numeric ? "{id}" : artifact ? "{name}" : std::string(p[i]);
+  }
+  if (out.empty()) out = "/";
+  if (out.size() > 64 ||
+      !(StartsWith(out, "/api/") || out == "/rest" || out == "/metrics" || out == "/")) {
+    return "other";
+  }
+  return out;
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  try {
+    return Route(request);
+  } catch (const store::StoreError& e) {
+    return Error(503, "store-unavailable", std::string("the database failed: ") + e.what(),
+                 "retry later; the server log has details");
+  } catch (const std::exception& e) {
+    return Error(500, "internal", std::string("internal error: ") + e.what());
+  }
+}
+
+namespace {
+
+struct Handler {
+  Coordinator& co;
+  const ApiOptions& options;
+  const HttpRequest& req;
+  std::optional<Api::Caller> caller;
+
+  store::Store& store() { return co.store(); }
+
+  // ---- authentication
+
+  std::optional<HttpResponse> Authenticate() {
+    std::string_view auth = req.Header("authorization");
+    int64_t now = Coordinator::NowMs();
+    if (!auth.empty()) {
+      if (auth.size() < 8 || ToLower(auth.substr(0, 7)) != "bearer ") {
+        return Error(401, "unauthorized", "the Authorization header must be 'Bearer TOKEN'",
+                     "create a token with `kiln token create`");
+      }
+      std::string token(Trim(auth.substr(7)));
+      std::optional<store::User> u = store().UserForToken(auth::SecretHash(token), now);
+      if (!u) {
+        return Error(401, "unauthorized", "the token is not valid (unknown or revoked)",
+                     "create a new one with `kiln token create`");
+      }
+      caller = Api::Caller{*u, false, ""};
+      return std::nullopt;
+    }
+    std::string session = CookieValue(req.Header("cookie"), "kiln_session");
+    if (!session.empty()) {
+      auto s = store().UserForSession(auth::SecretHash(session), now);
+      if (s) {
+        caller = Api::Caller{s->user, true, s->csrf};
+        // A browser session may only change things with the CSRF token the page got.
+        bool safe = req.method == "GET" || req.method == "HEAD";
+        if (!safe && !auth::SecretsEqual(req.Header("x-csrf-token"), s->csrf)) {
+          return Error(403, "csrf", "missing or wrong X-CSRF-Token header for this session",
+                       "send the csrf_token the sign-in answered");
+        }
+        return std::nullopt;
+      }
+    }
+    HttpResponse r = Error(401, "unauthorized", "sign in or send 'Authorization: Bearer TOKEN'",
+                           "an admin creates tokens with `kiln token create`");
+    r.Set("WWW-Authenticate", "Bearer realm=\"kiln\"");
+    return r;
+  }
+
+  bool MaySee(const store::Build& b) const {
+    return caller->admin() || b.owner_id == caller->user.id;
+  }
+
+  // The build if the caller may see it; otherwise a 404 (not 403: another user's build
+  // id says nothing about whether it exists).
+  std::optional<store::Build> VisibleBuild(std::string_view id_text, HttpResponse& error) {
+    std::optional<int64_t> id = ParseId(id_text);
+    std::optional<store::Build> b;
+    if (id) b = store().GetBuild(*id);
+    if (!b || !MaySee(*b)) {
+      error = Error(404, "not-found", "no build " + std::string(id_text));
+      return std::nullopt;
+    }
+    return b;
+  }
+
+  // ---- build JSON
+
+  json ArtifactsJson(const store::Build& b) {
+    json out = json::array();
+    if (b.artifacts_removed_ms > 0) return out;
+    for (const store::Artifact& a : store().Artifacts(b.id)) {
+      out.push_back({{"name", a.name},
+                     {"size", a.size},
+                     {"sha256", a.sha256},
+                     {"url", "/api/v1/builds/" + std::to_string(b.id) + "/artifacts/" + a.name}});
+    }
+    return out;
+  }
+
+  // Why a queued build waits: its place, an estimate, or that nobody can build it.
+  json QueueJson(const store::Build& b) {
+    json q = json::object();
+    store::QueuePlace place = store().PlaceInQueue(b.id);
+    q["position"] = place.position;
+    q["queued"] = place.queued_total;
+    std::vector<store::Worker> workers =
+        options.online_workers ? options.online_workers() : std::vector<store::Worker>{};
+    auto serves = [](const std::string& list, const std::string& v) {
+      return list.empty() || ("," + list + ",").find("," + v + ",") != std::string::npos;
+    };
+    int able = 0, busy = 0;
+    for (const store::Worker& w : workers) {
+      if (serves(w.arches, b.arch) && serves(w.releases, b.release) && serves(w.types, b.type)) {
+        ++able;
+        if (w.current_build != 0) ++busy;
+      }
+    }
+    std::optional<double> typical = store().TypicalDurationSeconds(b.type, b.arch, b.release);
+    if (typical) q["estimated_duration_s"] = *typical;
+    if (able == 0) {
+      q["waiting_for"] = "no online worker builds " + b.arch + " " + b.release + " " + b.type +
+                         " images; it starts when one comes online";
+    } else {
+      q["waiting_for"] = busy >= able
+                             ? "all " + std::to_string(able) + " workers that can build it are busy"
+                             : "a worker to pick it up";
+      if (typical) {
+        double waves = static_cast<double>((place.position - 1) / able) + (busy >= able ? 0.5 : 0);
+        q["estimated_start"] =
+            IsoTime(Coordinator::NowMs() + static_cast<int64_t>(waves * *typical * 1000));
+      }
+    }
+    return q;
+  }
+
+  json BuildJson(const store::Build& b, bool detail) {
+    json j = {{"id", b.id},
+              {"url", "/api/v1/builds/" + std::to_string(b.id)},
+              {"owner", b.owner},
+              {"state", ToString(b.state)},
+              {"type", b.type},
+              {"arch", b.arch},
+              {"release", b.release},
+              {"name", b.name},
+              {"priority", b.priority},
+              {"attempt", b.attempt},
+              {"worker", b.worker.empty() ? json(nullptr) : json(b.worker)},
+              {"stage", b.stage.empty() ? json(nullptr) : json(b.stage)},
+              {"progress", b.progress},
+              {"cancel_requested", b.cancel_requested},
+              {"created_at", TimeOrNull(b.created_ms)},
+              {"queued_at", TimeOrNull(b.queued_ms)},
+              {"started_at", TimeOrNull(b.started_ms)},
+              {"finished_at", TimeOrNull(b.finished_ms)},
+              {"spec_hash", b.spec_hash}};
+    if (b.error_code.empty()) {
+      j["error"] = nullptr;
+    } else {
+      j["error"] = {{"code", b.error_code},
+                    {"class", b.error_class},
+                    {"message", b.error_message},
+                    {"hint", b.error_hint}};
+    }
+    if (detail) {
+      j["artifacts"] = ArtifactsJson(b);
+      if (b.artifacts_removed_ms > 0) j["artifacts_removed_at"] = IsoTime(b.artifacts_removed_ms);
+      j["log_url"] = "/api/v1/builds/" + std::to_string(b.id) + "/log";
+      j["events_url"] = "/api/v1/builds/" + std::to_string(b.id) + "/events";
+      j["spec"] = json::parse(b.spec_json, nullptr, false);
+      if (b.state == BuildState::kQueued) j["queue"] = QueueJson(b);
+    }
+    return j;
+  }
+
+  // ---- submit
+
+  HttpResponse SubmitSpec(const BuildSpec& spec, const Diagnostics& diags) {
+    // Package files come from the network or from this server's upload area, never from
+    // another path on the server.
+    for (const PackageFile& f : spec.package_files) {
+      bool uploaded = StartsWith(f.source, (co.UploadDir() / "").string());
+      if (!uploaded && (!spec::IsUrl(f.source) || StartsWith(f.source, "file:"))) {
+        return Error(422, "invalid-request",
+                     "package file '" + f.name + "' must be an http(s) or ftp URL or an upload",
+                     "upload the .deb as a multipart 'package' part");
+      }
+    }
+    int priority = 0;
+    if (auto p = req.Query("priority")) {
+      std::optional<int64_t> v;
+      int64_t parsed = 0;
+      auto [end, ec] = std::from_chars(p->data(), p->data() + p->size(), parsed);
+      if (ec == std::errc() && end == p->data() + p->size() && parsed >= -100 && parsed <= 100) {
+        v = parsed;
+      }
+      if (!v) return Error(400, "bad-priority", "priority must be an integer from -100 to 100");
+      if (*v > 0 && !caller->admin()) {
+        return Error(403, "forbidden", "only admins may raise a build's priority",
+                     "leave priority out, or use a negative one");
+      }
+      priority = static_cast<int>(*v);
+    }
+    std::string_view key = req.Header("idempotency-key");
+    if (key.size() > 200) return Error(400, "bad-idempotency-key", "Idempotency-Key is too long");
+    json spec_json = BuildSpecToJson(spec);
+    store::NewBuild nb;
+    nb.owner_id = caller->user.id;
+    nb.spec_json = spec_json.dump();
+    nb.spec_hash = Sha256Hex(nb.spec_json);
+    nb.type = std::string(ToString(spec.type));
+    nb.arch = std::string(ToString(spec.arch));
+    nb.release = spec.release;
+    nb.name = spec.name;
+    nb.priority = priority;
+    nb.idempotency_key = std::string(key);
+    store::SubmitResult r = co.Submit(nb);
+    if (options.on_submit) options.on_submit();
+    std::optional<store::Build> b = store().GetBuild(r.id);
+    json body = BuildJson(*b, true);
+    body["warnings"] = DiagnosticsJson(diags);
+    switch (r.outcome) {
+      case store::SubmitOutcome::kCreated:
+        body["message"] = "build " + std::to_string(r.id) + " queued";
+        break;
+      case store::SubmitOutcome::kSameIdempotencyKey:
+        body["message"] = "this Idempotency-Key already made build " + std::to_string(r.id);
+        break;
+      case store::SubmitOutcome::kAttachedToInFlight:
+        body["message"] = "an identical build is in progress: build " + std::to_string(r.id);
+        break;
+    }
+    HttpResponse resp = Json(r.outcome == store::SubmitOutcome::kCreated ? 201 : 200, body);
+    resp.Set("Location", "/api/v1/builds/" + std::to_string(r.id));
+    return resp;
+  }
+
+  HttpResponse SubmitJson() {
+    NetworkOnlyResolver resolver(options.fetch_urls);
+    Diagnostics diags;
+    std::optional<BuildSpec> spec = spec::SpecFromJson(req.body, "request", resolver, diags);
+    if (!spec) {
+      return Error(422, "invalid-request", "the build request has errors",
+                   "fix the listed problems and submit again", DiagnosticsJson(diags));
+    }
+    return SubmitSpec(*spec, diags);
+  }
+
+  // multipart/form-data: request fields as form fields, the kickstart as a file (or text)
+  // field "kickstart", .deb files as "package" parts.
+  HttpResponse SubmitMultipart(std::string_view boundary) {
+    std::vector<FormPart> parts;
+    std::string error;
+    if (!ParseMultipart(req.body, boundary, parts, error)) {
+      return Error(400, "bad-multipart", error);
+    }
+    spec::RequestFields fields;
+    std::string kickstart, kickstart_name = "kickstart", kickstart_url;
+    std::vector<PackageFile> uploads;
+    for (FormPart& part : parts) {
+      const std::string& n = part.name;
+      if (n == "kickstart") {
+        kickstart = std::move(part.data);
+        if (!part.filename.empty()) kickstart_name = fs::path(part.filename).filename().string();
+      } else if (n == "kickstart_url") {
+        kickstart_url = part.data;
+      } else if (n == "type") {
+        fields.type = part.data;
+      } else if (n == "arch") {
+        fields.arch = part.data;
+      } else if (n == "release") {
+        fields.release = part.data;
+      } else if (n == "name") {
+        fields.name = part.data;
+      } else if (n == "label") {
+        fields.label = part.data;
+      } else if (n == "title") {
+        fields.title = part.data;
+      } else if (n == "product") {
+        fields.product = part.data;
+      } else if (n == "version") {
+        fields.version = part.data;
+      } else if (n == "mirror") {
+        fields.mirror = part.data;
+      } else if (n == "proxy") {
+        fields.proxy = part.data;
+      } else if (n == "extra_packages") {
+        std::string name(Trim(part.data));
+        if (EndsWith(name, ".deb") && !spec::IsUrl(name)) {
+          return Error(
+              422, "invalid-request",
+              "extra package '" + name + "' is a file name: upload it as a 'package' part");
+        }
+        fields.extra_packages.push_back(name);
+      } else if (n == "staging") {
+        fields.staging.push_back(part.data);
+      } else if (n == "email") {
+        fields.email.push_back(part.data);
+      } else if (n == "package") {
+        std::string name = fs::path(part.filename).filename().string();
+        if (!EndsWith(name, ".deb") || !IsSafeName(name)) {
+          return Error(422, "invalid-request",
+                       "uploaded package '" + part.filename + "' must be a .deb file");
+        }
+        PackageFile f;
+        f.name = name;
+        f.sha256 = Sha256Hex(part.data);
+        fs::path stored = co.UploadDir() / (f.sha256 + ".deb");
+        std::error_code ec;
+        if (!fs::exists(stored, ec)) {
+          fs::create_directories(co.UploadDir(), ec);
+          sys::WriteFileAtomic(stored, part.data);
+        }
+        f.source = stored.string();
+        uploads.push_back(std::move(f));
+      } else {
+        return Error(422, "invalid-request", "unknown form field '" + n + "'",
+                     "see docs/openapi.yaml for the fields");
+      }
+    }
+    NetworkOnlyResolver resolver(options.fetch_urls);
+    Diagnostics diags;
+    std::optional<BuildSpec> spec;
+    if (!kickstart.empty()) {
+      spec = spec::SpecFromKickstartText(kickstart, kickstart_name, fields, resolver, diags);
+    } else if (!kickstart_url.empty()) {
+      spec = spec::SpecFromKickstart(kickstart_url, fields, resolver, diags);
+    } else {
+      spec = spec::SpecFromKickstartText("", "defaults", fields, resolver, diags);
+    }
+    if (!spec) {
+      return Error(422, "invalid-request", "the build request has errors",
+                   "fix the listed problems and submit again", DiagnosticsJson(diags));
+    }
+    spec->package_files.insert(spec->package_files.end(), uploads.begin(), uploads.end());
+    return SubmitSpec(*spec, diags);
+  }
+
+  // The seed's POST /rest: {"config": imagebuild.conf text, "ksfname": name|URL|null,
+  // "ks": kickstart text}.
+  HttpResponse SubmitRest() {
+    json j = json::parse(req.body, nullptr, false);
+    if (!j.is_object()) {
+      return Error(400, "bad-json", "the body must be a JSON object with config, ksfname and ks");
+    }
+    for (const auto& [k, v] : j.items()) {
+      if (k != "config" && k != "ksfname" && k != "ks") {
+        return Error(400, "unknown-field", "unknown field '" + k + "'",
+                     "the seed's /rest takes config, ksfname and ks");
+      }
+      if (!v.is_string() && !v.is_null()) {
+        return Error(400, "bad-field", "field '" + k + "' must be a string or null");
+      }
+    }
+    std::string config =
+        j.value("config", json(nullptr)).is_string() ? j["config"].get<std::string>() : "";
+    std::string ksfname =
+        j.value("ksfname", json(nullptr)).is_string() ? j["ksfname"].get<std::string>() : "";
+    std::string ks = j.value("ks", json(nullptr)).is_string() ? j["ks"].get<std::string>() : "";
+    if (config.empty())
+      return Error(400, "missing-config", "config (imagebuild.conf text) is required");
+    // The kickstart comes with the request: the conf's config= key names it, and the server
+    // serves that name from the request (or fetches it when it is a URL).
+    class RestResolver : public spec::Resolver {
+     public:
+      RestResolver(std::string name, std::string text, bool fetch)
+          : name_(std::move(name)), text_(std::move(text)), network_(fetch) {}
+      bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
+                std::string& error) override {
+        std::string base = fs::path(std::string(ref)).filename().string();
+        if (!text_.empty() &&
+            (ref == name_ || base == fs::path(name_).filename().string() || name_.empty())) {
+          out = {text_, name_.empty() ? std::string(ref) : name_, "rest:" + name_};
+          return true;
+        }
+        return network_.Read(ref, from, out, error);
+      }
+
+     private:
+      std::string name_, text_;
+      NetworkOnlyResolver network_;
+    };
+    RestResolver resolver(ksfname, ks, options.fetch_urls);
+    Diagnostics diags;
+    std::optional<BuildSpec> spec =
+        spec::SpecFromImagebuildConfText(config, "imagebuild.conf", {}, resolver, diags);
+    if (spec && spec->kickstart.empty() && !ks.empty()) {
+      spec = spec::SpecFromKickstartText(ks, ksfname.empty() ? "ks" : ksfname, {}, resolver, diags);
+    }
+    if (!spec) {
+      return Error(422, "invalid-request", "the request has errors",
+                   "fix the listed problems and submit again", DiagnosticsJson(diags));
+    }
+    HttpResponse r = SubmitSpec(*spec, diags);
+    // The seed's clients read "id" and "message".
+    return r;
+  }
+
+  HttpResponse Validate() {
+    NetworkOnlyResolver resolver(options.fetch_urls);
+    Diagnostics diags;
+    std::optional<BuildSpec> spec;
+    std::string_view type = req.Header("content-type");
+    if (StartsWith(type, "application/json")) {
+      spec = spec::SpecFromJson(req.body, "request", resolver, diags);
+    } else {
+      spec = spec::SpecFromKickstartText(req.body, "kickstart", {}, resolver, diags);
+    }
+    json body = {{"valid", spec.has_value() && !diags.HasErrors()},
+                 {"errors", diags.ErrorCount()},
+                 {"warnings", diags.WarningCount()},
+                 {"diagnostics", DiagnosticsJson(diags)}};
+    if (spec) body["spec"] = BuildSpecToJson(*spec);
+    return Json(200, body);
+  }
+
+  // ---- reads
+
+  HttpResponse ListBuilds() {
+    store::BuildFilter f;
+    if (auto v = req.Query("state")) {
+      f.state = ParseBuildState(*v);
+      if (!f.state) {
+        return Error(400, "bad-filter", "unknown state '" + *v + "'",
+                     "one of queued, running, succeeded, failed, canceled");
+      }
+    }
+    if (auto v = req.Query("type")) {
+      auto t = ParseImageType(*v);
+      if (!t) return Error(400, "bad-filter", "unknown type '" + *v + "'");
+      f.type = std::string(ToString(*t));
+    }
+    if (auto v = req.Query("arch")) {
+      auto a = ParseArch(*v);
+      if (!a) return Error(400, "bad-filter", "unknown arch '" + *v + "'");
+      f.arch = std::string(ToString(*a));
+    }
+    if (auto v = req.Query("release")) f.release = *v;
+    if (auto v = req.Query("owner")) {
+      std::optional<store::User> u = store().FindUser(*v);
+      if (!u || (!caller->admin() && u->id != caller->user.id)) {
+        return Json(200, {{"builds", json::array()}, {"next_cursor", nullptr}});
+      }
+      f.owner_id = u->id;
+    }
+    if (!caller->admin()) f.owner_id = caller->user.id;
+    if (auto v = req.Query("cursor")) {
+      std::optional<int64_t> c = ParseId(*v);
+      if (!c) return Error(400, "bad-cursor", "cursor must be a build id from next_cursor");
+      f.before_id = *c;
+    }
+    if (auto v = req.Query("limit")) {
+      std::optional<int64_t> l = ParseId(*v);
+      if (!l || *l > 500) return Error(400, "bad-limit", "limit must be 1..500");
+      f.limit = static_cast<int>(*l);
+    }
+    std::vector<store::Build> builds = store().ListBuilds(f);
+    json list = json::array();
+    for (const store::Build& b : builds) list.push_back(BuildJson(b, false));
+    json next = builds.size() == static_cast<size_t>(f.limit)
+                    ? json(std::to_string(builds.back().id))
+                    : json(nullptr);
+    return Json(200, {{"builds", list}, {"next_cursor", next}});
+  }
+
+  HttpResponse Log(const store::Build& b) {
+    uint64_t offset = 0;
+    if (auto v = req.Query("offset")) {
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), offset);
+      if (ec != std::errc() || p != v->data() + v->size()) {
+        return Error(400, "bad-offset", "offset must be a byte count");
+      }
+    }
+    fs::path path = co.LogPath(b.id);
+    std::error_code ec;
+    uint64_t size = fs::exists(path, ec) ? fs::file_size(path, ec) : 0;
+    if (offset > size) offset = size;
+    std::string text;
+    constexpr uint64_t kMax = 4u << 20;  // one answer; the client asks again from next_offset
+    uint64_t n = std::min<uint64_t>(size - offset, kMax);
+    if (n > 0) {
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(static_cast<std::streamoff>(offset));
+      text.resize(n);
+      in.read(text.data(), static_cast<std::streamsize>(n));
+      text.resize(static_cast<size_t>(in.gcount()));
+    }
+    HttpResponse r;
+    r.Set("Content-Type", "text/plain; charset=utf-8");
+    r.Set("X-Log-Offset", std::to_string(offset));
+    r.Set("X-Log-Next-Offset", std::to_string(offset + text.size()));
+    r.Set("X-Log-Complete", IsFinal(b.state) && offset + text.size() >= size ? "true" : "false");
+    r.body = std::move(text);
+    return r;
+  }
+
+  HttpResponse Artifact(const store::Build& b, std::string_view name) {
+    if (!IsSafeName(name)) {
+      return Error(400, "bad-artifact-name", "artifact names are plain file names (no / or ..)");
+    }
+    if (b.artifacts_removed_ms > 0) {
+      return Error(410, "artifact-removed",
+                   "the artifacts of build " + std::to_string(b.id) + " were removed on " +
+                       IsoTime(b.artifacts_removed_ms) + " by the retention policy",
+                   "retry the build to make them again");
+    }
+    std::optional<store::Artifact> found;
+    for (const store::Artifact& a : store().Artifacts(b.id)) {
+      if (a.name == name) found = a;
+    }
+    fs::path path = co.ArtifactDir(b.id) / std::string(name);
+    std::error_code ec;
+    if (!found || !fs::is_regular_file(path, ec)) {
+      return Error(
+          404, "not-found",
+          "build " + std::to_string(b.id) + " has no artifact '" + std::string(name) + "'");
+    }
+    uint64_t size = fs::file_size(path, ec);
+    std::string etag = "\"" + found->sha256 + "\"";
+    HttpResponse r;
+    r.head_only = req.method == "HEAD";
+    r.Set("ETag", etag);
+    r.Set("Accept-Ranges", "bytes");
+    r.Set("Content-Type", "application/octet-stream");
+    r.Set("Content-Disposition", "attachment; filename=\"" + std::string(name) + "\"");
+    if (req.Header("if-none-match") == etag) {
+      r.status = 304;
+      return r;
+    }
+    uint64_t first = 0, last = size == 0 ? 0 : size - 1;
+    std::string_view range = req.Header("range");
+    std::string_view if_range = req.Header("if-range");
+    bool use_range = !range.empty() && (if_range.empty() || if_range == etag);
+    if (use_range) {
+      // One range: bytes=A-B, bytes=A- or bytes=-N.
+      std::string_view spec = range;
+      bool ok = StartsWith(spec, "bytes=") && spec.find(',') == std::string_view::npos;
+      if (ok) {
+        spec.remove_prefix(6);
+        size_t dash = spec.find('-');
+        ok = dash != std::string_view::npos;
+        std::string_view a = ok ? spec.substr(0, dash) : "", z = ok ? spec.substr(dash + 1) : "";
+        uint64_t va = 0, vz = 0;
+        auto num = [](std::string_view t, uint64_t& v) {
+          auto [p, e] = std::from_chars(t.data(), t.data() + t.size(), v);
+          return e == std::errc() && p == t.data() + t.size() && !t.empty();
+        };
+        if (ok && a.empty()) {  // suffix: the last N bytes
+          ok = num(z, vz) && vz > 0;
+          if (ok) first = vz >= size ? 0 : size - vz;
+        } else if (ok) {
+          ok = num(a, va) && (z.empty() || (num(z, vz) && vz >= va));
+          if (ok) {
+            first = va;
+            if (!z.empty()) last = std::min(vz, last);
+          }
+        }
+        if (ok && (size == 0 || first >= size)) {
+          HttpResponse bad =
+              Error(416, "range-not-satisfiable",
+                    "the range starts past the end (" + std::to_string(size) + " bytes)");
+          bad.Set("Content-Range", "bytes */" + std::to_string(size));
+          return bad;
+        }
+      }
+      if (ok) {
+        r.status = 206;
+        r.Set("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" +
+                                   std::to_string(size));
+      } else {
+        first = 0;  // an unparsable Range is ignored, as RFC 9110 allows
+        last = size == 0 ? 0 : size - 1;
+      }
+    }
+    r.file = FileReply{path, first, size == 0 ? 0 : last - first + 1};
+    return r;
+  }
+
+  HttpResponse Releases() {
+    std::vector<store::Worker> workers =
+        options.online_workers ? options.online_workers() : std::vector<store::Worker>{};
+    json releases = json::array();
+    for (const ReleaseInfo& r : KnownReleases()) {
+      json online = json::array();
+      for (const store::Worker& w : workers) {
+        if (w.releases.empty() ||
+            ("," + w.releases + ",").find("," + std::string(r.name) + ",") != std::string::npos) {
+          online.push_back(w.id);
+        }
+      }
+      releases.push_back({{"name", r.name},
+                          {"family", r.family},
+                          {"version", r.version},
+                          {"arches", {"x86_64", "i686"}},
+                          {"types", {"tar", "raw", "qcow2", "live"}},
+                          {"online_workers", online}});
+    }
+    return Json(200, {{"releases", releases}});
+  }
+
+  HttpResponse Workers() {
+    std::vector<store::Worker> online =
+        options.online_workers ? options.online_workers() : std::vector<store::Worker>{};
+    json list = json::array();
+    for (const store::Worker& w : store().ListWorkers()) {
+      bool is_online = std::any_of(online.begin(), online.end(),
+                                   [&](const store::Worker& o) { return o.id == w.id; });
+      list.push_back(
+          {{"id", w.id},
+           {"online", is_online},
+           {"arches", w.arches},
+           {"releases", w.releases},
+           {"types", w.types},
+           {"version", w.version},
+           {"capacity", w.capacity},
+           {"current_build", w.current_build == 0 ? json(nullptr) : json(w.current_build)},
+           {"last_heartbeat", TimeOrNull(w.last_seen_ms)}});
+    }
+    return Json(200, {{"workers", list}});
+  }
+
+  HttpResponse Login() {
+    json j = json::parse(req.body, nullptr, false);
+    if (!j.is_object() || !j.contains("user") || !j["user"].is_string() ||
+        !j.contains("password") || !j["password"].is_string()) {
+      return Error(400, "bad-json", "send {\"user\": ..., \"password\": ...}");
+    }
+    std::optional<store::User> u = store().FindUser(j["user"].get<std::string>());
+    if (!u || !auth::VerifyPassword(u->password_hash, j["password"].get<std::string>())) {
+      return Error(401, "bad-credentials", "wrong user name or password");
+    }
+    std::string session = auth::NewSecret();
+    std::string csrf = auth::NewSecret();
+    int64_t expires = Coordinator::NowMs() + options.session_ttl_ms;
+    store().AddSession(auth::SecretHash(session), u->id, csrf, expires);
+    HttpResponse r =
+        Json(200, {{"user", u->name}, {"role", ToString(u->role)}, {"csrf_token", csrf}});
+    r.Set("Set-Cookie", "kiln_session=" + session +
+                            "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                            std::to_string(options.session_ttl_ms / 1000));
+    return r;
+  }
+};
+
+}  // namespace
+
+HttpResponse Api::Route(const HttpRequest& req) {
+  std::vector<std::string_view> p = SplitPath(req.path);
+  Handler h{coordinator_, options_, req, std::nullopt};
+  const std::string& m = req.method;
+  auto method_not_allowed = [&](const char* allowed) {
+    HttpResponse r = Error(405, "method-not-allowed",
+                           m + " is not allowed on " + req.path + " (allowed: " + allowed + ")");
+    r.Set("Allow", allowed);
+    return r;
+  };
+  if (req.body.size() > options_.body_limit) {
+    return Error(
+        413, "body-too-large",
+        "the body is larger than the limit of " + std::to_string(options_.body_limit) + " bytes");
+  }
+
+  // Open routes.
+  if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health") {
+    return Json(200, {{"status", "ok"}, {"version", KILN_VERSION}});
+  }
+  if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "session" && m == "POST") {
+    return h.Login();
+  }
+
+  if (std::optional<HttpResponse> denied = h.Authenticate()) return *denied;
+
+  if (p.size() == 1 && p[0] == "rest") {
+    if (m == "GET") {
+      return Json(200, {{"service", "kiln"},
+                        {"version", KILN_VERSION},
+                        {"description",
+                         "POST a JSON object {\"config\": imagebuild.conf text, \"ksfname\": "
+                         "kickstart name or URL or null, \"ks\": kickstart text} to build an "
+                         "image; the answer has the build's id. The full API is under /api/v1."}});
+    }
+    if (m == "POST") return h.SubmitRest();
+    return method_not_allowed("GET, POST");
+  }
+  if (p.size() == 1 && p[0] == "metrics") {
+    if (m != "GET") return method_not_allowed("GET");
+    std::string out;
+    out += "# HELP kiln_builds Builds by state.\n# TYPE kiln_builds gauge\n";
+    std::map<std::string, int64_t> by_state = coordinator_.store().CountByState();
+    for (const auto& [s, n] : by_state) {
+      out += "kiln_builds{state=\"" + s + "\"} " + std::to_string(n) + "\n";
+    }
+    out += "# HELP kiln_queue_depth Builds waiting for a worker.\n# TYPE kiln_queue_depth gauge\n";
+    out += "kiln_queue_depth " + std::to_string(by_state["queued"]) + "\n";
+    out += "# HELP kiln_event_watchers Open event streams.\n# TYPE kiln_event_watchers gauge\n";
+    out += "kiln_event_watchers " + std::to_string(coordinator_.hub().Watchers()) + "\n";
+    out +=
+        "# HELP kiln_http_requests_total HTTP requests by route and status.\n"
+        "# TYPE kiln_http_requests_total counter\n";
+    {
+      std::lock_guard<std::mutex> lock(metrics_mu_);
+      for (const auto& [key, n] : requests_) {
+        out += "kiln_http_requests_total{route=\"" + key.first + "\",code=\"" +
+               std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
+      }
+    }
+    HttpResponse r;
+    r.Set("Content-Type", "text/plain; version=0.0.4");
+    r.body = std::move(out);
+    return r;
+  }
+  if (p.size() < 3 || p[0] != "api" || p[1] != "v1") {
+    return Error(404, "not-found", "no such route: " + req.path, "the API is under /api/v1");
+  }
+  std::string_view top = p[2];
+  if (top == "session" && p.size() == 3 && m == "DELETE") {
+    std::string session = CookieValue(req.Header("cookie"), "kiln_session");
+    if (!session.empty()) coordinator_.store().DeleteSession(auth::SecretHash(session));
+    HttpResponse r = Json(200, {{"signed_out", true}});
+    r.Set("Set-Cookie", "kiln_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    return r;
+  }
+  if (top == "releases" && p.size() == 3) {
+    return m == "GET" ? h.Releases() : method_not_allowed("GET");
+  }
+  if (top == "workers" && p.size() == 3) {
+    return m == "GET" ? h.Workers() : method_not_allowed("GET");
+  }
+  if (top == "kickstart" && p.size() == 4 && p[3] == "validate") {
+    return m == "POST" ? h.Validate() : method_not_allowed("POST");
+  }
+  if (top == "builds" && p.size() == 3) {
+    if (m == "GET") return h.ListBuilds();
+    if (m == "POST") {
+      std::string_view type = req.Header("content-type");
+      std::string boundary = MultipartBoundary(type);
+      if (!boundary.empty()) return h.SubmitMultipart(boundary);
+      if (!type.empty() && !StartsWith(type, "application/json")) {
+        return Error(415, "unsupported-media-type",
+                     "send the build request as application/json or multipart/form-data",
+                     "see docs/openapi.yaml");
+      }
+      return h.SubmitJson();
+    }
+    return method_not_allowed("GET, POST");
+  }
+  if (top == "builds" && p.size() >= 4) {
+    HttpResponse error;
+    std::optional<store::Build> b = h.VisibleBuild(p[3], error);
+    if (!b) return error;
+    if (p.size() == 4) {
+      if (m == "GET") return Json(200, h.BuildJson(*b, true));
+      if (m == "DELETE") {
+        if (!IsFinal(b->state)) {
+          return Error(409, "build-active",
+                       "build " + std::to_string(b->id) + " is " + std::string(ToString(b->state)),
+                       "cancel it first");
+        }
+        coordinator_.Delete(b->id);
+        HttpResponse r;
+        r.status = 204;
+        return r;
+      }
+      return method_not_allowed("GET, DELETE");
+    }
+    std::string_view action = p[4];
+    if (p.size() == 5 && action == "cancel") {
+      if (m != "POST") return method_not_allowed("POST");
+      if (!coordinator_.Cancel(b->id)) {
+        return Error(
+            409, "build-final",
+            "build " + std::to_string(b->id) + " is already " + std::string(ToString(b->state)));
+      }
+      return Json(202, h.BuildJson(*coordinator_.store().GetBuild(b->id), false));
+    }
+    if (p.size() == 5 && action == "retry") {
+      if (m != "POST") return method_not_allowed("POST");
+      if (!coordinator_.Retry(b->id)) {
+        return Error(409, "not-retryable",
+                     "only failed or canceled builds can be retried; build " +
+                         std::to_string(b->id) + " is " + std::string(ToString(b->state)));
+      }
+      if (options_.on_submit) options_.on_submit();
+      return Json(202, h.BuildJson(*coordinator_.store().GetBuild(b->id), false));
+    }
+    if (p.size() == 5 && action == "log") {
+      return m == "GET" ? h.Log(*b) : method_not_allowed("GET");
+    }
+    if (p.size() == 5 && action == "events") {
+      if (m != "GET") return method_not_allowed("GET");
+      int64_t after = 0;
+      std::string_view last = req.Header("last-event-id");
+      std::optional<std::string> q = req.Query("after");
+      std::string_view from = !last.empty() ? last : q ? std::string_view(*q) : "";
+      if (!from.empty()) {
+        auto [ptr, ec] = std::from_chars(from.data(), from.data() + from.size(), after);
+        if (ec != std::errc() || after < 0) {
+          return Error(400, "bad-event-id", "Last-Event-ID must be an event number");
+        }
+      }
+      HttpResponse r;
+      r.Set("Content-Type", "text/event-stream");
+      r.Set("Cache-Control", "no-cache");
+      r.events = EventStreamReply{b->id, after};
+      return r;
+    }
+    if (p.size() == 6 && action == "artifacts") {
+      if (m != "GET" && m != "HEAD") return method_not_allowed("GET, HEAD");
+      return h.Artifact(*b, p[5]);
+    }
+  }
+  return Error(404, "not-found", "no such route: " + req.path, "see docs/openapi.yaml");
+}
+
+}  // namespace kiln::server

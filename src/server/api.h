@@ -1,0 +1,55 @@
+// The HTTP API of `kiln serve` as plain functions of a request: routing, authentication
+// (Bearer tokens and browser sessions with CSRF), the /api/v1 routes, the seed's /rest and
+// Prometheus metrics. Transport (sockets, SSE streaming, sendfile) is http_server's job.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "server/coordinator.h"
+#include "server/http_types.h"
+
+namespace kiln::server {
+
+struct ApiOptions {
+  size_t body_limit = 64u << 20;  // bytes; larger bodies are refused with 413
+  int64_t session_ttl_ms = 12ll * 3600 * 1000;
+  // What this master's workers can build (for /releases and "why does it wait").
+  std::function<std::vector<store::Worker>()> online_workers;
+  std::function<void()> on_submit;  // wakes local workers
+  bool fetch_urls = true;           // kickstart_url and %include of URLs (off in the fuzzer)
+};
+
+class Api {
+ public:
+  Api(Coordinator& coordinator, ApiOptions options);
+  ~Api();
+
+  // Answers one request; never throws (a failure inside is a 500 with a JSON error).
+  HttpResponse Handle(const HttpRequest& request);
+
+  // Counts a finished response for /metrics (the server calls it for every request,
+  // including those it answers itself, such as 400s for malformed HTTP).
+  void CountRequest(const std::string& route, int status);
+  // The route label of a request for metrics ("/api/v1/builds/{id}").
+  static std::string RouteLabel(const HttpRequest& request);
+
+  Coordinator& coordinator() { return coordinator_; }
+
+  struct Caller;  // the authenticated user of a request
+
+ private:
+  HttpResponse Route(const HttpRequest& request);
+
+  Coordinator& coordinator_;
+  ApiOptions options_;
+  std::mutex metrics_mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+};
+
+}  // namespace kiln::server

@@ -1,0 +1,232 @@
+#include "server/coordinator.h"
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "sys/files.h"
+
+namespace kiln::server {
+namespace fs = std::filesystem;
+
+uint64_t EventHub::Subscribe(int64_t build_id, Listener listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t handle = next_++;
+  listeners_[build_id][handle] = std::move(listener);
+  return handle;
+}
+
+void EventHub::Unsubscribe(int64_t build_id, uint64_t handle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = listeners_.find(build_id);
+  if (it == listeners_.end()) return;
+  it->second.erase(handle);
+  if (it->second.empty()) listeners_.erase(it);
+}
+
+void EventHub::Notify(int64_t build_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = listeners_.find(build_id);
+  if (it == listeners_.end()) return;
+  for (auto& [handle, listener] : it->second) listener();
+}
+
+size_t EventHub::Watchers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [id, m] : listeners_) n += m.size();
+  return n;
+}
+
+Coordinator::Coordinator(store::Store& store, fs::path data_dir)
+    : store_(store), data_dir_(std::move(data_dir)) {}
+
+int64_t Coordinator::NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+fs::path Coordinator::BuildDir(int64_t id) const {
+  return data_dir_ / "builds" / std::to_string(id);
+}
+fs::path Coordinator::LogPath(int64_t id) const { return BuildDir(id) / "build.log"; }
+fs::path Coordinator::ArtifactDir(int64_t id) const { return BuildDir(id) / "artifacts"; }
+fs::path Coordinator::UploadDir() const { return data_dir_ / "uploads"; }
+fs::path Coordinator::AttemptDir(int64_t id, int attempt) const {
+  return BuildDir(id) / ("attempt-" + std::to_string(attempt));
+}
+
+void Coordinator::StateEvent(int64_t id, BuildState state, const std::string& detail) {
+  nlohmann::json data = {{"state", ToString(state)}};
+  if (!detail.empty()) data["detail"] = detail;
+  store_.AppendEvents(id, {{"state", data.dump()}}, NowMs());
+  hub_.Notify(id);
+}
+
+store::SubmitResult Coordinator::Submit(const store::NewBuild& build) {
+  store::SubmitResult r = store_.SubmitBuild(build, NowMs());
+  if (r.outcome == store::SubmitOutcome::kCreated) {
+    fs::create_directories(BuildDir(r.id));
+    StateEvent(r.id, BuildState::kQueued, "");
+  }
+  return r;
+}
+
+bool Coordinator::Cancel(int64_t id) {
+  if (!store_.RequestCancel(id, NowMs())) return false;
+  std::optional<store::Build> b = store_.GetBuild(id);
+  if (b && b->state == BuildState::kCanceled) {
+    StateEvent(id, BuildState::kCanceled, "canceled before it started");
+  } else {
+    store_.AppendEvents(id, {{"cancel", R"({"requested":true})"}}, NowMs());
+    hub_.Notify(id);
+  }
+  return true;
+}
+
+bool Coordinator::Retry(int64_t id) {
+  if (!store_.Retry(id, NowMs())) return false;
+  StateEvent(id, BuildState::kQueued, "retry");
+  return true;
+}
+
+bool Coordinator::Delete(int64_t id) {
+  if (!store_.DeleteBuild(id)) return false;
+  std::error_code ec;
+  fs::remove_all(BuildDir(id), ec);
+  hub_.Notify(id);
+  return true;
+}
+
+void Coordinator::RegisterWorker(store::Worker worker) {
+  int64_t now = NowMs();
+  worker.registered_ms = now;
+  worker.last_seen_ms = now;
+  store_.UpsertWorker(worker);
+}
+
+void Coordinator::WorkerAlive(const std::string& worker) { store_.TouchWorker(worker, NowMs()); }
+
+std::optional<JobTicket> Coordinator::ClaimNext(const store::WorkerCaps& caps, int64_t lease_ms) {
+  std::optional<store::Build> b = store_.ClaimNext(caps, lease_ms, NowMs());
+  if (!b) return std::nullopt;
+  {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    fs::create_directories(BuildDir(b->id));
+    std::ofstream log(LogPath(b->id), std::ios::app);
+    log << "=== attempt " << b->attempt << " on " << caps.worker << " ===\n";
+  }
+  nlohmann::json data = {{"state", "running"}, {"attempt", b->attempt}, {"worker", caps.worker}};
+  store_.AppendEvents(b->id, {{"state", data.dump()}}, NowMs());
+  hub_.Notify(b->id);
+  return JobTicket{b->id, b->attempt, b->spec_json};
+}
+
+store::LeaseStatus Coordinator::Heartbeat(int64_t id, int attempt, const std::string& worker,
+                                          int64_t lease_ms) {
+  return store_.Heartbeat(id, attempt, worker, lease_ms, NowMs());
+}
+
+bool Coordinator::IsCurrentAttempt(int64_t id, int attempt) {
+  std::optional<store::Build> b = store_.GetBuild(id);
+  return b && b->state == BuildState::kRunning && b->attempt == attempt;
+}
+
+bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
+                         const std::optional<Progress>& latest) {
+  if (!IsCurrentAttempt(id, attempt)) return false;
+  {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    std::ofstream log(LogPath(id), std::ios::app);
+    for (const store::Store::NewEvent& e : events) {
+      if (e.kind != "log") continue;
+      nlohmann::json data = nlohmann::json::parse(e.data, nullptr, false);
+      if (data.is_object() && data.contains("line") && data["line"].is_string()) {
+        log << data["line"].get<std::string>() << "\n";
+      }
+    }
+  }
+  if (latest) store_.SetProgress(id, attempt, latest->stage, latest->fraction);
+  if (!events.empty()) store_.AppendEvents(id, events, NowMs());
+  hub_.Notify(id);
+  return true;
+}
+
+bool Coordinator::AddArtifact(int64_t id, int attempt, const fs::path& file, std::string& error) {
+  if (!IsCurrentAttempt(id, attempt)) {
+    error = "attempt " + std::to_string(attempt) + " of build " + std::to_string(id) +
+            " is not running";
+    return false;
+  }
+  std::string name = file.filename().string();
+  std::string sha;
+  if (!sys::Sha256File(file, sha)) {
+    error = "cannot read " + file.string();
+    return false;
+  }
+  std::error_code ec;
+  fs::create_directories(ArtifactDir(id), ec);
+  fs::path target = ArtifactDir(id) / name;
+  fs::rename(file, target, ec);
+  if (ec) {
+    error = "cannot move " + file.string() + " to " + target.string() + ": " + ec.message();
+    return false;
+  }
+  int64_t size = static_cast<int64_t>(fs::file_size(target, ec));
+  store_.AddArtifact({id, name, size, sha});
+  return true;
+}
+
+bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,
+                         const JobResult& result) {
+  if (!store_.Finish(id, attempt, worker, result.state, result.error_code, result.error_class,
+                     result.error_message, result.error_hint, NowMs())) {
+    return false;
+  }
+  StateEvent(id, result.state, result.error_message);
+  return true;
+}
+
+bool Coordinator::HandBack(int64_t id, int attempt, const std::string& worker) {
+  if (!store_.HandBack(id, attempt, worker, NowMs())) return false;
+  StateEvent(id, BuildState::kQueued, "its worker stopped; it will run again");
+  return true;
+}
+
+int Coordinator::ApplyRetention(int64_t max_age_ms, int64_t max_bytes) {
+  if (max_age_ms <= 0 && max_bytes <= 0) return 0;
+  std::vector<store::Store::StoredArtifacts> builds = store_.BuildsWithArtifacts();
+  int64_t total = 0;
+  for (const auto& b : builds) total += b.bytes;
+  int64_t now = NowMs();
+  int removed = 0;
+  for (const auto& b : builds) {  // oldest first
+    bool too_old = max_age_ms > 0 && now - b.finished_ms > max_age_ms;
+    bool over_budget = max_bytes > 0 && total > max_bytes;
+    if (!too_old && !over_budget) break;
+    std::error_code ec;
+    fs::remove_all(ArtifactDir(b.build_id), ec);
+    store_.MarkArtifactsRemoved(b.build_id, now);
+    nlohmann::json data = {{"reason", too_old ? "age" : "disk budget"}, {"bytes", b.bytes}};
+    store_.AppendEvents(b.build_id, {{"artifacts_removed", data.dump()}}, now);
+    hub_.Notify(b.build_id);
+    total -= b.bytes;
+    ++removed;
+  }
+  return removed;
+}
+
+int Coordinator::RequeueExpired() {
+  std::vector<int64_t> ids = store_.RequeueExpired(NowMs());
+  for (int64_t id : ids) StateEvent(id, BuildState::kQueued, "its worker stopped responding");
+  return static_cast<int>(ids.size());
+}
+
+int Coordinator::RequeueLocalWorkers(const std::string& worker_prefix) {
+  std::vector<int64_t> ids = store_.RequeueWorkerPrefix(worker_prefix, NowMs());
+  for (int64_t id : ids) StateEvent(id, BuildState::kQueued, "the server restarted");
+  return static_cast<int>(ids.size());
+}
+
+}  // namespace kiln::server

@@ -1,0 +1,111 @@
+// The master's side of a build's life, independent of HTTP: submitting, cancelling and
+// retrying for users; the worker protocol of DESIGN §5 (register, claim with a lease,
+// heartbeat, events and log lines, artifacts, result) for local workers in-process and, through
+// the API, for remote ones; and an event hub that wakes whoever watches a build.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace kiln::server {
+
+// Wakes watchers of a build when it gets new events. Listeners run on the notifying thread
+// and must only hand the news on (post to an executor), never block.
+class EventHub {
+ public:
+  using Listener = std::function<void()>;
+  uint64_t Subscribe(int64_t build_id, Listener listener);
+  void Unsubscribe(int64_t build_id, uint64_t handle);
+  void Notify(int64_t build_id);
+  size_t Watchers() const;
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t next_ = 1;
+  std::map<int64_t, std::map<uint64_t, Listener>> listeners_;
+};
+
+// What a worker gets when it claims a build.
+struct JobTicket {
+  int64_t build_id = 0;
+  int attempt = 0;
+  std::string spec_json;
+};
+
+// How an attempt ended, as its worker reports it.
+struct JobResult {
+  BuildState state = BuildState::kFailed;  // succeeded, failed or canceled
+  std::string error_code, error_class, error_message, error_hint;
+};
+
+class Coordinator {
+ public:
+  Coordinator(store::Store& store, std::filesystem::path data_dir);
+
+  store::Store& store() { return store_; }
+  EventHub& hub() { return hub_; }
+  std::filesystem::path BuildDir(int64_t id) const;
+  std::filesystem::path LogPath(int64_t id) const;                  // the build's log, all attempts
+  std::filesystem::path ArtifactDir(int64_t id) const;              // its downloadable files
+  std::filesystem::path AttemptDir(int64_t id, int attempt) const;  // a local attempt's output
+  std::filesystem::path UploadDir() const;  // uploaded .deb files, by content hash
+
+  // Users' side. Each state change is also an event.
+  store::SubmitResult Submit(const store::NewBuild& build);
+  bool Cancel(int64_t id);
+  bool Retry(int64_t id);
+  bool Delete(int64_t id);  // final builds only; removes their files too
+
+  // The worker protocol.
+  void RegisterWorker(store::Worker worker);
+  void WorkerAlive(const std::string& worker);  // an idle worker's heartbeat
+  std::optional<JobTicket> ClaimNext(const store::WorkerCaps& caps, int64_t lease_ms);
+  store::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
+                               int64_t lease_ms);
+  struct Progress {
+    std::string stage;
+    double fraction = 0;  // of the whole build, 0..1
+  };
+  // A batch of events from the running attempt: "log" events (data {"line": ...}) are also
+  // appended to the log file; `latest` updates the build's stage and progress. Events of an
+  // attempt that is no longer current are dropped (false).
+  bool Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
+              const std::optional<Progress>& latest);
+  // Moves a finished file of the attempt into the build's artifacts, with its size and
+  // SHA-256. False (and `error`) if the file is unreadable or the attempt is not current.
+  bool AddArtifact(int64_t id, int attempt, const std::filesystem::path& file, std::string& error);
+  bool Finish(int64_t id, int attempt, const std::string& worker, const JobResult& result);
+  // The worker is stopping: the attempt goes back to the queue unfinished.
+  bool HandBack(int64_t id, int attempt, const std::string& worker);
+
+  // Sends builds whose lease ran out back to the queue; returns how many.
+  int RequeueExpired();
+  // After a restart: builds of this master's previous local workers go back to the queue.
+  int RequeueLocalWorkers(const std::string& worker_prefix);
+
+  // Retention: removes the artifacts of finished builds older than `max_age_ms` (0 = no age
+  // limit), then more, oldest first, until all kept artifacts fit in `max_bytes` (0 = no
+  // budget). Each build records when its artifacts went. Returns how many builds lost theirs.
+  int ApplyRetention(int64_t max_age_ms, int64_t max_bytes);
+
+  static int64_t NowMs();
+
+ private:
+  void StateEvent(int64_t id, BuildState state, const std::string& detail);
+  bool IsCurrentAttempt(int64_t id, int attempt);
+
+  store::Store& store_;
+  std::filesystem::path data_dir_;
+  EventHub hub_;
+  std::mutex log_mu_;  // appends to log files
+};
+
+}  // namespace kiln::server

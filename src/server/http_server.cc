@@ -1,0 +1,414 @@
+#include "server/http_server.h"
+
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "core/text.h"
+
+namespace kiln::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
+
+namespace {
+
+// Closes a file descriptor on every exit path.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+std::string ErrorBody(const std::string& code, const std::string& message) {
+  return nlohmann::json({{"error", {{"code", code}, {"message", message}}}}).dump();
+}
+
+// One watcher of a build's events: the hub's listener posts to the connection's strand,
+// which sets `pending` and cancels the wait, so no notification is lost between a read of
+// the store and the wait that follows it.
+struct Watch {
+  explicit Watch(asio::any_io_executor ex) : timer(ex) {}
+  asio::steady_timer timer;
+  bool pending = false;
+};
+
+// The API's view of a parsed request; false if the target is not an absolute path with
+// valid escapes.
+bool ToApiRequest(http::request<http::string_body>& breq, const std::string& remote,
+                  HttpRequest& req) {
+  req.method = std::string(breq.method_string());
+  req.target = std::string(breq.target());
+  req.remote = remote;
+  std::string_view target = breq.target();
+  size_t q = target.find('?');
+  if (target.empty() || target[0] != '/' || !PercentDecode(target.substr(0, q), req.path, false) ||
+      (q != std::string_view::npos && !ParseQuery(target.substr(q + 1), req.query))) {
+    return false;
+  }
+  for (const auto& field : breq) {
+    req.headers.emplace_back(ToLower(field.name_string()), std::string(field.value()));
+  }
+  req.body = std::move(breq.body());
+  return true;
+}
+
+}  // namespace
+
+int HandleRawRequest(Api& api, std::string_view raw, const HttpServerOptions& options) {
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+  parser.body_limit(options.body_limit);
+  parser.eager(true);
+  beast::error_code ec;
+  size_t used = parser.put(asio::buffer(raw.data(), raw.size()), ec);
+  (void)used;
+  if (ec == http::error::body_limit) return 413;
+  if (ec == http::error::header_limit) return 431;
+  if (ec && ec != http::error::need_more) return 400;
+  if (!parser.is_done()) {
+    parser.put_eof(ec);
+    if (ec || !parser.is_done()) return 400;
+  }
+  http::request<http::string_body> breq = parser.release();
+  HttpRequest req;
+  if (!ToApiRequest(breq, "fuzz", req)) return 400;
+  HttpResponse res = api.Handle(req);
+  api.CountRequest(Api::RouteLabel(req), res.status);
+  return res.status;
+}
+
+struct HttpServer::Impl {
+  Impl(Api& a, HttpServerOptions o)
+      : api(a), options(std::move(o)), io(options.threads), acceptor(io), slow(4) {}
+
+  Api& api;
+  HttpServerOptions options;
+  // Before io: the io_context's destructor destroys the sessions, which count themselves out.
+  std::atomic<int> connections{0};
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  asio::thread_pool slow;  // handlers that may take long (password hashing, URL fetches)
+
+  awaitable<void> Accept();
+  awaitable<void> Session(tcp::socket socket);
+  awaitable<bool> WriteSimple(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+                              HttpResponse& res);
+  awaitable<bool> WriteFile(beast::tcp_stream& stream, unsigned version, bool keep_alive,
+                            HttpResponse& res);
+  awaitable<void> StreamEvents(beast::tcp_stream& stream, const EventStreamReply& reply);
+  awaitable<bool> WriteRaw(beast::tcp_stream& stream, std::string text);
+  awaitable<void> Reject(beast::tcp_stream& stream, http::status status, std::string code,
+                         std::string message);
+};
+
+awaitable<void> HttpServer::Impl::Accept() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), kNoThrow);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of descriptors and the like: pause rather than spin.
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kNoThrow);
+      continue;
+    }
+    auto ex = socket.get_executor();
+    asio::co_spawn(ex, Session(std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<bool> HttpServer::Impl::WriteRaw(beast::tcp_stream& stream, std::string text) {
+  stream.expires_after(options.write_timeout);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(text), kNoThrow);
+  co_return !ec;
+}
+
+awaitable<void> HttpServer::Impl::Reject(beast::tcp_stream& stream, http::status status,
+                                         std::string code, std::string message) {
+  http::response<http::string_body> res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::connection, "close");
+  res.body() = ErrorBody(code, message);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(5));
+  co_await http::async_write(stream, res, kNoThrow);
+  api.CountRequest("malformed", static_cast<int>(status));
+}
+
+awaitable<bool> HttpServer::Impl::WriteSimple(beast::tcp_stream& stream, unsigned version,
+                                              bool keep_alive, HttpResponse& res) {
+  http::response<http::string_body> out{static_cast<http::status>(res.status), version};
+  out.set(http::field::server, "kiln/" KILN_VERSION);
+  for (auto& [k, v] : res.headers) out.insert(k, v);
+  out.body() = std::move(res.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  stream.expires_after(options.write_timeout);
+  if (res.head_only) {
+    http::response_serializer<http::string_body> sr{out};
+    auto [ec, n] = co_await http::async_write_header(stream, sr, kNoThrow);
+    co_return !ec;
+  }
+  auto [ec, n] = co_await http::async_write(stream, out, kNoThrow);
+  co_return !ec;
+}
+
+awaitable<bool> HttpServer::Impl::WriteFile(beast::tcp_stream& stream, unsigned version,
+                                            bool keep_alive, HttpResponse& res) {
+  using namespace asio::experimental::awaitable_operators;
+  const FileReply& f = *res.file;
+  Fd file{::open(f.path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) {
+    HttpResponse gone;
+    gone.status = 404;
+    gone.Set("Content-Type", "application/json");
+    gone.body = ErrorBody("not-found", "the artifact disappeared");
+    co_return co_await WriteSimple(stream, version, keep_alive, gone);
+  }
+  http::response<http::empty_body> out{static_cast<http::status>(res.status), version};
+  out.set(http::field::server, "kiln/" KILN_VERSION);
+  for (auto& [k, v] : res.headers) out.insert(k, v);
+  out.content_length(f.length);
+  out.keep_alive(keep_alive);
+  http::response_serializer<http::empty_body> sr{out};
+  stream.expires_after(options.write_timeout);
+  auto [ec, n] = co_await http::async_write_header(stream, sr, kNoThrow);
+  if (ec) co_return false;
+  if (res.head_only) co_return true;
+  // The body goes from the page cache to the socket by sendfile(2): no copies through us.
+  stream.expires_never();
+  tcp::socket& socket = stream.socket();
+  socket.non_blocking(true);
+  off_t offset = static_cast<off_t>(f.offset);
+  uint64_t remaining = f.length;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (remaining > 0) {
+    size_t chunk = static_cast<size_t>(std::min<uint64_t>(remaining, 1u << 30));
+    ssize_t sent = ::sendfile(socket.native_handle(), file.fd, &offset, chunk);
+    if (sent > 0) {
+      remaining -= static_cast<uint64_t>(sent);
+      continue;
+    }
+    if (sent == 0) co_return false;  // the file shrank under us
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return false;
+    timer.expires_after(options.write_timeout);
+    auto result = co_await (socket.async_wait(tcp::socket::wait_write, kNoThrow) ||
+                            timer.async_wait(kNoThrow));
+    if (result.index() == 1) co_return false;  // the client stopped reading
+    if (std::get<0>(std::get<0>(result))) co_return false;
+  }
+  co_return true;
+}
+
+awaitable<void> HttpServer::Impl::StreamEvents(beast::tcp_stream& stream,
+                                               const EventStreamReply& reply) {
+  Coordinator& co = api.coordinator();
+  auto ex = co_await asio::this_coro::executor;
+  auto watch = std::make_shared<Watch>(ex);
+  uint64_t handle = co.hub().Subscribe(reply.build_id, [watch, ex] {
+    asio::post(ex, [watch] {
+      watch->pending = true;
+      watch->timer.cancel();
+    });
+  });
+  struct Unsubscribe {
+    Coordinator& co;
+    int64_t id;
+    uint64_t handle;
+    ~Unsubscribe() { co.hub().Unsubscribe(id, handle); }
+  } unsubscribe{co, reply.build_id, handle};
+
+  std::string head = "HTTP/1.1 200 OK\r\nServer: kiln/" KILN_VERSION
+                     "\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                     "X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: 2000\n\n";
+  if (!co_await WriteRaw(stream, std::move(head))) co_return;
+  int64_t after = reply.after_seq;
+  for (;;) {
+    watch->pending = false;
+    std::vector<store::Event> events;
+    std::optional<store::Build> build;
+    try {
+      events = co.store().EventsAfter(reply.build_id, after, 500);
+      if (events.empty()) build = co.store().GetBuild(reply.build_id);
+    } catch (const std::exception&) {
+      co_return;  // the store failed: the client reconnects with Last-Event-ID
+    }
+    if (!events.empty()) {
+      std::string text;
+      for (const store::Event& e : events) {
+        text +=
+            "id: " + std::to_string(e.seq) + "\nevent: " + e.kind + "\ndata: " + e.data + "\n\n";
+        after = e.seq;
+      }
+      if (!co_await WriteRaw(stream, std::move(text))) co_return;
+      continue;
+    }
+    if (!build || IsFinal(build->state)) {
+      // Everything is said: an "end" event tells the client not to reconnect.
+      std::string state = build ? std::string(ToString(build->state)) : "deleted";
+      co_await WriteRaw(stream, "event: end\ndata: {\"state\":\"" + state + "\"}\n\n");
+      co_return;
+    }
+    if (watch->pending) continue;
+    watch->timer.expires_after(options.event_keepalive);
+    auto [ec] = co_await watch->timer.async_wait(kNoThrow);
+    if (!ec && !watch->pending) {
+      // Quiet for a while: a comment line keeps proxies from closing the stream and finds
+      // clients that went away.
+      if (!co_await WriteRaw(stream, ": keep-alive\n\n")) co_return;
+    }
+  }
+}
+
+awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
+  struct Count {
+    std::atomic<int>& n;
+    ~Count() { --n; }
+  } count{connections};
+  if (++connections > options.max_connections) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await Reject(stream, http::status::service_unavailable, "too-many-connections",
+                    "the server has too many open connections; retry later");
+    co_return;
+  }
+  beast::error_code peer_ec;
+  std::string remote = socket.remote_endpoint(peer_ec).address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  bool first = true;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    parser.body_limit(options.body_limit);
+    // Slow clients (slow-loris) get a deadline for the whole request, not per byte; an idle
+    // keep-alive connection gets the idle timeout for its next request.
+    stream.expires_after(first ? options.request_deadline : options.idle_timeout);
+    first = false;
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      break;
+    }
+    if (ec == http::error::body_limit) {
+      co_await Reject(
+          stream, http::status::payload_too_large, "body-too-large",
+          "the body is larger than the limit of " + std::to_string(options.body_limit) + " bytes");
+      break;
+    }
+    if (ec == http::error::header_limit) {
+      co_await Reject(stream, http::status::request_header_fields_too_large, "headers-too-large",
+                      "the request headers are too large");
+      break;
+    }
+    if (ec) {
+      co_await Reject(stream, http::status::bad_request, "bad-request",
+                      "malformed HTTP request: " + ec.message());
+      break;
+    }
+    http::request<http::string_body> breq = parser.release();
+    bool keep_alive = breq.keep_alive();
+    unsigned version = breq.version();
+    HttpRequest req;
+    if (!ToApiRequest(breq, remote, req)) {
+      co_await Reject(stream, http::status::bad_request, "bad-target",
+                      "the request target must be an absolute path with valid % escapes");
+      break;
+    }
+
+    // GET handlers are quick store reads and run here; others (password hashing, kickstart
+    // URL fetches) run on the slow pool so that they never hold up an I/O thread.
+    HttpResponse res;
+    if (req.method == "GET" || req.method == "HEAD") {
+      res = api.Handle(req);
+    } else {
+      // co_spawn runs the handler on the pool; this coroutine resumes on its own strand.
+      res = co_await asio::co_spawn(
+          slow, [this, &req]() -> awaitable<HttpResponse> { co_return api.Handle(req); },
+          use_awaitable);
+    }
+    api.CountRequest(Api::RouteLabel(req), res.status);
+    if (res.events) {
+      co_await StreamEvents(stream, *res.events);
+      break;
+    }
+    bool ok = res.file ? co_await WriteFile(stream, version, keep_alive, res)
+                       : co_await WriteSimple(stream, version, keep_alive, res);
+    if (!ok || !keep_alive) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+HttpServer::HttpServer(Api& api, HttpServerOptions options)
+    : impl_(std::make_unique<Impl>(api, std::move(options))) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+  impl_->slow.join();
+}
+
+bool HttpServer::Listen(std::string& error) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.address, ec);
+  if (ec) {
+    error = "'" + impl_->options.address + "' is not an IP address";
+    return false;
+  }
+  tcp::endpoint endpoint(address, impl_->options.port);
+  tcp::acceptor& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "cannot listen on " + impl_->options.address + ":" +
+            std::to_string(impl_->options.port) + ": " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void HttpServer::Run() {
+  asio::co_spawn(impl_->io, impl_->Accept(), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl_->options.threads; ++i) {
+    threads.emplace_back([this] { impl_->io.run(); });
+  }
+  impl_->io.run();
+  for (std::thread& t : threads) t.join();
+}
+
+void HttpServer::Stop() { impl_->io.stop(); }
+
+}  // namespace kiln::server

@@ -1,0 +1,60 @@
+// Requests and responses as the API handlers see them: plain structs, no Beast, so that the
+// handlers are tested without sockets and the HTTP library stays in http_server.cc.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kiln::server {
+
+struct HttpRequest {
+  std::string method;                                        // "GET", "POST", ...
+  std::string target;                                        // as sent: path and query
+  std::string path;                                          // decoded path without the query
+  std::vector<std::pair<std::string, std::string>> query;    // decoded, in order
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  std::string body;
+  std::string remote;  // peer address
+
+  // The first header of that (lower-case) name, or "".
+  std::string_view Header(std::string_view name) const;
+  std::optional<std::string> Query(std::string_view name) const;
+};
+
+// A file to send (sendfile), the whole file or one byte range of it.
+struct FileReply {
+  std::filesystem::path path;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// A Server-Sent Events stream of a build's events after `after_seq`.
+struct EventStreamReply {
+  int64_t build_id = 0;
+  int64_t after_seq = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::optional<FileReply> file;           // instead of body
+  std::optional<EventStreamReply> events;  // instead of body: a long-lived stream
+  bool head_only = false;                  // a HEAD request: headers, no body
+
+  void Set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
+
+// "a%20b" -> "a b"; false if an escape is malformed.
+bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
+// Splits "a=1&b=2" into decoded pairs; false if malformed.
+bool ParseQuery(std::string_view query, std::vector<std::pair<std::string, std::string>>& out);
+
+}  // namespace kiln::server

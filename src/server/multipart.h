@@ -1,0 +1,25 @@
+// multipart/form-data (RFC 7578) bodies, as browsers and `curl -F` send them: the parts with
+// their field name, file name (for uploads), content type and bytes.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln::server {
+
+struct FormPart {
+  std::string name;          // the form field
+  std::string filename;      // set for file uploads
+  std::string content_type;  // "" if the part gave none
+  std::string data;
+};
+
+// The boundary parameter of a multipart/form-data Content-Type, or "" if it is not one.
+std::string MultipartBoundary(std::string_view content_type);
+
+// Splits `body` into its parts; false with `error` if it is malformed.
+bool ParseMultipart(std::string_view body, std::string_view boundary, std::vector<FormPart>& parts,
+                    std::string& error);
+
+}  // namespace kiln::server

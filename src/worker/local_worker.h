@@ -1,0 +1,54 @@
+// A worker thread inside `kiln serve --workers N` (the seed's local mode). It speaks the same
+// protocol as a remote worker — claim with a lease, heartbeat, events and log lines,
+// artifacts, result — through the Coordinator directly, and runs each build in its own
+// `kiln job` child process, so a crashing or killed build never takes the server down.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "server/coordinator.h"
+
+namespace kiln::worker {
+
+struct LocalWorkerOptions {
+  std::string id;                     // "local/HOST/1": unique, and "local/" marks it local
+  std::filesystem::path kiln_binary;  // the `kiln` to run `kiln job` with
+  std::filesystem::path cache_dir;    // stage and package cache, shared by all local workers
+  double cache_max_gib = 20;
+  std::string arches, releases, types;  // what it builds; "" = anything
+  std::chrono::milliseconds lease{30000};
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds idle_poll{1000};    // how often an idle worker looks for work
+  std::chrono::milliseconds kill_grace{10000};  // SIGTERM to SIGKILL: the job cleans up
+};
+
+class LocalWorker {
+ public:
+  LocalWorker(server::Coordinator& coordinator, LocalWorkerOptions options);
+  ~LocalWorker();  // stops and joins
+  void Start();
+  // Stops taking work. A running build is stopped and handed back to the queue (not failed),
+  // so another worker, or this server after a restart, builds it.
+  void Stop();
+  // Wakes an idle worker at once (a build was submitted).
+  void Wake();
+
+ private:
+  void Loop();
+  void RunJob(const server::JobTicket& ticket);
+
+  server::Coordinator& coordinator_;
+  LocalWorkerOptions options_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool woken_ = false;
+};
+
+}  // namespace kiln::worker
