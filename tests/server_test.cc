@@ -1,0 +1,365 @@
+// A real `kiln serve` (no workers: nothing here builds) driven over HTTP: auth, submitting in
+// every form, the queue's answers, bad input, event streams, metrics and restarts.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "service_harness.h"
+
+namespace kiln::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const char* kKickstart =
+    "lang en_US.UTF-8\nkeyboard us\ntimezone UTC\nrootpw --lock\n%packages\nopenssh-server\n%end\n";
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    curl_global_init(CURL_GLOBAL_ALL);
+    dir_ = fs::temp_directory_path() / ("kiln-server-test-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    service_ = new Service(KILN_BINARY, dir_);
+    ASSERT_TRUE(service_->Start()) << service_->Log();
+    token_ = service_->AdminToken();
+    ASSERT_EQ(token_.rfind("kiln_", 0), 0u) << "admin token written on first start";
+    ASSERT_EQ(Sh(service_->Kiln("user add bob")).exit_code, 0);
+    RunResult t = Sh(service_->Kiln("token create --user bob --name test"));
+    ASSERT_EQ(t.exit_code, 0) << t.out;
+    size_t at = t.out.find("kiln_");
+    ASSERT_NE(at, std::string::npos) << t.out;
+    bob_token_ = t.out.substr(at, t.out.find('\n', at) - at);
+  }
+  static void TearDownTestSuite() {
+    delete service_;
+    fs::remove_all(dir_);
+  }
+
+  static std::vector<std::string> Auth(const std::string& token = token_) {
+    return {"Authorization: Bearer " + token, "Content-Type: application/json"};
+  }
+  static json Request(const std::string& type = "qcow2", const std::string& extra_ks = "") {
+    return {{"type", type},
+            {"arch", "x86_64"},
+            {"release", "bookworm"},
+            {"kickstart", std::string(kKickstart) + extra_ks}};
+  }
+  static HttpReply Submit(const json& request, std::vector<std::string> headers = Auth()) {
+    return Http("POST", service_->Url("/api/v1/builds"), headers, request.dump());
+  }
+
+  static inline fs::path dir_;
+  static inline Service* service_ = nullptr;
+  static inline std::string token_, bob_token_;
+};
+
+TEST_F(ServerTest, HealthIsOpenEverythingElseNeedsAToken) {
+  HttpReply h = Http("GET", service_->Url("/api/v1/health"));
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(json::parse(h.body)["status"], "ok");
+  HttpReply none = Http("GET", service_->Url("/api/v1/builds"));
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(json::parse(none.body)["error"]["code"], "unauthorized");
+  HttpReply bad = Http("GET", service_->Url("/api/v1/builds"), {"Authorization: Bearer kiln_nope"});
+  EXPECT_EQ(bad.status, 401);
+  HttpReply basic = Http("GET", service_->Url("/api/v1/builds"), {"Authorization: Basic eDp5"});
+  EXPECT_EQ(basic.status, 401);
+  EXPECT_EQ(Http("GET", service_->Url("/metrics")).status, 401);
+  EXPECT_EQ(Http("GET", service_->Url("/rest")).status, 401);
+}
+
+TEST_F(ServerTest, SubmitGetAndListAQueuedBuild) {
+  HttpReply r = Submit(Request("qcow2", "%post\necho list-test\n%end\n"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  json b = json::parse(r.body);
+  EXPECT_EQ(b["state"], "queued");
+  EXPECT_EQ(b["owner"], "admin");
+  EXPECT_EQ(r.headers["location"], "/api/v1/builds/" + std::to_string(b["id"].get<int>()));
+  HttpReply got = Http("GET", service_->Url(b["url"].get<std::string>()), Auth());
+  ASSERT_EQ(got.status, 200);
+  json detail = json::parse(got.body);
+  EXPECT_EQ(detail["type"], "qcow2");
+  EXPECT_GE(detail["queue"]["position"].get<int>(), 1);
+  EXPECT_NE(detail["queue"]["waiting_for"].get<std::string>().find("no online worker"),
+            std::string::npos)
+      << "with --workers 0 nobody can build it, and the build says so";
+  HttpReply list = Http("GET", service_->Url("/api/v1/builds?state=queued&type=qcow2"), Auth());
+  ASSERT_EQ(list.status, 200);
+  bool found = false;
+  json listed = json::parse(list.body);
+  for (const json& item : listed["builds"]) found |= item["id"] == b["id"];
+  EXPECT_TRUE(found) << list.body;
+}
+
+TEST_F(ServerTest, IdempotencyKeyAndIdenticalRequestsGiveOneBuild) {
+  json req = Request("raw", "%post\necho idem\n%end\n");
+  std::vector<std::string> h = Auth();
+  h.push_back("Idempotency-Key: abc-123");
+  HttpReply first = Submit(req, h);
+  ASSERT_EQ(first.status, 201);
+  HttpReply again = Submit(req, h);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(json::parse(again.body)["id"], json::parse(first.body)["id"]);
+  HttpReply same_spec = Submit(req);
+  EXPECT_EQ(json::parse(same_spec.body)["id"], json::parse(first.body)["id"]);
+  EXPECT_NE(json::parse(same_spec.body)["message"].get<std::string>().find("identical"),
+            std::string::npos);
+}
+
+TEST_F(ServerTest, UsersSeeOnlyTheirOwnBuilds) {
+  HttpReply mine = Submit(Request("tar", "%post\necho admin-only\n%end\n"));
+  ASSERT_EQ(mine.status, 201);
+  std::string url = json::parse(mine.body)["url"];
+  EXPECT_EQ(Http("GET", service_->Url(url), Auth(bob_token_)).status, 404);
+  EXPECT_EQ(Http("POST", service_->Url(url + "/cancel"), Auth(bob_token_)).status, 404);
+  json bobs = json::parse(Http("GET", service_->Url("/api/v1/builds"), Auth(bob_token_)).body);
+  for (const json& b : bobs["builds"]) EXPECT_EQ(b["owner"], "bob");
+  HttpReply bob_build = Submit(Request("tar", "%post\necho bob\n%end\n"), Auth(bob_token_));
+  ASSERT_EQ(bob_build.status, 201);
+  EXPECT_EQ(json::parse(bob_build.body)["owner"], "bob");
+  EXPECT_EQ(Http("GET", service_->Url(json::parse(bob_build.body)["url"]), Auth()).status, 200)
+      << "admins see every build";
+  HttpReply raise = Http("POST", service_->Url("/api/v1/builds?priority=10"), Auth(bob_token_),
+                         Request("tar", "%post\necho p\n%end\n").dump());
+  EXPECT_EQ(raise.status, 403);
+}
+
+TEST_F(ServerTest, BadInputIsA4xxWithAJsonErrorAndTheServerStaysUp) {
+  auto code = [](const HttpReply& r) { return json::parse(r.body)["error"]["code"]; };
+  HttpReply malformed = Http("POST", service_->Url("/api/v1/builds"), Auth(), "{not json");
+  EXPECT_EQ(malformed.status, 422);
+  HttpReply unknown = Submit({{"type", "qcow2"}, {"colour", "blue"}});
+  EXPECT_EQ(unknown.status, 422);
+  EXPECT_NE(unknown.body.find("colour"), std::string::npos);
+  HttpReply bad_type = Submit({{"type", "floppy"}, {"kickstart", kKickstart}});
+  EXPECT_EQ(bad_type.status, 422);
+  EXPECT_NE(bad_type.body.find("floppy"), std::string::npos);
+  HttpReply bad_ks = Submit({{"type", "tar"}, {"kickstart", "lang en_US\nfrobnicate --now\n"}});
+  ASSERT_EQ(bad_ks.status, 422);
+  json details = json::parse(bad_ks.body)["error"]["details"];
+  ASSERT_FALSE(details.empty());
+  EXPECT_EQ(details[0]["line"], 2) << "kickstart errors name their line";
+  HttpReply include = Submit({{"type", "tar"}, {"kickstart", "%include /etc/shadow\n"}});
+  EXPECT_EQ(include.status, 422) << "the server never reads its own files for a request";
+  EXPECT_EQ(code(Http("GET", service_->Url("/api/v1/builds?state=weird"), Auth())), "bad-filter");
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/builds/999999"), Auth()).status, 404);
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/builds/abc"), Auth()).status, 404);
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/nothing"), Auth()).status, 404);
+  EXPECT_EQ(Http("PUT", service_->Url("/api/v1/builds"), Auth()).status, 405);
+  HttpReply b = Submit(Request("tar", "%post\necho names\n%end\n"));
+  std::string url = json::parse(b.body)["url"];
+  EXPECT_EQ(Http("GET", service_->Url(url + "/artifacts/..%2F..%2Fkiln.db"), Auth()).status, 404)
+      << "an encoded slash is a path separator, so this is no artifact route";
+  EXPECT_EQ(code(Http("GET", service_->Url(url + "/artifacts/.."), Auth())), "bad-artifact-name");
+  EXPECT_EQ(code(Http("GET", service_->Url(url + "/artifacts/a..b"), Auth())), "bad-artifact-name");
+  EXPECT_EQ(Http("GET", service_->Url(url + "/artifacts/missing.qcow2"), Auth()).status, 404);
+  std::string big(65u << 20, 'x');
+  EXPECT_EQ(Http("POST", service_->Url("/api/v1/builds"), Auth(), big).status, 413);
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200);
+}
+
+TEST_F(ServerTest, MultipartWithAKickstartFileAndAnUploadedPackage) {
+  std::string b = "kiln-test-boundary-7d3";
+  auto field = [&](const std::string& name, const std::string& value,
+                   const std::string& filename = "") {
+    std::string disposition = "form-data; name=\"" + name + "\"";
+    if (!filename.empty()) disposition += "; filename=\"" + filename + "\"";
+    return "--" + b + "\r\nContent-Disposition: " + disposition + "\r\n\r\n" + value + "\r\n";
+  };
+  std::string deb = "not really a deb, but bytes with a hash";
+  std::string body =
+      field("type", "qcow2") + field("arch", "i686") + field("release", "trixie") +
+      field("extra_packages", "jq") +
+      field("kickstart", std::string(kKickstart) + "%post\necho mp\n%end\n", "server.ks") +
+      field("package", deb, "tool_1.0_all.deb") + "--" + b + "--\r\n";
+  HttpReply r = Http("POST", service_->Url("/api/v1/builds"),
+                     {Auth()[0], "Content-Type: multipart/form-data; boundary=" + b}, body);
+  ASSERT_EQ(r.status, 201) << r.body;
+  json spec = json::parse(r.body)["spec"];
+  EXPECT_EQ(spec["type"], "qcow2");
+  EXPECT_EQ(spec["arch"], "i686");
+  EXPECT_EQ(spec["release"], "trixie");
+  EXPECT_EQ(spec["kickstart_name"], "server.ks");
+  ASSERT_EQ(spec["package_files"].size(), 1u);
+  EXPECT_EQ(spec["package_files"][0]["name"], "tool_1.0_all.deb");
+  std::string source = spec["package_files"][0]["source"];
+  EXPECT_EQ(ReadFile(source), deb) << "the upload is kept on the server for the worker";
+
+  std::string sneaky =
+      field("type", "tar") + field("extra_packages", "/etc/passwd.deb") + "--" + b + "--\r\n";
+  EXPECT_EQ(Http("POST", service_->Url("/api/v1/builds"),
+                 {Auth()[0], "Content-Type: multipart/form-data; boundary=" + b}, sneaky)
+                .status,
+            422)
+      << "a path on the server is not a package";
+  json via_json = Request("tar");
+  via_json["package_files"] = {{{"name", "x.deb"}, {"source", "/etc/passwd"}}};
+  EXPECT_EQ(Submit(via_json).status, 422);
+  std::string truncated = field("type", "tar").substr(0, 30);
+  EXPECT_EQ(Http("POST", service_->Url("/api/v1/builds"),
+                 {Auth()[0], "Content-Type: multipart/form-data; boundary=" + b}, truncated)
+                .status,
+            400);
+}
+
+// Raw bytes on a socket: what no HTTP library would send.
+std::string RawExchange(int port, const std::string& bytes, int wait_ms = 3000) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "connect failed";
+  }
+  (void)!write(fd, bytes.data(), bytes.size());
+  timeval tv{wait_ms / 1000, (wait_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+TEST_F(ServerTest, GarbageAndFloodsOfGarbageGet400s) {
+  EXPECT_EQ(RawExchange(service_->port(), "\x01\x02 garbage\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(RawExchange(service_->port(), "GET relative HTTP/1.1\r\nHost: x\r\n\r\n")
+                .rfind("HTTP/1.1 400", 0),
+            0u);
+  std::string huge_header =
+      "GET /api/v1/health HTTP/1.1\r\nX-Big: " + std::string(64 << 10, 'a') + "\r\n\r\n";
+  EXPECT_EQ(RawExchange(service_->port(), huge_header).rfind("HTTP/1.1 431", 0), 0u);
+  int answered_400 = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string junk =
+        "GET /api/v1/health HTTP/1.1\r\nBad Header Line " + std::to_string(i) + "\r\n\r\n";
+    answered_400 += RawExchange(service_->port(), junk, 1000).rfind("HTTP/1.1 400", 0) == 0;
+  }
+  EXPECT_EQ(answered_400, 300);
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200);
+}
+
+TEST_F(ServerTest, TheSeedsRestEndpoint) {
+  HttpReply info = Http("GET", service_->Url("/rest"), Auth());
+  ASSERT_EQ(info.status, 200);
+  EXPECT_NE(info.body.find("config"), std::string::npos);
+  json req = {{"config",
+               "[DEFAULT]\ntype=live\narch=x86_64\nrelease=bookworm\n[live]\nlabel=KILN_REST\n"
+               "config=rest.ks\n"},
+              {"ksfname", "rest.ks"},
+              {"ks", std::string(kKickstart) + "%post\necho rest\n%end\n"}};
+  HttpReply r = Http("POST", service_->Url("/rest"), Auth(), req.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  json b = json::parse(r.body);
+  EXPECT_TRUE(b["id"].is_number());
+  EXPECT_TRUE(b["message"].is_string());
+  EXPECT_EQ(b["type"], "live");
+  EXPECT_EQ(b["spec"]["label"], "KILN_REST");
+  HttpReply wrong = Http("POST", service_->Url("/rest"), Auth(), R"({"conf": "x"})");
+  EXPECT_EQ(wrong.status, 400);
+}
+
+TEST_F(ServerTest, CancelRetryDeleteAndTheEventStream) {
+  HttpReply r = Submit(Request("tar", "%post\necho events\n%end\n"));
+  std::string url = json::parse(r.body)["url"];
+  HttpReply cancel = Http("POST", service_->Url(url + "/cancel"), Auth());
+  ASSERT_EQ(cancel.status, 202);
+  EXPECT_EQ(json::parse(cancel.body)["state"], "canceled");
+  EXPECT_EQ(Http("POST", service_->Url(url + "/cancel"), Auth()).status, 409);
+  // The stream of a finished build replays its events and ends.
+  HttpReply events = Http("GET", service_->Url(url + "/events"), Auth(), "", 10);
+  ASSERT_EQ(events.status, 200);
+  EXPECT_EQ(events.headers["content-type"], "text/event-stream");
+  EXPECT_NE(events.body.find("id: 1\nevent: state\ndata: {\"state\":\"queued\"}"),
+            std::string::npos)
+      << events.body;
+  EXPECT_NE(events.body.find("\"state\":\"canceled\""), std::string::npos);
+  EXPECT_NE(events.body.find("event: end"), std::string::npos);
+  // Resuming after event 1 skips it.
+  HttpReply resumed =
+      Http("GET", service_->Url(url + "/events"), {Auth()[0], "Last-Event-ID: 1"}, "", 10);
+  EXPECT_EQ(resumed.body.find("id: 1\n"), std::string::npos);
+  EXPECT_NE(resumed.body.find("id: 2\n"), std::string::npos);
+  HttpReply retry = Http("POST", service_->Url(url + "/retry"), Auth());
+  ASSERT_EQ(retry.status, 202);
+  EXPECT_EQ(json::parse(retry.body)["state"], "queued");
+  EXPECT_EQ(Http("DELETE", service_->Url(url), Auth()).status, 409) << "queued: cancel first";
+  Http("POST", service_->Url(url + "/cancel"), Auth());
+  EXPECT_EQ(Http("DELETE", service_->Url(url), Auth()).status, 204);
+  EXPECT_EQ(Http("GET", service_->Url(url), Auth()).status, 404);
+}
+
+TEST_F(ServerTest, ValidateReleasesWorkersAndMetrics) {
+  ASSERT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200);
+  HttpReply ok = Http("POST", service_->Url("/api/v1/kickstart/validate"),
+                      {Auth()[0], "Content-Type: text/plain"}, kKickstart);
+  ASSERT_EQ(ok.status, 200);
+  EXPECT_TRUE(json::parse(ok.body)["valid"].get<bool>());
+  HttpReply bad = Http("POST", service_->Url("/api/v1/kickstart/validate"),
+                       {Auth()[0], "Content-Type: text/plain"}, "bogus --x\n");
+  EXPECT_FALSE(json::parse(bad.body)["valid"].get<bool>());
+  EXPECT_EQ(json::parse(bad.body)["diagnostics"][0]["line"], 1);
+  json releases = json::parse(Http("GET", service_->Url("/api/v1/releases"), Auth()).body);
+  bool bookworm = false;
+  for (const json& r : releases["releases"]) bookworm |= r["name"] == "bookworm";
+  EXPECT_TRUE(bookworm);
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/workers"), Auth()).status, 200);
+  HttpReply metrics = Http("GET", service_->Url("/metrics"), Auth());
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("kiln_queue_depth "), std::string::npos);
+  EXPECT_NE(metrics.body.find("kiln_http_requests_total{route=\"/api/v1/health\",code=\"200\"}"),
+            std::string::npos)
+      << metrics.body;
+}
+
+TEST_F(ServerTest, BrowserSessionsNeedTheCsrfTokenToChangeThings) {
+  ASSERT_EQ(
+      Sh("echo 'carol-password' | " + service_->Kiln("user add carol --password-stdin")).exit_code,
+      0);
+  HttpReply wrong =
+      Http("POST", service_->Url("/api/v1/session"), {}, R"({"user":"carol","password":"nope"})");
+  EXPECT_EQ(wrong.status, 401);
+  HttpReply login = Http("POST", service_->Url("/api/v1/session"), {},
+                         R"({"user":"carol","password":"carol-password"})");
+  ASSERT_EQ(login.status, 200) << login.body;
+  std::string cookie = login.headers["set-cookie"];
+  ASSERT_NE(cookie.find("HttpOnly"), std::string::npos);
+  std::string session = cookie.substr(0, cookie.find(';'));
+  std::string csrf = json::parse(login.body)["csrf_token"];
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/builds"), {"Cookie: " + session}).status, 200);
+  std::string body = Request("tar", "%post\necho carol\n%end\n").dump();
+  std::string json_type = "Content-Type: application/json";
+  EXPECT_EQ(
+      Http("POST", service_->Url("/api/v1/builds"), {"Cookie: " + session, json_type}, body).status,
+      403);
+  EXPECT_EQ(Http("POST", service_->Url("/api/v1/builds"),
+                 {"Cookie: " + session, json_type, "X-CSRF-Token: " + csrf}, body)
+                .status,
+            201);
+}
+
+// Last: restarts the server.
+TEST_F(ServerTest, ZZRestartAndKillLoseNothing) {
+  HttpReply r = Submit(Request("qcow2", "%post\necho restart\n%end\n"));
+  ASSERT_EQ(r.status, 201);
+  std::string url = json::parse(r.body)["url"];
+  EXPECT_EQ(service_->Stop(), 0) << "SIGTERM is a clean stop";
+  ASSERT_TRUE(service_->Start()) << service_->Log();
+  EXPECT_EQ(json::parse(Http("GET", service_->Url(url), Auth()).body)["state"], "queued");
+  service_->Kill();
+  ASSERT_TRUE(service_->Start()) << service_->Log();
+  HttpReply after = Http("GET", service_->Url(url), Auth());
+  ASSERT_EQ(after.status, 200);
+  EXPECT_EQ(json::parse(after.body)["state"], "queued");
+  EXPECT_EQ(service_->AdminToken(), token_) << "no second admin on restart";
+}
+
+}  // namespace
+}  // namespace kiln::testing

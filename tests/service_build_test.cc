@@ -1,0 +1,169 @@
+// Real builds through `kiln serve --workers 1`: submit, watch the event stream to the end,
+// download (whole, ranged, HEAD, conditional) and check the SHA-256; cancel a running build
+// and find no process of it left; kill the server mid-build and see the build finish after a
+// restart. The stage cache is the build tests' (kiln-build-tests/cache), so the package set
+// here bootstraps once per machine.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.h"
+#include "service_harness.h"
+
+namespace kiln::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
+const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+std::string Nonce() { return std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr)); }
+
+class ServiceBuildTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "local workers build images: run as root";
+    if (Sh("command -v mmdebstrap").exit_code != 0) GTEST_SKIP() << "mmdebstrap is missing";
+    curl_global_init(CURL_GLOBAL_ALL);
+    dir_ = kWork / ("service-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    service_ = std::make_unique<Service>(KILN_BINARY, dir_, 1, kWork / "cache");
+    ASSERT_TRUE(service_->Start()) << service_->Log();
+    token_ = service_->AdminToken();
+  }
+  void TearDown() override {
+    if (service_) service_->Stop();
+    service_.reset();
+    fs::remove_all(dir_);
+  }
+  std::vector<std::string> Auth() const {
+    return {"Authorization: Bearer " + token_, "Content-Type: application/json"};
+  }
+  json Submit(const std::string& ks) {
+    json req = {{"type", "tar"}, {"arch", "x86_64"}, {"release", "bookworm"}, {"kickstart", ks}};
+    HttpReply r = Http("POST", service_->Url("/api/v1/builds"), Auth(), req.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body);
+  }
+  json Get(const std::string& url) {
+    return json::parse(Http("GET", service_->Url(url), Auth()).body);
+  }
+  // Polls until `done(build)` or the timeout; returns the last state seen.
+  template <typename Pred>
+  json WaitFor(const std::string& url, Pred done, std::chrono::seconds timeout) {
+    json b;
+    for (Clock::time_point end = Clock::now() + timeout; Clock::now() < end;) {
+      b = Get(url);
+      if (done(b)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return b;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Service> service_;
+  std::string token_;
+};
+
+TEST_F(ServiceBuildTest, SubmitWatchTheStreamAndDownload) {
+  json b = Submit(kSmall);
+  std::string url = b["url"];
+  // The event stream runs until the build ends: states, stages, progress and log lines.
+  HttpReply events = Http("GET", service_->Url(url + "/events"), Auth(), "", 900);
+  ASSERT_EQ(events.status, 200);
+  EXPECT_NE(events.body.find("\"state\":\"running\""), std::string::npos);
+  EXPECT_NE(events.body.find("event: stage\n"), std::string::npos);
+  EXPECT_NE(events.body.find("event: log\n"), std::string::npos);
+  EXPECT_NE(events.body.find("event: end\ndata: {\"state\":\"succeeded\"}"), std::string::npos)
+      << events.body.substr(events.body.size() > 3000 ? events.body.size() - 3000 : 0);
+  json done = Get(url);
+  ASSERT_EQ(done["state"], "succeeded") << done.dump(2);
+  EXPECT_EQ(done["progress"], 1.0);
+  EXPECT_EQ(done["attempt"], 1);
+  json image;
+  for (const json& a : done["artifacts"]) {
+    if (a["name"] == "kiln-bookworm-tar-x86_64.tar.zst") image = a;
+  }
+  ASSERT_FALSE(image.is_null()) << done["artifacts"].dump(2);
+  std::string image_url = image["url"];
+
+  HttpReply whole = Http("GET", service_->Url(image_url), Auth(), "", 120);
+  ASSERT_EQ(whole.status, 200);
+  EXPECT_EQ(static_cast<int64_t>(whole.body.size()), image["size"].get<int64_t>());
+  EXPECT_EQ(Sha256Hex(whole.body), image["sha256"]);
+  EXPECT_EQ(whole.headers["etag"], "\"" + image["sha256"].get<std::string>() + "\"");
+
+  HttpReply part = Http("GET", service_->Url(image_url), {Auth()[0], "Range: bytes=100-1123"});
+  ASSERT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, whole.body.substr(100, 1024));
+  EXPECT_EQ(part.headers["content-range"], "bytes 100-1123/" + std::to_string(whole.body.size()));
+  HttpReply tail = Http("GET", service_->Url(image_url), {Auth()[0], "Range: bytes=-10"});
+  EXPECT_EQ(tail.body, whole.body.substr(whole.body.size() - 10));
+  HttpReply past = Http("GET", service_->Url(image_url),
+                        {Auth()[0], "Range: bytes=" + std::to_string(whole.body.size()) + "-"});
+  EXPECT_EQ(past.status, 416);
+  HttpReply head = Http("HEAD", service_->Url(image_url), Auth());
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-length"], std::to_string(whole.body.size()));
+  HttpReply cached =
+      Http("GET", service_->Url(image_url), {Auth()[0], "If-None-Match: " + whole.headers["etag"]});
+  EXPECT_EQ(cached.status, 304);
+
+  // The log, whole and from an offset.
+  HttpReply log = Http("GET", service_->Url(url + "/log"), Auth());
+  ASSERT_EQ(log.status, 200);
+  EXPECT_NE(log.body.find("stage 1/3 bootstrap"), std::string::npos) << log.body.substr(0, 2000);
+  EXPECT_EQ(log.headers["x-log-complete"], "true");
+  HttpReply rest = Http("GET", service_->Url(url + "/log?offset=10"), Auth());
+  EXPECT_EQ(rest.body, log.body.substr(10));
+}
+
+TEST_F(ServiceBuildTest, CancelARunningBuildLeavesNoProcess) {
+  // A sleep no other process on the machine has: its command line is the marker.
+  std::string sleep = "sleep 300." + std::to_string(getpid());
+  std::string find_sleep = "pgrep -f '[s]" + sleep.substr(1) + "'";
+  json b = Submit(std::string(kSmall) + "%post\n" + sleep + "\n%end\n");
+  std::string url = b["url"];
+  json running = WaitFor(
+      url, [](const json& x) { return x["stage"] == "scripts"; }, std::chrono::seconds(600));
+  ASSERT_EQ(running["stage"], "scripts") << running.dump(2);
+  for (int i = 0; i < 100 && Sh(find_sleep).out.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(Sh(find_sleep).out.empty()) << "the %post is running";
+  Clock::time_point asked = Clock::now();
+  ASSERT_EQ(Http("POST", service_->Url(url + "/cancel"), Auth()).status, 202);
+  json canceled = WaitFor(
+      url, [](const json& x) { return x["state"] == "canceled"; }, std::chrono::seconds(10));
+  EXPECT_EQ(canceled["state"], "canceled");
+  bool gone = false;
+  while (Clock::now() - asked < std::chrono::seconds(5) && !gone) {
+    gone = Sh(find_sleep).out.empty() &&
+           Sh("pgrep -f '[k]iln job --spec " + dir_.string() + "'").out.empty();
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "the job and its %post are gone within 5 s of the cancel";
+  EXPECT_EQ(Sh("grep -c " + (kWork / "cache").string() + " /proc/self/mounts").out, "0\n");
+}
+
+TEST_F(ServiceBuildTest, KillingTheServerMidBuildLosesNothing) {
+  json b = Submit(std::string(kSmall) + "%post\nsleep 5 # restart " + Nonce() + "\n%end\n");
+  std::string url = b["url"];
+  json running = WaitFor(
+      url, [](const json& x) { return x["state"] == "running"; }, std::chrono::seconds(600));
+  ASSERT_EQ(running["state"], "running");
+  service_->Kill();
+  ASSERT_TRUE(service_->Start()) << service_->Log();
+  EXPECT_NE(service_->Log().find("queued again"), std::string::npos) << service_->Log();
+  json done = WaitFor(
+      url, [](const json& x) { return x["state"] == "succeeded" || x["state"] == "failed"; },
+      std::chrono::seconds(900));
+  EXPECT_EQ(done["state"], "succeeded") << done.dump(2);
+  EXPECT_EQ(done["attempt"], 2) << "the second attempt, on the restarted server";
+}
+
+}  // namespace
+}  // namespace kiln::testing
