@@ -86,12 +86,22 @@ int HandleRawRequest(Api& api, std::string_view raw, const HttpServerOptions& op
   parser.body_limit(options.body_limit);
   parser.eager(true);
   beast::error_code ec;
-  size_t used = parser.put(asio::buffer(raw.data(), raw.size()), ec);
-  (void)used;
+  std::string_view rest = raw;
+  while (!parser.is_done()) {
+    size_t used = parser.put(asio::buffer(rest.data(), rest.size()), ec);
+    rest.remove_prefix(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      if (rest.empty() || used == 0) break;
+      continue;
+    }
+    if (ec || used == 0) break;
+  }
   if (ec == http::error::body_limit) return 413;
   if (ec == http::error::header_limit) return 431;
-  if (ec && ec != http::error::need_more) return 400;
+  if (ec) return 400;
   if (!parser.is_done()) {
+    if (!parser.got_some()) return 400;  // an empty connection
     parser.put_eof(ec);
     if (ec || !parser.is_done()) return 400;
   }
