@@ -110,11 +110,21 @@ void CreateFirstAdmin(store::Store& store, const fs::path& data_dir, const std::
   chmod(token_file.c_str(), 0600);
   std::string config_error;
   fs::path config = ClientConfigPath();
-  bool wrote = WriteClientConfig(config, {url, token}, config_error);
+  // An existing CLI config may name another server: it is left alone.
+  std::optional<ClientConfig> existing = ReadClientConfig(config, config_error);
+  bool wrote = false;
+  if (!existing && config_error.empty()) {
+    wrote = WriteClientConfig(config, {url, token}, config_error);
+  }
   std::cerr << "kiln serve: created user 'admin' with an API token in " << token_file.string();
   if (wrote) std::cerr << " and " << config.string();
   std::cerr << " (mode 0600)\n";
-  if (!wrote) std::cerr << "kiln serve: could not write the CLI config: " << config_error << "\n";
+  if (existing) {
+    std::cerr << "kiln serve: kept the existing CLI config " << config.string() << " (url "
+              << existing->url << ")\n";
+  } else if (!wrote) {
+    std::cerr << "kiln serve: could not write the CLI config: " << config_error << "\n";
+  }
 }
 
 int Serve(const ServeOptions& o) {

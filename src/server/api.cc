@@ -48,11 +48,24 @@ HttpResponse Error(int status, std::string code, std::string message, std::strin
   return Json(status, {{"error", e}});
 }
 
+// Adds the build's stored spec to a detail answer as it is: the store holds it as JSON text
+// (written by kiln), so parsing and printing it again on every GET would be wasted work.
+HttpResponse WithSpec(HttpResponse r, const std::string& spec_json) {
+  if (r.body.size() < 2 || r.body.back() != '}' || spec_json.empty()) return r;
+  r.body.pop_back();
+  r.body += ",\"spec\":";
+  r.body += spec_json;
+  r.body += '}';
+  return r;
+}
+
 std::string IsoTime(int64_t ms) {
   if (ms <= 0) return {};
   std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
   char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", std::gmtime(&t));
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   char out[48];
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
   return out;
@@ -146,6 +159,57 @@ Api::Api(Coordinator& coordinator, ApiOptions options)
 
 Api::~Api() = default;
 
+std::optional<store::User> Api::TokenUser(const std::string& token) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = token_cache_.find(token);
+    if (it != token_cache_.end() && it->second.until > now) return it->second.user;
+  }
+  std::optional<store::User> u =
+      coordinator_.store().UserForToken(auth::SecretHash(token), Coordinator::NowMs());
+  if (u) {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (token_cache_.size() > 10000) token_cache_.clear();  // a bound, not an LRU: rare
+    token_cache_[token] = {*u, now + std::chrono::milliseconds(1500)};
+  }
+  return u;
+}
+
+std::vector<store::Worker> Api::OnlineWorkers() {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (now >= online_until_) {
+    online_ = options_.online_workers ? options_.online_workers() : std::vector<store::Worker>{};
+    online_until_ = now + std::chrono::seconds(1);
+  }
+  return online_;
+}
+
+std::optional<HttpResponse> Api::CachedBuild(int64_t id, const Caller& caller) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  auto it = rendered_.find(id);
+  if (it == rendered_.end() || it->second.version != coordinator_.Version() ||
+      it->second.until <= now) {
+    return std::nullopt;
+  }
+  if (!caller.admin() && it->second.owner_id != caller.user.id) {
+    return Error(404, "not-found", "no build " + std::to_string(id));
+  }
+  HttpResponse r;
+  r.Set("Content-Type", "application/json");
+  r.body = it->second.body;
+  return r;
+}
+
+void Api::KeepBuild(int64_t id, uint64_t version, int64_t owner_id, const std::string& body) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (rendered_.size() > 10000) rendered_.clear();
+  rendered_[id] = {version, std::chrono::steady_clock::now() + std::chrono::seconds(1), owner_id,
+                   body};
+}
+
 void Api::CountRequest(const std::string& route, int status) {
   std::lock_guard<std::mutex> lock(metrics_mu_);
   ++requests_[{route, status}];
@@ -182,6 +246,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
 namespace {
 
 struct Handler {
+  Api& api;
   Coordinator& co;
   const ApiOptions& options;
   const HttpRequest& req;
@@ -200,7 +265,7 @@ struct Handler {
                      "create a token with `kiln token create`");
       }
       std::string token(Trim(auth.substr(7)));
-      std::optional<store::User> u = store().UserForToken(auth::SecretHash(token), now);
+      std::optional<store::User> u = api.TokenUser(token);
       if (!u) {
         return Error(401, "unauthorized", "the token is not valid (unknown or revoked)",
                      "create a new one with `kiln token create`");
@@ -247,10 +312,10 @@ struct Handler {
 
   // ---- build JSON
 
-  json ArtifactsJson(const store::Build& b) {
+  json ArtifactsJson(const store::Build& b, const std::vector<store::Artifact>& artifacts) {
     json out = json::array();
     if (b.artifacts_removed_ms > 0) return out;
-    for (const store::Artifact& a : store().Artifacts(b.id)) {
+    for (const store::Artifact& a : artifacts) {
       out.push_back({{"name", a.name},
                      {"size", a.size},
                      {"sha256", a.sha256},
@@ -260,13 +325,12 @@ struct Handler {
   }
 
   // Why a queued build waits: its place, an estimate, or that nobody can build it.
-  json QueueJson(const store::Build& b) {
+  json QueueJson(const store::Build& b, const store::Store::BuildExtras& extras) {
     json q = json::object();
-    store::QueuePlace place = store().PlaceInQueue(b.id);
+    const store::QueuePlace& place = extras.place;
     q["position"] = place.position;
     q["queued"] = place.queued_total;
-    std::vector<store::Worker> workers =
-        options.online_workers ? options.online_workers() : std::vector<store::Worker>{};
+    std::vector<store::Worker> workers = api.OnlineWorkers();
     auto serves = [](const std::string& list, const std::string& v) {
       return list.empty() || ("," + list + ",").find("," + v + ",") != std::string::npos;
     };
@@ -277,7 +341,7 @@ struct Handler {
         if (w.current_build != 0) ++busy;
       }
     }
-    std::optional<double> typical = store().TypicalDurationSeconds(b.type, b.arch, b.release);
+    const std::optional<double>& typical = extras.typical_duration_s;
     if (typical) q["estimated_duration_s"] = *typical;
     if (able == 0) {
       q["waiting_for"] = "no online worker builds " + b.arch + " " + b.release + " " + b.type +
@@ -324,12 +388,12 @@ struct Handler {
                     {"hint", b.error_hint}};
     }
     if (detail) {
-      j["artifacts"] = ArtifactsJson(b);
+      store::Store::BuildExtras extras = store().ExtrasOf(b);
+      j["artifacts"] = ArtifactsJson(b, extras.artifacts);
       if (b.artifacts_removed_ms > 0) j["artifacts_removed_at"] = IsoTime(b.artifacts_removed_ms);
       j["log_url"] = "/api/v1/builds/" + std::to_string(b.id) + "/log";
       j["events_url"] = "/api/v1/builds/" + std::to_string(b.id) + "/events";
-      j["spec"] = json::parse(b.spec_json, nullptr, false);
-      if (b.state == BuildState::kQueued) j["queue"] = QueueJson(b);
+      if (b.state == BuildState::kQueued) j["queue"] = QueueJson(b, extras);
     }
     return j;
   }
@@ -379,6 +443,7 @@ struct Handler {
     if (options.on_submit) options.on_submit();
     std::optional<store::Build> b = store().GetBuild(r.id);
     json body = BuildJson(*b, true);
+    body["spec"] = json::parse(b->spec_json, nullptr, false);
     body["warnings"] = DiagnosticsJson(diags);
     switch (r.outcome) {
       case store::SubmitOutcome::kCreated:
@@ -738,8 +803,7 @@ struct Handler {
   }
 
   HttpResponse Releases() {
-    std::vector<store::Worker> workers =
-        options.online_workers ? options.online_workers() : std::vector<store::Worker>{};
+    std::vector<store::Worker> workers = api.OnlineWorkers();
     json releases = json::array();
     for (const ReleaseInfo& r : KnownReleases()) {
       json online = json::array();
@@ -760,8 +824,7 @@ struct Handler {
   }
 
   HttpResponse Workers() {
-    std::vector<store::Worker> online =
-        options.online_workers ? options.online_workers() : std::vector<store::Worker>{};
+    std::vector<store::Worker> online = api.OnlineWorkers();
     json list = json::array();
     for (const store::Worker& w : store().ListWorkers()) {
       bool is_online = std::any_of(online.begin(), online.end(),
@@ -807,7 +870,7 @@ struct Handler {
 
 HttpResponse Api::Route(const HttpRequest& req) {
   std::vector<std::string_view> p = SplitPath(req.path);
-  Handler h{coordinator_, options_, req, std::nullopt};
+  Handler h{*this, coordinator_, options_, req, std::nullopt};
   const std::string& m = req.method;
   auto method_not_allowed = [&](const char* allowed) {
     HttpResponse r = Error(405, "method-not-allowed",
@@ -905,12 +968,24 @@ HttpResponse Api::Route(const HttpRequest& req) {
     }
     return method_not_allowed("GET, POST");
   }
+  if (top == "builds" && p.size() == 4 && m == "GET") {
+    // The most frequent call (clients polling a build): answered from the rendered cache
+    // while nothing changed.
+    if (std::optional<int64_t> id = ParseId(p[3])) {
+      if (std::optional<HttpResponse> cached = CachedBuild(*id, *h.caller)) return *cached;
+    }
+  }
   if (top == "builds" && p.size() >= 4) {
+    uint64_t version = coordinator_.Version();  // read before the store: never newer than it
     HttpResponse error;
     std::optional<store::Build> b = h.VisibleBuild(p[3], error);
     if (!b) return error;
     if (p.size() == 4) {
-      if (m == "GET") return Json(200, h.BuildJson(*b, true));
+      if (m == "GET") {
+        HttpResponse r = WithSpec(Json(200, h.BuildJson(*b, true)), b->spec_json);
+        KeepBuild(b->id, version, b->owner_id, r.body);
+        return r;
+      }
       if (m == "DELETE") {
         if (!IsFinal(b->state)) {
           return Error(409, "build-active",

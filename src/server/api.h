@@ -4,12 +4,15 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "server/coordinator.h"
 #include "server/http_types.h"
@@ -41,15 +44,41 @@ class Api {
 
   Coordinator& coordinator() { return coordinator_; }
 
+  // The user of an API token. Answers are kept for a second or two, so that a busy client
+  // costs no store read per request; a revoked token stops working within that time.
+  std::optional<store::User> TokenUser(const std::string& token);
+  // The workers seen in the last minute (cached for a second).
+  std::vector<store::Worker> OnlineWorkers();
+
   struct Caller;  // the authenticated user of a request
 
  private:
   HttpResponse Route(const HttpRequest& request);
+  std::optional<HttpResponse> CachedBuild(int64_t id, const Caller& caller);
+  void KeepBuild(int64_t id, uint64_t version, int64_t owner_id, const std::string& body);
 
   Coordinator& coordinator_;
   ApiOptions options_;
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
+
+  struct CachedUser {
+    store::User user;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, CachedUser> token_cache_;
+  std::vector<store::Worker> online_;
+  // GET /builds/{id} answers, valid while the coordinator's version stays (and for at most a
+  // second, for changes made by other processes such as `kiln user del`).
+  struct RenderedBuild {
+    uint64_t version = 0;
+    std::chrono::steady_clock::time_point until;
+    int64_t owner_id = 0;
+    std::string body;
+  };
+  std::unordered_map<int64_t, RenderedBuild> rendered_;
+  std::chrono::steady_clock::time_point online_until_;
 };
 
 }  // namespace kiln::server

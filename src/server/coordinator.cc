@@ -58,6 +58,7 @@ fs::path Coordinator::AttemptDir(int64_t id, int attempt) const {
 }
 
 void Coordinator::StateEvent(int64_t id, BuildState state, const std::string& detail) {
+  Bump();
   nlohmann::json data = {{"state", ToString(state)}};
   if (!detail.empty()) data["detail"] = detail;
   store_.AppendEvents(id, {{"state", data.dump()}}, NowMs());
@@ -80,6 +81,7 @@ bool Coordinator::Cancel(int64_t id) {
     StateEvent(id, BuildState::kCanceled, "canceled before it started");
   } else {
     store_.AppendEvents(id, {{"cancel", R"({"requested":true})"}}, NowMs());
+    Bump();
     hub_.Notify(id);
   }
   return true;
@@ -95,6 +97,7 @@ bool Coordinator::Delete(int64_t id) {
   if (!store_.DeleteBuild(id)) return false;
   std::error_code ec;
   fs::remove_all(BuildDir(id), ec);
+  Bump();
   hub_.Notify(id);
   return true;
 }
@@ -119,6 +122,7 @@ std::optional<JobTicket> Coordinator::ClaimNext(const store::WorkerCaps& caps, i
   }
   nlohmann::json data = {{"state", "running"}, {"attempt", b->attempt}, {"worker", caps.worker}};
   store_.AppendEvents(b->id, {{"state", data.dump()}}, NowMs());
+  Bump();
   hub_.Notify(b->id);
   return JobTicket{b->id, b->attempt, b->spec_json};
 }
@@ -148,6 +152,7 @@ bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store
     }
   }
   if (latest) store_.SetProgress(id, attempt, latest->stage, latest->fraction);
+  Bump();
   if (!events.empty()) store_.AppendEvents(id, events, NowMs());
   hub_.Notify(id);
   return true;
@@ -175,6 +180,7 @@ bool Coordinator::AddArtifact(int64_t id, int attempt, const fs::path& file, std
   }
   int64_t size = static_cast<int64_t>(fs::file_size(target, ec));
   store_.AddArtifact({id, name, size, sha});
+  Bump();
   return true;
 }
 
@@ -208,6 +214,7 @@ int Coordinator::ApplyRetention(int64_t max_age_ms, int64_t max_bytes) {
     std::error_code ec;
     fs::remove_all(ArtifactDir(b.build_id), ec);
     store_.MarkArtifactsRemoved(b.build_id, now);
+    Bump();
     nlohmann::json data = {{"reason", too_old ? "age" : "disk budget"}, {"bytes", b.bytes}};
     store_.AppendEvents(b.build_id, {{"artifacts_removed", data.dump()}}, now);
     hub_.Notify(b.build_id);

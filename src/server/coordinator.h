@@ -4,6 +4,7 @@
 // the API, for remote ones; and an event hub that wakes whoever watches a build.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -98,7 +99,14 @@ class Coordinator {
 
   static int64_t NowMs();
 
+  // A counter that moves whenever any build changes through this coordinator (submit,
+  // claim, report, finish, cancel, ...): what was rendered at one version is still true
+  // while it stays.
+  uint64_t Version() const { return version_.load(); }
+
  private:
+  void Bump() { ++version_; }
+  std::atomic<uint64_t> version_{1};
   void StateEvent(int64_t id, BuildState state, const std::string& detail);
   bool IsCurrentAttempt(int64_t id, int attempt);
 

@@ -13,7 +13,14 @@ namespace {
 }  // namespace
 
 Statement::~Statement() {
-  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+  if (stmt_ == nullptr) return;
+  if (in_use_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    *in_use_ = false;
+  } else {
+    sqlite3_finalize(stmt_);
+  }
 }
 
 Statement& Statement::Bind(int index, int64_t value) {
@@ -84,7 +91,10 @@ std::unique_ptr<Database> Database::Open(const std::filesystem::path& path) {
   return out;
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached.stmt);
+  sqlite3_close(db_);
+}
 
 void Database::Exec(std::string_view sql) {
   std::string text(sql);
@@ -97,6 +107,19 @@ void Database::Exec(std::string_view sql) {
 }
 
 Statement Database::Prepare(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) it = cache_.emplace(std::string(sql), Cached{}).first;
+  Cached& cached = it->second;
+  if (!cached.in_use) {
+    if (cached.stmt == nullptr &&
+        sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &cached.stmt, nullptr) != SQLITE_OK) {
+      Throw(db_, "prepare");
+    }
+    cached.in_use = true;
+    return Statement(db_, cached.stmt, &cached.in_use);
+  }
+  // The same statement is already running further up the stack: a one-off copy.
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
       SQLITE_OK) {
@@ -109,7 +132,7 @@ int64_t Database::LastInsertId() const { return sqlite3_last_insert_rowid(db_); 
 
 int Database::Changes() const { return sqlite3_changes(db_); }
 
-Transaction::Transaction(Database& db) : db_(db) { db_.Exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db) { db_.Prepare("BEGIN IMMEDIATE").Run(); }
 
 Transaction::~Transaction() {
   if (!done_) {
@@ -122,7 +145,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::Commit() {
-  db_.Exec("COMMIT");
+  db_.Prepare("COMMIT").Run();
   done_ = true;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -23,8 +24,12 @@ class StoreError : public std::runtime_error {
 
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+  // `in_use` is the cache's busy flag of a cached statement (reset, not finalized, at the
+  // end), or nullptr for a statement of its own.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* in_use = nullptr)
+      : db_(db), stmt_(stmt), in_use_(in_use) {}
+  Statement(Statement&& other) noexcept
+      : db_(other.db_), stmt_(other.stmt_), in_use_(other.in_use_) {
     other.stmt_ = nullptr;
   }
   Statement(const Statement&) = delete;
@@ -60,6 +65,7 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* in_use_;
 };
 
 class Database {
@@ -70,13 +76,20 @@ class Database {
   ~Database();
 
   void Exec(std::string_view sql);  // statements without parameters or results
+  // A prepared statement for `sql`. Statements are compiled once and kept: preparing is most
+  // of a small query's cost.
   Statement Prepare(std::string_view sql);
   int64_t LastInsertId() const;
   int Changes() const;  // rows changed by the last statement
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
   sqlite3* db_;
+  std::map<std::string, Cached, std::less<>> cache_;
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK unless Commit() was called.

@@ -455,6 +455,28 @@ std::map<std::string, int64_t> Store::CountByState() {
 
 QueuePlace Store::PlaceInQueue(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
+  return PlaceInQueueLocked(id);
+}
+
+Store::BuildExtras Store::ExtrasOf(const Build& build) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare("BEGIN").Run();  // one read transaction for the three reads
+  BuildExtras out;
+  try {
+    out.artifacts = ArtifactsLocked(build.id);
+    if (build.state == BuildState::kQueued) {
+      out.place = PlaceInQueueLocked(build.id);
+      out.typical_duration_s = TypicalDurationLocked(build.type, build.arch, build.release);
+    }
+  } catch (...) {
+    db_->Exec("ROLLBACK");
+    throw;
+  }
+  db_->Prepare("COMMIT").Run();
+  return out;
+}
+
+QueuePlace Store::PlaceInQueueLocked(int64_t id) {
   Statement s = db_->Prepare(
       "SELECT (SELECT COUNT(*) FROM builds o WHERE o.state='queued' AND (o.priority > b.priority "
       "OR (o.priority = b.priority AND (o.queued_ms < b.queued_ms OR (o.queued_ms = b.queued_ms "
@@ -469,6 +491,11 @@ std::optional<double> Store::TypicalDurationSeconds(const std::string& type,
                                                     const std::string& arch,
                                                     const std::string& release) {
   std::lock_guard<std::mutex> lock(mu_);
+  return TypicalDurationLocked(type, arch, release);
+}
+
+std::optional<double> Store::TypicalDurationLocked(const std::string& type, const std::string& arch,
+                                                   const std::string& release) {
   Statement s = db_->Prepare(
       "SELECT finished_ms - started_ms FROM builds WHERE state='succeeded' AND type=?1 AND "
       "arch=?2 AND release=?3 AND started_ms > 0 ORDER BY id DESC LIMIT 20");
@@ -689,6 +716,10 @@ void Store::AddArtifact(const Artifact& a) {
 
 std::vector<Artifact> Store::Artifacts(int64_t build_id) {
   std::lock_guard<std::mutex> lock(mu_);
+  return ArtifactsLocked(build_id);
+}
+
+std::vector<Artifact> Store::ArtifactsLocked(int64_t build_id) {
   Statement s =
       db_->Prepare("SELECT name, size, sha256 FROM artifacts WHERE build_id=?1 ORDER BY name");
   s.Bind(1, build_id);

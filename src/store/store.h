@@ -162,6 +162,14 @@ class Store {
   bool Retry(int64_t id, int64_t now_ms);
   bool DeleteBuild(int64_t id);  // final builds only; events and artifacts go with it
   QueuePlace PlaceInQueue(int64_t id);
+  // What a build's detail view needs besides the build, read at once (one lock, one read
+  // transaction): its artifacts and, while queued, its place and typical duration.
+  struct BuildExtras {
+    std::vector<Artifact> artifacts;
+    QueuePlace place;
+    std::optional<double> typical_duration_s;
+  };
+  BuildExtras ExtrasOf(const Build& build);
   std::map<std::string, int64_t> CountByState();  // "queued" -> n, ... (every state listed)
   // Median run time of the last succeeded builds of this kind, if there are any.
   std::optional<double> TypicalDurationSeconds(const std::string& type, const std::string& arch,
@@ -220,6 +228,10 @@ class Store {
   std::optional<Build> ClaimLocked(int64_t id, const WorkerCaps& caps, int64_t lease_ms,
                                    int64_t now_ms);
   std::optional<Build> GetBuildLocked(int64_t id);
+  QueuePlace PlaceInQueueLocked(int64_t id);
+  std::optional<double> TypicalDurationLocked(const std::string& type, const std::string& arch,
+                                              const std::string& release);
+  std::vector<Artifact> ArtifactsLocked(int64_t build_id);
 
   std::mutex mu_;
   std::unique_ptr<Database> db_;
