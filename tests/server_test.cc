@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "service_harness.h"
 
@@ -24,7 +26,7 @@ class ServerTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("kiln-server-test-" + std::to_string(getpid()));
     fs::remove_all(dir_);
     service_ = new Service(KILN_BINARY, dir_);
-    ASSERT_TRUE(service_->Start()) << service_->Log();
+    ASSERT_TRUE(service_->Start({"--request-timeout", "2"})) << service_->Log();
     token_ = service_->AdminToken();
     ASSERT_EQ(token_.rfind("kiln_", 0), 0u) << "admin token written on first start";
     ASSERT_EQ(Sh(service_->Kiln("user add bob")).exit_code, 0);
@@ -138,6 +140,9 @@ TEST_F(ServerTest, BadInputIsA4xxWithAJsonErrorAndTheServerStaysUp) {
   HttpReply bad_type = Submit({{"type", "floppy"}, {"kickstart", kKickstart}});
   EXPECT_EQ(bad_type.status, 422);
   EXPECT_NE(bad_type.body.find("floppy"), std::string::npos);
+  EXPECT_EQ(Submit({{"type", "tar"}, {"arch", "sparc"}, {"kickstart", kKickstart}}).status, 422);
+  EXPECT_EQ(Submit({{"type", "tar"}, {"release", "wheezy"}, {"kickstart", kKickstart}}).status,
+            422);
   HttpReply bad_ks = Submit({{"type", "tar"}, {"kickstart", "lang en_US\nfrobnicate --now\n"}});
   ASSERT_EQ(bad_ks.status, 422);
   json details = json::parse(bad_ks.body)["error"]["details"];
@@ -236,13 +241,64 @@ TEST_F(ServerTest, GarbageAndFloodsOfGarbageGet400s) {
   std::string huge_header =
       "GET /api/v1/health HTTP/1.1\r\nX-Big: " + std::string(64 << 10, 'a') + "\r\n\r\n";
   EXPECT_EQ(RawExchange(service_->port(), huge_header).rfind("HTTP/1.1 431", 0), 0u);
-  int answered_400 = 0;
-  for (int i = 0; i < 300; ++i) {
-    std::string junk =
-        "GET /api/v1/health HTTP/1.1\r\nBad Header Line " + std::to_string(i) + "\r\n\r\n";
-    answered_400 += RawExchange(service_->port(), junk, 1000).rfind("HTTP/1.1 400", 0) == 0;
+  // A flood: 10,000 requests with broken header lines from 4 clients at once, each one
+  // answered 400 and closed.
+  std::atomic<int> answered_400{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 2500; ++i) {
+        std::string junk = "GET /api/v1/health HTTP/1.1\r\nBad Header Line " +
+                           std::to_string(c * 2500 + i) + "\r\n\r\n";
+        answered_400 += RawExchange(service_->port(), junk, 2000).rfind("HTTP/1.1 400", 0) == 0;
+      }
+    });
   }
-  EXPECT_EQ(answered_400, 300);
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(answered_400.load(), 10000);
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200);
+}
+
+// Connects and sends a request's first bytes, then nothing: a slow-loris client.
+int SlowClient(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  const char partial[] = "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  (void)!write(fd, partial, sizeof partial - 1);
+  return fd;
+}
+
+TEST_F(ServerTest, SlowClientsAreCutOffAndDoNotStarveOthers) {
+  std::vector<int> slow;
+  for (int i = 0; i < 300; ++i) slow.push_back(SlowClient(service_->port()));
+  // While they hang, everyone else is served at once.
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(Http("GET", service_->Url("/api/v1/builds"), Auth()).status, 200);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // Trickling one byte a second does not extend the deadline (2 s for the whole request).
+  for (int s = 0; s < 3; ++s) {
+    for (int fd : slow) (void)!write(fd, "a", 1);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  int closed = 0;
+  for (int fd : slow) {
+    timeval tv{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf);
+    closed += n == 0 || (n < 0 && errno == ECONNRESET);
+    close(fd);
+  }
+  EXPECT_EQ(closed, 300) << "the server hung up on every slow client";
   EXPECT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200);
 }
 
@@ -314,6 +370,7 @@ TEST_F(ServerTest, ValidateReleasesWorkersAndMetrics) {
   HttpReply metrics = Http("GET", service_->Url("/metrics"), Auth());
   ASSERT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("kiln_queue_depth "), std::string::npos);
+  EXPECT_NE(metrics.body.find("# TYPE kiln_build_duration_seconds histogram"), std::string::npos);
   EXPECT_NE(metrics.body.find("kiln_http_requests_total{route=\"/api/v1/health\",code=\"200\"}"),
             std::string::npos)
       << metrics.body;
@@ -351,10 +408,10 @@ TEST_F(ServerTest, ZZRestartAndKillLoseNothing) {
   ASSERT_EQ(r.status, 201);
   std::string url = json::parse(r.body)["url"];
   EXPECT_EQ(service_->Stop(), 0) << "SIGTERM is a clean stop";
-  ASSERT_TRUE(service_->Start()) << service_->Log();
+  ASSERT_TRUE(service_->Start({"--request-timeout", "2"})) << service_->Log();
   EXPECT_EQ(json::parse(Http("GET", service_->Url(url), Auth()).body)["state"], "queued");
   service_->Kill();
-  ASSERT_TRUE(service_->Start()) << service_->Log();
+  ASSERT_TRUE(service_->Start({"--request-timeout", "2"})) << service_->Log();
   HttpReply after = Http("GET", service_->Url(url), Auth());
   ASSERT_EQ(after.status, 200);
   EXPECT_EQ(json::parse(after.body)["state"], "queued");

@@ -112,6 +112,12 @@ TEST_F(ServiceBuildTest, SubmitWatchTheStreamAndDownload) {
       Http("GET", service_->Url(image_url), {Auth()[0], "If-None-Match: " + whole.headers["etag"]});
   EXPECT_EQ(cached.status, 304);
 
+  HttpReply metrics = Http("GET", service_->Url("/metrics"), Auth());
+  EXPECT_NE(
+      metrics.body.find("kiln_build_duration_seconds_count{type=\"tar\",state=\"succeeded\"} 1"),
+      std::string::npos)
+      << metrics.body;
+
   // The log, whole and from an offset.
   HttpReply log = Http("GET", service_->Url(url + "/log"), Auth());
   ASSERT_EQ(log.status, 200);

@@ -33,8 +33,9 @@ struct ServeOptions {
   int threads = 2;
   double body_limit_mib = 64;
   double cache_max_gib = 20;
-  double retention_days = 0;     // 0 = keep artifacts whatever their age
-  double retention_max_gib = 0;  // 0 = no disk budget for artifacts
+  double request_timeout_s = 15;  // a client must send a whole request within this
+  double retention_days = 0;      // 0 = keep artifacts whatever their age
+  double retention_max_gib = 0;   // 0 = no disk budget for artifacts
 };
 
 std::string HostName() {
@@ -76,6 +77,8 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
         o.body_limit_mib = std::stod(v.value);
       } else if (key == "cache_max_gib") {
         o.cache_max_gib = std::stod(v.value);
+      } else if (key == "request_timeout") {
+        if (!from_flag("--request-timeout")) o.request_timeout_s = std::stod(v.value);
       } else if (key == "retention_days") {
         if (!from_flag("--retention-days")) o.retention_days = std::stod(v.value);
       } else if (key == "retention_max_gib") {
@@ -83,7 +86,8 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
       } else {
         std::cerr << o.config << ":" << v.line << ": unknown key '" << key
                   << "' in [server] (known: listen, data_dir, cache_dir, workers, threads, "
-                     "body_limit_mib, cache_max_gib, retention_days, retention_max_gib)\n";
+                     "body_limit_mib, cache_max_gib, request_timeout, retention_days, "
+                     "retention_max_gib)\n";
         return false;
       }
     } catch (const std::exception&) {
@@ -193,6 +197,8 @@ int Serve(const ServeOptions& o) {
   http_options.port = static_cast<uint16_t>(port);
   http_options.threads = std::max(1, o.threads);
   http_options.body_limit = api_options.body_limit;
+  http_options.request_deadline =
+      std::chrono::milliseconds(static_cast<int64_t>(o.request_timeout_s * 1000));
   server::HttpServer http(api, http_options);
   std::string error;
   if (!http.Listen(error)) {
@@ -271,6 +277,11 @@ void SetupServe(CLI::App& app, Action& action) {
       ->check(CLI::Range(0, 64));
   serve->add_option("--threads", o->threads, "HTTP I/O threads (default 2)")
       ->check(CLI::Range(1, 64));
+  serve
+      ->add_option("--request-timeout", o->request_timeout_s,
+                   "seconds a client has to send a whole request (default 15; slower clients "
+                   "are cut off)")
+      ->check(CLI::PositiveNumber);
   serve
       ->add_option("--retention-days", o->retention_days,
                    "remove artifacts of builds finished longer ago (default: keep)")

@@ -916,6 +916,37 @@ HttpResponse Api::Route(const HttpRequest& req) {
     }
     out += "# HELP kiln_queue_depth Builds waiting for a worker.\n# TYPE kiln_queue_depth gauge\n";
     out += "kiln_queue_depth " + std::to_string(by_state["queued"]) + "\n";
+    // Run times of the last 10,000 finished builds, by type and final state.
+    out +=
+        "# HELP kiln_build_duration_seconds Run time of finished builds (the last 10000).\n"
+        "# TYPE kiln_build_duration_seconds histogram\n";
+    static constexpr double kBounds[] = {30, 60, 120, 300, 600, 1200, 1800, 3600};
+    struct Series {
+      std::vector<uint64_t> buckets = std::vector<uint64_t>(8, 0);
+      uint64_t count = 0;
+      double sum = 0;
+    };
+    std::map<std::pair<std::string, std::string>, Series> runs;
+    for (const store::Store::FinishedRun& r : coordinator_.store().RecentRunTimes(10000)) {
+      Series& series = runs[{r.type, r.state}];
+      for (size_t i = 0; i < std::size(kBounds); ++i) series.buckets[i] += r.seconds <= kBounds[i];
+      ++series.count;
+      series.sum += r.seconds;
+    }
+    for (const auto& [key, series] : runs) {
+      std::string labels = "type=\"" + key.first + "\",state=\"" + key.second + "\"";
+      for (size_t i = 0; i < std::size(kBounds); ++i) {
+        char le[32];
+        std::snprintf(le, sizeof le, "%g", kBounds[i]);
+        out += "kiln_build_duration_seconds_bucket{" + labels + ",le=\"" + le + "\"} " +
+               std::to_string(series.buckets[i]) + "\n";
+      }
+      out += "kiln_build_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
+             std::to_string(series.count) + "\n";
+      out += "kiln_build_duration_seconds_sum{" + labels + "} " + std::to_string(series.sum) + "\n";
+      out += "kiln_build_duration_seconds_count{" + labels + "} " + std::to_string(series.count) +
+             "\n";
+    }
     out += "# HELP kiln_event_watchers Open event streams.\n# TYPE kiln_event_watchers gauge\n";
     out += "kiln_event_watchers " + std::to_string(coordinator_.hub().Watchers()) + "\n";
     out +=

@@ -453,6 +453,18 @@ std::map<std::string, int64_t> Store::CountByState() {
   return out;
 }
 
+std::vector<Store::FinishedRun> Store::RecentRunTimes(int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT type, state, finished_ms - started_ms FROM builds WHERE state IN ('succeeded', "
+      "'failed', 'canceled') AND started_ms > 0 AND finished_ms >= started_ms "
+      "ORDER BY finished_ms DESC LIMIT ?1");
+  s.Bind(1, limit);
+  std::vector<FinishedRun> out;
+  while (s.Step()) out.push_back({s.Text(0), s.Text(1), static_cast<double>(s.Int(2)) / 1000.0});
+  return out;
+}
+
 QueuePlace Store::PlaceInQueue(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   return PlaceInQueueLocked(id);

@@ -171,6 +171,12 @@ class Store {
   };
   BuildExtras ExtrasOf(const Build& build);
   std::map<std::string, int64_t> CountByState();  // "queued" -> n, ... (every state listed)
+  struct FinishedRun {
+    std::string type, state;
+    double seconds = 0;
+  };
+  // How long the last `limit` finished builds ran (started to finished), newest first.
+  std::vector<FinishedRun> RecentRunTimes(int limit);
   // Median run time of the last succeeded builds of this kind, if there are any.
   std::optional<double> TypicalDurationSeconds(const std::string& type, const std::string& arch,
                                                const std::string& release);
