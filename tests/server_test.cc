@@ -211,8 +211,8 @@ TEST_F(ServerTest, MultipartWithAKickstartFileAndAnUploadedPackage) {
             400);
 }
 
-// Raw bytes on a socket: what no HTTP library would send.
-std::string RawExchange(int port, const std::string& bytes, int wait_ms = 3000) {
+// A TCP connection to the server on loopback, or -1.
+int ConnectLoopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -220,8 +220,15 @@ std::string RawExchange(int port, const std::string& bytes, int wait_ms = 3000) 
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    return "connect failed";
+    return -1;
   }
+  return fd;
+}
+
+// Raw bytes on a socket: what no HTTP library would send.
+std::string RawExchange(int port, const std::string& bytes, int wait_ms = 3000) {
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return "connect failed";
   (void)!write(fd, bytes.data(), bytes.size());
   timeval tv{wait_ms / 1000, (wait_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -261,15 +268,8 @@ TEST_F(ServerTest, GarbageAndFloodsOfGarbageGet400s) {
 
 // Connects and sends a request's first bytes, then nothing: a slow-loris client.
 int SlowClient(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return -1;
   const char partial[] = "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ";
   (void)!write(fd, partial, sizeof partial - 1);
   return fd;
