@@ -155,6 +155,37 @@ TEST_F(ServiceBuildTest, CancelARunningBuildLeavesNoProcess) {
   EXPECT_EQ(Sh("grep -c " + (kWork / "cache").string() + " /proc/self/mounts").out, "0\n");
 }
 
+TEST_F(ServiceBuildTest, AKilledBuildProcessFailsTheBuildNotTheServer) {
+  std::string sleep = "sleep 301." + std::to_string(getpid());
+  std::string find_sleep = "pgrep -f '[s]" + sleep.substr(1) + "'";
+  json b = Submit(std::string(kSmall) + "%post\n" + sleep + "\n%end\n");
+  std::string url = b["url"];
+  json running = WaitFor(
+      url, [](const json& x) { return x["stage"] == "scripts"; }, std::chrono::seconds(600));
+  ASSERT_EQ(running["stage"], "scripts") << running.dump(2);
+  for (int i = 0; i < 100 && Sh(find_sleep).out.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(Sh("pkill -KILL -f '[k]iln job --spec " + dir_.string() + "'").exit_code, 0);
+  json failed = WaitFor(
+      url, [](const json& x) { return x["state"] == "failed"; }, std::chrono::seconds(30));
+  EXPECT_EQ(failed["state"], "failed") << failed.dump(2);
+  EXPECT_EQ(failed["error"]["code"], "job-crashed") << failed.dump(2);
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200) << "the server lives on";
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = Sh(find_sleep).out.empty();
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "the killed job's %post went with it";
+  // The next build runs as usual on the same worker.
+  json next = Submit(std::string(kSmall) + "%post\necho after-crash " + Nonce() + "\n%end\n");
+  json done = WaitFor(
+      next["url"], [](const json& x) { return x["state"] == "succeeded"; },
+      std::chrono::seconds(600));
+  EXPECT_EQ(done["state"], "succeeded") << done.dump(2);
+}
+
 TEST_F(ServiceBuildTest, KillingTheServerMidBuildLosesNothing) {
   json b = Submit(std::string(kSmall) + "%post\nsleep 5 # restart " + Nonce() + "\n%end\n");
   std::string url = b["url"];
