@@ -148,6 +148,11 @@ TEST_F(ServerTest, BadInputIsA4xxWithAJsonErrorAndTheServerStaysUp) {
   json details = json::parse(bad_ks.body)["error"]["details"];
   ASSERT_FALSE(details.empty());
   EXPECT_EQ(details[0]["line"], 2) << "kickstart errors name their line";
+  HttpReply file_mirror =
+      Submit({{"type", "tar"}, {"kickstart", "url --url=file:///etc\n%packages\njq\n%end\n"}});
+  EXPECT_EQ(file_mirror.status, 422) << "no mirror on the server's own disk";
+  EXPECT_EQ(Submit({{"type", "tar"}, {"mirror", "/srv/debian"}, {"kickstart", kKickstart}}).status,
+            422);
   HttpReply include = Submit({{"type", "tar"}, {"kickstart", "%include /etc/shadow\n"}});
   EXPECT_EQ(include.status, 422) << "the server never reads its own files for a request";
   EXPECT_EQ(code(Http("GET", service_->Url("/api/v1/builds?state=weird"), Auth())), "bad-filter");

@@ -15,7 +15,9 @@
 #include "server/multipart.h"
 #include "spec/imagebuild_conf.h"
 #include "spec/kickstart_loader.h"
+#include "spec/kickstart_parser.h"
 #include "spec/spec_builder.h"
+#include "spec/typed_commands.h"
 #include "store/sqlite.h"
 #include "sys/files.h"
 
@@ -131,6 +133,26 @@ class NetworkOnlyResolver : public spec::Resolver {
   bool fetch_;
   spec::FileResolver files_;
 };
+
+// A request over the network may name mirrors and repositories only on the network: a
+// file:// URL or a path would make the worker read its own disk as a package source.
+std::string LocalSourceIn(const BuildSpec& spec) {
+  auto local = [](const std::string& u) {
+    std::string lower = ToLower(u);
+    return !u.empty() && !StartsWith(lower, "http://") && !StartsWith(lower, "https://") &&
+           !StartsWith(lower, "ftp://");
+  };
+  if (local(spec.mirror)) return spec.mirror;
+  spec::MemoryResolver none;
+  spec::ParseResult parsed = spec::ParseKickstartText(spec.kickstart, "kickstart", none);
+  if (const spec::ParsedCommand* url = parsed.kickstart.Single("url")) {
+    if (const std::string* u = url->String("url"); u != nullptr && local(*u)) return *u;
+  }
+  for (const spec::RepoData& r : spec::ReadRepos(parsed.kickstart)) {
+    if (local(r.baseurl)) return r.baseurl;
+  }
+  return {};
+}
 
 bool IsSafeName(std::string_view name) {
   if (name.empty() || name == "." || name == "..") return false;
@@ -401,6 +423,11 @@ struct Handler {
   // ---- submit
 
   HttpResponse SubmitSpec(const BuildSpec& spec, const Diagnostics& diags) {
+    if (std::string local = LocalSourceIn(spec); !local.empty()) {
+      return Error(422, "invalid-request",
+                   "package source '" + local + "' is not an http(s) or ftp URL",
+                   "the server builds only from network mirrors and repositories");
+    }
     // Package files come from the network or from this server's upload area, never from
     // another path on the server.
     for (const PackageFile& f : spec.package_files) {
