@@ -2,6 +2,7 @@
 #include "engine/stage_cache.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -125,6 +126,33 @@ TEST_F(StageCacheTest, KeptEntriesSurviveEviction) {
   EXPECT_TRUE(cache.Lookup(a));
   EXPECT_EQ(cache.Evict().size(), 1u);
   EXPECT_FALSE(cache.Lookup(a));
+}
+
+}  // namespace
+}  // namespace kiln::engine
+
+namespace kiln::engine {
+namespace {
+
+TEST_F(StageCacheTest, WorkLeftByADeadBuildIsRemovedOnOpen) {
+  // A pid that surely belongs to no process: a child that has exited and been reaped.
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  { StageCache create(dir_, 0); }
+  fs::path orphan = dir_ / "work" / ("abc." + std::to_string(dead));
+  fs::path evicted = dir_ / "work" / ("def.evicted." + std::to_string(dead));
+  fs::path ours = dir_ / "work" / ("ghi." + std::to_string(getpid()));
+  fs::path alive = dir_ / "work" / "jkl.1";  // pid 1 lives as long as the machine
+  for (const fs::path& p : {orphan, evicted, ours, alive}) {
+    fs::create_directories(p / "out" / "root");
+    std::ofstream(p / "out" / "root" / "file") << "x";
+  }
+  StageCache cache(dir_, 0);
+  EXPECT_FALSE(fs::exists(orphan)) << "its build was killed: nobody else cleans it";
+  EXPECT_FALSE(fs::exists(evicted));
+  EXPECT_TRUE(fs::exists(ours)) << "this process's own work stays";
+  EXPECT_TRUE(fs::exists(alive)) << "a live build's work stays";
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include "engine/stage_cache.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -78,6 +80,24 @@ StageCache::StageCache(fs::path dir, uint64_t max_bytes)
   fs::create_directories(dir_ / "stages");
   fs::create_directories(dir_ / "work");
   fs::create_directories(dir_ / "last");
+  RemoveOrphanedWork();
+}
+
+void StageCache::RemoveOrphanedWork() {
+  // Work directories end in the pid of the build that owns them ("KEY.PID",
+  // "KEY.evicted.PID"). A build killed outright (SIGKILL, a crash, a power cut) cannot remove
+  // its own: whichever build opens the cache next does, once that pid is gone.
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_ / "work", ec)) {
+    std::string name = e.path().filename().string();
+    size_t dot = name.rfind('.');
+    if (dot == std::string::npos || dot + 1 == name.size()) continue;
+    std::string digits = name.substr(dot + 1);
+    if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 9) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid <= 0 || pid == getpid()) continue;
+    if (kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+  }
 }
 
 fs::path StageCache::EntryDir(const std::string& key) const { return dir_ / "stages" / key; }

@@ -37,7 +37,8 @@ struct CacheEntryInfo {
 
 class StageCache {
  public:
-  // `dir` is created if missing. `max_bytes` bounds the store (0 = unbounded).
+  // `dir` is created if missing. `max_bytes` bounds the store (0 = unbounded). Work
+  // directories left by builds that died without cleaning up are removed.
   StageCache(std::filesystem::path dir, uint64_t max_bytes);
 
   // The output directory of a finished stage with these inputs, or nullopt. A hit counts as
@@ -68,6 +69,7 @@ class StageCache {
  private:
   std::filesystem::path EntryDir(const std::string& key) const;
   std::filesystem::path WorkDir(const std::string& key) const;
+  void RemoveOrphanedWork();
   void RecordLast(const StageInputs& inputs) const;
   void Touch(const std::string& key) const;
   int64_t NextUse() const;
