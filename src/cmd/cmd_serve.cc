@@ -176,6 +176,7 @@ int Serve(const ServeOptions& o) {
               << " build(s) of the previous run's local workers are queued again\n";
   }
 
+  worker::CoordinatorLink link(coordinator);  // outlives the workers that use it
   std::vector<std::unique_ptr<worker::LocalWorker>> workers;
   auto wake_workers = [&workers] {
     for (auto& w : workers) w->Wake();
@@ -215,7 +216,7 @@ int Serve(const ServeOptions& o) {
     wo.kiln_binary = fs::read_symlink("/proc/self/exe");
     wo.cache_dir = fs::absolute(o.cache_dir);
     wo.cache_max_gib = o.cache_max_gib;
-    workers.push_back(std::make_unique<worker::LocalWorker>(coordinator, wo));
+    workers.push_back(std::make_unique<worker::LocalWorker>(link, wo));
     workers.back()->Start();
   }
 

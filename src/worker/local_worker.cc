@@ -89,8 +89,8 @@ class JobEventReader {
 
 }  // namespace
 
-LocalWorker::LocalWorker(server::Coordinator& coordinator, LocalWorkerOptions options)
-    : coordinator_(coordinator), options_(std::move(options)) {}
+LocalWorker::LocalWorker(WorkerLink& link, LocalWorkerOptions options)
+    : link_(link), options_(std::move(options)) {}
 
 LocalWorker::~LocalWorker() { Stop(); }
 
@@ -102,7 +102,7 @@ void LocalWorker::Start() {
   w.types = options_.types;
   w.version = KILN_VERSION;
   w.capacity = 1;
-  coordinator_.RegisterWorker(w);
+  link_.Register(w);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -125,10 +125,10 @@ void LocalWorker::Loop() {
     std::optional<server::JobTicket> ticket;
     try {
       if (Clock::now() >= next_alive) {
-        coordinator_.WorkerAlive(options_.id);
+        link_.Alive(options_.id);
         next_alive = Clock::now() + std::chrono::seconds(10);
       }
-      ticket = coordinator_.ClaimNext(caps, options_.lease.count());
+      ticket = link_.ClaimNext(caps, options_.lease.count());
     } catch (const std::exception&) {
       // The store failed (disk full, locked): try again after the idle pause.
     }
@@ -145,7 +145,7 @@ void LocalWorker::Loop() {
 void LocalWorker::RunJob(const server::JobTicket& ticket) {
   const int64_t id = ticket.build_id;
   const int attempt = ticket.attempt;
-  fs::path dir = coordinator_.AttemptDir(id, attempt);
+  fs::path dir = link_.AttemptDir(id, attempt);
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::create_directories(dir / "out", ec);
@@ -162,7 +162,7 @@ void LocalWorker::RunJob(const server::JobTicket& ticket) {
     std::optional<server::Coordinator::Progress> progress = reader.TakeProgress();
     if (batch.empty() && !progress) return;
     try {
-      if (!coordinator_.Report(id, attempt, batch, progress)) lost = true;
+      if (!link_.Report(id, attempt, batch, progress)) lost = true;
     } catch (const std::exception&) {
       // Keep building; the events of this batch are lost, the log file has what it has.
     }
@@ -185,8 +185,7 @@ void LocalWorker::RunJob(const server::JobTicket& ticket) {
         flush();
       }
       try {
-        store::LeaseStatus s =
-            coordinator_.Heartbeat(id, attempt, options_.id, options_.lease.count());
+        store::LeaseStatus s = link_.Heartbeat(id, attempt, options_.id, options_.lease.count());
         if (s == store::LeaseStatus::kCancelRequested) {
           canceled_by_user = true;
           cancel = true;
@@ -233,7 +232,7 @@ void LocalWorker::RunJob(const server::JobTicket& ticket) {
 
   try {
     if (stop_ && !canceled_by_user && r.kind == sys::ExitKind::kCanceled) {
-      coordinator_.HandBack(id, attempt, options_.id);
+      link_.HandBack(id, attempt, options_.id);
       return;
     }
     const nlohmann::json& result = reader.result();
@@ -248,7 +247,7 @@ void LocalWorker::RunJob(const server::JobTicket& ticket) {
       std::string error;
       for (const fs::directory_entry& e : fs::directory_iterator(dir / "out")) {
         if (!e.is_regular_file()) continue;
-        if (!coordinator_.AddArtifact(id, attempt, e.path(), error)) {
+        if (!link_.AddArtifact(id, attempt, e.path(), error)) {
           outcome.state = BuildState::kFailed;
           outcome.error_code = "artifact-failed";
           outcome.error_class = "internal";
@@ -270,7 +269,7 @@ void LocalWorker::RunJob(const server::JobTicket& ticket) {
                               (r.tail.empty() ? "" : " (last output: " + r.tail.back() + ")");
       outcome.error_hint = "see the build log; retry the build";
     }
-    coordinator_.Finish(id, attempt, options_.id, outcome);
+    link_.Finish(id, attempt, options_.id, outcome);
   } catch (const std::exception&) {
     // The store failed; the lease runs out and the build is queued again.
   }

@@ -1,6 +1,6 @@
-// A worker thread inside `kiln serve --workers N` (the seed's local mode). It speaks the same
-// protocol as a remote worker — claim with a lease, heartbeat, events and log lines,
-// artifacts, result — through the Coordinator directly, and runs each build in its own
+// A worker thread inside `kiln serve --workers N` (the seed's local mode). It speaks the
+// worker protocol — claim with a lease, heartbeat, events and log lines, artifacts, result —
+// through a WorkerLink (in-process: CoordinatorLink), and runs each build in its own
 // `kiln job` child process, so a crashing or killed build never takes the server down.
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "server/coordinator.h"
+#include "worker/worker_link.h"
 
 namespace kiln::worker {
 
@@ -29,7 +29,7 @@ struct LocalWorkerOptions {
 
 class LocalWorker {
  public:
-  LocalWorker(server::Coordinator& coordinator, LocalWorkerOptions options);
+  LocalWorker(WorkerLink& link, LocalWorkerOptions options);
   ~LocalWorker();  // stops and joins
   void Start();
   // Stops taking work. A running build is stopped and handed back to the queue (not failed),
@@ -42,7 +42,7 @@ class LocalWorker {
   void Loop();
   void RunJob(const server::JobTicket& ticket);
 
-  server::Coordinator& coordinator_;
+  WorkerLink& link_;
   LocalWorkerOptions options_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
