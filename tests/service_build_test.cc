@@ -63,6 +63,27 @@ class ServiceBuildTest : public ::testing::Test {
     return b;
   }
 
+  struct SleepingBuild {
+    std::string url;         // "" if it did not get there
+    std::string find_sleep;  // a pgrep command that finds its %post
+  };
+  // Submits a build whose %post sleeps ("sleep SECONDS.PID": no other process on the machine
+  // has that command line) and waits until the sleep runs.
+  SleepingBuild StartSleepingBuild(const std::string& seconds) {
+    std::string sleep = "sleep " + seconds + "." + std::to_string(getpid());
+    SleepingBuild out{"", "pgrep -f '[s]" + sleep.substr(1) + "'"};
+    json b = Submit(std::string(kSmall) + "%post\n" + sleep + "\n%end\n");
+    json running = WaitFor(
+        b["url"], [](const json& x) { return x["stage"] == "scripts"; }, std::chrono::seconds(600));
+    EXPECT_EQ(running["stage"], "scripts") << running.dump(2);
+    for (int i = 0; i < 100 && Sh(out.find_sleep).out.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_FALSE(Sh(out.find_sleep).out.empty()) << "the %post is running";
+    if (running["stage"] == "scripts") out.url = b["url"];
+    return out;
+  }
+
   fs::path dir_;
   std::unique_ptr<Service> service_;
   std::string token_;
@@ -128,18 +149,9 @@ TEST_F(ServiceBuildTest, SubmitWatchTheStreamAndDownload) {
 }
 
 TEST_F(ServiceBuildTest, CancelARunningBuildLeavesNoProcess) {
-  // A sleep no other process on the machine has: its command line is the marker.
-  std::string sleep = "sleep 300." + std::to_string(getpid());
-  std::string find_sleep = "pgrep -f '[s]" + sleep.substr(1) + "'";
-  json b = Submit(std::string(kSmall) + "%post\n" + sleep + "\n%end\n");
-  std::string url = b["url"];
-  json running = WaitFor(
-      url, [](const json& x) { return x["stage"] == "scripts"; }, std::chrono::seconds(600));
-  ASSERT_EQ(running["stage"], "scripts") << running.dump(2);
-  for (int i = 0; i < 100 && Sh(find_sleep).out.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_FALSE(Sh(find_sleep).out.empty()) << "the %post is running";
+  SleepingBuild b = StartSleepingBuild("300");
+  std::string url = b.url, find_sleep = b.find_sleep;
+  ASSERT_FALSE(url.empty());
   Clock::time_point asked = Clock::now();
   ASSERT_EQ(Http("POST", service_->Url(url + "/cancel"), Auth()).status, 202);
   json canceled = WaitFor(
@@ -156,16 +168,9 @@ TEST_F(ServiceBuildTest, CancelARunningBuildLeavesNoProcess) {
 }
 
 TEST_F(ServiceBuildTest, AKilledBuildProcessFailsTheBuildNotTheServer) {
-  std::string sleep = "sleep 301." + std::to_string(getpid());
-  std::string find_sleep = "pgrep -f '[s]" + sleep.substr(1) + "'";
-  json b = Submit(std::string(kSmall) + "%post\n" + sleep + "\n%end\n");
-  std::string url = b["url"];
-  json running = WaitFor(
-      url, [](const json& x) { return x["stage"] == "scripts"; }, std::chrono::seconds(600));
-  ASSERT_EQ(running["stage"], "scripts") << running.dump(2);
-  for (int i = 0; i < 100 && Sh(find_sleep).out.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  SleepingBuild b = StartSleepingBuild("301");
+  std::string url = b.url, find_sleep = b.find_sleep;
+  ASSERT_FALSE(url.empty());
   ASSERT_EQ(Sh("pkill -KILL -f '[k]iln job --spec " + dir_.string() + "'").exit_code, 0);
   json failed = WaitFor(
       url, [](const json& x) { return x["state"] == "failed"; }, std::chrono::seconds(30));

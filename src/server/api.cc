@@ -154,6 +154,22 @@ std::string LocalSourceIn(const BuildSpec& spec) {
   return {};
 }
 
+// The single-valued request fields a form may set, by field name.
+using TextMember = std::optional<std::string> spec::RequestFields::*;
+TextMember TextField(std::string_view name) {
+  static const std::pair<std::string_view, TextMember> kFields[] = {
+      {"type", &spec::RequestFields::type},       {"arch", &spec::RequestFields::arch},
+      {"release", &spec::RequestFields::release}, {"name", &spec::RequestFields::name},
+      {"label", &spec::RequestFields::label},     {"title", &spec::RequestFields::title},
+      {"product", &spec::RequestFields::product}, {"version", &spec::RequestFields::version},
+      {"mirror", &spec::RequestFields::mirror},   {"proxy", &spec::RequestFields::proxy},
+  };
+  for (const auto& [field, member] : kFields) {
+    if (field == name) return member;
+  }
+  return nullptr;
+}
+
 bool IsSafeName(std::string_view name) {
   if (name.empty() || name == "." || name == "..") return false;
   return name.find('/') == std::string_view::npos && name.find('\\') == std::string_view::npos &&
@@ -517,26 +533,8 @@ struct Handler {
         if (!part.filename.empty()) kickstart_name = fs::path(part.filename).filename().string();
       } else if (n == "kickstart_url") {
         kickstart_url = part.data;
-      } else if (n == "type") {
-        fields.type = part.data;
-      } else if (n == "arch") {
-        fields.arch = part.data;
-      } else if (n == "release") {
-        fields.release = part.data;
-      } else if (n == "name") {
-        fields.name = part.data;
-      } else if (n == "label") {
-        fields.label = part.data;
-      } else if (n == "title") {
-        fields.title = part.data;
-      } else if (n == "product") {
-        fields.product = part.data;
-      } else if (n == "version") {
-        fields.version = part.data;
-      } else if (n == "mirror") {
-        fields.mirror = part.data;
-      } else if (n == "proxy") {
-        fields.proxy = part.data;
+      } else if (auto member = TextField(n)) {
+        fields.*member = part.data;
       } else if (n == "extra_packages") {
         std::string name(Trim(part.data));
         if (EndsWith(name, ".deb") && !spec::IsUrl(name)) {
