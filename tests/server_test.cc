@@ -407,6 +407,68 @@ TEST_F(ServerTest, BrowserSessionsNeedTheCsrfTokenToChangeThings) {
             201);
 }
 
+TEST_F(ServerTest, TheWorkerProtocolOverHttp) {
+  RunResult t = Sh(service_->Kiln("token create --worker host-a"));
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  size_t at = t.out.find("kiln_");
+  std::string worker_token = t.out.substr(at, t.out.find('\n', at) - at);
+  std::vector<std::string> w = {"Authorization: Bearer " + worker_token,
+                                "Content-Type: application/json"};
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/builds"), w).status, 403)
+      << "a worker token is only for the worker routes";
+  EXPECT_EQ(
+      Http("POST", service_->Url("/api/v1/worker/claim"), Auth(bob_token_), R"({"worker":"x"})")
+          .status,
+      403)
+      << "a user token is not a worker's";
+  std::string url = json::parse(Submit(Request("qcow2", "%post\necho w\n%end\n")).body)["url"];
+  std::string id = url.substr(url.rfind('/') + 1);
+  auto call = [&](const std::string& path, const json& body) {
+    return Http("POST", service_->Url("/api/v1/worker/" + path), w, body.dump());
+  };
+  EXPECT_EQ(call("register", {{"worker", "host-a/1"}, {"arches", "x86_64"}}).status, 200);
+  EXPECT_EQ(call("claim", {{"worker", "host-a/1"}, {"arches", "i686"}}).status, 204)
+      << "nothing queued for i686";
+  HttpReply claim = call("claim", {{"worker", "host-a/1"}, {"arches", "x86_64"}});
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  json ticket = json::parse(claim.body);
+  EXPECT_EQ(std::to_string(ticket["build_id"].get<int>()), id);
+  EXPECT_EQ(ticket["spec"]["type"], "qcow2");
+  int attempt = ticket["attempt"];
+  json running = json::parse(Http("GET", service_->Url(url), Auth()).body);
+  EXPECT_EQ(running["state"], "running");
+  EXPECT_EQ(running["worker"], "host-a/1");
+  HttpReply events = call(
+      id + "/events", {{"worker", "host-a/1"},
+                       {"attempt", attempt},
+                       {"events", {{{"kind", "log"}, {"data", {{"line", "hello from host-a"}}}}}},
+                       {"progress", {{"stage", "bootstrap"}, {"fraction", 0.5}}}});
+  ASSERT_EQ(events.status, 200) << events.body;
+  EXPECT_NE(Http("GET", service_->Url(url + "/log"), Auth()).body.find("hello from host-a"),
+            std::string::npos);
+  json progressed = json::parse(Http("GET", service_->Url(url), Auth()).body);
+  EXPECT_EQ(progressed["stage"], "bootstrap");
+  EXPECT_EQ(progressed["progress"], 0.5);
+  json beat = {{"worker", "host-a/1"}, {"attempt", attempt}};
+  EXPECT_EQ(json::parse(call(id + "/heartbeat", beat).body)["lease"], "held");
+  ASSERT_EQ(Http("POST", service_->Url(url + "/cancel"), Auth()).status, 202);
+  EXPECT_EQ(json::parse(call(id + "/heartbeat", beat).body)["lease"], "cancel")
+      << "the heartbeat carries the cancel back";
+  json other = {{"worker", "host-b/1"}, {"attempt", attempt}, {"state", "succeeded"}};
+  EXPECT_EQ(call(id + "/result", other).status, 409) << "not that worker's attempt";
+  json done = {{"worker", "host-a/1"}, {"attempt", attempt}, {"state", "canceled"}};
+  EXPECT_EQ(call(id + "/result", done).status, 200);
+  EXPECT_EQ(json::parse(Http("GET", service_->Url(url), Auth()).body)["state"], "canceled");
+  EXPECT_EQ(call(id + "/result", done).status, 409) << "an attempt ends once";
+  EXPECT_EQ(json::parse(call(id + "/heartbeat", beat).body)["lease"], "lost");
+  EXPECT_EQ(call(id + "/events", {{"worker", "host-a/1"}, {"attempt", 0}}).status, 400);
+  EXPECT_EQ(Http("POST", service_->Url("/api/v1/worker/claim"), w, "nope").status, 400);
+  json workers = json::parse(Http("GET", service_->Url("/api/v1/workers"), Auth()).body);
+  bool listed = false;
+  for (const json& x : workers["workers"]) listed |= x["id"] == "host-a/1";
+  EXPECT_TRUE(listed);
+}
+
 // Last: restarts the server.
 TEST_F(ServerTest, ZZRestartAndKillLoseNothing) {
   HttpReply r = Submit(Request("qcow2", "%post\necho restart\n%end\n"));

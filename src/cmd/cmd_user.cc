@@ -22,7 +22,8 @@ struct AdminOptions {
   bool admin = false;
   bool password_stdin = false;
   bool with_builds = false;
-  std::string user;  // token create --user
+  std::string user;    // token create --user
+  std::string worker;  // token create --worker: a build host's own user
   std::string label = "cli";
   int64_t token_id = 0;
 };
@@ -116,6 +117,25 @@ int TokenCreate(const AdminOptions& o) {
   auto store = OpenStore(o);
   if (!store) return 1;
   std::string user = o.user.empty() ? "admin" : o.user;
+  if (!o.worker.empty()) {
+    // A build host gets a user of its own with the worker role (only the worker routes).
+    if (!o.user.empty()) {
+      std::cerr << "kiln token create: give --user or --worker, not both\n";
+      return 2;
+    }
+    if (!ValidUserName(o.worker)) {
+      std::cerr << "kiln token create: '" << o.worker << "' is not a valid worker name\n";
+      return 2;
+    }
+    user = o.worker;
+    std::optional<store::User> existing = store->FindUser(user);
+    if (existing && existing->role != Role::kWorker) {
+      std::cerr << "kiln token create: '" << user << "' is a " << ToString(existing->role)
+                << ", not a worker\n";
+      return 1;
+    }
+    if (!existing) store->AddUser(user, Role::kWorker, "");
+  }
   std::optional<store::User> u = store->FindUser(user);
   if (!u) {
     std::cerr << "kiln token create: no user '" << user << "' (kiln user list shows them)\n";
@@ -179,6 +199,8 @@ void SetupUser(CLI::App& app, Action& action) {
                     "the server's data directory (default /var/lib/kiln)");
   CLI::App* create = token->add_subcommand("create", "Create a token; it is printed once");
   create->add_option("--user", o->user, "whose token (default admin)");
+  create->add_option("--worker", o->worker,
+                     "a token for the build host NAME (a worker user is made if needed)");
   create->add_option("--name", o->label, "a label to recognize it by");
   create->callback([o, &action] { action = [o] { return TokenCreate(*o); }; });
   CLI::App* tlist = token->add_subcommand("list", "List live tokens (not their secrets)");

@@ -20,11 +20,22 @@ bool IsFinal(BuildState state) {
          state == BuildState::kCanceled;
 }
 
-std::string_view ToString(Role role) { return role == Role::kAdmin ? "admin" : "user"; }
+std::string_view ToString(Role role) {
+  switch (role) {
+    case Role::kAdmin:
+      return "admin";
+    case Role::kWorker:
+      return "worker";
+    case Role::kUser:
+      break;
+  }
+  return "user";
+}
 
 std::optional<Role> ParseRole(std::string_view text) {
   if (text == "admin") return Role::kAdmin;
   if (text == "user") return Role::kUser;
+  if (text == "worker") return Role::kWorker;
   return std::nullopt;
 }
 

@@ -15,8 +15,10 @@ std::optional<BuildState> ParseBuildState(std::string_view text);
 // that puts the build back to queued explicitly).
 bool IsFinal(BuildState state);
 
-enum class Role { kUser, kAdmin };
-std::string_view ToString(Role role);  // "user", "admin"
+// Users build images; admins also see and act on every build and manage users; workers
+// (build hosts) only speak the worker protocol.
+enum class Role { kUser, kAdmin, kWorker };
+std::string_view ToString(Role role);  // "user", "admin", "worker"
 std::optional<Role> ParseRole(std::string_view text);
 
 }  // namespace kiln

@@ -12,7 +12,9 @@
 #include "core/build_spec_json.h"
 #include "core/sha256.h"
 #include "core/text.h"
+#include "server/json_reply.h"
 #include "server/multipart.h"
+#include "server/worker_api.h"
 #include "spec/imagebuild_conf.h"
 #include "spec/kickstart_loader.h"
 #include "spec/kickstart_parser.h"
@@ -34,20 +36,11 @@ struct Api::Caller {
 
 namespace {
 
-HttpResponse Json(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.Set("Content-Type", "application/json");
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
+HttpResponse Json(int status, const json& body) { return JsonReply(status, body); }
 
 HttpResponse Error(int status, std::string code, std::string message, std::string hint = {},
                    json details = nullptr) {
-  json e = {{"code", std::move(code)}, {"message", std::move(message)}};
-  if (!hint.empty()) e["hint"] = std::move(hint);
-  if (!details.is_null()) e["details"] = std::move(details);
-  return Json(status, {{"error", e}});
+  return ErrorReply(status, std::move(code), std::move(message), std::move(hint), details);
 }
 
 // Adds the build's stored spec to a detail answer as it is: the store holds it as JSON text
@@ -918,6 +911,10 @@ HttpResponse Api::Route(const HttpRequest& req) {
   }
 
   if (std::optional<HttpResponse> denied = h.Authenticate()) return *denied;
+  bool worker_route = p.size() >= 3 && p[0] == "api" && p[1] == "v1" && p[2] == "worker";
+  if (h.caller->user.role == Role::kWorker && !worker_route) {
+    return Error(403, "forbidden", "a worker token is only for the worker routes");
+  }
 
   if (p.size() == 1 && p[0] == "rest") {
     if (m == "GET") {
@@ -993,6 +990,13 @@ HttpResponse Api::Route(const HttpRequest& req) {
     return Error(404, "not-found", "no such route: " + req.path, "the API is under /api/v1");
   }
   std::string_view top = p[2];
+  if (top == "worker") {
+    if (h.caller->user.role != Role::kWorker && !h.caller->admin()) {
+      return Error(403, "forbidden", "worker routes need a worker token",
+                   "create one with `kiln token create --worker NAME`");
+    }
+    if (std::optional<HttpResponse> r = RouteWorkerApi(coordinator_, req)) return *r;
+  }
   if (top == "session" && p.size() == 3 && m == "DELETE") {
     std::string session = CookieValue(req.Header("cookie"), "kiln_session");
     if (!session.empty()) coordinator_.store().DeleteSession(auth::SecretHash(session));
