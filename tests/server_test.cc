@@ -462,6 +462,15 @@ TEST_F(ServerTest, TheWorkerProtocolOverHttp) {
   EXPECT_EQ(call(id + "/result", done).status, 409) << "an attempt ends once";
   EXPECT_EQ(json::parse(call(id + "/heartbeat", beat).body)["lease"], "lost");
   EXPECT_EQ(call(id + "/events", {{"worker", "host-a/1"}, {"attempt", 0}}).status, 400);
+  // A queue delivery names its build: the worker claims that one, once.
+  std::string named =
+      json::parse(Submit(Request("qcow2", "%post\necho named\n%end\n")).body)["url"];
+  std::string named_id = named.substr(named.rfind('/') + 1);
+  HttpReply first = call(named_id + "/claim", {{"worker", "host-a/2"}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(json::parse(first.body)["attempt"], 1);
+  EXPECT_EQ(call(named_id + "/claim", {{"worker", "host-a/3"}}).status, 409)
+      << "a redelivered message never runs the build twice";
   EXPECT_EQ(Http("POST", service_->Url("/api/v1/worker/claim"), w, "nope").status, 400);
   json workers = json::parse(Http("GET", service_->Url("/api/v1/workers"), Auth()).body);
   bool listed = false;

@@ -112,7 +112,16 @@ void Coordinator::RegisterWorker(store::Worker worker) {
 void Coordinator::WorkerAlive(const std::string& worker) { store_.TouchWorker(worker, NowMs()); }
 
 std::optional<JobTicket> Coordinator::ClaimNext(const store::WorkerCaps& caps, int64_t lease_ms) {
-  std::optional<store::Build> b = store_.ClaimNext(caps, lease_ms, NowMs());
+  return Claimed(store_.ClaimNext(caps, lease_ms, NowMs()), caps);
+}
+
+std::optional<JobTicket> Coordinator::Claim(int64_t id, const store::WorkerCaps& caps,
+                                            int64_t lease_ms) {
+  return Claimed(store_.Claim(id, caps, lease_ms, NowMs()), caps);
+}
+
+std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>& b,
+                                              const store::WorkerCaps& caps) {
   if (!b) return std::nullopt;
   {
     std::lock_guard<std::mutex> lock(log_mu_);

@@ -69,6 +69,9 @@ class Coordinator {
   void RegisterWorker(store::Worker worker);
   void WorkerAlive(const std::string& worker);  // an idle worker's heartbeat
   std::optional<JobTicket> ClaimNext(const store::WorkerCaps& caps, int64_t lease_ms);
+  // Claims one named build (a queue message named it); nullopt if it is not queued — another
+  // worker holds it, or it finished or was canceled — so a redelivery never runs it twice.
+  std::optional<JobTicket> Claim(int64_t id, const store::WorkerCaps& caps, int64_t lease_ms);
   store::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
                                int64_t lease_ms);
   struct Progress {
@@ -108,6 +111,9 @@ class Coordinator {
   void Bump() { ++version_; }
   std::atomic<uint64_t> version_{1};
   void StateEvent(int64_t id, BuildState state, const std::string& detail);
+  // The log header, event and wake-up of a claim that succeeded.
+  std::optional<JobTicket> Claimed(const std::optional<store::Build>& build,
+                                   const store::WorkerCaps& caps);
   bool IsCurrentAttempt(int64_t id, int attempt);
 
   store::Store& store_;

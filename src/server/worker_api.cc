@@ -86,10 +86,25 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
   if (ec != std::errc() || end != p[3].data() + p[3].size() || id <= 0) {
     return ErrorReply(404, "not-found", "no build " + std::string(p[3]));
   }
+  std::string_view action = p[4];
+  if (action == "claim") {
+    store::WorkerCaps caps{worker, Str(body, "arches"), Str(body, "releases"), Str(body, "types")};
+    std::optional<JobTicket> t = co.Claim(id, caps, lease_ms);
+    if (!t) {
+      return ErrorReply(409, "not-claimable",
+                        "build " + std::to_string(id) +
+                            " is not queued (running elsewhere, "
+                            "finished or canceled)",
+                        "drop the message; the master knows where the build is");
+    }
+    return JsonReply(200, {{"build_id", t->build_id},
+                           {"attempt", t->attempt},
+                           {"spec", json::parse(t->spec_json, nullptr, false)},
+                           {"lease_ms", lease_ms}});
+  }
   int attempt = static_cast<int>(Int(body, "attempt", 0));
   if (attempt <= 0)
     return ErrorReply(400, "bad-attempt", "\"attempt\" must be the claimed attempt");
-  std::string_view action = p[4];
   auto stale = [&] {
     return ErrorReply(409, "attempt-not-current",
                       "attempt " + std::to_string(attempt) + " of build " + std::to_string(id) +
