@@ -5,7 +5,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+
+#include "shell.h"
 
 namespace {
 
@@ -29,14 +30,8 @@ RunResult Kiln(const std::string& args) {
   fs::path err_file = fs::temp_directory_path() / ("kiln-cli-err-" + std::to_string(getpid()));
   std::string cmd =
       "timeout 60 " + std::string(KILN_BINARY) + " " + args + " 2>" + err_file.string();
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  kiln::testing::RunResult run = kiln::testing::Popen(cmd);
+  RunResult r{run.exit_code, run.out, ""};
   std::ifstream in(err_file);
   std::stringstream ss;
   ss << in.rdbuf();

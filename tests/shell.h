@@ -17,10 +17,10 @@ struct RunResult {
   std::string out;
 };
 
-// Runs a shell command line (stderr merged into the output).
-inline RunResult Sh(const std::string& cmd) {
+// Runs a shell command line; `out` is what it writes to stdout.
+inline RunResult Popen(const std::string& cmd) {
   RunResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
   std::array<char, 4096> buf;
   size_t n;
@@ -29,6 +29,9 @@ inline RunResult Sh(const std::string& cmd) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+// Runs a shell command line (stderr merged into the output).
+inline RunResult Sh(const std::string& cmd) { return Popen(cmd + " 2>&1"); }
 
 inline std::string ReadFile(const std::filesystem::path& p) {
   std::ifstream in(p);

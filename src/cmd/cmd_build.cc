@@ -50,8 +50,7 @@ class ConsoleReporter : public engine::Reporter {
     stage_ = std::string(stage);
     fraction_ = 0;
     message_ = std::string(why);
-    Line("stage " + std::to_string(index + 1) + "/" + std::to_string(count) + " " + stage_ + ": " +
-         message_);
+    Line(engine::StageStartedLine(index, count, stage, why));
   }
   void StageProgress(std::string_view, double fraction, std::string_view message) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -62,10 +61,7 @@ class ConsoleReporter : public engine::Reporter {
   void StageFinished(std::string_view stage, engine::StageOutcome outcome,
                      std::chrono::milliseconds elapsed) override {
     std::lock_guard<std::mutex> lock(mu_);
-    char secs[32];
-    std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(elapsed.count()) / 1000.0);
-    Line("stage " + std::string(stage) + ": " + std::string(engine::ToString(outcome)) + " in " +
-         secs);
+    Line(engine::StageFinishedLine(stage, outcome, elapsed));
   }
   void Log(std::string_view line) override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -33,7 +33,10 @@ struct JobOptions {
 
 class JsonLinesReporter : public engine::Reporter {
  public:
+  // Stage starts and ends are also log lines, so that the service's log reads like
+  // `kiln build`'s.
   void StageStarted(int index, int count, std::string_view stage, std::string_view why) override {
+    Log(engine::StageStartedLine(index, count, stage, why));
     Emit({{"event", "stage"}, {"index", index}, {"count", count}, {"stage", stage}, {"why", why}});
   }
   void StageProgress(std::string_view stage, double fraction, std::string_view message) override {
@@ -41,6 +44,7 @@ class JsonLinesReporter : public engine::Reporter {
   }
   void StageFinished(std::string_view stage, engine::StageOutcome outcome,
                      std::chrono::milliseconds elapsed) override {
+    Log(engine::StageFinishedLine(stage, outcome, elapsed));
     Emit({{"event", "stage_done"},
           {"stage", stage},
           {"outcome", engine::ToString(outcome)},

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <set>
 
 namespace kiln::engine {
@@ -21,6 +22,18 @@ std::string_view ToString(StageOutcome outcome) {
       return "canceled";
   }
   return "unknown";
+}
+
+std::string StageStartedLine(int index, int count, std::string_view stage, std::string_view why) {
+  return "stage " + std::to_string(index + 1) + "/" + std::to_string(count) + " " +
+         std::string(stage) + ": " + std::string(why);
+}
+
+std::string StageFinishedLine(std::string_view stage, StageOutcome outcome,
+                              std::chrono::milliseconds elapsed) {
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(elapsed.count()) / 1000.0);
+  return "stage " + std::string(stage) + ": " + std::string(ToString(outcome)) + " in " + secs;
 }
 
 std::string_view ToString(FailureClass c) {

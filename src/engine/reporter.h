@@ -18,6 +18,12 @@ enum class StageOutcome {
 
 std::string_view ToString(StageOutcome outcome);
 
+// The one wording of a stage's start and end in logs and on terminals:
+// "stage 2/5 configure: miss because ..." and "stage configure: built in 1.3 s".
+std::string StageStartedLine(int index, int count, std::string_view stage, std::string_view why);
+std::string StageFinishedLine(std::string_view stage, StageOutcome outcome,
+                              std::chrono::milliseconds elapsed);
+
 class Reporter {
  public:
   virtual ~Reporter() = default;

@@ -41,8 +41,7 @@ class LogFileReporter : public engine::Reporter {
       : out_(file, std::ios::trunc), next_(next) {}
 
   void StageStarted(int index, int count, std::string_view stage, std::string_view why) override {
-    Write("== stage " + std::to_string(index + 1) + "/" + std::to_string(count) + " " +
-          std::string(stage) + ": " + std::string(why));
+    Write("== " + engine::StageStartedLine(index, count, stage, why));
     next_.StageStarted(index, count, stage, why);
   }
   void StageProgress(std::string_view stage, double fraction, std::string_view message) override {
@@ -50,8 +49,7 @@ class LogFileReporter : public engine::Reporter {
   }
   void StageFinished(std::string_view stage, engine::StageOutcome outcome,
                      std::chrono::milliseconds elapsed) override {
-    Write("== stage " + std::string(stage) + ": " + std::string(engine::ToString(outcome)) +
-          " in " + std::to_string(elapsed.count() / 1000.0).substr(0, 6) + " s");
+    Write("== " + engine::StageFinishedLine(stage, outcome, elapsed));
     next_.StageFinished(stage, outcome, elapsed);
   }
   void Log(std::string_view line) override {

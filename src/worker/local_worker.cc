@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "sys/files.h"
@@ -34,11 +33,6 @@ class JobEventReader {
       index_ = j.value("index", 0);
       count_ = std::max(1, j.value("count", 1));
       Update(j.value("stage", ""), 0);
-      // The log reads like `kiln build`'s: each stage's start and end are lines too.
-      out.push_back({"log", nlohmann::json({{"line", "stage " + std::to_string(index_ + 1) + "/" +
-                                                         std::to_string(count_) + " " + stage_ +
-                                                         ": " + j.value("why", "")}})
-                                .dump()});
       out.push_back({"stage", nlohmann::json({{"stage", stage_},
                                               {"index", index_},
                                               {"count", count_},
@@ -53,11 +47,6 @@ class JobEventReader {
                                      .dump()});
     } else if (event == "stage_done") {
       Update(j.value("stage", stage_), 1.0);
-      char secs[32];
-      std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(j.value("ms", 0)) / 1000.0);
-      out.push_back({"log", nlohmann::json({{"line", "stage " + stage_ + ": " +
-                                                         j.value("outcome", "") + " in " + secs}})
-                                .dump()});
       out.push_back({"stage_done", nlohmann::json({{"stage", stage_},
                                                    {"outcome", j.value("outcome", "")},
                                                    {"ms", j.value("ms", 0)},
