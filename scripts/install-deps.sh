@@ -13,6 +13,8 @@ build_pkgs=(
   nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev libcrypt-dev
   # the service: HTTP (Beast/Asio, header-only), SQLite store, Argon2id (libsodium)
   libboost1.81-dev libsqlite3-dev libsodium-dev
+  # distributed mode: RabbitMQ client (AMQP 0-9-1)
+  librabbitmq-dev
   mmdebstrap zstd util-linux ca-certificates
   # image assembly without mounting: partition tables, file systems, GRUB, ISO, qcow2
   fdisk e2fsprogs dosfstools mtools squashfs-tools xorriso qemu-utils
@@ -30,6 +32,8 @@ test_pkgs=(
   apt-utils
   # docs/openapi.yaml read by the API conformance test
   libyaml-cpp-dev
+  # distributed-mode tests run a private broker; bench/queue compares with Celery
+  rabbitmq-server python3-celery
 )
 
 case "$profile" in

@@ -149,8 +149,8 @@ TEST_F(StoreTest, AnExpiredLeaseRequeuesAndTheOldAttemptIsRefused) {
   int64_t id = store_->SubmitBuild(Spec(alice_, "x"), 1).id;
   Build b = *store_->ClaimNext(Caps("w1"), 1000, 100);
   EXPECT_EQ(store_->Heartbeat(id, b.attempt, "w1", 1000, 500), LeaseStatus::kHeld);
-  EXPECT_TRUE(store_->RequeueExpired(1400).empty()) << "lease extended to 1500";
-  EXPECT_EQ(store_->RequeueExpired(1600), std::vector<int64_t>{id});
+  EXPECT_TRUE(store_->RequeueExpired(1400).requeued.empty()) << "lease extended to 1500";
+  EXPECT_EQ(store_->RequeueExpired(1600).requeued, std::vector<int64_t>{id});
   EXPECT_EQ(store_->GetBuild(id)->state, BuildState::kQueued);
   EXPECT_EQ(store_->Heartbeat(id, b.attempt, "w1", 1000, 1700), LeaseStatus::kLost);
   Build again = *store_->ClaimNext(Caps("w2"), 1000, 1800);

@@ -77,6 +77,10 @@ struct BuildSpec {
   std::vector<std::string> staging;  // targets the image is copied to after success
   Notify notify;
 
+  // Plan only: the worker answers with the stages and, for each, whether the cache has it
+  // and why, without downloading or building anything.
+  bool dry_run = false;
+
   // Request keys that were accepted but have no effect (the seed's obsolete keys), as
   // "section.key"; reported to the user, never an error.
   std::vector<std::string> ignored;

@@ -57,9 +57,9 @@ class Reader {
 };
 
 const std::vector<std::string_view> kFields = {
-    "type",          "arch",   "release", "kickstart", "kickstart_url", "kickstart_name",
-    "name",          "label",  "title",   "product",   "version",       "extra_packages",
-    "package_files", "mirror", "proxy",   "staging",   "notify",        "ignored",
+    "type",  "arch",    "release", "kickstart", "kickstart_url",  "kickstart_name", "name",
+    "label", "title",   "product", "version",   "extra_packages", "package_files",  "mirror",
+    "proxy", "staging", "notify",  "ignored",   "dry_run",
 };
 
 }  // namespace
@@ -95,6 +95,7 @@ json BuildSpecToJson(const BuildSpec& spec) {
   j["notify"] = {{"email", StringList(spec.notify.email)},
                  {"webhook", StringList(spec.notify.webhook)}};
   j["ignored"] = StringList(spec.ignored);
+  if (spec.dry_run) j["dry_run"] = true;  // only when set: real builds' hashes stay as they were
   return j;
 }
 
@@ -151,6 +152,12 @@ bool BuildSpecFromJson(const json& j, BuildSpec& spec, const SourceLocation& whe
       r.Strings(value, key, spec.staging);
     } else if (key == "ignored") {
       r.Strings(value, key, spec.ignored);
+    } else if (key == "dry_run") {
+      if (value.is_boolean()) {
+        spec.dry_run = value.get<bool>();
+      } else {
+        r.Error(key, "must be true or false");
+      }
     } else if (key == "extra_packages") {
       spec.extra_packages.clear();
       if (!value.is_array()) {

@@ -138,6 +138,11 @@ std::optional<fs::path> StageCache::Lookup(const StageInputs& inputs) {
   return entry / "out";
 }
 
+bool StageCache::Contains(const StageInputs& inputs) const {
+  std::error_code ec;
+  return fs::exists(EntryDir(inputs.Key()) / "meta.json", ec);
+}
+
 fs::path StageCache::Prepare(const StageInputs& inputs) {
   fs::path work = WorkDir(inputs.Key());
   std::error_code ec;

@@ -45,6 +45,9 @@ class StageCache {
   // a use for the LRU order.
   std::optional<std::filesystem::path> Lookup(const StageInputs& inputs);
 
+  // Whether a finished stage with these inputs is stored, without counting a use (plans).
+  bool Contains(const StageInputs& inputs) const;
+
   // An empty directory for building the stage's output; Commit publishes it.
   std::filesystem::path Prepare(const StageInputs& inputs);
 

@@ -369,7 +369,7 @@ struct Handler {
     for (const store::Worker& w : workers) {
       if (serves(w.arches, b.arch) && serves(w.releases, b.release) && serves(w.types, b.type)) {
         ++able;
-        if (w.current_build != 0) ++busy;
+        if (static_cast<int>(w.current_builds.size()) >= w.capacity) ++busy;
       }
     }
     const std::optional<double>& typical = extras.typical_duration_s;
@@ -465,6 +465,12 @@ struct Handler {
     std::string_view key = req.Header("idempotency-key");
     if (key.size() > 200) return Error(400, "bad-idempotency-key", "Idempotency-Key is too long");
     json spec_json = BuildSpecToJson(spec);
+    if (std::optional<std::string> dry = req.Query("dry_run")) {
+      if (*dry != "1" && *dry != "true" && *dry != "0" && *dry != "false") {
+        return Error(400, "bad-dry-run", "dry_run must be 1/true or 0/false");
+      }
+      if (*dry == "1" || *dry == "true") spec_json["dry_run"] = true;
+    }
     store::NewBuild nb;
     nb.owner_id = caller->user.id;
     nb.spec_json = spec_json.dump();
@@ -847,16 +853,15 @@ struct Handler {
     for (const store::Worker& w : store().ListWorkers()) {
       bool is_online = std::any_of(online.begin(), online.end(),
                                    [&](const store::Worker& o) { return o.id == w.id; });
-      list.push_back(
-          {{"id", w.id},
-           {"online", is_online},
-           {"arches", w.arches},
-           {"releases", w.releases},
-           {"types", w.types},
-           {"version", w.version},
-           {"capacity", w.capacity},
-           {"current_build", w.current_build == 0 ? json(nullptr) : json(w.current_build)},
-           {"last_heartbeat", TimeOrNull(w.last_seen_ms)}});
+      list.push_back({{"id", w.id},
+                      {"online", is_online},
+                      {"arches", w.arches},
+                      {"releases", w.releases},
+                      {"types", w.types},
+                      {"version", w.version},
+                      {"capacity", w.capacity},
+                      {"current_builds", w.current_builds},
+                      {"last_heartbeat", TimeOrNull(w.last_seen_ms)}});
     }
     return Json(200, {{"workers", list}});
   }
@@ -885,6 +890,36 @@ struct Handler {
 };
 
 }  // namespace
+
+bool Api::IsUpload(const HttpRequest& head) {
+  std::vector<std::string_view> p = SplitPath(head.path);
+  return head.method == "PUT" && p.size() == 6 && p[0] == "api" && p[1] == "v1" &&
+         p[2] == "worker" && p[4] == "artifacts";
+}
+
+std::optional<HttpResponse> Api::BeginUpload(const HttpRequest& head, UploadPlan& plan) {
+  try {
+    Handler h{*this, coordinator_, options_, head, std::nullopt};
+    if (std::optional<HttpResponse> denied = h.Authenticate()) return *denied;
+    if (h.caller->user.role != Role::kWorker && !h.caller->admin()) {
+      return Error(403, "forbidden", "uploads need a worker token",
+                   "create one with `kiln token create --worker NAME`");
+    }
+    return BeginWorkerUpload(coordinator_, head, plan);
+  } catch (const std::exception& e) {
+    return Error(503, "store-unavailable", std::string("the upload cannot start: ") + e.what(),
+                 "retry later");
+  }
+}
+
+HttpResponse Api::FinishUpload(const UploadPlan& plan, bool body_complete) {
+  try {
+    return FinishWorkerUpload(coordinator_, plan, body_complete);
+  } catch (const std::exception& e) {
+    return Error(500, "internal", std::string("storing the upload failed: ") + e.what(),
+                 "retry the upload");
+  }
+}
 
 HttpResponse Api::Route(const HttpRequest& req) {
   std::vector<std::string_view> p = SplitPath(req.path);

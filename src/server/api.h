@@ -44,6 +44,13 @@ class Api {
 
   Coordinator& coordinator() { return coordinator_; }
 
+  // Streamed uploads (PUT /api/v1/worker/{id}/artifacts/{name}): the server asks with the
+  // request's headers only whether to take the body; nullopt and `plan` filled means stream
+  // the body to plan.partial, then call FinishUpload (which checks size and SHA-256).
+  static bool IsUpload(const HttpRequest& head);
+  std::optional<HttpResponse> BeginUpload(const HttpRequest& head, UploadPlan& plan);
+  HttpResponse FinishUpload(const UploadPlan& plan, bool body_complete);
+
   // The user of an API token. Answers are kept for a second or two, so that a busy client
   // costs no store read per request; a revoked token stops working within that time.
   std::optional<store::User> TokenUser(const std::string& token);

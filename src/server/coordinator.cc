@@ -70,6 +70,7 @@ store::SubmitResult Coordinator::Submit(const store::NewBuild& build) {
   if (r.outcome == store::SubmitOutcome::kCreated) {
     fs::create_directories(BuildDir(r.id));
     StateEvent(r.id, BuildState::kQueued, "");
+    Queued();
   }
   return r;
 }
@@ -90,6 +91,7 @@ bool Coordinator::Cancel(int64_t id) {
 bool Coordinator::Retry(int64_t id) {
   if (!store_.Retry(id, NowMs())) return false;
   StateEvent(id, BuildState::kQueued, "retry");
+  Queued();
   return true;
 }
 
@@ -129,6 +131,10 @@ std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>&
     std::ofstream log(LogPath(b->id), std::ios::app);
     log << "=== attempt " << b->attempt << " on " << caps.worker << " ===\n";
   }
+  if (b->attempt > 1) {
+    std::error_code ec;
+    fs::remove_all(ArtifactDir(b->id), ec);  // an earlier attempt's files (the store forgot them)
+  }
   nlohmann::json data = {{"state", "running"}, {"attempt", b->attempt}, {"worker", caps.worker}};
   store_.AppendEvents(b->id, {{"state", data.dump()}}, NowMs());
   Bump();
@@ -167,15 +173,21 @@ bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store
   return true;
 }
 
-bool Coordinator::AddArtifact(int64_t id, int attempt, const fs::path& file, std::string& error) {
+bool Coordinator::HoldsAttempt(int64_t id, int attempt, const std::string& worker) {
+  std::optional<store::Build> b = store_.GetBuild(id);
+  return b && b->state == BuildState::kRunning && b->attempt == attempt && b->worker == worker;
+}
+
+bool Coordinator::AddArtifact(int64_t id, int attempt, const fs::path& file, std::string& error,
+                              const std::string& known_sha256) {
   if (!IsCurrentAttempt(id, attempt)) {
     error = "attempt " + std::to_string(attempt) + " of build " + std::to_string(id) +
             " is not running";
     return false;
   }
   std::string name = file.filename().string();
-  std::string sha;
-  if (!sys::Sha256File(file, sha)) {
+  std::string sha = known_sha256;
+  if (sha.empty() && !sys::Sha256File(file, sha)) {
     error = "cannot read " + file.string();
     return false;
   }
@@ -206,6 +218,7 @@ bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,
 bool Coordinator::HandBack(int64_t id, int attempt, const std::string& worker) {
   if (!store_.HandBack(id, attempt, worker, NowMs())) return false;
   StateEvent(id, BuildState::kQueued, "its worker stopped; it will run again");
+  Queued();
   return true;
 }
 
@@ -233,15 +246,39 @@ int Coordinator::ApplyRetention(int64_t max_age_ms, int64_t max_bytes) {
   return removed;
 }
 
-int Coordinator::RequeueExpired() {
-  std::vector<int64_t> ids = store_.RequeueExpired(NowMs());
-  for (int64_t id : ids) StateEvent(id, BuildState::kQueued, "its worker stopped responding");
-  return static_cast<int>(ids.size());
+int Coordinator::RequeueExpired(int max_attempts) {
+  store::Store::Expired expired = store_.RequeueExpired(NowMs(), max_attempts);
+  for (int64_t id : expired.requeued) {
+    StateEvent(id, BuildState::kQueued, "its worker stopped responding");
+  }
+  for (int64_t id : expired.failed) {
+    StateEvent(id, BuildState::kFailed, "its worker stopped responding, too many times");
+  }
+  if (!expired.requeued.empty()) Queued();
+  return static_cast<int>(expired.requeued.size() + expired.failed.size());
+}
+
+bool Coordinator::FailUnfinished(int64_t id, const JobResult& why) {
+  if (!store_.FailUnfinished(id, why.error_code, why.error_class, why.error_message, why.error_hint,
+                             NowMs())) {
+    return false;
+  }
+  StateEvent(id, BuildState::kFailed, why.error_message);
+  return true;
+}
+
+void Coordinator::SetQueuedListener(std::function<void()> listener) {
+  on_queued_ = std::move(listener);
+}
+
+void Coordinator::Queued() {
+  if (on_queued_) on_queued_();
 }
 
 int Coordinator::RequeueLocalWorkers(const std::string& worker_prefix) {
   std::vector<int64_t> ids = store_.RequeueWorkerPrefix(worker_prefix, NowMs());
   for (int64_t id : ids) StateEvent(id, BuildState::kQueued, "the server restarted");
+  if (!ids.empty()) Queued();
   return static_cast<int>(ids.size());
 }
 

@@ -85,13 +85,24 @@ class Coordinator {
               const std::optional<Progress>& latest);
   // Moves a finished file of the attempt into the build's artifacts, with its size and
   // SHA-256. False (and `error`) if the file is unreadable or the attempt is not current.
-  bool AddArtifact(int64_t id, int attempt, const std::filesystem::path& file, std::string& error);
+  // `known_sha256` skips reading the file again when the caller just checked it.
+  bool AddArtifact(int64_t id, int attempt, const std::filesystem::path& file, std::string& error,
+                   const std::string& known_sha256 = "");
+  // True if the build is running its `attempt` on `worker`.
+  bool HoldsAttempt(int64_t id, int attempt, const std::string& worker);
   bool Finish(int64_t id, int attempt, const std::string& worker, const JobResult& result);
   // The worker is stopping: the attempt goes back to the queue unfinished.
   bool HandBack(int64_t id, int attempt, const std::string& worker);
 
-  // Sends builds whose lease ran out back to the queue; returns how many.
-  int RequeueExpired();
+  // Sends builds whose lease ran out back to the queue, or fails those that had
+  // `max_attempts` already (0 = no limit); returns how many changed.
+  int RequeueExpired(int max_attempts = 0);
+  // Fails a queued or running build for a reason no worker reported (its queue message was
+  // dead-lettered). False if it is already final.
+  bool FailUnfinished(int64_t id, const JobResult& why);
+  // Called (on the changing thread) whenever a build becomes queued: submitted, retried,
+  // handed back or requeued. Set before serving.
+  void SetQueuedListener(std::function<void()> listener);
   // After a restart: builds of this master's previous local workers go back to the queue.
   int RequeueLocalWorkers(const std::string& worker_prefix);
 
@@ -109,6 +120,8 @@ class Coordinator {
 
  private:
   void Bump() { ++version_; }
+  void Queued();
+  std::function<void()> on_queued_;
   std::atomic<uint64_t> version_{1};
   void StateEvent(int64_t id, BuildState state, const std::string& detail);
   // The log header, event and wake-up of a claim that succeeded.

@@ -78,6 +78,15 @@ bool ToApiRequest(http::request<http::string_body>& breq, const std::string& rem
   return true;
 }
 
+// The method and path of a request whose header was read, enough to pick how to read its body.
+HttpRequest HeadOf(const http::request<http::string_body>& breq) {
+  HttpRequest head;
+  head.method = std::string(breq.method_string());
+  std::string_view target = breq.target();
+  PercentDecode(target.substr(0, target.find('?')), head.path, false);
+  return head;
+}
+
 }  // namespace
 
 int HandleRawRequest(Api& api, std::string_view raw, const HttpServerOptions& options) {
@@ -135,6 +144,10 @@ struct HttpServer::Impl {
   awaitable<bool> WriteRaw(beast::tcp_stream& stream, std::string text);
   awaitable<void> Reject(beast::tcp_stream& stream, http::status status, std::string code,
                          std::string message);
+  // A streamed upload after its header: false when the connection must close.
+  awaitable<bool> ReceiveUpload(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                http::request_parser<http::string_body>& header,
+                                const std::string& remote);
 };
 
 awaitable<void> HttpServer::Impl::Accept() {
@@ -296,6 +309,69 @@ awaitable<void> HttpServer::Impl::StreamEvents(beast::tcp_stream& stream,
   }
 }
 
+awaitable<bool> HttpServer::Impl::ReceiveUpload(beast::tcp_stream& stream,
+                                                beast::flat_buffer& buffer,
+                                                http::request_parser<http::string_body>& header,
+                                                const std::string& remote) {
+  http::request<http::string_body>& breq = header.get();
+  unsigned version = breq.version();
+  HttpRequest head;
+  if (!ToApiRequest(breq, remote, head)) {
+    co_await Reject(stream, http::status::bad_request, "bad-target",
+                    "the request target must be an absolute path with valid % escapes");
+    co_return false;
+  }
+  UploadPlan plan;
+  std::optional<HttpResponse> refused = co_await asio::co_spawn(
+      slow,
+      [this, &head, &plan]() -> awaitable<std::optional<HttpResponse>> {
+        co_return api.BeginUpload(head, plan);
+      },
+      use_awaitable);
+  if (refused) {
+    // The body was not read: the connection cannot carry another request.
+    api.CountRequest(Api::RouteLabel(head), refused->status);
+    co_await WriteSimple(stream, version, false, *refused);
+    co_return false;
+  }
+  if (ToLower(head.Header("expect")) == "100-continue") {
+    if (!co_await WriteRaw(stream, "HTTP/1.1 100 Continue\r\n\r\n")) co_return false;
+  }
+  http::request_parser<http::file_body> body(std::move(header));
+  body.body_limit(plan.length);
+  beast::error_code ec;
+  body.get().body().open(plan.partial.c_str(), beast::file_mode::append, ec);
+  if (ec) {
+    HttpResponse r;
+    r.status = 507;
+    r.body = ErrorBody("upload-failed", "cannot write " + plan.name + ": " + ec.message());
+    r.Set("Content-Type", "application/json");
+    co_await WriteSimple(stream, version, false, r);
+    co_return false;
+  }
+  // Any pace is fine while bytes keep coming; a sender quiet for the idle timeout is gone.
+  while (!body.is_done()) {
+    stream.expires_after(options.idle_timeout);
+    auto [rec, n] = co_await http::async_read_some(stream, buffer, body, kNoThrow);
+    if (rec) {
+      ec = rec;
+      break;
+    }
+  }
+  body.get().body().close();
+  bool complete = !ec && body.is_done();
+  HttpResponse res = co_await asio::co_spawn(
+      slow,
+      [this, &plan, complete]() -> awaitable<HttpResponse> {
+        co_return api.FinishUpload(plan, complete);
+      },
+      use_awaitable);
+  api.CountRequest(Api::RouteLabel(head), res.status);
+  if (!complete) co_return false;  // the sender went away; what arrived is kept for a resume
+  bool keep_alive = body.get().keep_alive();
+  co_return co_await WriteSimple(stream, version, keep_alive, res) && keep_alive;
+}
+
 awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
   struct Count {
     std::atomic<int>& n;
@@ -320,7 +396,16 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
     // keep-alive connection gets the idle timeout for its next request.
     stream.expires_after(first ? options.request_deadline : options.idle_timeout);
     first = false;
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    if (!ec && Api::IsUpload(HeadOf(parser.get()))) {
+      // A worker's artifact: streamed to a file, never held in memory or held to the
+      // request deadline.
+      if (!co_await ReceiveUpload(stream, buffer, parser, remote)) break;
+      continue;
+    }
+    if (!ec && !parser.is_done()) {
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::connection_reset || ec == asio::error::eof) {
       break;

@@ -39,6 +39,19 @@ struct EventStreamReply {
   int64_t after_seq = 0;
 };
 
+// A request body streamed to a file instead of memory (a worker's artifact upload): where
+// it goes and which bytes of the whole file it carries.
+struct UploadPlan {
+  std::filesystem::path partial;  // appended to; kept across dropped connections (resume)
+  uint64_t offset = 0;            // where this request's bytes start in the whole file
+  uint64_t length = 0;            // this request's bytes (its Content-Length)
+  uint64_t total = 0;             // the whole file's size
+  std::string sha256;             // the whole file's, as the sender computed it
+  int64_t build_id = 0;
+  int attempt = 0;
+  std::string worker, name;
+};
+
 struct HttpResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;

@@ -1,7 +1,7 @@
 // The worker protocol (DESIGN §5) over HTTP, for build hosts that are not the master:
 // /api/v1/worker/... — register, claim (the next build it can do, or a named one), heartbeat
-// (which carries cancel requests back), event batches, result, hand-back. Callers are worker
-// or admin tokens. Artifact upload comes with remote workers (issue 5).
+// (which carries cancel requests back), event batches, streamed artifact uploads (resumable,
+// SHA-256 checked), result, hand-back. Callers are worker or admin tokens.
 #pragma once
 
 #include <optional>
@@ -14,5 +14,15 @@ namespace kiln::server {
 // Answers a request under /api/v1/worker/ from an authenticated worker or admin, or nullopt if
 // the path is not one of these routes.
 std::optional<HttpResponse> RouteWorkerApi(Coordinator& coordinator, const HttpRequest& request);
+
+// PUT /api/v1/worker/{id}/artifacts/{name}?worker=W&attempt=N, headers Content-Length,
+// X-Kiln-Sha256 (of the whole file) and, to resume, Content-Range: bytes START-END/TOTAL.
+// Checked on the headers: the attempt must be the worker's, START must be what the master
+// has. Then the body is streamed to plan.partial and FinishWorkerUpload stores the artifact
+// once the whole file is there and its SHA-256 matches.
+std::optional<HttpResponse> BeginWorkerUpload(Coordinator& coordinator, const HttpRequest& head,
+                                              UploadPlan& plan);
+HttpResponse FinishWorkerUpload(Coordinator& coordinator, const UploadPlan& plan,
+                                bool body_complete);
 
 }  // namespace kiln::server

@@ -147,6 +147,7 @@ std::string ContentSeed(const BuildSpec& spec) {
   content.staging.clear();
   content.notify = {};
   content.ignored.clear();
+  content.dry_run = false;
   return Sha256Hex(BuildSpecToJson(content).dump());
 }
 
@@ -304,15 +305,23 @@ json SpdxDocument(const BuildSpec& spec, const std::string& spec_sha, const std:
   return doc;
 }
 
-}  // namespace
+// Everything a build decides before running a stage: the release, the mirror and its state,
+// the bootstrap's packages and repositories, and the stages. Used by BuildImage and, without
+// fetching package files or touching the cache, by PlanImage.
+struct PreparedBuild {
+  const ReleaseInfo* release = nullptr;
+  std::string mirror;
+  MirrorState state;
+  DebianBootstrapOptions boot;
+  std::string spec_sha, image_name;
+  std::vector<std::unique_ptr<engine::Stage>> stages;
+  std::vector<std::string> notes;  // what a plan cannot know
+};
 
-BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
-                        engine::Reporter& outer) {
-  fs::create_directories(options.output_dir);
-  LogFileReporter reporter(options.output_dir / "build.log", outer);
-  reporter.Log("kiln " KILN_VERSION ": building " + std::string(ToString(spec.type)) + " image " +
-               spec.name + " of " + spec.release + " for " + std::string(ToString(spec.arch)));
-
+// Fails (the outcome) or fills `p`.
+std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptions& options,
+                                         engine::Reporter& reporter, bool dry_run,
+                                         PreparedBuild& prep) {
   if (spec.type != ImageType::kTar && !IsBootable(spec.type)) {
     return Fail("plan",
                 {engine::FailureClass::kInput, "type-not-supported",
@@ -321,7 +330,8 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
                  "ask for --type tar, raw, qcow2 or live"},
                 reporter);
   }
-  const ReleaseInfo* release = FindRelease(spec.release);
+  const ReleaseInfo*& release = prep.release;
+  release = FindRelease(spec.release);
   if (release == nullptr || release->family != "debian") {
     return Fail("plan",
                 {engine::FailureClass::kInput, "unknown-release",
@@ -348,15 +358,18 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   for (const std::string& w : config_warnings) reporter.Log("warning: " + w);
 
   // The mirror: the request's, else the kickstart's url --url, else the machine's apt sources.
-  std::string mirror = spec.mirror;
+  std::string& mirror = prep.mirror;
+  mirror = spec.mirror;
   if (const spec::ParsedCommand* url = ks.Single("url"); mirror.empty() && url != nullptr) {
     if (const std::string* u = url->String("url")) mirror = *u;
   }
   if (mirror.empty()) mirror = DefaultDebianMirror(options.mirror_override_root);
-  MirrorState state;
+  MirrorState& state = prep.state;
   std::string error;
   reporter.Log("mirror " + mirror + ", suite " + std::string(release->name));
-  if (!FetchMirrorState(mirror, std::string(release->name), state, error)) {
+  // A dry run may use a mirror state read a minute ago: plans are asked for often and cheaply.
+  if (!(dry_run ? FetchMirrorStateCached(mirror, std::string(release->name), state, error)
+                : FetchMirrorState(mirror, std::string(release->name), state, error))) {
     return Fail("resolve",
                 {engine::FailureClass::kNetwork, "repository-unreachable",
                  "resolve: cannot read the release file: " + error,
@@ -365,7 +378,7 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   }
   reporter.Log("mirror state " + state.hash.substr(0, 16) + " dated " + std::to_string(state.date));
 
-  DebianBootstrapOptions boot;
+  DebianBootstrapOptions& boot = prep.boot;
   boot.suite = std::string(release->name);
   boot.arch = std::string(DebianArch(spec.arch));
   boot.mirror = mirror;
@@ -417,7 +430,11 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
                  repo_state.hash.substr(0, 16) + ")");
     boot.repositories.push_back(extra);
   }
-  if (!spec.package_files.empty()) {
+  if (!spec.package_files.empty() && dry_run) {
+    prep.notes.push_back(
+        "bootstrap: the package files are fetched only by a real build, so the "
+        "plan cannot tell whether the cache has this bootstrap");
+  } else if (!spec.package_files.empty()) {
     SideRepository side;
     if (!MakeSideRepository(spec.package_files, boot.arch, options.cache_dir / "side-repos", side,
                             error)) {
@@ -439,7 +456,7 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   }
   boot.excluded.assign(ks.packages.excluded.begin(), ks.packages.excluded.end());
 
-  std::string spec_sha = Sha256Hex(BuildSpecToJson(spec).dump());
+  prep.spec_sha = Sha256Hex(BuildSpecToJson(spec).dump());
   DiskLayout layout;
   if (IsDiskType(spec.type)) {
     std::vector<std::string> layout_warnings;
@@ -463,11 +480,12 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
     for (const std::string& w : boot_warnings) reporter.Log("warning: " + w);
   }
 
-  std::string image_name = spec.name + ".tar.zst";
+  std::string& image_name = prep.image_name;
+  image_name = spec.name + ".tar.zst";
   if (spec.type == ImageType::kRaw) image_name = spec.name + ".raw";
   if (spec.type == ImageType::kQcow2) image_name = spec.name + ".qcow2";
   if (spec.type == ImageType::kLive) image_name = spec.name + ".iso";
-  std::vector<std::unique_ptr<engine::Stage>> plan;
+  std::vector<std::unique_ptr<engine::Stage>>& plan = prep.stages;
   plan.push_back(std::make_unique<DebianBootstrapStage>(boot));
   config.source_date_epoch = state.date;
   plan.push_back(std::make_unique<ConfigureStage>(config));
@@ -499,7 +517,39 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
       plan.push_back(std::make_unique<Qcow2ConvertStage>(disk.file_name, image_name));
     }
   }
+  return std::nullopt;
+}
 
+}  // namespace
+
+BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
+                        engine::Reporter& outer) {
+  fs::create_directories(options.output_dir);
+  LogFileReporter reporter(options.output_dir / "build.log", outer);
+  reporter.Log("kiln " KILN_VERSION ": building " + std::string(ToString(spec.type)) + " image " +
+               spec.name + " of " + spec.release + " for " + std::string(ToString(spec.arch)));
+
+  PreparedBuild prepared;
+  if (std::optional<BuildOutcome> failed =
+          PrepareBuild(spec, options, reporter, /*dry_run=*/false, prepared)) {
+    return *failed;
+  }
+  const ReleaseInfo* release = prepared.release;
+  const std::string& mirror = prepared.mirror;
+  const MirrorState& state = prepared.state;
+  const DebianBootstrapOptions& boot = prepared.boot;
+  const std::string& spec_sha = prepared.spec_sha;
+  const std::string& image_name = prepared.image_name;
+  const std::vector<std::unique_ptr<engine::Stage>>& plan = prepared.stages;
+  std::string error;
+  if (spec.type != ImageType::kTar && !IsBootable(spec.type)) {
+    return Fail("plan",
+                {engine::FailureClass::kInput, "type-not-supported",
+                 "plan: kiln cannot build " + std::string(ToString(spec.type)) +
+                     " images yet; this version builds tar, raw, qcow2 and live images",
+                 "ask for --type tar, raw, qcow2 or live"},
+                reporter);
+  }
   engine::StageCache cache(options.cache_dir / "stages", options.cache_max_bytes);
   engine::PlanResult result = engine::RunPlan(plan, cache, reporter, options.cancel);
   if (!result.ok) return Fail(result.failed_stage, result.failure, reporter);
@@ -560,6 +610,35 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   sys::WriteFileAtomic(options.output_dir / "provenance.json", provenance.dump(2) + "\n");
   reporter.Log("image " + out.image.string() + " sha256 " + out.image_sha256 + " (" +
                std::to_string(pkgs.size()) + " packages)");
+  out.ok = true;
+  return out;
+}
+
+BuildPlan PlanImage(const BuildSpec& spec, const BuildOptions& options,
+                    engine::Reporter& reporter) {
+  BuildPlan out;
+  PreparedBuild prepared;
+  if (std::optional<BuildOutcome> failed =
+          PrepareBuild(spec, options, reporter, /*dry_run=*/true, prepared)) {
+    out.failed_stage = failed->failed_stage;
+    out.failure = failed->failure;
+    return out;
+  }
+  engine::StageCache cache(options.cache_dir / "stages", 0);  // only read
+  std::string parent_key;
+  for (const std::unique_ptr<engine::Stage>& stage : prepared.stages) {
+    engine::StageInputs inputs = stage->Inputs();
+    inputs.parent_key = parent_key;
+    PlannedStage planned;
+    planned.name = stage->name();
+    planned.key = inputs.Key();
+    planned.cached = cache.Contains(inputs);
+    planned.why = planned.cached ? "cache hit" : "miss because " + cache.ExplainMiss(inputs);
+    parent_key = planned.key;
+    out.stages.push_back(std::move(planned));
+  }
+  out.image_name = prepared.image_name;
+  out.notes = prepared.notes;
   out.ok = true;
   return out;
 }

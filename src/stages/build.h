@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/build_spec.h"
 #include "engine/executor.h"
@@ -34,5 +35,26 @@ struct BuildOutcome {
 // output directory.
 BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
                         engine::Reporter& reporter);
+
+// A dry run's answer: the stages a build of the spec would run and, for each, whether the
+// stage cache has its result and why not.
+struct PlannedStage {
+  std::string name;
+  std::string key;
+  bool cached = false;
+  std::string why;  // "cache hit", or "miss because ..."
+};
+struct BuildPlan {
+  bool ok = false;
+  std::string failed_stage;  // when !ok: the request cannot be built ("plan", "resolve")
+  engine::StageFailure failure;
+  std::vector<PlannedStage> stages;
+  std::string image_name;
+  std::vector<std::string> notes;  // what the plan cannot know
+};
+
+// Plans `spec` against the cache without building, downloading packages or changing the
+// cache (the mirror's release file is read, or reused if read in the last minute).
+BuildPlan PlanImage(const BuildSpec& spec, const BuildOptions& options, engine::Reporter& reporter);
 
 }  // namespace kiln::stages

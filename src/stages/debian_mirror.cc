@@ -5,6 +5,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -147,6 +149,29 @@ bool FetchMirrorState(const std::string& mirror, const std::string& suite, Mirro
   }
   error = url + ": " + error;
   return false;
+}
+
+bool FetchMirrorStateCached(const std::string& mirror, const std::string& suite, MirrorState& state,
+                            std::string& error) {
+  struct Entry {
+    MirrorState state;
+    std::chrono::steady_clock::time_point at;
+  };
+  static std::mutex mu;
+  static std::map<std::pair<std::string, std::string>, Entry> cache;
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find({mirror, suite});
+    if (it != cache.end() && now - it->second.at < std::chrono::minutes(1)) {
+      state = it->second.state;
+      return true;
+    }
+  }
+  if (!FetchMirrorState(mirror, suite, state, error)) return false;
+  std::lock_guard<std::mutex> lock(mu);
+  cache[{mirror, suite}] = {state, now};
+  return true;
 }
 
 }  // namespace kiln::stages

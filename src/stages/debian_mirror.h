@@ -28,6 +28,9 @@ struct MirrorState {
 // Fetches InRelease, retrying a few times with backoff (mirrors time out now and then).
 bool FetchMirrorState(const std::string& mirror, const std::string& suite, MirrorState& state,
                       std::string& error);
+// The same, answered from memory when this process read it in the last minute (plans).
+bool FetchMirrorStateCached(const std::string& mirror, const std::string& suite, MirrorState& state,
+                            std::string& error);
 
 // An extra Debian repository from a kickstart `repo` line. Debian repositories need a suite
 // and components, which kickstart has no fields for: --baseurl holds a sources.list line's

@@ -85,6 +85,13 @@ CREATE TABLE workers(
   last_seen_ms INTEGER NOT NULL,
   current_build INTEGER NOT NULL DEFAULT 0);
 )sql",
+    // 2: the outbox of distributed mode: one row each time a build became queued, until the
+    // broker confirmed its message (see EnableOutbox).
+    R"sql(
+CREATE TABLE outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  build_id INTEGER NOT NULL);
+)sql",
 };
 
 constexpr char kBuildColumns[] =
@@ -532,10 +539,12 @@ std::optional<Build> Store::ClaimLocked(int64_t id, const WorkerCaps& caps, int6
       .Bind(4, now_ms)
       .Run();
   if (db_->Changes() == 0) return std::nullopt;
-  db_->Prepare("UPDATE workers SET current_build=?2, last_seen_ms=?3 WHERE id=?1")
+  // A new attempt makes the build's one set of artifacts: whatever an earlier attempt stored
+  // before it died goes.
+  db_->Prepare("DELETE FROM artifacts WHERE build_id=?1").Bind(1, id).Run();
+  db_->Prepare("UPDATE workers SET last_seen_ms=?2 WHERE id=?1")
       .Bind(1, caps.worker)
-      .Bind(2, id)
-      .Bind(3, now_ms)
+      .Bind(2, now_ms)
       .Run();
   return GetBuildLocked(id);
 }
@@ -626,12 +635,9 @@ bool Store::Finish(int64_t id, int attempt, const std::string& worker, BuildStat
       .Bind(9, error_hint)
       .Run();
   bool done = db_->Changes() > 0;
-  db_->Prepare(
-         "UPDATE workers SET current_build=0, last_seen_ms=?3 WHERE id=?1 AND "
-         "current_build=?2")
+  db_->Prepare("UPDATE workers SET last_seen_ms=?2 WHERE id=?1")
       .Bind(1, worker)
-      .Bind(2, id)
-      .Bind(3, now_ms)
+      .Bind(2, now_ms)
       .Run();
   tx.Commit();
   return done;
@@ -650,17 +656,28 @@ bool Store::HandBack(int64_t id, int attempt, const std::string& worker, int64_t
   return db_->Changes() > 0;
 }
 
-std::vector<int64_t> Store::RequeueExpired(int64_t now_ms) {
+Store::Expired Store::RequeueExpired(int64_t now_ms, int max_attempts) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(*db_);
+  Expired out;
+  if (max_attempts > 0) {
+    Statement fail = db_->Prepare(
+        "UPDATE builds SET state='failed', finished_ms=?1, lease_until_ms=0, "
+        "error_code='worker-lost', error_class='internal', error_message='the build lost its "
+        "worker ' || attempt || ' times (killed, crashed or cut off from the master); kiln "
+        "gave up on it', error_hint='see the build log for what ran last; retry the build "
+        "once the workers are healthy' WHERE state='running' AND lease_until_ms < ?1 AND "
+        "attempt >= ?2 RETURNING id");
+    fail.Bind(1, now_ms).Bind(2, max_attempts);
+    while (fail.Step()) out.failed.push_back(fail.Int(0));
+  }
   Statement s = db_->Prepare(
       "UPDATE builds SET state='queued', queued_ms=?1, lease_until_ms=0, stage='', progress=0 "
       "WHERE state='running' AND lease_until_ms < ?1 RETURNING id");
   s.Bind(1, now_ms);
-  std::vector<int64_t> ids;
-  while (s.Step()) ids.push_back(s.Int(0));
+  while (s.Step()) out.requeued.push_back(s.Int(0));
   tx.Commit();
-  return ids;
+  return out;
 }
 
 std::vector<int64_t> Store::RequeueWorkerPrefix(const std::string& prefix, int64_t now_ms) {
@@ -763,9 +780,9 @@ void Store::UpsertWorker(const Worker& w) {
   std::lock_guard<std::mutex> lock(mu_);
   db_->Prepare(
          "INSERT INTO workers(id, arches, releases, types, version, capacity, registered_ms, "
-         "last_seen_ms, current_build) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+         "last_seen_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
          "ON CONFLICT(id) DO UPDATE SET arches=?2, releases=?3, types=?4, version=?5, "
-         "capacity=?6, last_seen_ms=?8, current_build=?9")
+         "capacity=?6, last_seen_ms=?8")
       .Bind(1, w.id)
       .Bind(2, w.arches)
       .Bind(3, w.releases)
@@ -774,7 +791,6 @@ void Store::UpsertWorker(const Worker& w) {
       .Bind(6, w.capacity)
       .Bind(7, w.registered_ms)
       .Bind(8, w.last_seen_ms)
-      .Bind(9, w.current_build)
       .Run();
 }
 
@@ -786,14 +802,97 @@ void Store::TouchWorker(const std::string& id, int64_t now_ms) {
 std::vector<Worker> Store::ListWorkers() {
   std::lock_guard<std::mutex> lock(mu_);
   Statement s = db_->Prepare(
-      "SELECT id, arches, releases, types, version, capacity, registered_ms, last_seen_ms, "
-      "current_build FROM workers ORDER BY id");
+      "SELECT id, arches, releases, types, version, capacity, registered_ms, last_seen_ms "
+      "FROM workers ORDER BY id");
   std::vector<Worker> out;
   while (s.Step()) {
-    out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4),
-                   static_cast<int>(s.Int(5)), s.Int(6), s.Int(7), s.Int(8)});
+    out.push_back({s.Text(0),
+                   s.Text(1),
+                   s.Text(2),
+                   s.Text(3),
+                   s.Text(4),
+                   static_cast<int>(s.Int(5)),
+                   s.Int(6),
+                   s.Int(7),
+                   {}});
+  }
+  Statement running =
+      db_->Prepare("SELECT worker, id FROM builds WHERE state='running' ORDER BY worker, id");
+  while (running.Step()) {
+    std::string worker = running.Text(0);
+    auto it = std::lower_bound(out.begin(), out.end(), worker,
+                               [](const Worker& w, const std::string& id) { return w.id < id; });
+    if (it != out.end() && it->id == worker) it->current_builds.push_back(running.Int(1));
   }
   return out;
+}
+
+// ---- the outbox (distributed mode)
+
+void Store::EnableOutbox() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // TEMP triggers live in this connection only: a master without a broker keeps no outbox,
+  // and every path that queues a build (submit, retry, requeue, hand-back) is covered
+  // without each one knowing about the broker.
+  db_->Exec(
+      "CREATE TEMP TRIGGER IF NOT EXISTS outbox_on_submit AFTER INSERT ON main.builds "
+      "WHEN NEW.state='queued' BEGIN INSERT INTO outbox(build_id) VALUES(NEW.id); END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS outbox_on_requeue AFTER UPDATE OF state, queued_ms "
+      "ON main.builds WHEN NEW.state='queued' BEGIN INSERT INTO outbox(build_id) "
+      "VALUES(NEW.id); END;");
+  // Builds queued while the master ran without a broker (or whose row a crash lost) get a
+  // message too; a duplicate message is harmless, the claim decides.
+  db_->Exec(
+      "INSERT INTO outbox(build_id) SELECT id FROM builds WHERE state='queued' AND id NOT IN "
+      "(SELECT build_id FROM outbox) ORDER BY priority DESC, queued_ms, id");
+}
+
+std::vector<OutboxEntry> Store::OutboxBatch(int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT o.seq, o.build_id, COALESCE(b.state = 'queued', 0), COALESCE(b.arch, ''), "
+      "COALESCE(b.release, ''), COALESCE(b.type, ''), COALESCE(b.priority, 0) FROM outbox o "
+      "LEFT JOIN builds b ON b.id = o.build_id ORDER BY o.seq LIMIT ?1");
+  s.Bind(1, limit);
+  std::vector<OutboxEntry> out;
+  while (s.Step()) {
+    out.push_back({s.Int(0), s.Int(1), s.Int(2) != 0, s.Text(3), s.Text(4), s.Text(5),
+                   static_cast<int>(s.Int(6))});
+  }
+  return out;
+}
+
+void Store::OutboxDone(const std::vector<int64_t>& seqs) {
+  if (seqs.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(*db_);
+  for (int64_t seq : seqs) db_->Prepare("DELETE FROM outbox WHERE seq=?1").Bind(1, seq).Run();
+  tx.Commit();
+}
+
+int64_t Store::OutboxSize() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement s = db_->Prepare("SELECT COUNT(*) FROM outbox");
+  s.Step();
+  return s.Int(0);
+}
+
+bool Store::FailUnfinished(int64_t id, const std::string& error_code,
+                           const std::string& error_class, const std::string& error_message,
+                           const std::string& error_hint, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  db_->Prepare(
+         "UPDATE builds SET state='failed', finished_ms=?2, lease_until_ms=0, error_code=?3, "
+         "error_class=?4, error_message=?5, error_hint=?6 WHERE id=?1 AND state IN "
+         "('queued', 'running')")
+      .Bind(1, id)
+      .Bind(2, now_ms)
+      .Bind(3, error_code)
+      .Bind(4, error_class)
+      .Bind(5, error_message)
+      .Bind(6, error_hint)
+      .Run();
+  return db_->Changes() > 0;
 }
 
 }  // namespace kiln::store

@@ -83,7 +83,16 @@ struct Worker {
   std::string version;
   int capacity = 1;
   int64_t registered_ms = 0, last_seen_ms = 0;
-  int64_t current_build = 0;  // 0 = idle
+  std::vector<int64_t> current_builds;  // running on it now (read from the builds)
+};
+
+// A build waiting to be published to the broker, with what routes its message.
+struct OutboxEntry {
+  int64_t seq = 0;
+  int64_t build_id = 0;
+  bool still_queued = false;  // false: claimed, canceled or deleted since; nothing to send
+  std::string arch, release, type;
+  int priority = 0;
 };
 
 struct BuildFilter {
@@ -195,8 +204,26 @@ class Store {
               const std::string& error_message, const std::string& error_hint, int64_t now_ms);
   // The worker gives the attempt back unfinished (it is stopping): the build is queued again.
   bool HandBack(int64_t id, int attempt, const std::string& worker, int64_t now_ms);
-  // Builds whose lease ran out (their worker died) go back to the queue; returns their ids.
-  std::vector<int64_t> RequeueExpired(int64_t now_ms);
+  // Builds whose lease ran out (their worker died) go back to the queue, unless they have
+  // had `max_attempts` already (0 = no limit): those fail with "worker-lost".
+  struct Expired {
+    std::vector<int64_t> requeued, failed;
+  };
+  Expired RequeueExpired(int64_t now_ms, int max_attempts = 0);
+  // Fails a queued or running build for a reason outside any worker's result (its queue
+  // message was dead-lettered). False if it is already final.
+  bool FailUnfinished(int64_t id, const std::string& error_code, const std::string& error_class,
+                      const std::string& error_message, const std::string& error_hint,
+                      int64_t now_ms);
+
+  // The outbox of distributed mode. Once enabled (by a master with a broker), every time a
+  // build becomes queued a row is added in the same transaction; the publisher sends the rows
+  // in order and removes them when the broker confirmed. Nothing queued while the broker is
+  // away is lost.
+  void EnableOutbox();
+  std::vector<OutboxEntry> OutboxBatch(int limit);
+  void OutboxDone(const std::vector<int64_t>& seqs);
+  int64_t OutboxSize();
   // Builds leased to workers whose id starts with `prefix` go back to the queue (the local
   // workers of a server that stopped).
   std::vector<int64_t> RequeueWorkerPrefix(const std::string& prefix, int64_t now_ms);
