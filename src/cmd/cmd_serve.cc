@@ -11,9 +11,11 @@
 #include "auth/credentials.h"
 #include "cmd/client_config.h"
 #include "cmd/subcommands.h"
+#include "queue/amqp.h"
 #include "server/api.h"
 #include "server/coordinator.h"
 #include "server/http_server.h"
+#include "server/queue_publisher.h"
 #include "spec/imagebuild_conf.h"
 #include "store/sqlite.h"
 #include "store/store.h"
@@ -33,9 +35,12 @@ struct ServeOptions {
   int threads = 2;
   double body_limit_mib = 64;
   double cache_max_gib = 20;
-  double request_timeout_s = 15;  // a client must send a whole request within this
-  double retention_days = 0;      // 0 = keep artifacts whatever their age
-  double retention_max_gib = 0;   // 0 = no disk budget for artifacts
+  double request_timeout_s = 15;     // a client must send a whole request within this
+  double retention_days = 0;         // 0 = keep artifacts whatever their age
+  double retention_max_gib = 0;      // 0 = no disk budget for artifacts
+  std::vector<std::string> brokers;  // --broker URL | ARCH=URL
+  server::BrokerRoutes routes;       // from --broker, else the config's [broker]
+  int max_attempts = 3;              // a build that loses its worker this often fails
 };
 
 std::string HostName() {
@@ -58,6 +63,16 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
   bool ok = spec::ParseIni(text, o.config, ini, diags);
   for (const Diagnostic& d : diags.items()) std::cerr << FormatDiagnostic(d) << "\n";
   if (!ok) return false;
+  // The seed's [broker] section: one AMQP URL per arch (both may name the same broker).
+  if (const spec::IniSection* b = ini.Find("broker"); b != nullptr && app->count("--broker") == 0) {
+    for (const auto& [arch, v] : b->values) {
+      std::string error;
+      if (!o.routes.Add(arch + "=" + v.value, error)) {
+        std::cerr << o.config << ":" << v.line << ": [broker] " << error << "\n";
+        return false;
+      }
+    }
+  }
   const spec::IniSection* s = ini.Find("server");
   if (s == nullptr) return true;
   for (const auto& [key, v] : s->values) {
@@ -83,11 +98,13 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
         if (!from_flag("--retention-days")) o.retention_days = std::stod(v.value);
       } else if (key == "retention_max_gib") {
         if (!from_flag("--retention-max-gib")) o.retention_max_gib = std::stod(v.value);
+      } else if (key == "max_attempts") {
+        if (!from_flag("--max-attempts")) o.max_attempts = std::stoi(v.value);
       } else {
         std::cerr << o.config << ":" << v.line << ": unknown key '" << key
                   << "' in [server] (known: listen, data_dir, cache_dir, workers, threads, "
                      "body_limit_mib, cache_max_gib, request_timeout, retention_days, "
-                     "retention_max_gib)\n";
+                     "retention_max_gib, max_attempts)\n";
         return false;
       }
     } catch (const std::exception&) {
@@ -176,6 +193,14 @@ int Serve(const ServeOptions& o) {
               << " build(s) of the previous run's local workers are queued again\n";
   }
 
+  // Distributed mode: every queued build is published to its arch's broker.
+  std::unique_ptr<server::QueuePublisher> publisher;
+  if (!o.routes.empty()) {
+    publisher = std::make_unique<server::QueuePublisher>(coordinator, o.routes);
+    coordinator.SetQueuedListener([p = publisher.get()] { p->Wake(); });
+    publisher->Start();
+  }
+
   worker::CoordinatorLink link(coordinator);  // outlives the workers that use it
   std::vector<std::unique_ptr<worker::LocalWorker>> workers;
   auto wake_workers = [&workers] {
@@ -224,7 +249,7 @@ int Serve(const ServeOptions& o) {
   std::thread maintenance([&] {
     while (!stopping) {
       try {
-        coordinator.RequeueExpired();
+        coordinator.RequeueExpired(o.max_attempts);
         int removed = coordinator.ApplyRetention(
             static_cast<int64_t>(o.retention_days * 86400.0 * 1000.0),
             static_cast<int64_t>(o.retention_max_gib * double(1ull << 30)));
@@ -247,13 +272,19 @@ int Serve(const ServeOptions& o) {
     http.Stop();
   });
 
+  std::string brokers;
+  for (const std::string& b : o.routes.Urls()) {
+    brokers += (brokers.empty() ? "" : " ") + queue::RedactUrl(b);
+  }
   std::cerr << "kiln serve: listening on " << url << " (data " << data_dir.string() << ", "
-            << o.workers << " local worker" << (o.workers == 1 ? "" : "s") << ")\n"
+            << o.workers << " local worker" << (o.workers == 1 ? "" : "s")
+            << (brokers.empty() ? "" : ", broker " + brokers) << ")\n"
             << std::flush;
   http.Run();
 
   stopping = true;
   for (auto& w : workers) w->Stop();  // running builds go back to the queue
+  if (publisher) publisher->Stop();   // what it did not send stays in the outbox
   maintenance.join();
   // The signal thread is still in sigwait if Run() ended some other way: wake it.
   pthread_kill(signals.native_handle(), SIGTERM);
@@ -291,8 +322,22 @@ void SetupServe(CLI::App& app, Action& action) {
       ->add_option("--retention-max-gib", o->retention_max_gib,
                    "disk budget for artifacts; the oldest go first (default: none)")
       ->check(CLI::NonNegativeNumber);
+  serve->add_option("--broker", o->brokers,
+                    "RabbitMQ for remote workers: amqp://USER@HOST// for every arch, or "
+                    "ARCH=amqp://... (repeatable); the config's [broker] section otherwise");
+  serve
+      ->add_option("--max-attempts", o->max_attempts,
+                   "a build whose worker is lost this many times fails (default 3)")
+      ->check(CLI::Range(1, 100));
   serve->callback([o, serve, &action] {
     action = [o, serve] {
+      for (const std::string& b : o->brokers) {
+        std::string error;
+        if (!o->routes.Add(b, error)) {
+          std::cerr << "kiln serve: " << error << "\n";
+          return 2;
+        }
+      }
       if (!o->config.empty() && !ReadServerConfig(*o, serve)) return 2;
       return Serve(*o);
     };

@@ -12,12 +12,11 @@ struct Registration {
   void (*setup)(CLI::App&, kiln::cmd::Action&);
 };
 
-// Every subcommand, in the order `kiln --help` lists them. Later issues add serve, worker,
-// build, submit, ...
+// Every subcommand, in the order `kiln --help` lists them.
 constexpr Registration kSubcommands[] = {
     {kiln::cmd::SetupKs},       {kiln::cmd::SetupSpec},  {kiln::cmd::SetupBuild},
-    {kiln::cmd::SetupBootTest}, {kiln::cmd::SetupServe}, {kiln::cmd::SetupUser},
-    {kiln::cmd::SetupJob},
+    {kiln::cmd::SetupBootTest}, {kiln::cmd::SetupServe}, {kiln::cmd::SetupWorker},
+    {kiln::cmd::SetupUser},     {kiln::cmd::SetupJob},
 };
 
 }  // namespace

@@ -16,6 +16,7 @@ void SetupSpec(CLI::App& app, Action& action);      // kiln spec show
 void SetupBuild(CLI::App& app, Action& action);     // kiln build
 void SetupBootTest(CLI::App& app, Action& action);  // kiln boot-test
 void SetupServe(CLI::App& app, Action& action);     // kiln serve
+void SetupWorker(CLI::App& app, Action& action);    // kiln worker
 void SetupUser(CLI::App& app, Action& action);      // kiln user, kiln token
 void SetupJob(CLI::App& app, Action& action);       // kiln job (internal, for workers)
 

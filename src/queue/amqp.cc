@@ -134,7 +134,16 @@ AmqpConnection::~AmqpConnection() {
 std::unique_ptr<AmqpConnection> AmqpConnection::Open(const std::string& url,
                                                      std::chrono::milliseconds timeout,
                                                      int heartbeat_s, std::string& error) {
-  std::vector<char> buf(url.begin(), url.end());
+  // The seed (and Celery) write the default vhost "/" as a second slash: "HOST//"; to
+  // rabbitmq-c that is a vhost with a slash in it. No path means the default vhost.
+  std::string normalized = url;
+  if (size_t scheme = url.find("://"); scheme != std::string::npos) {
+    size_t path = url.find('/', scheme + 3);
+    if (path != std::string::npos && url.compare(path, std::string::npos, "//") == 0) {
+      normalized = url.substr(0, path);
+    }
+  }
+  std::vector<char> buf(normalized.begin(), normalized.end());
   buf.push_back('\0');
   amqp_connection_info info;
   amqp_default_connection_info(&info);

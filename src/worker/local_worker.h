@@ -1,7 +1,7 @@
-// A worker thread inside `kiln serve --workers N` (the seed's local mode). It speaks the
-// worker protocol — claim with a lease, heartbeat, events and log lines, artifacts, result —
-// through a WorkerLink (in-process: CoordinatorLink), and runs each build in its own
-// `kiln job` child process, so a crashing or killed build never takes the server down.
+// A worker thread inside `kiln serve --workers N` (the seed's local mode): it polls the
+// embedded queue through a WorkerLink (in-process: CoordinatorLink) and runs what it claims
+// with RunAttempt (job_runner.h): each build in its own `kiln job` child process, so a
+// crashing or killed build never takes the server down.
 #pragma once
 
 #include <atomic>

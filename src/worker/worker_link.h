@@ -1,7 +1,11 @@
 // What a worker needs from the master: the worker protocol of DESIGN §5 (register, claim with
 // a lease, heartbeat, event batches, artifacts, result, hand-back). A local worker speaks it
-// to the Coordinator in-process (CoordinatorLink); a remote worker will speak it over HTTP.
-// The worker's loop (local_worker.h) is the same either way.
+// to the Coordinator in-process (CoordinatorLink); a remote worker over HTTP (HttpLink).
+// Running an attempt (job_runner.h) is the same either way.
+//
+// Answers: false / nullopt / kLost mean the master said no (the attempt is not this
+// worker's, the build is not queued). A failure to reach the master — or a store error in
+// process — throws, and the caller may try again.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +26,9 @@ class WorkerLink {
   virtual void Alive(const std::string& worker) = 0;
   virtual std::optional<server::JobTicket> ClaimNext(const store::WorkerCaps& caps,
                                                      int64_t lease_ms) = 0;
+  // Claims the build a queue message named; nullopt if it is not queued (a redelivery).
+  virtual std::optional<server::JobTicket> ClaimBuild(int64_t id, const store::WorkerCaps& caps,
+                                                      int64_t lease_ms) = 0;
   virtual store::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
                                        int64_t lease_ms) = 0;
   // False when the attempt is no longer this worker's.
@@ -47,6 +54,10 @@ class CoordinatorLink : public WorkerLink {
   std::optional<server::JobTicket> ClaimNext(const store::WorkerCaps& caps,
                                              int64_t lease_ms) override {
     return co_.ClaimNext(caps, lease_ms);
+  }
+  std::optional<server::JobTicket> ClaimBuild(int64_t id, const store::WorkerCaps& caps,
+                                              int64_t lease_ms) override {
+    return co_.Claim(id, caps, lease_ms);
   }
   store::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
                                int64_t lease_ms) override {

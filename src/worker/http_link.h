@@ -1,0 +1,68 @@
+// The worker protocol over HTTP (libcurl), for `kiln worker` on a build host: the routes of
+// /api/v1/worker/ with a worker token. Connections are kept alive and reused, one per
+// calling thread at a time. Artifacts are uploaded streamed from the file, resumed from
+// what the master already has after a dropped connection, and checked by SHA-256 there.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "worker/worker_link.h"
+
+namespace kiln::worker {
+
+// The master could not be reached or failed (5xx): the call may be tried again.
+class LinkError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class HttpLink : public WorkerLink {
+ public:
+  // `work_dir`: where attempts write their outputs on this host.
+  HttpLink(std::string master_url, std::string token, std::string worker_id,
+           std::filesystem::path work_dir);
+  ~HttpLink() override;
+
+  void Register(const store::Worker& worker) override;
+  void Alive(const std::string& worker) override;
+  std::optional<server::JobTicket> ClaimNext(const store::WorkerCaps& caps,
+                                             int64_t lease_ms) override;
+  std::optional<server::JobTicket> ClaimBuild(int64_t id, const store::WorkerCaps& caps,
+                                              int64_t lease_ms) override;
+  store::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
+                               int64_t lease_ms) override;
+  bool Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
+              const std::optional<server::Coordinator::Progress>& latest) override;
+  bool AddArtifact(int64_t id, int attempt, const std::filesystem::path& file,
+                   std::string& error) override;
+  bool Finish(int64_t id, int attempt, const std::string& worker,
+              const server::JobResult& result) override;
+  bool HandBack(int64_t id, int attempt, const std::string& worker) override;
+  std::filesystem::path AttemptDir(int64_t id, int attempt) override;
+
+  struct Reply {
+    long status = 0;
+    std::string body;
+  };
+
+ private:
+  class Handle;  // a pooled curl easy handle
+  Reply Post(const std::string& path, const std::string& json_body);
+  // One PUT of the file from `offset`; throws LinkError if the transfer broke.
+  Reply Put(const std::string& path, const std::filesystem::path& file, uint64_t offset,
+            uint64_t size, const std::string& sha256);
+  std::unique_ptr<Handle> Take();
+  void Give(std::unique_ptr<Handle> handle);
+
+  std::string master_url_, token_, worker_id_;
+  std::filesystem::path work_dir_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Handle>> pool_;
+};
+
+}  // namespace kiln::worker

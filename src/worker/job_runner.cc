@@ -1,0 +1,336 @@
+#include "worker/job_runner.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/build_spec_json.h"
+#include "engine/reporter.h"
+#include "stages/build.h"
+#include "sys/files.h"
+#include "sys/process.h"
+
+namespace kiln::worker {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+// Turns the job's JSON lines into events and the latest overall progress, and keeps the
+// result line. Log lines are batched: the coordinator writes a batch in one transaction.
+class JobEventReader {
+ public:
+  void Line(std::string_view text, std::vector<store::Store::NewEvent>& out) {
+    json j = json::parse(text, nullptr, false);
+    if (!j.is_object() || !j.contains("event")) {
+      // Not ours (a tool wrote to stdout directly): keep it as a log line.
+      out.push_back({"log", json({{"line", text}}).dump()});
+      return;
+    }
+    std::string event = j.value("event", "");
+    if (event == "log") {
+      out.push_back({"log", json({{"line", j.value("line", "")}}).dump()});
+    } else if (event == "stage") {
+      index_ = j.value("index", 0);
+      count_ = std::max(1, j.value("count", 1));
+      Update(j.value("stage", ""), 0);
+      out.push_back({"stage", json({{"stage", stage_},
+                                    {"index", index_},
+                                    {"count", count_},
+                                    {"why", j.value("why", "")},
+                                    {"progress", overall_}})
+                                  .dump()});
+    } else if (event == "progress") {
+      Update(j.value("stage", stage_), j.value("fraction", 0.0));
+      out.push_back(
+          {"progress",
+           json({{"stage", stage_}, {"progress", overall_}, {"message", j.value("message", "")}})
+               .dump()});
+    } else if (event == "stage_done") {
+      Update(j.value("stage", stage_), 1.0);
+      out.push_back({"stage_done", json({{"stage", stage_},
+                                         {"outcome", j.value("outcome", "")},
+                                         {"ms", j.value("ms", 0)},
+                                         {"progress", overall_}})
+                                       .dump()});
+    } else if (event == "result") {
+      result_ = j;
+    }
+  }
+  std::optional<server::Coordinator::Progress> TakeProgress() {
+    if (!progress_changed_) return std::nullopt;
+    progress_changed_ = false;
+    return server::Coordinator::Progress{stage_, overall_};
+  }
+  const json& result() const { return result_; }
+
+ private:
+  void Update(const std::string& stage, double fraction) {
+    stage_ = stage;
+    overall_ = std::min(1.0, (index_ + std::clamp(fraction, 0.0, 1.0)) / count_);
+    progress_changed_ = true;
+  }
+  int index_ = 0, count_ = 1;
+  std::string stage_;
+  double overall_ = 0;
+  bool progress_changed_ = false;
+  json result_;
+};
+
+// A dry run's log lines, collected for one event batch.
+class CollectingReporter : public engine::Reporter {
+ public:
+  explicit CollectingReporter(std::vector<store::Store::NewEvent>& out) : out_(out) {}
+  void StageStarted(int, int, std::string_view, std::string_view) override {}
+  void StageProgress(std::string_view, double, std::string_view) override {}
+  void StageFinished(std::string_view, engine::StageOutcome, std::chrono::milliseconds) override {}
+  void Log(std::string_view line) override {
+    out_.push_back({"log", json({{"line", line}}).dump()});
+  }
+
+ private:
+  std::vector<store::Store::NewEvent>& out_;
+};
+
+server::JobResult Failed(std::string code, std::string cls, std::string message, std::string hint) {
+  server::JobResult r;
+  r.state = BuildState::kFailed;
+  r.error_code = std::move(code);
+  r.error_class = std::move(cls);
+  r.error_message = std::move(message);
+  r.error_hint = std::move(hint);
+  return r;
+}
+
+// The plan of a dry run, as events: log lines, one "plan" event, and the outcome.
+server::JobResult PlanJob(const std::string& spec_json, const RunnerOptions& options,
+                          std::vector<store::Store::NewEvent>& events) {
+  BuildSpec spec;
+  Diagnostics diags;
+  json j = json::parse(spec_json, nullptr, false);
+  if (!BuildSpecFromJson(j, spec, {"spec", 0}, diags)) {
+    std::string first = diags.items().empty() ? "" : FormatDiagnostic(diags.items().front());
+    return Failed("job-spec-invalid", "internal", "the build's spec is not valid: " + first, "");
+  }
+  stages::BuildOptions bo;
+  bo.cache_dir = options.cache_dir;
+  CollectingReporter reporter(events);
+  stages::BuildPlan plan = stages::PlanImage(spec, bo, reporter);
+  if (!plan.ok) {
+    return Failed(plan.failure.code, std::string(engine::ToString(plan.failure.cls)),
+                  plan.failure.message, plan.failure.hint);
+  }
+  json stages = json::array();
+  int index = 0, count = static_cast<int>(plan.stages.size()), cached = 0;
+  for (const stages::PlannedStage& s : plan.stages) {
+    stages.push_back({{"stage", s.name}, {"key", s.key}, {"cached", s.cached}, {"why", s.why}});
+    reporter.Log("plan: [" + std::to_string(++index) + "/" + std::to_string(count) + "] " + s.name +
+                 ": " + (s.cached ? "from the cache" : "would build, " + s.why));
+    cached += s.cached ? 1 : 0;
+  }
+  for (const std::string& note : plan.notes) reporter.Log("plan: note: " + note);
+  reporter.Log("plan: " + std::to_string(cached) + " of " + std::to_string(count) +
+               " stages from the cache; image " + plan.image_name + " (dry run: nothing built)");
+  events.push_back({"plan", json({{"stages", stages},
+                                  {"image", plan.image_name},
+                                  {"cached", cached},
+                                  {"notes", plan.notes}})
+                                .dump()});
+  server::JobResult ok;
+  ok.state = BuildState::kSucceeded;
+  return ok;
+}
+
+}  // namespace
+
+AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
+                      const server::JobTicket& ticket, const std::atomic<bool>& stop) {
+  const int64_t id = ticket.build_id;
+  const int attempt = ticket.attempt;
+  const std::string& me = options.worker_id;
+
+  std::atomic<bool> cancel{false};
+  std::atomic<bool> lost{false};
+  std::atomic<bool> canceled_by_user{false};
+  std::mutex batch_mu;
+  std::vector<store::Store::NewEvent> batch;
+  JobEventReader reader;
+  Clock::time_point last_flush = Clock::now();
+  auto flush = [&] {  // batch_mu held
+    std::optional<server::Coordinator::Progress> progress = reader.TakeProgress();
+    if (batch.empty() && !progress) return;
+    try {
+      if (!link.Report(id, attempt, batch, progress)) lost = true;
+    } catch (const std::exception&) {
+      // Keep building: these events are lost, the build's own log file has them.
+    }
+    batch.clear();
+    last_flush = Clock::now();
+  };
+
+  // The heartbeat keeps the lease and carries a cancel request back; it flushes what a quiet
+  // build left in the batch, and stops the job when the worker stops. A master that has not
+  // answered for a whole lease has given the build to someone else: stop.
+  std::atomic<bool> finished{false};
+  std::thread heartbeat([&] {
+    Clock::time_point next = Clock::now() + options.heartbeat;
+    Clock::time_point last_ok = Clock::now();
+    while (!finished) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (stop) cancel = true;
+      if (Clock::now() < next) continue;
+      next = Clock::now() + options.heartbeat;
+      {
+        std::lock_guard<std::mutex> b(batch_mu);
+        flush();
+      }
+      try {
+        store::LeaseStatus s = link.Heartbeat(id, attempt, me, options.lease.count());
+        last_ok = Clock::now();
+        if (s == store::LeaseStatus::kCancelRequested) {
+          canceled_by_user = true;
+          cancel = true;
+        } else if (s == store::LeaseStatus::kLost) {
+          lost = true;
+          cancel = true;
+        }
+      } catch (const std::exception&) {
+        if (Clock::now() - last_ok > options.lease) {
+          lost = true;
+          cancel = true;
+        }
+      }
+    }
+  });
+  struct Join {
+    std::atomic<bool>& finished;
+    std::thread& t;
+    ~Join() {
+      finished = true;
+      if (t.joinable()) t.join();
+    }
+  } join{finished, heartbeat};
+
+  // Delivers one thing to the master, retrying what fails on the way (the master restarting,
+  // a dropped connection) while the attempt is still ours. nullopt = lost meanwhile.
+  auto deliver = [&](const std::function<bool()>& call) -> std::optional<bool> {
+    std::chrono::milliseconds backoff(250);
+    while (!lost) {
+      try {
+        return call();
+      } catch (const std::exception&) {
+        for (auto slept = std::chrono::milliseconds(0); slept < backoff && !lost;
+             slept += std::chrono::milliseconds(50)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      }
+    }
+    return std::nullopt;
+  };
+  auto finish = [&](const server::JobResult& outcome) {
+    std::optional<bool> recorded = deliver([&] { return link.Finish(id, attempt, me, outcome); });
+    return recorded.value_or(false) ? AttemptEnd::kRecorded : AttemptEnd::kLost;
+  };
+
+  json spec = json::parse(ticket.spec_json, nullptr, false);
+  if (spec.is_object() && spec.value("dry_run", false)) {
+    std::vector<store::Store::NewEvent> events;
+    server::JobResult outcome = PlanJob(ticket.spec_json, options, events);
+    std::optional<bool> reported = deliver([&] {
+      return link.Report(id, attempt, events, server::Coordinator::Progress{"plan", 1.0});
+    });
+    if (!reported.value_or(false)) return AttemptEnd::kLost;
+    return finish(outcome);
+  }
+
+  fs::path dir = link.AttemptDir(id, attempt);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir / "out", ec);
+  struct RemoveDir {
+    fs::path dir;
+    ~RemoveDir() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } remove_dir{dir};
+  sys::WriteFileAtomic(dir / "spec.json", ticket.spec_json);
+
+  sys::RunOptions run;
+  run.argv = {options.kiln_binary.string(),
+              "job",
+              "--spec",
+              (dir / "spec.json").string(),
+              "--output",
+              (dir / "out").string(),
+              "--cache-dir",
+              options.cache_dir.string(),
+              "--cache-max-gib",
+              std::to_string(options.cache_max_gib)};
+  run.cancel = &cancel;
+  run.kill_grace = options.kill_grace;
+  run.tail_lines = 20;
+  run.parent_death_signal = SIGTERM;  // a killed worker still lets the job clean up
+  run.on_line = [&](std::string_view line) {
+    std::lock_guard<std::mutex> b(batch_mu);
+    reader.Line(line, batch);
+    if (batch.size() >= 100 || Clock::now() - last_flush > std::chrono::milliseconds(200)) {
+      flush();
+    }
+  };
+  sys::RunResult r = sys::RunProcess(run);
+  {
+    std::lock_guard<std::mutex> b(batch_mu);
+    flush();
+  }
+  if (lost) return AttemptEnd::kLost;  // someone else owns the build now
+
+  if (stop && !canceled_by_user && r.kind == sys::ExitKind::kCanceled) {
+    std::optional<bool> back = deliver([&] { return link.HandBack(id, attempt, me); });
+    return back.value_or(false) ? AttemptEnd::kHandedBack : AttemptEnd::kLost;
+  }
+  const json& result = reader.result();
+  server::JobResult outcome;
+  if (canceled_by_user) {
+    outcome.state = BuildState::kCanceled;
+    outcome.error_code = "canceled";
+    outcome.error_class = "canceled";
+    outcome.error_message = "canceled by request";
+  } else if (r.ok() && result.is_object() && result.value("ok", false)) {
+    // The image exists: from here on only delivery is retried, never the build.
+    outcome.state = BuildState::kSucceeded;
+    std::vector<fs::path> files;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir / "out", ec)) {
+      if (e.is_regular_file()) files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& file : files) {
+      std::string error;
+      std::optional<bool> stored =
+          deliver([&] { return link.AddArtifact(id, attempt, file, error); });
+      if (!stored) return AttemptEnd::kLost;
+      if (!*stored) {
+        outcome =
+            Failed("artifact-failed", "internal",
+                   "storing " + file.filename().string() + " failed: " + error, "retry the build");
+        break;
+      }
+    }
+  } else if (result.is_object() && result.contains("code")) {
+    outcome = Failed(result.value("code", ""), result.value("class", ""),
+                     result.value("message", ""), result.value("hint", ""));
+  } else {
+    outcome = Failed("job-crashed", "internal",
+                     "the build process ended without a result: " + r.Describe() +
+                         (r.tail.empty() ? "" : " (last output: " + r.tail.back() + ")"),
+                     "see the build log; retry the build");
+  }
+  return finish(outcome);
+}
+
+}  // namespace kiln::worker
