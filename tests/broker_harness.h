@@ -1,0 +1,181 @@
+// Distributed mode for tests: a private RabbitMQ node (its own ports, node name and data
+// directory, so it never meets the machine's broker), a vhost per test, and `kiln worker`
+// child processes.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shell.h"
+
+namespace kiln::testing {
+
+// A TCP port nobody listens on now.
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+inline bool PortOpen(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+// A child process in its own session (so that it and its children can be killed as one),
+// with stdout and stderr in `log`.
+inline pid_t Spawn(const std::vector<std::string>& args, const std::filesystem::path& log,
+                   const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    FILE* f = freopen(log.c_str(), "w", stderr);
+    (void)f;
+    dup2(2, 1);
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+class Broker {
+ public:
+  explicit Broker(std::filesystem::path dir)
+      : dir_(std::move(dir)),
+        node_("kiln-test-" + std::to_string(getpid()) + "@localhost"),
+        port_(FreePort()),
+        dist_port_(FreePort()) {}
+  ~Broker() { Stop(); }
+
+  static bool Available() { return Sh("command -v rabbitmq-server").exit_code == 0; }
+
+  // Starts the node (keeping its data from a previous Start) and waits for its port.
+  bool Start() {
+    std::filesystem::create_directories(dir_);
+    Sh("chown -R rabbitmq:rabbitmq " + dir_.string());
+    pid_ = Spawn({"rabbitmq-server"}, dir_ / "server.log",
+                 {{"RABBITMQ_NODENAME", node_},
+                  {"RABBITMQ_NODE_PORT", std::to_string(port_)},
+                  {"RABBITMQ_DIST_PORT", std::to_string(dist_port_)},
+                  {"RABBITMQ_MNESIA_BASE", (dir_ / "mnesia").string()},
+                  {"RABBITMQ_LOG_BASE", (dir_ / "log").string()}});
+    for (int i = 0; i < 1200; ++i) {
+      if (PortOpen(port_)) return true;
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  void Stop() {
+    if (pid_ <= 0) return;
+    Sh("rabbitmqctl -q -n " + node_ + " stop");
+    for (int i = 0; i < 200 && waitpid(pid_, nullptr, WNOHANG) != pid_; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, nullptr, WNOHANG);
+    pid_ = -1;
+  }
+  // The default vhost, written as the seed writes it.
+  std::string Url() const { return "amqp://guest@127.0.0.1:" + std::to_string(port_) + "//"; }
+  // Messages waiting in a queue of a vhost (-1 if it cannot tell).
+  int QueueLength(const std::string& vhost, const std::string& queue) {
+    RunResult r = Sh("rabbitmqctl -q -n " + node_ + " list_queues -p " + vhost +
+                     " name messages --no-table-headers");
+    size_t at = r.out.find(queue + "\t");
+    if (at == std::string::npos) return -1;
+    return std::stoi(r.out.substr(at + queue.size() + 1));
+  }
+  const std::string& node() const { return node_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::string node_;
+  int port_, dist_port_;
+  pid_t pid_ = -1;
+};
+
+// A `kiln worker` child process.
+class WorkerProcess {
+ public:
+  WorkerProcess(std::string binary, std::filesystem::path dir, std::vector<std::string> args)
+      : binary_(std::move(binary)), dir_(std::move(dir)), args_(std::move(args)) {}
+  ~WorkerProcess() { Kill(); }
+
+  // Starts it and waits until it consumes from the broker.
+  bool Start() {
+    std::filesystem::create_directories(dir_);
+    log_ = dir_ / ("worker-" + std::to_string(++starts_) + ".log");
+    std::vector<std::string> argv = {binary_, "worker", "--data-dir", (dir_ / "data").string()};
+    argv.insert(argv.end(), args_.begin(), args_.end());
+    pid_ = Spawn(argv, log_);
+    for (int i = 0; i < 300; ++i) {
+      if (Log().find("consuming from") != std::string::npos) return true;
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  // SIGTERM; waits up to `wait` for it to end. Returns the exit status (-1 if still running).
+  int Term(std::chrono::seconds wait) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    for (auto end = std::chrono::steady_clock::now() + wait; std::chrono::steady_clock::now() < end;
+         std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+    }
+    return -1;
+  }
+  // SIGKILL of the worker alone: its build (a child with a parent-death signal) stops too.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  std::string Log() const { return ReadFile(log_); }
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string binary_;
+  std::filesystem::path dir_;
+  std::vector<std::string> args_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+  int starts_ = 0;
+};
+
+}  // namespace kiln::testing

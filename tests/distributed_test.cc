@@ -1,0 +1,227 @@
+// Distributed mode against a real RabbitMQ (a private node per test), a real `kiln serve
+// --broker` and real `kiln worker` processes. These tests use dry runs — the same queue path
+// as builds, without building — so they are quick: routing by arch and release, a request
+// nobody serves, a broker restart and outage with builds queued, a rejected message in the
+// dead-letter queue. Real builds through remote workers are in distributed_build_test.cc.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "broker_harness.h"
+#include "queue/amqp.h"
+#include "service_harness.h"
+
+namespace kiln::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const char* kKickstart = "lang C\n%packages --excludedocs\njq\n%end\n";
+
+class DistributedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "the private RabbitMQ node runs as root (then rabbitmq)";
+    if (!Broker::Available()) GTEST_SKIP() << "rabbitmq-server is not installed";
+    curl_global_init(CURL_GLOBAL_ALL);
+    dir_ = fs::temp_directory_path() / ("kiln-distributed-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    broker_ = std::make_unique<Broker>(dir_ / "broker");
+    ASSERT_TRUE(broker_->Start()) << ReadFile(dir_ / "broker" / "server.log");
+    broker_url_ = broker_->Url();
+    service_ = std::make_unique<Service>(KILN_BINARY, dir_ / "master");
+    ASSERT_TRUE(service_->Start({"--broker", broker_url_})) << service_->Log();
+    token_ = service_->AdminToken();
+    RunResult t = Popen(service_->Kiln("token create --worker build-hosts"));  // stdout: the token
+    ASSERT_EQ(t.exit_code, 0) << t.out;
+    std::ofstream(dir_ / "worker.token") << t.out;
+  }
+  void TearDown() override {
+    workers_.clear();
+    if (service_) service_->Stop();
+    service_.reset();
+    broker_.reset();
+    fs::remove_all(dir_);
+  }
+  WorkerProcess& AddWorker(const std::string& id, const std::string& arch,
+                           const std::string& releases, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--master",     service_->Url(""),
+                                     "--token-file", (dir_ / "worker.token").string(),
+                                     "--broker",     broker_url_,
+                                     "--arch",       arch,
+                                     "--release",    releases,
+                                     "--id",         id,
+                                     "--cache-dir",  (dir_ / "cache").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    workers_.push_back(std::make_unique<WorkerProcess>(KILN_BINARY, dir_ / id, args));
+    EXPECT_TRUE(workers_.back()->Start()) << workers_.back()->Log();
+    return *workers_.back();
+  }
+  std::vector<std::string> Auth() const {
+    return {"Authorization: Bearer " + token_, "Content-Type: application/json"};
+  }
+  json SubmitDryRun(const std::string& arch, const std::string& release, const std::string& name) {
+    json req = {{"type", "tar"},
+                {"arch", arch},
+                {"release", release},
+                {"name", name},
+                {"kickstart", kKickstart}};
+    HttpReply r = Http("POST", service_->Url("/api/v1/builds?dry_run=1"), Auth(), req.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  json Get(const std::string& path) {
+    return json::parse(Http("GET", service_->Url(path), Auth()).body, nullptr, false);
+  }
+  // Polls until every build in `urls` is final; returns them.
+  std::vector<json> WaitFinal(const std::vector<std::string>& urls, std::chrono::seconds timeout) {
+    std::vector<json> out(urls.size());
+    for (Clock::time_point end = Clock::now() + timeout; Clock::now() < end;) {
+      bool all = true;
+      for (size_t i = 0; i < urls.size(); ++i) {
+        if (out[i].is_object() && out[i]["state"] != "queued" && out[i]["state"] != "running") {
+          continue;
+        }
+        out[i] = Get(urls[i]);
+        all = all && out[i]["state"] != "queued" && out[i]["state"] != "running";
+      }
+      if (all) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return out;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Broker> broker_;
+  std::string broker_url_;
+  std::unique_ptr<Service> service_;
+  std::string token_;
+  std::vector<std::unique_ptr<WorkerProcess>> workers_;
+};
+
+TEST_F(DistributedTest, BuildsGoToTheWorkersOfTheirArchAndRelease) {
+  AddWorker("amd64-both", "x86_64", "bookworm,trixie");
+  AddWorker("i386-bookworm", "i686", "bookworm");
+  AddWorker("i386-trixie", "i686", "trixie");
+  struct Want {
+    std::string arch, release, worker;
+  };
+  const std::vector<Want> wants = {{"x86_64", "bookworm", "amd64-both"},
+                                   {"x86_64", "trixie", "amd64-both"},
+                                   {"i686", "bookworm", "i386-bookworm"},
+                                   {"i686", "trixie", "i386-trixie"}};
+  std::vector<std::string> urls;
+  std::vector<std::string> expected_worker;
+  for (int copy = 0; copy < 2; ++copy) {
+    for (const Want& w : wants) {
+      json b = SubmitDryRun(w.arch, w.release, "route-" + std::to_string(copy));
+      urls.push_back(b["url"]);
+      expected_worker.push_back(w.worker);
+    }
+  }
+  std::vector<json> done = WaitFinal(urls, std::chrono::seconds(120));
+  for (size_t i = 0; i < done.size(); ++i) {
+    EXPECT_EQ(done[i]["state"], "succeeded") << done[i].dump(2);
+    EXPECT_EQ(done[i]["worker"], expected_worker[i]) << done[i].dump(2);
+    EXPECT_EQ(done[i]["attempt"], 1);
+  }
+  // The answer of a dry run is its plan: every stage, cached or not and why; no artifacts.
+  HttpReply events = Http("GET", service_->Url(urls[0] + "/events"), Auth(), "", 30);
+  EXPECT_NE(events.body.find("event: plan\n"), std::string::npos) << events.body;
+  EXPECT_NE(events.body.find("\"stage\":\"bootstrap\""), std::string::npos);
+  EXPECT_NE(events.body.find("\"cached\":false"), std::string::npos);
+  EXPECT_TRUE(done[0]["artifacts"].empty()) << done[0].dump(2);
+  HttpReply log = Http("GET", service_->Url(urls[0] + "/log"), Auth());
+  EXPECT_NE(log.body.find("plan: [1/3] bootstrap: would build"), std::string::npos) << log.body;
+
+  // The workers page: each worker's arch, releases, version, capacity, builds, heartbeat.
+  json workers = Get("/api/v1/workers")["workers"];
+  std::map<std::string, json> by_id;
+  for (const json& w : workers) by_id[w["id"]] = w;
+  ASSERT_EQ(by_id.count("amd64-both"), 1u) << workers.dump(2);
+  EXPECT_EQ(by_id["amd64-both"]["arches"], "x86_64");
+  EXPECT_EQ(by_id["amd64-both"]["releases"], "bookworm,trixie");
+  EXPECT_EQ(by_id["amd64-both"]["capacity"], 1);
+  EXPECT_EQ(by_id["amd64-both"]["online"], true);
+  EXPECT_TRUE(by_id["amd64-both"]["current_builds"].empty());
+  EXPECT_FALSE(by_id["i386-trixie"]["version"].get<std::string>().empty());
+  EXPECT_TRUE(by_id["i386-trixie"]["last_heartbeat"].is_string());
+}
+
+TEST_F(DistributedTest, ARequestNoWorkerServesWaitsAndSaysSo) {
+  AddWorker("amd64", "x86_64", "bookworm");
+  json b = SubmitDryRun("i686", "trixie", "lonely");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  json waiting = Get(b["url"]);
+  EXPECT_EQ(waiting["state"], "queued");
+  EXPECT_NE(waiting["queue"]["waiting_for"].get<std::string>().find(
+                "no online worker builds i686 trixie"),
+            std::string::npos)
+      << waiting.dump(2);
+  // A worker for it comes online: the message waited in its queue.
+  AddWorker("i386", "i686", "trixie");
+  json done = WaitFinal({b["url"]}, std::chrono::seconds(60))[0];
+  EXPECT_EQ(done["state"], "succeeded") << done.dump(2);
+  EXPECT_EQ(done["worker"], "i386");
+}
+
+TEST_F(DistributedTest, NothingIsLostWhenTheBrokerRestartsOrIsAway) {
+  // 50 builds queued (published: durable queue, persistent messages), then the broker
+  // restarts; 10 more are submitted while it is down (they wait in the master's outbox).
+  std::vector<std::string> urls;
+  for (int i = 0; i < 50; ++i)
+    urls.push_back(SubmitDryRun("x86_64", "bookworm", "r" + std::to_string(i))["url"]);
+  const std::string queue = "kiln.build.x86_64.bookworm";
+  for (int i = 0; i < 100 && broker_->QueueLength("/", queue) < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(broker_->QueueLength("/", queue), 50);
+  broker_->Stop();
+  for (int i = 0; i < 10; ++i)
+    urls.push_back(SubmitDryRun("x86_64", "bookworm", "d" + std::to_string(i))["url"]);
+  ASSERT_TRUE(broker_->Start());
+  AddWorker("amd64", "x86_64", "bookworm", {"--capacity", "4"});
+  std::vector<json> done = WaitFinal(urls, std::chrono::seconds(180));
+  std::set<int64_t> ids;
+  for (const json& b : done) {
+    EXPECT_EQ(b["state"], "succeeded") << b.dump(2);
+    EXPECT_EQ(b["attempt"], 1) << "ran once: " << b.dump(2);
+    ids.insert(b["id"].get<int64_t>());
+  }
+  EXPECT_EQ(ids.size(), 60u);
+  // Every build started exactly once on the worker (a duplicate message is dropped at the
+  // claim, never run).
+  std::string log = workers_[0]->Log();
+  size_t started = 0;
+  for (size_t at = 0; (at = log.find(": started", at)) != std::string::npos; ++at) ++started;
+  EXPECT_EQ(started, 60u) << log;
+}
+
+TEST_F(DistributedTest, AMessageNoWorkerCanHandleIsDeadLetteredAndTheBuildSaysWhy) {
+  AddWorker("amd64", "x86_64", "bookworm");
+  json b = SubmitDryRun("i686", "trixie", "misrouted");  // nobody serves it: stays queued
+  // A message naming it lands on the x86_64 queue (a misconfigured publisher, say): the
+  // worker rejects it, the broker dead-letters it, the master fails the build with the reason.
+  std::string error;
+  auto conn = queue::AmqpConnection::Open(broker_url_, std::chrono::milliseconds(3000), 0, error);
+  ASSERT_TRUE(conn) << error;
+  ASSERT_TRUE(conn->EnableConfirms(error)) << error;
+  ASSERT_TRUE(conn->DeclareBuildQueue(queue::BuildQueueName("x86_64", "bookworm"), error)) << error;
+  ASSERT_TRUE(conn->Publish(
+      queue::BuildQueueName("x86_64", "bookworm"),
+      queue::EncodeBuildMessage({b["id"].get<int64_t>(), "i686", "trixie", "tar"}), error))
+      << error;
+  ASSERT_TRUE(conn->WaitForConfirms(std::chrono::milliseconds(5000), error)) << error;
+  json done = WaitFinal({b["url"]}, std::chrono::seconds(30))[0];
+  EXPECT_EQ(done["state"], "failed") << done.dump(2);
+  EXPECT_EQ(done["error"]["code"], "dead-lettered") << done.dump(2);
+  EXPECT_NE(done["error"]["message"].get<std::string>().find("rejected"), std::string::npos)
+      << done.dump(2);
+}
+
+}  // namespace
+}  // namespace kiln::testing
