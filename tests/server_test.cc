@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/sha256.h"
 #include "service_harness.h"
 
 namespace kiln::testing {
@@ -476,6 +477,72 @@ TEST_F(ServerTest, TheWorkerProtocolOverHttp) {
   bool listed = false;
   for (const json& x : workers["workers"]) listed |= x["id"] == "host-a/1";
   EXPECT_TRUE(listed);
+}
+
+TEST_F(ServerTest, ArtifactUploadsStreamResumeAndAreChecked) {
+  std::string worker_token = Popen(service_->Kiln("token create --worker host-u")).out;
+  worker_token.erase(worker_token.find_last_not_of("\n") + 1);
+  std::vector<std::string> w = {"Authorization: Bearer " + worker_token};
+  std::string url = json::parse(Submit(Request("qcow2", "%post\necho upload\n%end\n")).body)["url"];
+  std::string id = url.substr(url.rfind('/') + 1);
+  auto call = [&](const std::string& path, const json& body) {
+    std::vector<std::string> h = w;
+    h.push_back("Content-Type: application/json");
+    return Http("POST", service_->Url("/api/v1/worker/" + path), h, body.dump());
+  };
+  HttpReply claim = call(id + "/claim", {{"worker", "host-u/1"}});
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  int attempt = json::parse(claim.body)["attempt"];
+  // Larger than the 64 MiB request body limit: uploads are streamed to disk, not buffered.
+  std::string image(65u << 20, '\0');
+  for (size_t i = 0; i < image.size(); i += 4096) image[i] = static_cast<char>(i / 4096);
+  std::string sha = Sha256Hex(image);
+  std::string put = "/api/v1/worker/" + id +
+                    "/artifacts/disk.img?worker=host-u%2F1&attempt=" + std::to_string(attempt);
+  auto range = [&](size_t from, size_t to) {
+    std::vector<std::string> h = w;
+    h.push_back("X-Kiln-Sha256: " + sha);
+    h.push_back("Content-Range: bytes " + std::to_string(from) + "-" + std::to_string(to - 1) +
+                "/" + std::to_string(image.size()));
+    return Http("PUT", service_->Url(put), h, image.substr(from, to - from), 60);
+  };
+  size_t half = image.size() / 2;
+  HttpReply first = range(0, half);  // as if the connection broke here
+  ASSERT_EQ(first.status, 202) << first.body;
+  json status =
+      json::parse(call(id + "/upload-status",
+                       {{"worker", "host-u/1"}, {"attempt", attempt}, {"name", "disk.img"}})
+                      .body);
+  EXPECT_EQ(status["received"], half);
+  EXPECT_EQ(range(10, half).status, 416) << "resume where the master is, not elsewhere";
+  HttpReply second = range(half, image.size());
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_EQ(json::parse(second.body)["sha256"], sha);
+  // A damaged upload is refused and not kept.
+  std::vector<std::string> bad = w;
+  bad.push_back("X-Kiln-Sha256: " + std::string(64, 'a'));
+  std::string bad_put = "/api/v1/worker/" + id +
+                        "/artifacts/bad.img?worker=host-u%2F1&attempt=" + std::to_string(attempt);
+  EXPECT_EQ(Http("PUT", service_->Url(bad_put), bad, "not what the hash says").status, 422);
+  std::vector<std::string> other = w;
+  other.push_back("X-Kiln-Sha256: " + sha);
+  std::string foreign =
+      "/api/v1/worker/" + id + "/artifacts/x.img?worker=host-v&attempt=" + std::to_string(attempt);
+  EXPECT_EQ(Http("PUT", service_->Url(foreign), other, "x").status, 409)
+      << "another worker's attempt";
+  EXPECT_EQ(Http("PUT", service_->Url(put), {w[0], "X-Kiln-Sha256: " + sha}, "x").status, 422)
+      << "a whole file whose size and hash do not match";
+  ASSERT_EQ(
+      call(id + "/result", {{"worker", "host-u/1"}, {"attempt", attempt}, {"state", "succeeded"}})
+          .status,
+      200);
+  json done = json::parse(Http("GET", service_->Url(url), Auth()).body);
+  ASSERT_EQ(done["artifacts"].size(), 1u) << done.dump(2);
+  EXPECT_EQ(done["artifacts"][0]["name"], "disk.img");
+  EXPECT_EQ(done["artifacts"][0]["sha256"], sha);
+  HttpReply download = Http("GET", service_->Url(done["artifacts"][0]["url"]), Auth(), "", 60);
+  EXPECT_EQ(download.body.size(), image.size());
+  EXPECT_TRUE(download.body == image);
 }
 
 // Last: restarts the server.
