@@ -5,13 +5,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -176,6 +179,86 @@ class WorkerProcess {
   std::filesystem::path log_;
   pid_t pid_ = -1;
   int starts_ = 0;
+};
+
+// A TCP forwarder between a worker and the master, to cut the worker off from the master
+// (not from the broker): Cut() drops every connection and refuses new ones.
+class TcpProxy {
+ public:
+  explicit TcpProxy(int target_port) : target_(target_port) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    listen(listener_, 64);
+    accept_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~TcpProxy() {
+    Cut();
+    accept_.join();
+    for (std::thread& t : pipes_) t.join();
+  }
+  int port() const { return port_; }
+  void Cut() {
+    if (cut_.exchange(true)) return;
+    shutdown(listener_, SHUT_RDWR);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int fd : open_) shutdown(fd, SHUT_RDWR);
+  }
+
+ private:
+  void AcceptLoop() {
+    while (!cut_) {
+      int client = accept(listener_, nullptr, nullptr);
+      if (client < 0) break;
+      int server = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(target_));
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(client);
+        close(server);
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      open_.push_back(client);
+      open_.push_back(server);
+      pipes_.emplace_back([client, server] { Pipe(client, server); });
+    }
+    close(listener_);
+  }
+  static void Pipe(int a, int b) {
+    pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    char buf[65536];
+    for (;;) {
+      if (poll(fds, 2, 1000) < 0) break;
+      bool done = false;
+      for (int i = 0; i < 2 && !done; ++i) {
+        if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+        ssize_t n = read(fds[i].fd, buf, sizeof buf);
+        if (n <= 0 || write(fds[1 - i].fd, buf, static_cast<size_t>(n)) != n) done = true;
+      }
+      if (done) break;
+    }
+    close(a);
+    close(b);
+  }
+
+  int target_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> cut_{false};
+  std::thread accept_;
+  std::mutex mu_;
+  std::vector<int> open_;
+  std::vector<std::thread> pipes_;
 };
 
 }  // namespace kiln::testing

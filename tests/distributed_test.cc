@@ -10,98 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "broker_harness.h"
+#include "distributed_fixture.h"
 #include "queue/amqp.h"
-#include "service_harness.h"
 
 namespace kiln::testing {
 namespace {
-namespace fs = std::filesystem;
-using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-const char* kKickstart = "lang C\n%packages --excludedocs\njq\n%end\n";
-
-class DistributedTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "the private RabbitMQ node runs as root (then rabbitmq)";
-    if (!Broker::Available()) GTEST_SKIP() << "rabbitmq-server is not installed";
-    curl_global_init(CURL_GLOBAL_ALL);
-    dir_ = fs::temp_directory_path() / ("kiln-distributed-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    broker_ = std::make_unique<Broker>(dir_ / "broker");
-    ASSERT_TRUE(broker_->Start()) << ReadFile(dir_ / "broker" / "server.log");
-    broker_url_ = broker_->Url();
-    service_ = std::make_unique<Service>(KILN_BINARY, dir_ / "master");
-    ASSERT_TRUE(service_->Start({"--broker", broker_url_})) << service_->Log();
-    token_ = service_->AdminToken();
-    RunResult t = Popen(service_->Kiln("token create --worker build-hosts"));  // stdout: the token
-    ASSERT_EQ(t.exit_code, 0) << t.out;
-    std::ofstream(dir_ / "worker.token") << t.out;
-  }
-  void TearDown() override {
-    workers_.clear();
-    if (service_) service_->Stop();
-    service_.reset();
-    broker_.reset();
-    fs::remove_all(dir_);
-  }
-  WorkerProcess& AddWorker(const std::string& id, const std::string& arch,
-                           const std::string& releases, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--master",     service_->Url(""),
-                                     "--token-file", (dir_ / "worker.token").string(),
-                                     "--broker",     broker_url_,
-                                     "--arch",       arch,
-                                     "--release",    releases,
-                                     "--id",         id,
-                                     "--cache-dir",  (dir_ / "cache").string()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    workers_.push_back(std::make_unique<WorkerProcess>(KILN_BINARY, dir_ / id, args));
-    EXPECT_TRUE(workers_.back()->Start()) << workers_.back()->Log();
-    return *workers_.back();
-  }
-  std::vector<std::string> Auth() const {
-    return {"Authorization: Bearer " + token_, "Content-Type: application/json"};
-  }
-  json SubmitDryRun(const std::string& arch, const std::string& release, const std::string& name) {
-    json req = {{"type", "tar"},
-                {"arch", arch},
-                {"release", release},
-                {"name", name},
-                {"kickstart", kKickstart}};
-    HttpReply r = Http("POST", service_->Url("/api/v1/builds?dry_run=1"), Auth(), req.dump());
-    EXPECT_EQ(r.status, 201) << r.body;
-    return json::parse(r.body, nullptr, false);
-  }
-  json Get(const std::string& path) {
-    return json::parse(Http("GET", service_->Url(path), Auth()).body, nullptr, false);
-  }
-  // Polls until every build in `urls` is final; returns them.
-  std::vector<json> WaitFinal(const std::vector<std::string>& urls, std::chrono::seconds timeout) {
-    std::vector<json> out(urls.size());
-    for (Clock::time_point end = Clock::now() + timeout; Clock::now() < end;) {
-      bool all = true;
-      for (size_t i = 0; i < urls.size(); ++i) {
-        if (out[i].is_object() && out[i]["state"] != "queued" && out[i]["state"] != "running") {
-          continue;
-        }
-        out[i] = Get(urls[i]);
-        all = all && out[i]["state"] != "queued" && out[i]["state"] != "running";
-      }
-      if (all) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return out;
-  }
-
-  fs::path dir_;
-  std::unique_ptr<Broker> broker_;
-  std::string broker_url_;
-  std::unique_ptr<Service> service_;
-  std::string token_;
-  std::vector<std::unique_ptr<WorkerProcess>> workers_;
-};
 
 TEST_F(DistributedTest, BuildsGoToTheWorkersOfTheirArchAndRelease) {
   AddWorker("amd64-both", "x86_64", "bookworm,trixie");

@@ -47,6 +47,12 @@ int64_t Coordinator::NowMs() {
       .count();
 }
 
+int64_t Coordinator::NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 fs::path Coordinator::BuildDir(int64_t id) const {
   return data_dir_ / "builds" / std::to_string(id);
 }
@@ -59,7 +65,7 @@ fs::path Coordinator::AttemptDir(int64_t id, int attempt) const {
 
 void Coordinator::StateEvent(int64_t id, BuildState state, const std::string& detail) {
   Bump();
-  nlohmann::json data = {{"state", ToString(state)}};
+  nlohmann::json data = {{"state", ToString(state)}, {"at_us", NowUs()}};
   if (!detail.empty()) data["detail"] = detail;
   store_.AppendEvents(id, {{"state", data.dump()}}, NowMs());
   hub_.Notify(id);
@@ -135,7 +141,8 @@ std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>&
     std::error_code ec;
     fs::remove_all(ArtifactDir(b->id), ec);  // an earlier attempt's files (the store forgot them)
   }
-  nlohmann::json data = {{"state", "running"}, {"attempt", b->attempt}, {"worker", caps.worker}};
+  nlohmann::json data = {
+      {"state", "running"}, {"attempt", b->attempt}, {"worker", caps.worker}, {"at_us", NowUs()}};
   store_.AppendEvents(b->id, {{"state", data.dump()}}, NowMs());
   Bump();
   hub_.Notify(b->id);

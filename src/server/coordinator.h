@@ -112,6 +112,7 @@ class Coordinator {
   int ApplyRetention(int64_t max_age_ms, int64_t max_bytes);
 
   static int64_t NowMs();
+  static int64_t NowUs();  // state events carry it ("at_us"): latencies below a millisecond
 
   // A counter that moves whenever any build changes through this coordinator (submit,
   // claim, report, finish, cancel, ...): what was rendered at one version is still true

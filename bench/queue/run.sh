@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# kiln's queue path against Celery 5 on the same RabbitMQ, side by side on this machine
+# (issue 5 targets):
+#   1. latency: 2,000 jobs submitted 5 ms apart; submit-to-claim p50/p99
+#      (Celery: a no-op task's start; kiln: the master's claim of a dry-run build);
+#   2. throughput: 10,000 jobs submitted as fast as possible, drained by 4 workers
+#      (Celery: 4 prefork processes, acks_late, prefetch 1; kiln: 4 `kiln worker`s).
+# Both count that every job finished and none ran twice. Writes
+# bench/results/DATE-HOST-queue.txt. Run as root (the broker and workers need it):
+#   sudo bench/queue/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+
+KILN=${KILN:-build/release/src/kiln}
+BENCH=${BENCH:-build/release/bench/kiln_queue_bench}
+WORK=${WORK:-/var/tmp/kiln-bench-queue}
+LAT_COUNT=${LAT_COUNT:-2000}
+LAT_INTERVAL_MS=${LAT_INTERVAL_MS:-5}
+TP_COUNT=${TP_COUNT:-10000}
+WORKERS=${WORKERS:-4}
+CAPACITY=${CAPACITY:-1}         # builds at once per kiln worker (its prefetch)
+CONCURRENCY=${CONCURRENCY:-8}   # kiln submit connections in the throughput run
+AMQP_PORT=${AMQP_PORT:-5690}
+KILN_PORT=${KILN_PORT:-5091}
+RESULTS=${RESULTS:-bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)-queue.txt}
+
+scripts/install-deps.sh test >/dev/null
+cmake --preset release >/dev/null
+cmake --build --preset release --target kiln kiln_queue_bench >/dev/null
+
+rm -rf "$WORK"
+mkdir -p "$WORK/rabbit" "$WORK/celery"
+chown -R rabbitmq:rabbitmq "$WORK/rabbit"
+export XDG_CONFIG_HOME=$WORK/config
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rabbitmqctl -q -n "kiln-bench@localhost" stop >/dev/null 2>&1 || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+wait_port() { for _ in $(seq 1 600); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+RABBITMQ_NODENAME=kiln-bench@localhost RABBITMQ_NODE_PORT=$AMQP_PORT \
+  RABBITMQ_DIST_PORT=$((AMQP_PORT + 20000)) RABBITMQ_MNESIA_BASE=$WORK/rabbit/mnesia \
+  RABBITMQ_LOG_BASE=$WORK/rabbit/log setsid rabbitmq-server >"$WORK/rabbit/out.log" 2>&1 &
+wait_port "$AMQP_PORT"
+BROKER="amqp://guest@127.0.0.1:$AMQP_PORT//"
+
+# --- Celery
+(cd bench/queue && BROKER=$BROKER BENCH_OUT=$WORK/celery C_FORCE_ROOT=1 \
+  setsid /usr/bin/python3 -m celery -A celery_bench worker -c "$WORKERS" -P prefork --without-gossip \
+  --without-mingle --without-heartbeat -Q celery-bench -l warning >"$WORK/celery/worker.log" 2>&1) &
+pids+=($!)
+sleep 5
+celery_lat=$(cd bench/queue && BROKER=$BROKER BENCH_OUT=$WORK/celery /usr/bin/python3 celery_bench.py \
+  submit --count "$LAT_COUNT" --interval-ms "$LAT_INTERVAL_MS" --label latency)
+celery_tp=$(cd bench/queue && BROKER=$BROKER BENCH_OUT=$WORK/celery /usr/bin/python3 celery_bench.py \
+  submit --count "$TP_COUNT" --label throughput)
+pkill -f "celery -A celery_bench worker" || true
+sleep 2
+
+# --- kiln
+"$KILN" serve --listen 127.0.0.1:$KILN_PORT --data-dir "$WORK/master" --broker "$BROKER" \
+  >"$WORK/serve.log" 2>&1 &
+pids+=($!)
+wait_port "$KILN_PORT"
+"$KILN" token create --worker bench --data-dir "$WORK/master" >"$WORK/worker.token" 2>/dev/null
+TOKEN=$(cat "$WORK/master/admin.token")
+for i in $(seq 1 "$WORKERS"); do
+  "$KILN" worker --master "http://127.0.0.1:$KILN_PORT" --token-file "$WORK/worker.token" \
+    --broker "$BROKER" --arch x86_64 --release bookworm --capacity "$CAPACITY" \
+    --data-dir "$WORK/worker-$i" --cache-dir "$WORK/cache" --id "bench-$i" \
+    >"$WORK/worker-$i.log" 2>&1 &
+  pids+=($!)
+done
+for i in $(seq 1 "$WORKERS"); do
+  for _ in $(seq 1 300); do grep -q "consuming from" "$WORK/worker-$i.log" && break; sleep 0.1; done
+done
+# One dry run first: the workers read the mirror's release file once (then cached a minute).
+"$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$WORKERS" \
+  --concurrency "$WORKERS" --label warmup >/dev/null
+kiln_lat=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$LAT_COUNT" \
+  --interval-ms "$LAT_INTERVAL_MS" --label latency)
+kiln_tp=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$TP_COUNT" \
+  --concurrency "$CONCURRENCY" --label throughput)
+
+ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(round(a[sys.argv[3]]/b[sys.argv[3]], 2) if b[sys.argv[3]] else 0)" "$1" "$2" "$3"; }
+{
+  echo "# bench/queue: kiln vs Celery $(/usr/bin/python3 -c "import celery; print(celery.__version__)") on RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server)"
+  echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname -s): $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; kiln $(git rev-parse --short HEAD)"
+  echo "# $WORKERS workers each side; kiln --capacity $CAPACITY; kiln submits over $CONCURRENCY connections in the throughput run"
+  echo "celery latency:    $celery_lat"
+  echo "kiln latency:      $kiln_lat"
+  echo "celery throughput: $celery_tp"
+  echo "kiln throughput:   $kiln_tp"
+  echo "latency p50 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p50) (target <= 1.0)"
+  echo "latency p99 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p99)"
+  echo "throughput kiln/celery:       $(ratio "$kiln_tp" "$celery_tp" jobs_per_second) (target >= 2.0)"
+} | tee "$ROOT/$RESULTS"
