@@ -48,7 +48,10 @@ RABBITMQ_NODENAME=kiln-bench@localhost RABBITMQ_NODE_PORT=$AMQP_PORT \
 wait_port "$AMQP_PORT"
 BROKER="amqp://guest@127.0.0.1:$AMQP_PORT//"
 
-# --- Celery
+# --- Celery (ONLY=kiln skips it, for iterating on kiln)
+celery_lat='{"latency_ms_p50": 0, "latency_ms_p99": 0, "jobs_per_second": 0}'
+celery_tp=$celery_lat
+if [ "${ONLY:-}" != kiln ]; then
 (cd bench/queue && BROKER=$BROKER BENCH_OUT=$WORK/celery C_FORCE_ROOT=1 \
   setsid /usr/bin/python3 -m celery -A celery_bench worker -c "$WORKERS" -P prefork --without-gossip \
   --without-mingle --without-heartbeat -Q celery-bench -l warning >"$WORK/celery/worker.log" 2>&1) &
@@ -60,11 +63,14 @@ celery_tp=$(cd bench/queue && BROKER=$BROKER BENCH_OUT=$WORK/celery /usr/bin/pyt
   submit --count "$TP_COUNT" --label throughput)
 pkill -f "celery -A celery_bench worker" || true
 sleep 2
+fi
 
 # --- kiln
 "$KILN" serve --listen 127.0.0.1:$KILN_PORT --data-dir "$WORK/master" --broker "$BROKER" \
   >"$WORK/serve.log" 2>&1 &
+serve_pid=$!
 pids+=($!)
+worker_pids=()
 wait_port "$KILN_PORT"
 "$KILN" token create --worker bench --data-dir "$WORK/master" >"$WORK/worker.token" 2>/dev/null
 TOKEN=$(cat "$WORK/master/admin.token")
@@ -74,6 +80,7 @@ for i in $(seq 1 "$WORKERS"); do
     --data-dir "$WORK/worker-$i" --cache-dir "$WORK/cache" --id "bench-$i" \
     >"$WORK/worker-$i.log" 2>&1 &
   pids+=($!)
+  worker_pids+=($!)
 done
 for i in $(seq 1 "$WORKERS"); do
   for _ in $(seq 1 300); do grep -q "consuming from" "$WORK/worker-$i.log" && break; sleep 0.1; done
@@ -83,8 +90,14 @@ done
   --concurrency "$WORKERS" --label warmup >/dev/null
 kiln_lat=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$LAT_COUNT" \
   --interval-ms "$LAT_INTERVAL_MS" --label latency)
+# CPU seconds (user+system) of a process and its children so far.
+cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14+$15+$16+$17)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+beam=$(pgrep -f "beam.smp.*kiln-bench" | head -1 || true)
+snapshot() { echo "master $(cpu "$serve_pid") broker $(cpu "$beam") workers$(for p in "${worker_pids[@]}"; do echo -n " $(cpu "$p")"; done)"; }
+before=$(snapshot)
 kiln_tp=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$TP_COUNT" \
   --concurrency "$CONCURRENCY" --label throughput)
+after=$(snapshot)
 
 ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(round(a[sys.argv[3]]/b[sys.argv[3]], 2) if b[sys.argv[3]] else 0)" "$1" "$2" "$3"; }
 {
@@ -95,6 +108,7 @@ ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(s
   echo "kiln latency:      $kiln_lat"
   echo "celery throughput: $celery_tp"
   echo "kiln throughput:   $kiln_tp"
+  echo "kiln CPU seconds before/after the throughput run: $before / $after"
   echo "latency p50 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p50) (target <= 1.0)"
   echo "latency p99 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p99)"
   echo "throughput kiln/celery:       $(ratio "$kiln_tp" "$celery_tp" jobs_per_second) (target >= 2.0)"

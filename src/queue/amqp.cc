@@ -395,6 +395,12 @@ bool AmqpConnection::Reject(uint64_t tag, bool requeue) {
   return !broken_;
 }
 
+int AmqpConnection::fd() const { return amqp_get_sockfd(s_->conn); }
+
+bool AmqpConnection::HasBuffered() const {
+  return amqp_frames_enqueued(s_->conn) != 0 || amqp_data_in_buffer(s_->conn) != 0;
+}
+
 void AmqpConnection::Idle(std::chrono::milliseconds timeout) {
   if (broken_) return;
   amqp_frame_t frame;

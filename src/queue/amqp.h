@@ -86,6 +86,11 @@ class AmqpConnection {
   // Handles heartbeats and connection-level frames while the owner has nothing to do.
   void Idle(std::chrono::milliseconds timeout);
 
+  // For an owner that waits on more than the broker (poll(2)): the socket, and whether
+  // frames already read are waiting in the library's buffer (then do not wait for the socket).
+  int fd() const;
+  bool HasBuffered() const;
+
  private:
   struct State;
   explicit AmqpConnection(std::unique_ptr<State> state);

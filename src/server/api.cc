@@ -390,7 +390,9 @@ struct Handler {
     return q;
   }
 
-  json BuildJson(const store::Build& b, bool detail) {
+  // `place`: a queued build's place in the queue (a count over the queue: the submit answer
+  // leaves it out, so that a burst of submits does not cost the square of the queue).
+  json BuildJson(const store::Build& b, bool detail, bool place = true) {
     json j = {{"id", b.id},
               {"url", "/api/v1/builds/" + std::to_string(b.id)},
               {"owner", b.owner},
@@ -419,12 +421,12 @@ struct Handler {
                     {"hint", b.error_hint}};
     }
     if (detail) {
-      store::Store::BuildExtras extras = store().ExtrasOf(b);
+      store::Store::BuildExtras extras = store().ExtrasOf(b, place);
       j["artifacts"] = ArtifactsJson(b, extras.artifacts);
       if (b.artifacts_removed_ms > 0) j["artifacts_removed_at"] = IsoTime(b.artifacts_removed_ms);
       j["log_url"] = "/api/v1/builds/" + std::to_string(b.id) + "/log";
       j["events_url"] = "/api/v1/builds/" + std::to_string(b.id) + "/events";
-      if (b.state == BuildState::kQueued) j["queue"] = QueueJson(b, extras);
+      if (b.state == BuildState::kQueued && place) j["queue"] = QueueJson(b, extras);
     }
     return j;
   }
@@ -484,7 +486,7 @@ struct Handler {
     store::SubmitResult r = co.Submit(nb);
     if (options.on_submit) options.on_submit();
     std::optional<store::Build> b = store().GetBuild(r.id);
-    json body = BuildJson(*b, true);
+    json body = BuildJson(*b, true, /*place=*/false);
     body["spec"] = json::parse(b->spec_json, nullptr, false);
     body["warnings"] = DiagnosticsJson(diags);
     switch (r.outcome) {

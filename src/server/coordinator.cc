@@ -1,5 +1,8 @@
 #include "server/coordinator.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -38,6 +41,45 @@ size_t EventHub::Watchers() const {
   return n;
 }
 
+LogFiles::~LogFiles() {
+  for (auto& [id, f] : open_) close(f.fd);
+}
+
+bool LogFiles::Append(int64_t build_id, const fs::path& file, std::string_view text) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = open_.find(build_id);
+  if (it == open_.end()) {
+    if (open_.size() >= max_open_) {
+      auto oldest = open_.begin();
+      for (auto o = open_.begin(); o != open_.end(); ++o) {
+        if (o->second.last_use < oldest->second.last_use) oldest = o;
+      }
+      close(oldest->second.fd);
+      open_.erase(oldest);
+    }
+    std::error_code ec;
+    fs::create_directories(file.parent_path(), ec);
+    int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    it = open_.emplace(build_id, Open{fd, 0}).first;
+  }
+  it->second.last_use = ++uses_;
+  while (!text.empty()) {
+    ssize_t n = write(it->second.fd, text.data(), text.size());
+    if (n <= 0) return false;
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void LogFiles::Close(int64_t build_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = open_.find(build_id);
+  if (it == open_.end()) return;
+  close(it->second.fd);
+  open_.erase(it);
+}
+
 Coordinator::Coordinator(store::Store& store, fs::path data_dir)
     : store_(store), data_dir_(std::move(data_dir)) {}
 
@@ -74,8 +116,7 @@ void Coordinator::StateEvent(int64_t id, BuildState state, const std::string& de
 store::SubmitResult Coordinator::Submit(const store::NewBuild& build) {
   store::SubmitResult r = store_.SubmitBuild(build, NowMs());
   if (r.outcome == store::SubmitOutcome::kCreated) {
-    fs::create_directories(BuildDir(r.id));
-    StateEvent(r.id, BuildState::kQueued, "");
+    StateEvent(r.id, BuildState::kQueued, "");  // its directory comes with its first log line
     Queued();
   }
   return r;
@@ -103,6 +144,7 @@ bool Coordinator::Retry(int64_t id) {
 
 bool Coordinator::Delete(int64_t id) {
   if (!store_.DeleteBuild(id)) return false;
+  logs_.Close(id);
   std::error_code ec;
   fs::remove_all(BuildDir(id), ec);
   Bump();
@@ -131,12 +173,8 @@ std::optional<JobTicket> Coordinator::Claim(int64_t id, const store::WorkerCaps&
 std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>& b,
                                               const store::WorkerCaps& caps) {
   if (!b) return std::nullopt;
-  {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    fs::create_directories(BuildDir(b->id));
-    std::ofstream log(LogPath(b->id), std::ios::app);
-    log << "=== attempt " << b->attempt << " on " << caps.worker << " ===\n";
-  }
+  logs_.Append(b->id, LogPath(b->id),
+               "=== attempt " + std::to_string(b->attempt) + " on " + caps.worker + " ===\n");
   if (b->attempt > 1) {
     std::error_code ec;
     fs::remove_all(ArtifactDir(b->id), ec);  // an earlier attempt's files (the store forgot them)
@@ -162,17 +200,16 @@ bool Coordinator::IsCurrentAttempt(int64_t id, int attempt) {
 bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
                          const std::optional<Progress>& latest) {
   if (!IsCurrentAttempt(id, attempt)) return false;
-  {
-    std::lock_guard<std::mutex> lock(log_mu_);
-    std::ofstream log(LogPath(id), std::ios::app);
-    for (const store::Store::NewEvent& e : events) {
-      if (e.kind != "log") continue;
-      nlohmann::json data = nlohmann::json::parse(e.data, nullptr, false);
-      if (data.is_object() && data.contains("line") && data["line"].is_string()) {
-        log << data["line"].get<std::string>() << "\n";
-      }
+  std::string lines;
+  for (const store::Store::NewEvent& e : events) {
+    if (e.kind != "log") continue;
+    nlohmann::json data = nlohmann::json::parse(e.data, nullptr, false);
+    if (data.is_object() && data.contains("line") && data["line"].is_string()) {
+      lines += data["line"].get<std::string>();
+      lines += '\n';
     }
   }
+  if (!lines.empty()) logs_.Append(id, LogPath(id), lines);
   if (latest) store_.SetProgress(id, attempt, latest->stage, latest->fraction);
   Bump();
   if (!events.empty()) store_.AppendEvents(id, events, NowMs());
@@ -218,6 +255,7 @@ bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,
                      result.error_message, result.error_hint, NowMs())) {
     return false;
   }
+  logs_.Close(id);
   StateEvent(id, result.state, result.error_message);
   return true;
 }

@@ -34,6 +34,28 @@ class EventHub {
   std::map<int64_t, std::map<uint64_t, Listener>> listeners_;
 };
 
+// The builds' log files, kept open while their builds run: a batch of log lines is one
+// write(2), not an open, a write and a close. At most `max_open` stay open (least recently
+// used closed first); a build's file is closed when the build ends.
+class LogFiles {
+ public:
+  explicit LogFiles(size_t max_open = 256) : max_open_(max_open) {}
+  ~LogFiles();
+  // Appends `text` to `file` (creating it and its directory); false if it cannot.
+  bool Append(int64_t build_id, const std::filesystem::path& file, std::string_view text);
+  void Close(int64_t build_id);
+
+ private:
+  struct Open {
+    int fd = -1;
+    uint64_t last_use = 0;
+  };
+  std::mutex mu_;
+  size_t max_open_;
+  uint64_t uses_ = 0;
+  std::map<int64_t, Open> open_;
+};
+
 // What a worker gets when it claims a build.
 struct JobTicket {
   int64_t build_id = 0;
@@ -133,7 +155,7 @@ class Coordinator {
   store::Store& store_;
   std::filesystem::path data_dir_;
   EventHub hub_;
-  std::mutex log_mu_;  // appends to log files
+  LogFiles logs_;
 };
 
 }  // namespace kiln::server

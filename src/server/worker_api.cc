@@ -148,17 +148,17 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
                                                                     : "lost";
     return JsonReply(200, {{"lease", lease}});
   }
-  if (action == "events") {
-    std::vector<store::Store::NewEvent> events;
-    if (body.contains("events") && body["events"].is_array()) {
-      for (const json& e : body["events"]) {
-        if (!e.is_object() || !e.contains("kind") || !e["kind"].is_string() ||
-            !e.contains("data") || !e["data"].is_object()) {
-          return ErrorReply(400, "bad-event", "events are {\"kind\": string, \"data\": object}");
-        }
-        events.push_back({e["kind"].get<std::string>(), e["data"].dump()});
+  std::vector<store::Store::NewEvent> events;
+  if (body.contains("events") && body["events"].is_array()) {
+    for (const json& e : body["events"]) {
+      if (!e.is_object() || !e.contains("kind") || !e["kind"].is_string() || !e.contains("data") ||
+          !e["data"].is_object()) {
+        return ErrorReply(400, "bad-event", "events are {\"kind\": string, \"data\": object}");
       }
+      events.push_back({e["kind"].get<std::string>(), e["data"].dump()});
     }
+  }
+  if (action == "events") {
     std::optional<Coordinator::Progress> progress;
     if (body.contains("progress") && body["progress"].is_object()) {
       const json& pr = body["progress"];
@@ -181,6 +181,8 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
     result.error_class = Str(body, "error_class");
     result.error_message = Str(body, "error_message");
     result.error_hint = Str(body, "error_hint");
+    // The attempt's last events may come with its result (a dry run's plan).
+    if (!events.empty() && !co.Report(id, attempt, events, std::nullopt)) return stale();
     if (!co.Finish(id, attempt, worker, result)) return stale();
     return JsonReply(200, {{"recorded", ToString(*state)}});
   }

@@ -477,13 +477,13 @@ QueuePlace Store::PlaceInQueue(int64_t id) {
   return PlaceInQueueLocked(id);
 }
 
-Store::BuildExtras Store::ExtrasOf(const Build& build) {
+Store::BuildExtras Store::ExtrasOf(const Build& build, bool place) {
   std::lock_guard<std::mutex> lock(mu_);
   db_->Prepare("BEGIN").Run();  // one read transaction for the three reads
   BuildExtras out;
   try {
     out.artifacts = ArtifactsLocked(build.id);
-    if (build.state == BuildState::kQueued) {
+    if (build.state == BuildState::kQueued && place) {
       out.place = PlaceInQueueLocked(build.id);
       out.typical_duration_s = TypicalDurationLocked(build.type, build.arch, build.release);
     }

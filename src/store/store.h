@@ -178,7 +178,7 @@ class Store {
     QueuePlace place;
     std::optional<double> typical_duration_s;
   };
-  BuildExtras ExtrasOf(const Build& build);
+  BuildExtras ExtrasOf(const Build& build, bool place = true);  // place: queue position too
   std::map<std::string, int64_t> CountByState();  // "queued" -> n, ... (every state listed)
   struct FinishedRun {
     std::string type, state;

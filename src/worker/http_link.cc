@@ -59,6 +59,14 @@ std::optional<server::JobTicket> TicketOf(const HttpLink::Reply& r) {
   return server::JobTicket{j["build_id"].get<int64_t>(), j["attempt"].get<int>(), j["spec"].dump()};
 }
 
+json EventsJson(const std::vector<store::Store::NewEvent>& events) {
+  json list = json::array();
+  for (const store::Store::NewEvent& e : events) {
+    list.push_back({{"kind", e.kind}, {"data", json::parse(e.data, nullptr, false)}});
+  }
+  return list;
+}
+
 json CapsJson(const store::WorkerCaps& caps, int64_t lease_ms) {
   return {{"worker", caps.worker},
           {"arches", caps.arches},
@@ -216,12 +224,7 @@ store::LeaseStatus HttpLink::Heartbeat(int64_t id, int attempt, const std::strin
 
 bool HttpLink::Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
                       const std::optional<server::Coordinator::Progress>& latest) {
-  json body = {{"worker", worker_id_}, {"attempt", attempt}};
-  json list = json::array();
-  for (const store::Store::NewEvent& e : events) {
-    list.push_back({{"kind", e.kind}, {"data", json::parse(e.data, nullptr, false)}});
-  }
-  body["events"] = std::move(list);
+  json body = {{"worker", worker_id_}, {"attempt", attempt}, {"events", EventsJson(events)}};
   if (latest) body["progress"] = {{"stage", latest->stage}, {"fraction", latest->fraction}};
   Reply r = Post("/api/v1/worker/" + std::to_string(id) + "/events",
                  body.dump(-1, ' ', false, json::error_handler_t::replace));
@@ -271,16 +274,18 @@ bool HttpLink::AddArtifact(int64_t id, int attempt, const fs::path& file, std::s
 }
 
 bool HttpLink::Finish(int64_t id, int attempt, const std::string& worker,
-                      const server::JobResult& result) {
+                      const server::JobResult& result,
+                      const std::vector<store::Store::NewEvent>& last_events) {
+  json body = {{"worker", worker},
+               {"attempt", attempt},
+               {"state", ToString(result.state)},
+               {"error_code", result.error_code},
+               {"error_class", result.error_class},
+               {"error_message", result.error_message},
+               {"error_hint", result.error_hint}};
+  if (!last_events.empty()) body["events"] = EventsJson(last_events);
   Reply r = Post("/api/v1/worker/" + std::to_string(id) + "/result",
-                 json({{"worker", worker},
-                       {"attempt", attempt},
-                       {"state", ToString(result.state)},
-                       {"error_code", result.error_code},
-                       {"error_class", result.error_class},
-                       {"error_message", result.error_message},
-                       {"error_hint", result.error_hint}})
-                     .dump(-1, ' ', false, json::error_handler_t::replace));
+                 body.dump(-1, ' ', false, json::error_handler_t::replace));
   if (r.status == 409) return false;
   if (r.status != 200) throw LinkError("result: " + ErrorOf(r));
   return true;

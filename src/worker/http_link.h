@@ -40,8 +40,8 @@ class HttpLink : public WorkerLink {
               const std::optional<server::Coordinator::Progress>& latest) override;
   bool AddArtifact(int64_t id, int attempt, const std::filesystem::path& file,
                    std::string& error) override;
-  bool Finish(int64_t id, int attempt, const std::string& worker,
-              const server::JobResult& result) override;
+  bool Finish(int64_t id, int attempt, const std::string& worker, const server::JobResult& result,
+              const std::vector<store::Store::NewEvent>& last_events) override;
   bool HandBack(int64_t id, int attempt, const std::string& worker) override;
   std::filesystem::path AttemptDir(int64_t id, int attempt) override;
 

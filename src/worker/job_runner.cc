@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -176,11 +177,18 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
   // build left in the batch, and stops the job when the worker stops. A master that has not
   // answered for a whole lease has given the build to someone else: stop.
   std::atomic<bool> finished{false};
+  std::mutex wake_mu;
+  std::condition_variable wake;
   std::thread heartbeat([&] {
     Clock::time_point next = Clock::now() + options.heartbeat;
     Clock::time_point last_ok = Clock::now();
     while (!finished) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      {
+        // Wakes every 50 ms for `stop`, at once when the attempt ends.
+        std::unique_lock<std::mutex> lock(wake_mu);
+        wake.wait_for(lock, std::chrono::milliseconds(50), [&] { return finished.load(); });
+      }
+      if (finished) break;
       if (stop) cancel = true;
       if (Clock::now() < next) continue;
       next = Clock::now() + options.heartbeat;
@@ -208,12 +216,18 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
   });
   struct Join {
     std::atomic<bool>& finished;
+    std::mutex& mu;
+    std::condition_variable& cv;
     std::thread& t;
     ~Join() {
-      finished = true;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        finished = true;
+      }
+      cv.notify_all();
       if (t.joinable()) t.join();
     }
-  } join{finished, heartbeat};
+  } join{finished, wake_mu, wake, heartbeat};
 
   // Delivers one thing to the master, retrying what fails on the way (the master restarting,
   // a dropped connection) while the attempt is still ours. nullopt = lost meanwhile.
@@ -232,8 +246,10 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
     }
     return std::nullopt;
   };
-  auto finish = [&](const server::JobResult& outcome) {
-    std::optional<bool> recorded = deliver([&] { return link.Finish(id, attempt, me, outcome); });
+  auto finish = [&](const server::JobResult& outcome,
+                    const std::vector<store::Store::NewEvent>& last_events = {}) {
+    std::optional<bool> recorded =
+        deliver([&] { return link.Finish(id, attempt, me, outcome, last_events); });
     return recorded.value_or(false) ? AttemptEnd::kRecorded : AttemptEnd::kLost;
   };
 
@@ -241,11 +257,7 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
   if (spec.is_object() && spec.value("dry_run", false)) {
     std::vector<store::Store::NewEvent> events;
     server::JobResult outcome = PlanJob(ticket.spec_json, options, events);
-    std::optional<bool> reported = deliver([&] {
-      return link.Report(id, attempt, events, server::Coordinator::Progress{"plan", 1.0});
-    });
-    if (!reported.value_or(false)) return AttemptEnd::kLost;
-    return finish(outcome);
+    return finish(outcome, events);  // the plan and the result in one call
   }
 
   fs::path dir = link.AttemptDir(id, attempt);

@@ -1,5 +1,10 @@
 #include "worker/remote_worker.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <list>
 #include <memory>
@@ -93,6 +98,18 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
 
   std::mutex settle_mu;
   std::vector<Settle> settles;
+  // A finished job wakes the consumer thread (waiting in poll on the broker's socket) at
+  // once: with prefetch = capacity, the next message comes only after this one's ack.
+  int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  struct CloseFd {
+    int fd;
+    ~CloseFd() { close(fd); }
+  } close_wake{wake_fd};
+  auto wake = [wake_fd] {
+    uint64_t one = 1;
+    ssize_t n = write(wake_fd, &one, sizeof one);
+    (void)n;
+  };
   struct Job {
     std::thread thread;
     std::atomic<bool> finished{false};
@@ -135,6 +152,7 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
         settles.push_back({tag, generation, answered});
       }
       finished = true;
+      wake();
     });
   };
 
@@ -212,9 +230,22 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
       settles.clear();
     }
 
+    if (!conn->HasBuffered()) {
+      pollfd fds[2] = {{conn->fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      poll(fds, 2, 100);  // the timeout also paces heartbeats and the stop check
+      if (fds[1].revents & POLLIN) {
+        uint64_t n = 0;
+        ssize_t r = read(wake_fd, &n, sizeof n);
+        (void)r;
+      }
+      if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+        conn->Idle(milliseconds(0));  // heartbeats
+        continue;
+      }
+    }
     queue::Delivery d;
     std::string error;
-    queue::AmqpConnection::Wait w = conn->NextDelivery(milliseconds(100), d, error);
+    queue::AmqpConnection::Wait w = conn->NextDelivery(milliseconds(0), d, error);
     if (w != queue::AmqpConnection::Wait::kDelivery) continue;
     if (stopping) {
       conn->Reject(d.tag, /*requeue=*/true);  // for another worker

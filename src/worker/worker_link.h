@@ -36,8 +36,10 @@ class WorkerLink {
                       const std::optional<server::Coordinator::Progress>& latest) = 0;
   virtual bool AddArtifact(int64_t id, int attempt, const std::filesystem::path& file,
                            std::string& error) = 0;
+  // The result, with the attempt's last events (a dry run's whole answer) in the same call.
   virtual bool Finish(int64_t id, int attempt, const std::string& worker,
-                      const server::JobResult& result) = 0;
+                      const server::JobResult& result,
+                      const std::vector<store::Store::NewEvent>& last_events) = 0;
   virtual bool HandBack(int64_t id, int attempt, const std::string& worker) = 0;
   // Where the attempt's build writes its outputs.
   virtual std::filesystem::path AttemptDir(int64_t id, int attempt) = 0;
@@ -71,8 +73,9 @@ class CoordinatorLink : public WorkerLink {
                    std::string& error) override {
     return co_.AddArtifact(id, attempt, file, error);
   }
-  bool Finish(int64_t id, int attempt, const std::string& worker,
-              const server::JobResult& result) override {
+  bool Finish(int64_t id, int attempt, const std::string& worker, const server::JobResult& result,
+              const std::vector<store::Store::NewEvent>& last_events) override {
+    if (!last_events.empty() && !co_.Report(id, attempt, last_events, std::nullopt)) return false;
     return co_.Finish(id, attempt, worker, result);
   }
   bool HandBack(int64_t id, int attempt, const std::string& worker) override {
