@@ -92,7 +92,7 @@ kiln_lat=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count
   --interval-ms "$LAT_INTERVAL_MS" --label latency)
 # CPU seconds (user+system) of a process and its children so far.
 cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14+$15+$16+$17)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-beam=$(pgrep -f "beam.smp.*kiln-bench" | head -1 || true)
+beam=$(pgrep -u rabbitmq -n beam.smp || true)  # the newest broker: this run's
 snapshot() { echo "master $(cpu "$serve_pid") broker $(cpu "$beam") workers$(for p in "${worker_pids[@]}"; do echo -n " $(cpu "$p")"; done)"; }
 before=$(snapshot)
 kiln_tp=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$TP_COUNT" \

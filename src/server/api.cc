@@ -725,12 +725,27 @@ struct Handler {
     }
     fs::path path = co.LogPath(b.id);
     std::error_code ec;
-    uint64_t size = fs::exists(path, ec) ? fs::file_size(path, ec) : 0;
+    bool have_file = fs::exists(path, ec);
+    uint64_t size = have_file ? fs::file_size(path, ec) : 0;
+    // A build without a log file (a dry run keeps none) has its log in its "log" events.
+    std::string from_events;
+    if (!have_file) {
+      for (const store::Event& e : store().EventsAfter(b.id, 0, 100000)) {
+        if (e.kind != "log") continue;
+        json data = json::parse(e.data, nullptr, false);
+        if (data.is_object() && data.contains("line") && data["line"].is_string()) {
+          from_events += data["line"].get<std::string>() + "\n";
+        }
+      }
+      size = from_events.size();
+    }
     if (offset > size) offset = size;
     std::string text;
     constexpr uint64_t kMax = 4u << 20;  // one answer; the client asks again from next_offset
     uint64_t n = std::min<uint64_t>(size - offset, kMax);
-    if (n > 0) {
+    if (n > 0 && !have_file) {
+      text = from_events.substr(offset, n);
+    } else if (n > 0) {
       std::ifstream in(path, std::ios::binary);
       in.seekg(static_cast<std::streamoff>(offset));
       text.resize(n);
@@ -897,6 +912,11 @@ bool Api::IsUpload(const HttpRequest& head) {
   std::vector<std::string_view> p = SplitPath(head.path);
   return head.method == "PUT" && p.size() == 6 && p[0] == "api" && p[1] == "v1" &&
          p[2] == "worker" && p[4] == "artifacts";
+}
+
+bool Api::IsQuick(const HttpRequest& request) {
+  if (request.method == "GET" || request.method == "HEAD") return true;
+  return request.method == "POST" && StartsWith(request.path, "/api/v1/worker/");
 }
 
 std::optional<HttpResponse> Api::BeginUpload(const HttpRequest& head, UploadPlan& plan) {

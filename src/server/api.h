@@ -48,6 +48,9 @@ class Api {
   // request's headers only whether to take the body; nullopt and `plan` filled means stream
   // the body to plan.partial, then call FinishUpload (which checks size and SHA-256).
   static bool IsUpload(const HttpRequest& head);
+  // Handlers that only touch the store (reads, the worker protocol): the server runs them on
+  // its I/O threads instead of handing them to its pool.
+  static bool IsQuick(const HttpRequest& request);
   std::optional<HttpResponse> BeginUpload(const HttpRequest& head, UploadPlan& plan);
   HttpResponse FinishUpload(const UploadPlan& plan, bool body_complete);
 

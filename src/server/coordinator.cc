@@ -114,11 +114,16 @@ void Coordinator::StateEvent(int64_t id, BuildState state, const std::string& de
 }
 
 store::SubmitResult Coordinator::Submit(const store::NewBuild& build) {
-  store::SubmitResult r = store_.SubmitBuild(build, NowMs());
-  if (r.outcome == store::SubmitOutcome::kCreated) {
-    StateEvent(r.id, BuildState::kQueued, "");  // its directory comes with its first log line
-    Queued();
+  store::SubmitResult r;
+  {
+    store::Store::Batch batch(store_);  // the build and its first event: one commit
+    r = store_.SubmitBuild(build, NowMs());
+    if (r.outcome == store::SubmitOutcome::kCreated) {
+      StateEvent(r.id, BuildState::kQueued, "");  // its directory comes with its first log line
+    }
+    batch.Commit();
   }
+  if (r.outcome == store::SubmitOutcome::kCreated) Queued();
   return r;
 }
 
@@ -162,19 +167,32 @@ void Coordinator::RegisterWorker(store::Worker worker) {
 void Coordinator::WorkerAlive(const std::string& worker) { store_.TouchWorker(worker, NowMs()); }
 
 std::optional<JobTicket> Coordinator::ClaimNext(const store::WorkerCaps& caps, int64_t lease_ms) {
-  return Claimed(store_.ClaimNext(caps, lease_ms, NowMs()), caps);
+  store::Store::Batch batch(store_);  // the claim and its event: one commit
+  std::optional<JobTicket> t = Claimed(store_.ClaimNext(caps, lease_ms, NowMs()), caps);
+  batch.Commit();
+  return t;
 }
 
 std::optional<JobTicket> Coordinator::Claim(int64_t id, const store::WorkerCaps& caps,
                                             int64_t lease_ms) {
-  return Claimed(store_.Claim(id, caps, lease_ms, NowMs()), caps);
+  store::Store::Batch batch(store_);
+  std::optional<JobTicket> t = Claimed(store_.Claim(id, caps, lease_ms, NowMs()), caps);
+  batch.Commit();
+  return t;
 }
 
 std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>& b,
                                               const store::WorkerCaps& caps) {
   if (!b) return std::nullopt;
-  logs_.Append(b->id, LogPath(b->id),
-               "=== attempt " + std::to_string(b->attempt) + " on " + caps.worker + " ===\n");
+  std::string header =
+      "=== attempt " + std::to_string(b->attempt) + " on " + caps.worker + " ===\n";
+  if (b->spec_json.find("\"dry_run\":true") != std::string::npos) {
+    // A dry run keeps no files: its few log lines are events (the log route reads them).
+    std::lock_guard<std::mutex> lock(dry_mu_);
+    dry_runs_.insert(b->id);
+  } else {
+    logs_.Append(b->id, LogPath(b->id), header);
+  }
   if (b->attempt > 1) {
     std::error_code ec;
     fs::remove_all(ArtifactDir(b->id), ec);  // an earlier attempt's files (the store forgot them)
@@ -199,6 +217,7 @@ bool Coordinator::IsCurrentAttempt(int64_t id, int attempt) {
 
 bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
                          const std::optional<Progress>& latest) {
+  store::Store::Batch batch(store_);  // the check, the progress and the events: one commit
   if (!IsCurrentAttempt(id, attempt)) return false;
   std::string lines;
   for (const store::Store::NewEvent& e : events) {
@@ -209,10 +228,11 @@ bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store
       lines += '\n';
     }
   }
-  if (!lines.empty()) logs_.Append(id, LogPath(id), lines);
+  if (!lines.empty() && !IsDryRun(id)) logs_.Append(id, LogPath(id), lines);
   if (latest) store_.SetProgress(id, attempt, latest->stage, latest->fraction);
   Bump();
   if (!events.empty()) store_.AppendEvents(id, events, NowMs());
+  batch.Commit();
   hub_.Notify(id);
   return true;
 }
@@ -250,14 +270,25 @@ bool Coordinator::AddArtifact(int64_t id, int attempt, const fs::path& file, std
 }
 
 bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,
-                         const JobResult& result) {
+                         const JobResult& result,
+                         const std::vector<store::Store::NewEvent>& last_events) {
+  store::Store::Batch batch(store_);  // the last events, the result, its event: one commit
+  if (!last_events.empty() && !Report(id, attempt, last_events, std::nullopt)) return false;
   if (!store_.Finish(id, attempt, worker, result.state, result.error_code, result.error_class,
                      result.error_message, result.error_hint, NowMs())) {
     return false;
   }
-  logs_.Close(id);
   StateEvent(id, result.state, result.error_message);
+  batch.Commit();
+  logs_.Close(id);
+  std::lock_guard<std::mutex> lock(dry_mu_);
+  dry_runs_.erase(id);
   return true;
+}
+
+bool Coordinator::IsDryRun(int64_t id) {
+  std::lock_guard<std::mutex> lock(dry_mu_);
+  return dry_runs_.count(id) != 0;
 }
 
 bool Coordinator::HandBack(int64_t id, int attempt, const std::string& worker) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -112,7 +113,9 @@ class Coordinator {
                    const std::string& known_sha256 = "");
   // True if the build is running its `attempt` on `worker`.
   bool HoldsAttempt(int64_t id, int attempt, const std::string& worker);
-  bool Finish(int64_t id, int attempt, const std::string& worker, const JobResult& result);
+  // The result, after the attempt's `last_events` (a dry run sends its plan with it).
+  bool Finish(int64_t id, int attempt, const std::string& worker, const JobResult& result,
+              const std::vector<store::Store::NewEvent>& last_events = {});
   // The worker is stopping: the attempt goes back to the queue unfinished.
   bool HandBack(int64_t id, int attempt, const std::string& worker);
 
@@ -156,6 +159,9 @@ class Coordinator {
   std::filesystem::path data_dir_;
   EventHub hub_;
   LogFiles logs_;
+  bool IsDryRun(int64_t id);
+  std::mutex dry_mu_;
+  std::set<int64_t> dry_runs_;  // claimed dry runs: no log file
 };
 
 }  // namespace kiln::server

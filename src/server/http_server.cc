@@ -436,10 +436,10 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
       break;
     }
 
-    // GET handlers are quick store reads and run here; others (password hashing, kickstart
-    // URL fetches) run on the slow pool so that they never hold up an I/O thread.
+    // Quick handlers (store reads, the worker protocol) run here; others (password hashing,
+    // kickstart URL fetches) run on the slow pool so that they never hold up an I/O thread.
     HttpResponse res;
-    if (req.method == "GET" || req.method == "HEAD") {
+    if (Api::IsQuick(req)) {
       res = api.Handle(req);
     } else {
       // co_spawn runs the handler on the pool; this coroutine resumes on its own strand.

@@ -182,8 +182,7 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
     result.error_message = Str(body, "error_message");
     result.error_hint = Str(body, "error_hint");
     // The attempt's last events may come with its result (a dry run's plan).
-    if (!events.empty() && !co.Report(id, attempt, events, std::nullopt)) return stale();
-    if (!co.Finish(id, attempt, worker, result)) return stale();
+    if (!co.Finish(id, attempt, worker, result, events)) return stale();
     return JsonReply(200, {{"recorded", ToString(*state)}});
   }
   if (action == "upload-status") {

@@ -136,10 +136,14 @@ int64_t Database::LastInsertId() const { return sqlite3_last_insert_rowid(db_); 
 
 int Database::Changes() const { return sqlite3_changes(db_); }
 
-Transaction::Transaction(Database& db) : db_(db) { db_.Prepare("BEGIN IMMEDIATE").Run(); }
+Transaction::Transaction(Database& db) : db_(db), outer_(db.transaction_depth == 0) {
+  if (outer_) db_.Prepare("BEGIN IMMEDIATE").Run();
+  ++db_.transaction_depth;
+}
 
 Transaction::~Transaction() {
-  if (!done_) {
+  --db_.transaction_depth;
+  if (!done_ && outer_) {
     try {
       db_.Exec("ROLLBACK");
     } catch (const StoreError&) {
@@ -149,7 +153,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::Commit() {
-  db_.Prepare("COMMIT").Run();
+  if (outer_) db_.Prepare("COMMIT").Run();
   done_ = true;
 }
 

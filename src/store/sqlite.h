@@ -70,6 +70,8 @@ class Statement {
 
 class Database {
  public:
+  int transaction_depth = 0;  // of nested Transactions (the outermost begins and commits)
+
   // Opens (creating if needed) the database file in WAL mode with a busy timeout, so that a
   // CLI command and the server can use it at once.
   static std::unique_ptr<Database> Open(const std::filesystem::path& path);
@@ -93,6 +95,9 @@ class Database {
 };
 
 // BEGIN IMMEDIATE on construction; ROLLBACK unless Commit() was called.
+// BEGIN IMMEDIATE ... COMMIT, rolled back if not committed. Transactions nest: an inner one
+// joins the outer (its Commit is the outer's to make), so store calls made inside a
+// Store::Batch share one commit.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -101,6 +106,7 @@ class Transaction {
 
  private:
   Database& db_;
+  bool outer_ = false;
   bool done_ = false;
 };
 

@@ -92,6 +92,12 @@ CREATE TABLE outbox(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   build_id INTEGER NOT NULL);
 )sql",
+    // 3: finished builds by finish time, with what /metrics reads (a covering index: the
+    // duration histogram reads no build rows).
+    R"sql(
+CREATE INDEX builds_by_finish ON builds(finished_ms, state, type, started_ms)
+  WHERE finished_ms > 0;
+)sql",
 };
 
 constexpr char kBuildColumns[] =
@@ -161,6 +167,11 @@ int64_t NowMs() {
 }  // namespace
 
 Store::Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+
+Store::Batch::Batch(Store& store)
+    : lock_(store.mu_), tx_(std::make_unique<Transaction>(*store.db_)) {}
+Store::Batch::~Batch() = default;
+void Store::Batch::Commit() { tx_->Commit(); }
 Store::~Store() = default;
 
 int Store::SchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
@@ -172,7 +183,7 @@ std::unique_ptr<Store> Store::Open(const std::filesystem::path& path) {
 }
 
 void Store::Migrate() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   Statement version = db_->Prepare("PRAGMA user_version");
   version.Step();
@@ -190,7 +201,7 @@ void Store::Migrate() {
 // ---- users, tokens, sessions
 
 int64_t Store::AddUser(const std::string& name, Role role, const std::string& password_hash) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "INSERT INTO users(name, role, password_hash, created_ms) VALUES(?1, ?2, ?3, "
          "?4)")
@@ -203,7 +214,7 @@ int64_t Store::AddUser(const std::string& name, Role role, const std::string& pa
 }
 
 std::optional<User> Store::FindUser(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users u WHERE name=?1");
   s.Bind(1, name);
   if (!s.Step()) return std::nullopt;
@@ -211,7 +222,7 @@ std::optional<User> Store::FindUser(const std::string& name) {
 }
 
 std::optional<User> Store::FindUserById(int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users u WHERE id=?1");
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
@@ -219,7 +230,7 @@ std::optional<User> Store::FindUserById(int64_t id) {
 }
 
 std::vector<User> Store::ListUsers() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns + " FROM users u ORDER BY id");
   std::vector<User> out;
   while (s.Step()) out.push_back(ReadUser(s));
@@ -227,7 +238,7 @@ std::vector<User> Store::ListUsers() {
 }
 
 Store::DeleteUserResult Store::DeleteUser(const std::string& name, bool with_builds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   Statement find = db_->Prepare("SELECT id FROM users WHERE name=?1");
   find.Bind(1, name);
@@ -246,7 +257,7 @@ Store::DeleteUserResult Store::DeleteUser(const std::string& name, bool with_bui
 }
 
 void Store::SetPassword(int64_t user_id, const std::string& password_hash) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare("UPDATE users SET password_hash=?2 WHERE id=?1")
       .Bind(1, user_id)
       .Bind(2, password_hash)
@@ -254,7 +265,7 @@ void Store::SetPassword(int64_t user_id, const std::string& password_hash) {
 }
 
 int64_t Store::AddToken(int64_t user_id, const std::string& name, const std::string& token_hash) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "INSERT INTO tokens(user_id, name, hash, created_ms) VALUES(?1, ?2, ?3, "
          "?4)")
@@ -267,7 +278,7 @@ int64_t Store::AddToken(int64_t user_id, const std::string& name, const std::str
 }
 
 std::optional<User> Store::UserForToken(const std::string& token_hash, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns +
                              ", t.id, t.last_used_ms FROM tokens t JOIN users u ON u.id = "
                              "t.user_id WHERE t.hash=?1 AND t.revoked=0");
@@ -287,7 +298,7 @@ std::optional<User> Store::UserForToken(const std::string& token_hash, int64_t n
 }
 
 std::vector<Token> Store::ListTokens(std::optional<int64_t> user_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(
       "SELECT id, user_id, name, created_ms, last_used_ms FROM tokens "
       "WHERE revoked=0 AND (?1 IS NULL OR user_id=?1) ORDER BY id");
@@ -302,14 +313,14 @@ std::vector<Token> Store::ListTokens(std::optional<int64_t> user_id) {
 }
 
 bool Store::RevokeToken(int64_t token_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare("UPDATE tokens SET revoked=1 WHERE id=?1 AND revoked=0").Bind(1, token_id).Run();
   return db_->Changes() > 0;
 }
 
 void Store::AddSession(const std::string& session_hash, int64_t user_id, const std::string& csrf,
                        int64_t expires_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare("INSERT INTO sessions(hash, user_id, csrf, expires_ms) VALUES(?1, ?2, ?3, ?4)")
       .Bind(1, session_hash)
       .Bind(2, user_id)
@@ -320,7 +331,7 @@ void Store::AddSession(const std::string& session_hash, int64_t user_id, const s
 
 std::optional<Store::SessionUser> Store::UserForSession(const std::string& session_hash,
                                                         int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns +
                              ", s.csrf FROM sessions s JOIN users u ON u.id = s.user_id "
                              "WHERE s.hash=?1 AND s.expires_ms > ?2");
@@ -330,14 +341,14 @@ std::optional<Store::SessionUser> Store::UserForSession(const std::string& sessi
 }
 
 void Store::DeleteSession(const std::string& session_hash) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare("DELETE FROM sessions WHERE hash=?1").Bind(1, session_hash).Run();
 }
 
 // ---- builds
 
 SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   if (!build.idempotency_key.empty()) {
     Statement same = db_->Prepare("SELECT id FROM builds WHERE owner_id=?1 AND idempotency_key=?2");
@@ -345,9 +356,10 @@ SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
     if (same.Step()) return {same.Int(0), SubmitOutcome::kSameIdempotencyKey};
   }
   // The same spec from the same owner while one is queued or running: one build serves both.
+  // (INDEXED BY: for the ORDER BY the planner would rather walk all of the owner's builds.)
   Statement in_flight = db_->Prepare(
-      "SELECT id FROM builds WHERE spec_hash=?1 AND owner_id=?2 AND state IN ('queued', "
-      "'running') ORDER BY id LIMIT 1");
+      "SELECT id FROM builds INDEXED BY builds_by_spec WHERE spec_hash=?1 AND owner_id=?2 AND "
+      "state IN ('queued', 'running') ORDER BY id LIMIT 1");
   in_flight.Bind(1, build.spec_hash).Bind(2, build.owner_id);
   if (in_flight.Step()) return {in_flight.Int(0), SubmitOutcome::kAttachedToInFlight};
   Statement insert = db_->Prepare(
@@ -383,12 +395,12 @@ std::optional<Build> Store::GetBuildLocked(int64_t id) {
 }
 
 std::optional<Build> Store::GetBuild(int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return GetBuildLocked(id);
 }
 
 std::vector<Build> Store::ListBuilds(const BuildFilter& f) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(
       std::string("SELECT ") + kBuildColumns +
       " FROM builds b JOIN users u ON u.id = b.owner_id WHERE (?1 IS NULL OR b.state=?1) AND "
@@ -412,7 +424,7 @@ std::vector<Build> Store::ListBuilds(const BuildFilter& f) {
 }
 
 bool Store::RequestCancel(int64_t id, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "UPDATE builds SET state='canceled', finished_ms=?2, error_code='canceled', "
          "error_class='canceled', error_message='canceled before it started' "
@@ -428,7 +440,7 @@ bool Store::RequestCancel(int64_t id, int64_t now_ms) {
 }
 
 bool Store::Retry(int64_t id, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "UPDATE builds SET state='queued', queued_ms=?2, started_ms=0, finished_ms=0, "
          "lease_until_ms=0, stage='', progress=0, cancel_requested=0, error_code='', "
@@ -441,7 +453,7 @@ bool Store::Retry(int64_t id, int64_t now_ms) {
 }
 
 bool Store::DeleteBuild(int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare("DELETE FROM builds WHERE id=?1 AND state IN ('succeeded', 'failed', 'canceled')")
       .Bind(1, id)
       .Run();
@@ -449,7 +461,7 @@ bool Store::DeleteBuild(int64_t id) {
 }
 
 std::map<std::string, int64_t> Store::CountByState() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   std::map<std::string, int64_t> out;
   for (BuildState s : {BuildState::kQueued, BuildState::kRunning, BuildState::kSucceeded,
                        BuildState::kFailed, BuildState::kCanceled}) {
@@ -461,11 +473,11 @@ std::map<std::string, int64_t> Store::CountByState() {
 }
 
 std::vector<Store::FinishedRun> Store::RecentRunTimes(int limit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(
-      "SELECT type, state, finished_ms - started_ms FROM builds WHERE state IN ('succeeded', "
-      "'failed', 'canceled') AND started_ms > 0 AND finished_ms >= started_ms "
-      "ORDER BY finished_ms DESC LIMIT ?1");
+      "SELECT type, state, finished_ms - started_ms FROM builds WHERE finished_ms > 0 AND "
+      "state IN ('succeeded', 'failed', 'canceled') AND started_ms > 0 AND "
+      "finished_ms >= started_ms ORDER BY finished_ms DESC LIMIT ?1");
   s.Bind(1, limit);
   std::vector<FinishedRun> out;
   while (s.Step()) out.push_back({s.Text(0), s.Text(1), static_cast<double>(s.Int(2)) / 1000.0});
@@ -473,13 +485,14 @@ std::vector<Store::FinishedRun> Store::RecentRunTimes(int limit) {
 }
 
 QueuePlace Store::PlaceInQueue(int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return PlaceInQueueLocked(id);
 }
 
 Store::BuildExtras Store::ExtrasOf(const Build& build, bool place) {
-  std::lock_guard<std::mutex> lock(mu_);
-  db_->Prepare("BEGIN").Run();  // one read transaction for the three reads
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  bool own = db_->transaction_depth == 0;  // inside a Batch the batch's transaction serves
+  if (own) db_->Prepare("BEGIN").Run();    // one read transaction for the three reads
   BuildExtras out;
   try {
     out.artifacts = ArtifactsLocked(build.id);
@@ -488,10 +501,10 @@ Store::BuildExtras Store::ExtrasOf(const Build& build, bool place) {
       out.typical_duration_s = TypicalDurationLocked(build.type, build.arch, build.release);
     }
   } catch (...) {
-    db_->Exec("ROLLBACK");
+    if (own) db_->Exec("ROLLBACK");
     throw;
   }
-  db_->Prepare("COMMIT").Run();
+  if (own) db_->Prepare("COMMIT").Run();
   return out;
 }
 
@@ -509,7 +522,7 @@ QueuePlace Store::PlaceInQueueLocked(int64_t id) {
 std::optional<double> Store::TypicalDurationSeconds(const std::string& type,
                                                     const std::string& arch,
                                                     const std::string& release) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return TypicalDurationLocked(type, arch, release);
 }
 
@@ -550,7 +563,7 @@ std::optional<Build> Store::ClaimLocked(int64_t id, const WorkerCaps& caps, int6
 }
 
 std::optional<Build> Store::ClaimNext(const WorkerCaps& caps, int64_t lease_ms, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   // Highest priority first; among equals the owner with the fewest running builds, so one
   // user's hundred queued builds do not starve another's one; then the oldest.
@@ -569,7 +582,7 @@ std::optional<Build> Store::ClaimNext(const WorkerCaps& caps, int64_t lease_ms, 
 
 std::optional<Build> Store::Claim(int64_t id, const WorkerCaps& caps, int64_t lease_ms,
                                   int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   std::optional<Build> claimed = ClaimLocked(id, caps, lease_ms, now_ms);
   tx.Commit();
@@ -578,7 +591,7 @@ std::optional<Build> Store::Claim(int64_t id, const WorkerCaps& caps, int64_t le
 
 LeaseStatus Store::Heartbeat(int64_t id, int attempt, const std::string& worker, int64_t lease_ms,
                              int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   db_->Prepare(
          "UPDATE builds SET lease_until_ms=?4 WHERE id=?1 AND attempt=?2 AND worker=?3 AND "
@@ -602,7 +615,7 @@ LeaseStatus Store::Heartbeat(int64_t id, int attempt, const std::string& worker,
 }
 
 void Store::SetProgress(int64_t id, int attempt, const std::string& stage, double progress) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "UPDATE builds SET stage=?3, progress=?4 WHERE id=?1 AND attempt=?2 AND "
          "state='running'")
@@ -617,7 +630,7 @@ bool Store::Finish(int64_t id, int attempt, const std::string& worker, BuildStat
                    const std::string& error_code, const std::string& error_class,
                    const std::string& error_message, const std::string& error_hint,
                    int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   db_->Prepare(
          "UPDATE builds SET state=?4, finished_ms=?5, lease_until_ms=0, error_code=?6, "
@@ -644,7 +657,7 @@ bool Store::Finish(int64_t id, int attempt, const std::string& worker, BuildStat
 }
 
 bool Store::HandBack(int64_t id, int attempt, const std::string& worker, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "UPDATE builds SET state='queued', queued_ms=?4, lease_until_ms=0, stage='', "
          "progress=0 WHERE id=?1 AND attempt=?2 AND worker=?3 AND state='running'")
@@ -657,7 +670,7 @@ bool Store::HandBack(int64_t id, int attempt, const std::string& worker, int64_t
 }
 
 Store::Expired Store::RequeueExpired(int64_t now_ms, int max_attempts) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   Expired out;
   if (max_attempts > 0) {
@@ -681,7 +694,7 @@ Store::Expired Store::RequeueExpired(int64_t now_ms, int max_attempts) {
 }
 
 std::vector<int64_t> Store::RequeueWorkerPrefix(const std::string& prefix, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   Statement s = db_->Prepare(
       "UPDATE builds SET state='queued', queued_ms=?2, lease_until_ms=0, stage='', progress=0 "
@@ -697,7 +710,7 @@ std::vector<int64_t> Store::RequeueWorkerPrefix(const std::string& prefix, int64
 
 std::vector<Event> Store::AppendEvents(int64_t build_id, const std::vector<NewEvent>& events,
                                        int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   Statement last = db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM events WHERE build_id=?1");
   last.Bind(1, build_id);
@@ -722,7 +735,7 @@ std::vector<Event> Store::AppendEvents(int64_t build_id, const std::vector<NewEv
 }
 
 std::vector<Event> Store::EventsAfter(int64_t build_id, int64_t after_seq, int limit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(
       "SELECT seq, time_ms, kind, data FROM events WHERE build_id=?1 AND seq > ?2 ORDER BY seq "
       "LIMIT ?3");
@@ -733,7 +746,7 @@ std::vector<Event> Store::EventsAfter(int64_t build_id, int64_t after_seq, int l
 }
 
 void Store::AddArtifact(const Artifact& a) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "INSERT OR REPLACE INTO artifacts(build_id, name, size, sha256) VALUES(?1, ?2, ?3, ?4)")
       .Bind(1, a.build_id)
@@ -744,7 +757,7 @@ void Store::AddArtifact(const Artifact& a) {
 }
 
 std::vector<Artifact> Store::Artifacts(int64_t build_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   return ArtifactsLocked(build_id);
 }
 
@@ -758,7 +771,7 @@ std::vector<Artifact> Store::ArtifactsLocked(int64_t build_id) {
 }
 
 void Store::MarkArtifactsRemoved(int64_t build_id, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare("UPDATE builds SET artifacts_removed_ms=?2 WHERE id=?1")
       .Bind(1, build_id)
       .Bind(2, now_ms)
@@ -766,7 +779,7 @@ void Store::MarkArtifactsRemoved(int64_t build_id, int64_t now_ms) {
 }
 
 std::vector<Store::StoredArtifacts> Store::BuildsWithArtifacts() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(
       "SELECT b.id, b.finished_ms, SUM(a.size) FROM builds b JOIN artifacts a ON a.build_id = "
       "b.id WHERE b.artifacts_removed_ms = 0 AND b.state IN ('succeeded', 'failed', "
@@ -777,7 +790,7 @@ std::vector<Store::StoredArtifacts> Store::BuildsWithArtifacts() {
 }
 
 void Store::UpsertWorker(const Worker& w) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "INSERT INTO workers(id, arches, releases, types, version, capacity, registered_ms, "
          "last_seen_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
@@ -795,12 +808,12 @@ void Store::UpsertWorker(const Worker& w) {
 }
 
 void Store::TouchWorker(const std::string& id, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare("UPDATE workers SET last_seen_ms=?2 WHERE id=?1").Bind(1, id).Bind(2, now_ms).Run();
 }
 
 std::vector<Worker> Store::ListWorkers() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(
       "SELECT id, arches, releases, types, version, capacity, registered_ms, last_seen_ms "
       "FROM workers ORDER BY id");
@@ -830,7 +843,7 @@ std::vector<Worker> Store::ListWorkers() {
 // ---- the outbox (distributed mode)
 
 void Store::EnableOutbox() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   // TEMP triggers live in this connection only: a master without a broker keeps no outbox,
   // and every path that queues a build (submit, retry, requeue, hand-back) is covered
   // without each one knowing about the broker.
@@ -848,7 +861,7 @@ void Store::EnableOutbox() {
 }
 
 std::vector<OutboxEntry> Store::OutboxBatch(int limit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(
       "SELECT o.seq, o.build_id, COALESCE(b.state = 'queued', 0), COALESCE(b.arch, ''), "
       "COALESCE(b.release, ''), COALESCE(b.type, ''), COALESCE(b.priority, 0) FROM outbox o "
@@ -864,14 +877,14 @@ std::vector<OutboxEntry> Store::OutboxBatch(int limit) {
 
 void Store::OutboxDone(const std::vector<int64_t>& seqs) {
   if (seqs.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
   for (int64_t seq : seqs) db_->Prepare("DELETE FROM outbox WHERE seq=?1").Bind(1, seq).Run();
   tx.Commit();
 }
 
 int64_t Store::OutboxSize() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare("SELECT COUNT(*) FROM outbox");
   s.Step();
   return s.Int(0);
@@ -880,7 +893,7 @@ int64_t Store::OutboxSize() {
 bool Store::FailUnfinished(int64_t id, const std::string& error_code,
                            const std::string& error_class, const std::string& error_message,
                            const std::string& error_hint, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare(
          "UPDATE builds SET state='failed', finished_ms=?2, lease_until_ms=0, error_code=?3, "
          "error_class=?4, error_message=?5, error_hint=?6 WHERE id=?1 AND state IN "

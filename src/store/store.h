@@ -18,6 +18,7 @@
 namespace kiln::store {
 
 class Database;
+class Transaction;
 
 struct User {
   int64_t id = 0;
@@ -133,6 +134,19 @@ class Store {
   ~Store();
 
   static int SchemaVersion();  // the newest migration
+
+  // Several store calls as one transaction, from this thread: one commit (one write to the
+  // WAL) instead of one per call. Not committed = rolled back.
+  class Batch {
+   public:
+    explicit Batch(Store& store);
+    ~Batch();
+    void Commit();
+
+   private:
+    std::unique_lock<std::recursive_mutex> lock_;
+    std::unique_ptr<Transaction> tx_;
+  };
 
   // Users and tokens.
   int64_t AddUser(const std::string& name, Role role, const std::string& password_hash);
@@ -266,7 +280,7 @@ class Store {
                                               const std::string& release);
   std::vector<Artifact> ArtifactsLocked(int64_t build_id);
 
-  std::mutex mu_;
+  std::recursive_mutex mu_;  // recursive: calls nest inside a Batch
   std::unique_ptr<Database> db_;
 };
 

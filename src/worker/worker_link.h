@@ -75,8 +75,7 @@ class CoordinatorLink : public WorkerLink {
   }
   bool Finish(int64_t id, int attempt, const std::string& worker, const server::JobResult& result,
               const std::vector<store::Store::NewEvent>& last_events) override {
-    if (!last_events.empty() && !co_.Report(id, attempt, last_events, std::nullopt)) return false;
-    return co_.Finish(id, attempt, worker, result);
+    return co_.Finish(id, attempt, worker, result, last_events);
   }
   bool HandBack(int64_t id, int attempt, const std::string& worker) override {
     return co_.HandBack(id, attempt, worker);
