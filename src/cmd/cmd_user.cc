@@ -1,14 +1,20 @@
 // kiln user add|list|del and kiln token create|list|revoke — administration of the master's
 // users and API tokens, on its database directly (so: run them on the master, as the user
-// that owns the data directory).
+// that owns the data directory). `kiln token create` also works over the API, from anywhere,
+// with an admin's token: for a build host's worker token, say.
+#include <curl/curl.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "auth/credentials.h"
+#include "cmd/client_config.h"
 #include "cmd/subcommands.h"
+#include "server/tokens.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 
@@ -26,6 +32,8 @@ struct AdminOptions {
   std::string worker;  // token create --worker: a build host's own user
   std::string label = "cli";
   int64_t token_id = 0;
+  std::string server;  // token create over the API of this master
+  bool data_dir_given = false;
 };
 
 std::unique_ptr<store::Store> OpenStore(const AdminOptions& o) {
@@ -43,15 +51,7 @@ std::unique_ptr<store::Store> OpenStore(const AdminOptions& o) {
   }
 }
 
-bool ValidUserName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
-      return false;
-    }
-  }
-  return true;
-}
+using server::ValidUserName;
 
 int UserAdd(const AdminOptions& o) {
   if (!ValidUserName(o.name)) {
@@ -113,39 +113,86 @@ int UserDel(const AdminOptions& o) {
   return 1;
 }
 
-int TokenCreate(const AdminOptions& o) {
-  auto store = OpenStore(o);
-  if (!store) return 1;
-  std::string user = o.user.empty() ? "admin" : o.user;
-  if (!o.worker.empty()) {
-    // A build host gets a user of its own with the worker role (only the worker routes).
-    if (!o.user.empty()) {
-      std::cerr << "kiln token create: give --user or --worker, not both\n";
-      return 2;
-    }
-    if (!ValidUserName(o.worker)) {
-      std::cerr << "kiln token create: '" << o.worker << "' is not a valid worker name\n";
-      return 2;
-    }
-    user = o.worker;
-    std::optional<store::User> existing = store->FindUser(user);
-    if (existing && existing->role != Role::kWorker) {
-      std::cerr << "kiln token create: '" << user << "' is a " << ToString(existing->role)
-                << ", not a worker\n";
-      return 1;
-    }
-    if (!existing) store->AddUser(user, Role::kWorker, "");
+// POST /api/v1/tokens on `url` with an admin's token.
+int TokenCreateOverApi(const AdminOptions& o, std::string url, const std::string& admin_token) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  nlohmann::json body = {{"name", o.label}};
+  if (!o.worker.empty()) body["worker"] = o.worker;
+  if (!o.user.empty()) body["user"] = o.user;
+  std::string payload = body.dump(), reply;
+  CURL* curl = curl_easy_init();
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, ("Authorization: Bearer " + admin_token).c_str());
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  std::string endpoint = url + "/api/v1/tokens";
+  curl_easy_setopt(curl, CURLOPT_URL, endpoint.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t sz, size_t n, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(p, sz * n);
+        return sz * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    std::cerr << "kiln token create: cannot reach " << url << ": " << curl_easy_strerror(rc)
+              << " (the master's URL: --server or KILN_SERVER)\n";
+    return 3;
   }
-  std::optional<store::User> u = store->FindUser(user);
-  if (!u) {
-    std::cerr << "kiln token create: no user '" << user << "' (kiln user list shows them)\n";
+  nlohmann::json j = nlohmann::json::parse(reply, nullptr, false);
+  if (status != 201 || !j.is_object() || !j.contains("token")) {
+    std::string message =
+        j.is_object() && j.contains("error") ? j["error"].value("message", "") : reply;
+    std::cerr << "kiln token create: " << url << " answered " << status << ": " << message
+              << (status == 401 ? " (an admin's token: KILN_TOKEN or the CLI config)" : "") << "\n";
     return 1;
   }
-  std::string token = auth::NewToken();
-  int64_t id = store->AddToken(u->id, o.label, auth::SecretHash(token));
-  std::cerr << "token " << id << " for " << user
+  std::cerr << "token " << j.value("id", 0) << " for " << j.value("user", "")
             << " created; it is shown only now (the server keeps only its hash):\n";
-  std::cout << token << "\n";
+  std::cout << j["token"].get<std::string>() << "\n";
+  return 0;
+}
+
+int TokenCreate(const AdminOptions& o) {
+  // Over the API when a master is named, or when there is no database here to use.
+  std::string url = o.server;
+  if (url.empty() && std::getenv("KILN_SERVER") != nullptr) url = std::getenv("KILN_SERVER");
+  std::string config_error;
+  std::optional<ClientConfig> config = ReadClientConfig(ClientConfigPath(), config_error);
+  if (url.empty() && !o.data_dir_given && !fs::exists(fs::path(o.data_dir) / "kiln.db") && config) {
+    url = config->url;
+  }
+  if (!url.empty()) {
+    std::string admin = std::getenv("KILN_TOKEN") != nullptr ? std::getenv("KILN_TOKEN")
+                        : config                             ? config->token
+                                                             : "";
+    if (admin.empty()) {
+      std::cerr << "kiln token create: no admin token for " << url
+                << " (set KILN_TOKEN or write the CLI config)\n";
+      return 3;
+    }
+    return TokenCreateOverApi(o, url, admin);
+  }
+  auto store = OpenStore(o);
+  if (!store) return 1;
+  std::string error;
+  bool not_found = false;
+  std::optional<server::IssuedToken> t =
+      server::IssueToken(*store, {o.user, o.worker, o.label}, error, not_found);
+  if (!t) {
+    std::cerr << "kiln token create: " << error << (not_found ? " (kiln user list shows them)" : "")
+              << "\n";
+    return not_found ? 1 : 2;
+  }
+  std::cerr << "token " << t->id << " for " << t->user
+            << " created; it is shown only now (the server keeps only its hash):\n";
+  std::cout << t->token << "\n";
   return 0;
 }
 
@@ -195,13 +242,20 @@ void SetupUser(CLI::App& app, Action& action) {
   CLI::App* token = app.add_subcommand("token", "Manage API tokens (admin, on the master)");
   token->require_subcommand(1);
   token->fallthrough();
-  token->add_option("--data-dir", o->data_dir,
-                    "the server's data directory (default /var/lib/kiln)");
+  token
+      ->add_option("--data-dir", o->data_dir, "the server's data directory (default /var/lib/kiln)")
+      ->each([o](const std::string&) { o->data_dir_given = true; });
   CLI::App* create = token->add_subcommand("create", "Create a token; it is printed once");
   create->add_option("--user", o->user, "whose token (default admin)");
   create->add_option("--worker", o->worker,
                      "a token for the build host NAME (a worker user is made if needed)");
   create->add_option("--name", o->label, "a label to recognize it by");
+  create->add_option("--server", o->server,
+                     "create it over this master's API (with KILN_TOKEN or the CLI config's "
+                     "admin token) instead of on the local database");
+  create->footer(
+      "Examples:\n  kiln token create --worker build-01 > worker.token       (on the master)\n"
+      "  kiln token create --worker build-01 --server http://master:5000   (anywhere)");
   create->callback([o, &action] { action = [o] { return TokenCreate(*o); }; });
   CLI::App* tlist = token->add_subcommand("list", "List live tokens (not their secrets)");
   tlist->callback([o, &action] { action = [o] { return TokenList(*o); }; });

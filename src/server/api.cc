@@ -14,6 +14,7 @@
 #include "core/text.h"
 #include "server/json_reply.h"
 #include "server/multipart.h"
+#include "server/tokens.h"
 #include "server/worker_api.h"
 #include "spec/imagebuild_conf.h"
 #include "spec/kickstart_loader.h"
@@ -883,6 +884,29 @@ struct Handler {
     return Json(200, {{"workers", list}});
   }
 
+  // An admin issues a token: for a user, or for a build host (`kiln token create --worker`).
+  HttpResponse CreateToken() {
+    if (!caller->admin()) {
+      return Error(403, "forbidden", "only admins create tokens");
+    }
+    json j = json::parse(req.body, nullptr, false);
+    if (!j.is_object()) return Error(400, "bad-json", "the body must be a JSON object");
+    auto text = [&](const char* key) {
+      return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+    };
+    TokenRequest r{text("user"), text("worker"), text("name").empty() ? "api" : text("name")};
+    std::string error;
+    bool not_found = false;
+    std::optional<IssuedToken> t = IssueToken(store(), r, error, not_found);
+    if (!t)
+      return Error(not_found ? 404 : 422, not_found ? "no-such-user" : "invalid-request", error);
+    return Json(201, {{"id", t->id},
+                      {"user", t->user},
+                      {"role", ToString(t->role)},
+                      {"token", t->token},
+                      {"message", "shown only now: the server keeps only its hash"}});
+  }
+
   HttpResponse Login() {
     json j = json::parse(req.body, nullptr, false);
     if (!j.is_object() || !j.contains("user") || !j["user"].is_string() ||
@@ -1066,6 +1090,9 @@ HttpResponse Api::Route(const HttpRequest& req) {
   }
   if (top == "workers" && p.size() == 3) {
     return m == "GET" ? h.Workers() : method_not_allowed("GET");
+  }
+  if (top == "tokens" && p.size() == 3) {
+    return m == "POST" ? h.CreateToken() : method_not_allowed("POST");
   }
   if (top == "kickstart" && p.size() == 4 && p[3] == "validate") {
     return m == "POST" ? h.Validate() : method_not_allowed("POST");
