@@ -542,14 +542,6 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   const std::string& image_name = prepared.image_name;
   const std::vector<std::unique_ptr<engine::Stage>>& plan = prepared.stages;
   std::string error;
-  if (spec.type != ImageType::kTar && !IsBootable(spec.type)) {
-    return Fail("plan",
-                {engine::FailureClass::kInput, "type-not-supported",
-                 "plan: kiln cannot build " + std::string(ToString(spec.type)) +
-                     " images yet; this version builds tar, raw, qcow2 and live images",
-                 "ask for --type tar, raw, qcow2 or live"},
-                reporter);
-  }
   engine::StageCache cache(options.cache_dir / "stages", options.cache_max_bytes);
   engine::PlanResult result = engine::RunPlan(plan, cache, reporter, options.cancel);
   if (!result.ok) return Fail(result.failed_stage, result.failure, reporter);
