@@ -145,6 +145,49 @@ TEST_F(StoreTest, WorkersClaimOnlyWhatTheyCanBuild) {
   EXPECT_EQ(b->state, BuildState::kRunning);
 }
 
+TEST_F(StoreTest, ABuildThatKeepsLosingItsWorkerFailsAfterMaxAttempts) {
+  int64_t id = store_->SubmitBuild(Spec(alice_, "x"), 1).id;
+  int64_t now = 10;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    Build b = *store_->ClaimNext(Caps("w"), 100, now);
+    EXPECT_EQ(b.attempt, attempt);
+    now += 200;  // the worker died: its lease runs out
+    Store::Expired e = store_->RequeueExpired(now, 3);
+    if (attempt < 3) {
+      EXPECT_EQ(e.requeued, std::vector<int64_t>{id});
+    } else {
+      EXPECT_TRUE(e.requeued.empty());
+      EXPECT_EQ(e.failed, std::vector<int64_t>{id});
+    }
+  }
+  Build failed = *store_->GetBuild(id);
+  EXPECT_EQ(failed.state, BuildState::kFailed);
+  EXPECT_EQ(failed.error_code, "worker-lost");
+  EXPECT_NE(failed.error_message.find("3 times"), std::string::npos) << failed.error_message;
+}
+
+TEST_F(StoreTest, TheOutboxHasARowEachTimeABuildBecomesQueued) {
+  int64_t before = store_->SubmitBuild(Spec(alice_, "before"), 1).id;
+  store_->EnableOutbox();  // builds queued earlier get a row too
+  int64_t id = store_->SubmitBuild(Spec(alice_, "x"), 2).id;
+  std::vector<OutboxEntry> rows = store_->OutboxBatch(10);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].build_id, before);
+  EXPECT_EQ(rows[1].build_id, id);
+  EXPECT_TRUE(rows[1].still_queued);
+  EXPECT_EQ(rows[1].arch, "x86_64");
+  store_->OutboxDone({rows[0].seq, rows[1].seq});
+  EXPECT_EQ(store_->OutboxSize(), 0);
+  Build b = *store_->Claim(id, Caps("w"), 100, 3);
+  EXPECT_EQ(store_->OutboxSize(), 0) << "a claim queues nothing";
+  EXPECT_TRUE(store_->HandBack(id, b.attempt, "w", 4));
+  rows = store_->OutboxBatch(10);
+  ASSERT_EQ(rows.size(), 1u) << "handed back: announced again";
+  EXPECT_EQ(rows[0].build_id, id);
+  store_->Claim(id, Caps("w"), 100, 5);
+  EXPECT_FALSE(store_->OutboxBatch(10)[0].still_queued) << "claimed since: nothing to send";
+}
+
 TEST_F(StoreTest, AnExpiredLeaseRequeuesAndTheOldAttemptIsRefused) {
   int64_t id = store_->SubmitBuild(Spec(alice_, "x"), 1).id;
   Build b = *store_->ClaimNext(Caps("w1"), 1000, 100);

@@ -359,6 +359,17 @@ awaitable<bool> HttpServer::Impl::ReceiveUpload(beast::tcp_stream& stream,
     }
   }
   body.get().body().close();
+  if (ec == boost::system::errc::no_space_on_device || ec == boost::system::errc::io_error) {
+    // The master's disk, not the connection: say so (what arrived is kept for a resume).
+    HttpResponse full;
+    full.status = 507;
+    full.body =
+        ErrorBody("upload-failed", "the master cannot store " + plan.name + ": " + ec.message());
+    full.Set("Content-Type", "application/json");
+    api.CountRequest(Api::RouteLabel(head), full.status);
+    co_await WriteSimple(stream, version, false, full);
+    co_return false;
+  }
   bool complete = !ec && body.is_done();
   HttpResponse res = co_await asio::co_spawn(
       slow,

@@ -231,12 +231,18 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
 
   // Delivers one thing to the master, retrying what fails on the way (the master restarting,
   // a dropped connection) while the attempt is still ours. nullopt = lost meanwhile.
+  // Gives up after options.deliver_for (a master that answers heartbeats but keeps failing
+  // an upload, a full disk say): false, with `failure`, then.
+  std::string failure;
   auto deliver = [&](const std::function<bool()>& call) -> std::optional<bool> {
     std::chrono::milliseconds backoff(250);
+    Clock::time_point give_up = Clock::now() + options.deliver_for;
     while (!lost) {
       try {
         return call();
-      } catch (const std::exception&) {
+      } catch (const std::exception& e) {
+        failure = e.what();
+        if (Clock::now() >= give_up) return false;
         for (auto slept = std::chrono::milliseconds(0); slept < backoff && !lost;
              slept += std::chrono::milliseconds(50)) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -323,13 +329,15 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
     std::sort(files.begin(), files.end());
     for (const fs::path& file : files) {
       std::string error;
+      failure.clear();
       std::optional<bool> stored =
           deliver([&] { return link.AddArtifact(id, attempt, file, error); });
       if (!stored) return AttemptEnd::kLost;
       if (!*stored) {
-        outcome =
-            Failed("artifact-failed", "internal",
-                   "storing " + file.filename().string() + " failed: " + error, "retry the build");
+        outcome = Failed(
+            "artifact-failed", "internal",
+            "storing " + file.filename().string() + " failed: " + (error.empty() ? failure : error),
+            "retry the build (the master's log and free space may say why)");
         break;
       }
     }

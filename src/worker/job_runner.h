@@ -23,6 +23,9 @@ struct RunnerOptions {
   std::chrono::milliseconds lease{30000};
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds kill_grace{10000};  // SIGTERM to SIGKILL: the job cleans up
+  // How long an artifact or the result is retried while the master fails it (not while it
+  // is unreachable: that ends with the lease).
+  std::chrono::milliseconds deliver_for{std::chrono::minutes(15)};
 };
 
 enum class AttemptEnd {
