@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -182,10 +183,13 @@ class WorkerProcess {
 };
 
 // A TCP forwarder between a worker and the master, to cut the worker off from the master
-// (not from the broker): Cut() drops every connection and refuses new ones.
+// (not from the broker): Cut() drops every connection and refuses new ones;
+// DropConnections() drops the open ones only (a network hiccup). `bytes_per_second` (0 =
+// no limit) slows it down, so that an upload lasts long enough to be broken off.
 class TcpProxy {
  public:
-  explicit TcpProxy(int target_port) : target_(target_port) {
+  explicit TcpProxy(int target_port, size_t bytes_per_second = 0)
+      : target_(target_port), rate_(bytes_per_second) {
     listener_ = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -208,8 +212,12 @@ class TcpProxy {
   void Cut() {
     if (cut_.exchange(true)) return;
     shutdown(listener_, SHUT_RDWR);
+    DropConnections();
+  }
+  void DropConnections() {
     std::lock_guard<std::mutex> lock(mu_);
     for (int fd : open_) shutdown(fd, SHUT_RDWR);
+    open_.clear();
   }
 
  private:
@@ -230,11 +238,11 @@ class TcpProxy {
       std::lock_guard<std::mutex> lock(mu_);
       open_.push_back(client);
       open_.push_back(server);
-      pipes_.emplace_back([client, server] { Pipe(client, server); });
+      pipes_.emplace_back([this, client, server] { Pipe(client, server); });
     }
     close(listener_);
   }
-  static void Pipe(int a, int b) {
+  void Pipe(int a, int b) {
     pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
     char buf[65536];
     for (;;) {
@@ -242,8 +250,16 @@ class TcpProxy {
       bool done = false;
       for (int i = 0; i < 2 && !done; ++i) {
         if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-        ssize_t n = read(fds[i].fd, buf, sizeof buf);
-        if (n <= 0 || write(fds[1 - i].fd, buf, static_cast<size_t>(n)) != n) done = true;
+        ssize_t n =
+            read(fds[i].fd, buf, rate_ > 0 ? std::min(sizeof buf, rate_ / 100 + 1) : sizeof buf);
+        // MSG_NOSIGNAL: a peer that is gone is an error here, not a SIGPIPE for the test.
+        if (n <= 0 || send(fds[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) {
+          done = true;
+        }
+        if (rate_ > 0 && n > 0) {
+          std::this_thread::sleep_for(
+              std::chrono::microseconds(n * 1'000'000 / static_cast<ssize_t>(rate_)));
+        }
       }
       if (done) break;
     }
@@ -252,6 +268,7 @@ class TcpProxy {
   }
 
   int target_;
+  size_t rate_;
   int listener_ = -1;
   int port_ = 0;
   std::atomic<bool> cut_{false};

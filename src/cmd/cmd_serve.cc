@@ -178,6 +178,9 @@ int Serve(const ServeOptions& o) {
   }
   server::Coordinator coordinator(*store, data_dir);
 
+  // A client or broker gone mid-write is an error to handle, not a reason to die (children
+  // get SIGPIPE back: sys::RunProcess resets it).
+  signal(SIGPIPE, SIG_IGN);
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
