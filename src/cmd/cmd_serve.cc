@@ -10,6 +10,7 @@
 
 #include "auth/credentials.h"
 #include "cmd/client_config.h"
+#include "cmd/service_signals.h"
 #include "cmd/subcommands.h"
 #include "queue/amqp.h"
 #include "server/api.h"
@@ -178,15 +179,8 @@ int Serve(const ServeOptions& o) {
   }
   server::Coordinator coordinator(*store, data_dir);
 
-  // A client or broker gone mid-write is an error to handle, not a reason to die (children
-  // get SIGPIPE back: sys::RunProcess resets it).
-  signal(SIGPIPE, SIG_IGN);
   // Block the stop signals in every thread; one thread waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t stop_signals = BlockStopSignals();
 
   std::string host = HostName();
   const std::string local_prefix = "local/";

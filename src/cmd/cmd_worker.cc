@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "cmd/service_signals.h"
 #include "cmd/subcommands.h"
 #include "core/build_spec.h"
 #include "core/text.h"
@@ -84,15 +85,8 @@ int RunWorker(const WorkerFlags& f) {
   o.lease = std::chrono::milliseconds(static_cast<int64_t>(f.lease_s * 1000));
   o.stop_grace = std::chrono::milliseconds(static_cast<int64_t>(f.stop_grace_s * 1000));
 
-  // A peer gone mid-write (master, broker) is an error to handle, not a reason to die.
-  // Children get SIGPIPE back (sys::RunProcess resets it).
-  signal(SIGPIPE, SIG_IGN);
   // SIGTERM/SIGINT: stop taking builds, finish (or hand back) the running ones.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t stop_signals = BlockStopSignals();
   std::atomic<bool> stop{false};
   std::thread signals([&] {
     int sig = 0;
