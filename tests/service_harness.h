@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +93,7 @@ class Service {
     log_ = dir_ / ("serve-" + std::to_string(++starts_) + ".log");
     pid_ = fork();
     if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test that crashes leaves no server behind
       setenv("XDG_CONFIG_HOME", (dir_ / "config").c_str(), 1);
       FILE* f = freopen(log_.c_str(), "w", stderr);
       (void)f;
