@@ -101,7 +101,8 @@ class Broker {
   void Stop() {
     if (pid_ <= 0) return;
     Sh("rabbitmqctl -q -n " + node_ + " stop");
-    for (int i = 0; i < 200 && waitpid(pid_, nullptr, WNOHANG) != pid_; ++i) {
+    // A graceful stop persists the queues; give it a minute before SIGKILL.
+    for (int i = 0; i < 1200 && waitpid(pid_, nullptr, WNOHANG) != pid_; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     kill(-pid_, SIGKILL);

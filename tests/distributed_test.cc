@@ -114,6 +114,28 @@ TEST_F(DistributedTest, NothingIsLostWhenTheBrokerRestartsOrIsAway) {
   EXPECT_EQ(started, 60u) << log;
 }
 
+TEST_F(DistributedTest, BuildsWhoseMessagesTheBrokerLostArePublishedAgain) {
+  std::vector<std::string> urls;
+  for (int i = 0; i < 3; ++i) {
+    urls.push_back(SubmitDryRun("x86_64", "bookworm", "gone" + std::to_string(i))["url"]);
+  }
+  const std::string queue = "kiln.build.x86_64.bookworm";
+  for (int i = 0; i < 100 && broker_->QueueLength("/", queue) < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(broker_->QueueLength("/", queue), 3);
+  // The broker loses them (an operator purges the queue, a disk dies): the store still has
+  // the builds queued, and the master notices their queue is empty.
+  Sh("rabbitmqctl -q -n " + broker_->node() + " purge_queue -p / " + queue);
+  ASSERT_EQ(broker_->QueueLength("/", queue), 0);
+  AddWorker("amd64", "x86_64", "bookworm");
+  for (const json& b : WaitFinal(urls, std::chrono::seconds(120))) {
+    EXPECT_EQ(b["state"], "succeeded") << b.dump(2);
+    EXPECT_EQ(b["attempt"], 1);
+  }
+  EXPECT_NE(service_->Log().find("published again"), std::string::npos) << service_->Log();
+}
+
 TEST_F(DistributedTest, AMessageNoWorkerCanHandleIsDeadLetteredAndTheBuildSaysWhy) {
   AddWorker("amd64", "x86_64", "bookworm");
   json b = SubmitDryRun("i686", "trixie", "misrouted");  // nobody serves it: stays queued

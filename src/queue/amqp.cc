@@ -226,6 +226,14 @@ bool AmqpConnection::DeclareBuildQueue(const std::string& queue, std::string& er
   return true;
 }
 
+int64_t AmqpConnection::ReadyMessages(const std::string& queue, std::string& error) {
+  if (!DeclareBuildQueue(queue, error)) return -1;
+  amqp_queue_declare_ok_t* ok =
+      amqp_queue_declare(s_->conn, kChannel, Bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+  if (!Rpc(("counting " + queue).c_str(), error) || ok == nullptr) return -1;
+  return ok->message_count;
+}
+
 bool AmqpConnection::EnableConfirms(std::string& error) {
   if (confirms_) return true;
   amqp_confirm_select_t req{0};

@@ -64,6 +64,9 @@ class AmqpConnection {
   bool DeclareDeadLetters(std::string& error);
   bool DeclareBuildQueue(const std::string& queue, std::string& error);
 
+  // Messages ready (not held by a consumer) in a declared queue; -1 if it cannot tell.
+  int64_t ReadyMessages(const std::string& queue, std::string& error);
+
   // Publisher confirms on this channel (once, before publishing).
   bool EnableConfirms(std::string& error);
   // A persistent message to `queue` through the default exchange, mandatory (an unroutable

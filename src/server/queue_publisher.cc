@@ -162,11 +162,35 @@ bool QueuePublisher::PublishRound() {
   return progress;
 }
 
+void QueuePublisher::RepublishMissing() {
+  int64_t before = Coordinator::NowMs() - options_.missing_after.count();
+  for (const auto& [arch, release] : co_.store().LongQueued(before)) {
+    std::string url = routes_.UrlFor(arch);
+    if (url.empty()) continue;
+    Broker& b = *brokers_[url];
+    if (!Connect(b)) continue;
+    std::string error;
+    std::string queue_name = queue::BuildQueueName(arch, release);
+    if (b.conn->ReadyMessages(queue_name, error) != 0) continue;  // messages wait (or unknown)
+    int n = co_.store().Republish(arch, release, before);
+    if (n > 0) {
+      std::cerr << "kiln serve: " << queue_name << " is empty but " << n
+                << " build(s) of it wait: published again\n";
+    }
+  }
+}
+
 void QueuePublisher::PublishLoop() {
+  Clock::time_point next_check = Clock::now() + options_.missing_after;
   while (!stop_) {
     bool more = false;
     try {
       more = PublishRound();
+      if (!more && Clock::now() >= next_check) {
+        next_check = Clock::now() + options_.missing_after;
+        RepublishMissing();
+        more = co_.store().OutboxSize() > 0;
+      }
     } catch (const std::exception& e) {
       std::cerr << "kiln serve: publishing: " << e.what() << "\n";
     }

@@ -34,6 +34,7 @@ struct PublisherOptions {
   std::chrono::milliseconds confirm_timeout{10000};
   std::chrono::milliseconds max_backoff{8000};  // between reconnect attempts
   int heartbeat_s = 30;
+  std::chrono::milliseconds missing_after{30000};  // queued this long with an empty queue
 };
 
 class QueuePublisher {
@@ -52,6 +53,10 @@ class QueuePublisher {
   struct Broker;
   void PublishLoop();
   bool PublishRound();  // true if it did something (more may be waiting)
+  // The master is the source of truth: a queue with no message ready while builds of it
+  // have waited a while lost their messages (a broker that lost its disk, a purged queue):
+  // they are published again. A duplicate is harmless; the claim decides.
+  void RepublishMissing();
   void DeadLetterLoop(std::string url);
   bool Connect(Broker& broker);
 

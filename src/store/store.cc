@@ -875,6 +875,30 @@ std::vector<OutboxEntry> Store::OutboxBatch(int limit) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> Store::LongQueued(int64_t before_ms) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT DISTINCT arch, release FROM builds WHERE state='queued' AND queued_ms < ?1 AND "
+      "id NOT IN (SELECT build_id FROM outbox)");
+  s.Bind(1, before_ms);
+  std::vector<std::pair<std::string, std::string>> out;
+  while (s.Step()) out.emplace_back(s.Text(0), s.Text(1));
+  return out;
+}
+
+int Store::Republish(const std::string& arch, const std::string& release, int64_t before_ms) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  db_->Prepare(
+         "INSERT INTO outbox(build_id) SELECT id FROM builds WHERE state='queued' AND arch=?1 "
+         "AND release=?2 AND queued_ms < ?3 AND id NOT IN (SELECT build_id FROM outbox) "
+         "ORDER BY priority DESC, queued_ms, id")
+      .Bind(1, arch)
+      .Bind(2, release)
+      .Bind(3, before_ms)
+      .Run();
+  return db_->Changes();
+}
+
 void Store::OutboxDone(const std::vector<int64_t>& seqs) {
   if (seqs.empty()) return;
   std::lock_guard<std::recursive_mutex> lock(mu_);

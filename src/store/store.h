@@ -236,6 +236,11 @@ class Store {
   // away is lost.
   void EnableOutbox();
   std::vector<OutboxEntry> OutboxBatch(int limit);
+  // Queues (arch, release) with builds queued before `before_ms` and not in the outbox.
+  std::vector<std::pair<std::string, std::string>> LongQueued(int64_t before_ms);
+  // Puts those builds of one queue in the outbox again (their message went missing);
+  // returns how many.
+  int Republish(const std::string& arch, const std::string& release, int64_t before_ms);
   void OutboxDone(const std::vector<int64_t>& seqs);
   int64_t OutboxSize();
   // Builds leased to workers whose id starts with `prefix` go back to the queue (the local
