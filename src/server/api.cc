@@ -76,18 +76,6 @@ std::optional<int64_t> ParseId(std::string_view text) {
   return v;
 }
 
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> parts;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    std::string_view part = path.substr(0, slash);
-    if (!part.empty()) parts.push_back(part);
-    if (slash == std::string_view::npos) break;
-    path = path.substr(slash + 1);
-  }
-  return parts;
-}
-
 json DiagnosticsJson(const Diagnostics& diags) {
   json out = json::array();
   for (const Diagnostic& d : diags.items()) {

@@ -63,4 +63,16 @@ bool ParseQuery(std::string_view query, std::vector<std::pair<std::string, std::
   return true;
 }
 
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (!part.empty()) parts.push_back(part);
+    if (slash == std::string_view::npos) break;
+    path = path.substr(slash + 1);
+  }
+  return parts;
+}
+
 }  // namespace kiln::server

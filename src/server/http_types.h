@@ -67,6 +67,8 @@ struct HttpResponse {
 
 // "a%20b" -> "a b"; false if an escape is malformed.
 bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
+// "/api/v1/builds/7" -> {"api", "v1", "builds", "7"} (empty segments dropped).
+std::vector<std::string_view> SplitPath(std::string_view path);
 // Splits "a=1&b=2" into decoded pairs; false if malformed.
 bool ParseQuery(std::string_view query, std::vector<std::pair<std::string, std::string>>& out);
 

@@ -59,13 +59,7 @@ uint64_t FileSizeOr0(const std::filesystem::path& path) {
 }  // namespace
 
 std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& req) {
-  std::vector<std::string_view> p;
-  for (std::string_view rest = req.path; !rest.empty();) {
-    size_t slash = rest.find('/');
-    if (slash != 0) p.push_back(rest.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
+  std::vector<std::string_view> p = SplitPath(req.path);
   if (p.size() < 4 || p[0] != "api" || p[1] != "v1" || p[2] != "worker") return std::nullopt;
   if (req.method != "POST") {
     HttpResponse r = ErrorReply(405, "method-not-allowed", "worker routes take POST");
@@ -201,13 +195,7 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
 
 std::optional<HttpResponse> BeginWorkerUpload(Coordinator& co, const HttpRequest& head,
                                               UploadPlan& plan) {
-  std::vector<std::string_view> p;
-  for (std::string_view rest = head.path; !rest.empty();) {
-    size_t slash = rest.find('/');
-    if (slash != 0) p.push_back(rest.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
+  std::vector<std::string_view> p = SplitPath(head.path);
   // api v1 worker ID artifacts NAME
   uint64_t id = 0;
   if (p.size() != 6 || !ParseU64(p[3], id) || id == 0 || id > INT64_MAX) {
