@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "auth/credentials.h"
-#include "cmd/client_config.h"
+#include "client/client_config.h"
 #include "cmd/service_signals.h"
 #include "cmd/subcommands.h"
 #include "queue/amqp.h"
@@ -131,12 +131,12 @@ void CreateFirstAdmin(store::Store& store, const fs::path& data_dir, const std::
   }
   chmod(token_file.c_str(), 0600);
   std::string config_error;
-  fs::path config = ClientConfigPath();
+  fs::path config = client::ClientConfigPath();
   // An existing CLI config may name another server: it is left alone.
-  std::optional<ClientConfig> existing = ReadClientConfig(config, config_error);
+  std::optional<client::ClientConfig> existing = client::ReadClientConfig(config, config_error);
   bool wrote = false;
   if (!existing && config_error.empty()) {
-    wrote = WriteClientConfig(config, {url, token}, config_error);
+    wrote = client::WriteClientConfig(config, {url, token}, config_error);
   }
   std::cerr << "kiln serve: created user 'admin' with an API token in " << token_file.string();
   if (wrote) std::cerr << " and " << config.string();

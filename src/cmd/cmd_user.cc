@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/credentials.h"
-#include "cmd/client_config.h"
+#include "client/client_config.h"
 #include "cmd/subcommands.h"
 #include "server/tokens.h"
 #include "store/sqlite.h"
@@ -164,7 +164,8 @@ int TokenCreate(const AdminOptions& o) {
   std::string url = o.server;
   if (url.empty() && std::getenv("KILN_SERVER") != nullptr) url = std::getenv("KILN_SERVER");
   std::string config_error;
-  std::optional<ClientConfig> config = ReadClientConfig(ClientConfigPath(), config_error);
+  std::optional<client::ClientConfig> config =
+      client::ReadClientConfig(client::ClientConfigPath(), config_error);
   if (url.empty() && !o.data_dir_given && !fs::exists(fs::path(o.data_dir) / "kiln.db") && config) {
     url = config->url;
   }

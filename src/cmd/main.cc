@@ -16,7 +16,8 @@ struct Registration {
 constexpr Registration kSubcommands[] = {
     {kiln::cmd::SetupKs},       {kiln::cmd::SetupSpec},  {kiln::cmd::SetupBuild},
     {kiln::cmd::SetupBootTest}, {kiln::cmd::SetupServe}, {kiln::cmd::SetupWorker},
-    {kiln::cmd::SetupUser},     {kiln::cmd::SetupJob},
+    {kiln::cmd::SetupUser},     {kiln::cmd::SetupJob},   {kiln::cmd::SetupSubmit},
+    {kiln::cmd::SetupClient},
 };
 
 }  // namespace
@@ -30,7 +31,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and --version exit 0; a usage error exits 3 (as the client commands document).
+    int code = app.exit(e);
+    return code == 0 ? 0 : 3;
   }
   try {
     return action ? action() : 0;

@@ -19,5 +19,7 @@ void SetupServe(CLI::App& app, Action& action);     // kiln serve
 void SetupWorker(CLI::App& app, Action& action);    // kiln worker
 void SetupUser(CLI::App& app, Action& action);      // kiln user, kiln token
 void SetupJob(CLI::App& app, Action& action);       // kiln job (internal, for workers)
+void SetupSubmit(CLI::App& app, Action& action);    // kiln submit
+void SetupClient(CLI::App& app, Action& action);    // kiln status|logs|list|cancel|retry|...
 
 }  // namespace kiln::cmd

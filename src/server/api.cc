@@ -116,6 +116,32 @@ class NetworkOnlyResolver : public spec::Resolver {
   spec::FileResolver files_;
 };
 
+// The files a multipart submit carries (`kiln submit` sends the imagebuild.conf or kickstart
+// with every local file it includes, each named as the client named it); anything else
+// comes from the network as above.
+class SentFilesResolver : public spec::Resolver {
+ public:
+  explicit SentFilesResolver(bool fetch) : network_(fetch) {}
+  void Add(std::string name, std::string text) { files_.Add(std::move(name), std::move(text)); }
+  bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
+            std::string& error) override {
+    if (files_.Read(ref, from, out, error)) return true;
+    std::string target =
+        from != nullptr ? spec::ResolveRelative(from->name, ref) : std::string(ref);
+    if (spec::IsUrl(target) && !StartsWith(target, "file:")) {
+      return network_.Read(ref, from, out, error);
+    }
+    error = "'" + target +
+            "' was not sent with the request; send it as an 'include' part (kiln submit "
+            "sends every file it includes) or use a URL";
+    return false;
+  }
+
+ private:
+  spec::MemoryResolver files_;
+  NetworkOnlyResolver network_;
+};
+
 // A request over the network may name mirrors and repositories only on the network: a
 // file:// URL or a path would make the worker read its own disk as a package source.
 std::string LocalSourceIn(const BuildSpec& spec) {
@@ -423,6 +449,14 @@ struct Handler {
   // ---- submit
 
   HttpResponse SubmitSpec(const BuildSpec& spec, const Diagnostics& diags) {
+    if (spec.type == ImageType::kBoot || spec.type == ImageType::kDvd) {
+      std::string type(ToString(spec.type));
+      return Error(422, "type-not-supported",
+                   "kiln cannot build " + type +
+                       " images yet: this version builds tar, raw, "
+                       "qcow2 and live images",
+                   "ask for type live (a live ISO), raw or qcow2 (a bootable disk) or tar");
+    }
     if (std::string local = LocalSourceIn(spec); !local.empty()) {
       return Error(422, "invalid-request",
                    "package source '" + local + "' is not an http(s) or ftp URL",
@@ -515,12 +549,24 @@ struct Handler {
     }
     spec::RequestFields fields;
     std::string kickstart, kickstart_name = "kickstart", kickstart_url;
+    std::optional<std::string> config;
+    std::string config_name = "imagebuild.conf";
+    SentFilesResolver resolver(options.fetch_urls);
     std::vector<PackageFile> uploads;
     for (FormPart& part : parts) {
       const std::string& n = part.name;
       if (n == "kickstart") {
         kickstart = std::move(part.data);
-        if (!part.filename.empty()) kickstart_name = fs::path(part.filename).filename().string();
+        if (!part.filename.empty()) kickstart_name = part.filename;
+      } else if (n == "config") {
+        config = std::move(part.data);
+        if (!part.filename.empty()) config_name = part.filename;
+      } else if (n == "include") {
+        if (part.filename.empty()) {
+          return Error(422, "invalid-request", "an 'include' part needs a file name",
+                       "name it as the kickstart or imagebuild.conf refers to it");
+        }
+        resolver.Add(part.filename, std::move(part.data));
       } else if (n == "kickstart_url") {
         kickstart_url = part.data;
       } else if (auto member = TextField(n)) {
@@ -559,10 +605,16 @@ struct Handler {
                      "see docs/openapi.yaml for the fields");
       }
     }
-    NetworkOnlyResolver resolver(options.fetch_urls);
     Diagnostics diags;
     std::optional<BuildSpec> spec;
-    if (!kickstart.empty()) {
+    if (config && (!kickstart.empty() || !kickstart_url.empty())) {
+      return Error(422, "invalid-request",
+                   "send either an imagebuild.conf ('config') or a kickstart, not both",
+                   "the conf names its kickstart with config=");
+    }
+    if (config) {
+      spec = spec::SpecFromImagebuildConfText(*config, config_name, fields, resolver, diags);
+    } else if (!kickstart.empty()) {
       spec = spec::SpecFromKickstartText(kickstart, kickstart_name, fields, resolver, diags);
     } else if (!kickstart_url.empty()) {
       spec = spec::SpecFromKickstart(kickstart_url, fields, resolver, diags);
@@ -1065,6 +1117,12 @@ HttpResponse Api::Route(const HttpRequest& req) {
                    "create one with `kiln token create --worker NAME`");
     }
     if (std::optional<HttpResponse> r = RouteWorkerApi(coordinator_, req)) return *r;
+  }
+  if (top == "session" && p.size() == 3 && m == "GET") {
+    // Who the caller is (the CLI's `kiln login` checks its token with this).
+    return Json(200, {{"user", h.caller->user.name},
+                      {"role", ToString(h.caller->user.role)},
+                      {"via", h.caller->via_session ? "session" : "token"}});
   }
   if (top == "session" && p.size() == 3 && m == "DELETE") {
     std::string session = CookieValue(req.Header("cookie"), "kiln_session");

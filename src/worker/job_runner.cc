@@ -48,9 +48,11 @@ class JobEventReader {
     } else if (event == "progress") {
       Update(j.value("stage", stage_), j.value("fraction", 0.0));
       out.push_back(
-          {"progress",
-           json({{"stage", stage_}, {"progress", overall_}, {"message", j.value("message", "")}})
-               .dump()});
+          {"progress", json({{"stage", stage_},
+                             {"progress", overall_},
+                             {"stage_progress", std::clamp(j.value("fraction", 0.0), 0.0, 1.0)},
+                             {"message", j.value("message", "")}})
+                           .dump()});
     } else if (event == "stage_done") {
       Update(j.value("stage", stage_), 1.0);
       out.push_back({"stage_done", json({{"stage", stage_},

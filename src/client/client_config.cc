@@ -1,4 +1,4 @@
-#include "cmd/client_config.h"
+#include "client/client_config.h"
 
 #include <sys/stat.h>
 
@@ -8,7 +8,7 @@
 
 #include "core/text.h"
 
-namespace kiln::cmd {
+namespace kiln::client {
 namespace fs = std::filesystem;
 
 fs::path ClientConfigPath() {
@@ -79,4 +79,4 @@ std::optional<ClientConfig> ReadClientConfig(const fs::path& path, std::string& 
   return config;
 }
 
-}  // namespace kiln::cmd
+}  // namespace kiln::client

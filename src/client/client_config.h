@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace kiln::cmd {
+namespace kiln::client {
 
 struct ClientConfig {
   std::string url;    // "http://127.0.0.1:5000"
@@ -21,4 +21,4 @@ bool WriteClientConfig(const std::filesystem::path& path, const ClientConfig& co
 // Reads it; nullopt if the file does not exist. Unknown keys and bad lines are errors.
 std::optional<ClientConfig> ReadClientConfig(const std::filesystem::path& path, std::string& error);
 
-}  // namespace kiln::cmd
+}  // namespace kiln::client
