@@ -113,13 +113,8 @@ class View {
 
   FollowOutcome& outcome() { return outcome_; }
 
-  // Leaves the final screen in place (the bars at their end).
-  void Finish() {
-    if (mode_ == FollowMode::kLive && drawn_ > 0) {
-      Redraw(true);
-      drawn_ = 0;
-    }
-  }
+  // Leaves the last screen in place: later output goes below it.
+  void Finish() { drawn_ = 0; }
 
  private:
   static constexpr size_t kTailLines = 6;

@@ -206,7 +206,7 @@ int Act(const std::string& name, int64_t id, bool as_json) {
 // run resumes it), checked against the server's SHA-256, then renamed into place. An
 // existing file with the right hash is kept as it is.
 bool DownloadArtifact(ApiClient& api, const json& a, const fs::path& dir, bool progress,
-                      std::string& error, bool& skipped) {
+                      std::string& error, bool& skipped, uint64_t& resumed_from) {
   std::string name = Text(a, "name");
   std::string sha = Text(a, "sha256");
   uint64_t size = a.value("size", uint64_t{0});
@@ -226,6 +226,7 @@ bool DownloadArtifact(ApiClient& api, const json& a, const fs::path& dir, bool p
   }
   uint64_t offset = fs::exists(part, ec) ? fs::file_size(part, ec) : 0;
   if (ec || offset > size) offset = 0;
+  resumed_from = offset;
   auto start = std::chrono::steady_clock::now();
   auto draw = [&](uint64_t done) {
     if (!progress) return;
@@ -294,8 +295,9 @@ int Download(int64_t id, const std::string& out_dir, bool as_json) {
       std::string error;
       bool skipped = false;
       bool ok = false;
+      uint64_t resumed_from = 0;
       try {
-        ok = DownloadArtifact(api, a, dir, progress, error, skipped);
+        ok = DownloadArtifact(api, a, dir, progress, error, skipped, resumed_from);
       } catch (const client::Unreachable&) {
         throw;
       } catch (const std::exception& e) {
@@ -312,10 +314,14 @@ int Download(int64_t id, const std::string& out_dir, bool as_json) {
                       {"size", a.value("size", uint64_t{0})},
                       {"sha256", Text(a, "sha256")},
                       {"verified", true},
-                      {"already_there", skipped}});
+                      {"already_there", skipped},
+                      {"resumed_from", resumed_from}});
       if (!as_json) {
         std::cout << file.string() << "  " << client::HumanBytes(a.value("size", uint64_t{0}))
-                  << "  sha256 ok" << (skipped ? " (already there)" : "") << "\n";
+                  << "  sha256 ok" << (skipped ? " (already there)" : "");
+        if (resumed_from > 0)
+          std::cout << " (resumed at " << client::HumanBytes(resumed_from) << ")";
+        std::cout << "\n";
       }
     }
     if (as_json) PrintJson({{"build", id}, {"directory", dir.string()}, {"files", done}});
