@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # kiln's main job on its embedded defaults, on a fresh Debian 12 machine: install what kiln
 # needs, build it, start the service (`kiln serve --workers 1`: SQLite store, embedded queue,
-# one local worker; an admin token on first start), submit the example kickstart through the
-# HTTP API, follow the build's live event stream, download the image and check its SHA-256,
-# and boot it in QEMU until its login prompt.
+# one local worker; an admin token on first start), submit the example kickstart with the CLI
+# (`kiln submit --follow`: live progress from the event stream), download the image with its
+# SHA-256 checked (`kiln download`), and boot it in QEMU until its login prompt.
 #
 #   KILN_PORT=5000 KILN_DEMO_DIR=./kiln-demo scripts/demo.sh
 set -euo pipefail
@@ -30,34 +30,20 @@ trap 'kill $serve_pid 2>/dev/null; wait $serve_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fsS "$api/health" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -fsS "$api/health"; echo
 cat "$demo/serve.log"
-auth="Authorization: Bearer $(cat "$demo/data/admin.token")"
+# The CLI talks to this server with the first admin's token (the environment overrides any
+# saved `kiln login`).
+export KILN_SERVER=http://127.0.0.1:$port KILN_TOKEN=$(cat "$demo/data/admin.token")
 
-echo "== submit examples/debian-minimal.ks as a qcow2 (multipart, like a browser form)"
-build=$(curl -fsS -H "$auth" -F type=qcow2 -F arch=x86_64 -F release=bookworm \
-  -F kickstart=@examples/debian-minimal.ks "$api/builds")
-id=$(jq -r .id <<<"$build")
-jq '{id, state, message, queue}' <<<"$build"
-echo "watch it:  curl -N -H \"Authorization: Bearer \$(cat $demo/data/admin.token)\" $api/builds/$id/events"
-echo "its log:   curl -H \"Authorization: Bearer ...\" $api/builds/$id/log"
+echo "== kiln submit examples/debian-minimal.ks as a qcow2, following its progress"
+out=$("$kiln" submit --ks examples/debian-minimal.ks --type qcow2 --follow | tee /dev/stderr)
+id=$(sed -n 's/^build \([0-9]*\) .*/\1/p' <<<"$out" | head -1)
+"$kiln" status "$id"
 
-echo "== live events (states and stages; the stream also carries progress and every log line)"
-curl -fsSN -H "$auth" "$api/builds/$id/events" | while IFS= read -r line; do
-  case "$line" in
-    "event: "*) event=${line#event: } ;;
-    "data: "*) case "${event:-}" in state | stage | stage_done | end) echo "$event ${line#data: }" ;; esac ;;
-  esac
-done
-
-detail=$(curl -fsS -H "$auth" "$api/builds/$id")
-jq '{id, state, error, artifacts: [.artifacts[] | {name, size, sha256}]}' <<<"$detail"
-[ "$(jq -r .state <<<"$detail")" = succeeded ] || { echo "the build did not succeed" >&2; exit 1; }
-
-image=$(jq -r '.artifacts[] | select(.name | endswith(".qcow2")) | .name' <<<"$detail")
-sha=$(jq -r --arg n "$image" '.artifacts[] | select(.name == $n) | .sha256' <<<"$detail")
-echo "== download $api/builds/$id/artifacts/$image"
-curl -fsS -H "$auth" -o "$demo/$image" "$api/builds/$id/artifacts/$image"
-echo "$sha  $demo/$image" | sha256sum -c -
+echo "== kiln download $id (every artifact, SHA-256 checked against the server's)"
+"$kiln" download "$id" -o "$demo/build-$id"
+image=$(ls "$demo/build-$id"/*.qcow2)
+(cd "$demo/build-$id" && sha256sum -c SHA256SUMS)
 
 echo "== boot it"
-"$kiln" boot-test "$demo/$image"
+"$kiln" boot-test "$image"
 echo "Done. Start the service again with: $kiln serve --workers 1 --data-dir $demo/data"

@@ -2,7 +2,6 @@
 // users and API tokens, on its database directly (so: run them on the master, as the user
 // that owns the data directory). `kiln token create` also works over the API, from anywhere,
 // with an admin's token: for a build host's worker token, say.
-#include <curl/curl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/credentials.h"
+#include "client/api_client.h"
 #include "client/client_config.h"
 #include "cmd/subcommands.h"
 #include "server/tokens.h"
@@ -119,39 +119,21 @@ int TokenCreateOverApi(const AdminOptions& o, std::string url, const std::string
   nlohmann::json body = {{"name", o.label}};
   if (!o.worker.empty()) body["worker"] = o.worker;
   if (!o.user.empty()) body["user"] = o.user;
-  std::string payload = body.dump(), reply;
-  CURL* curl = curl_easy_init();
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, ("Authorization: Bearer " + admin_token).c_str());
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  std::string endpoint = url + "/api/v1/tokens";
-  curl_easy_setopt(curl, CURLOPT_URL, endpoint.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t sz, size_t n, void* out) -> size_t {
-        static_cast<std::string*>(out)->append(p, sz * n);
-        return sz * n;
-      });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-  CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    std::cerr << "kiln token create: cannot reach " << url << ": " << curl_easy_strerror(rc)
-              << " (the master's URL: --server or KILN_SERVER)\n";
+  client::Connection c{url, admin_token,
+                       o.server.empty() ? "KILN_SERVER or the CLI config" : "--server",
+                       "KILN_TOKEN or the CLI config"};
+  client::ApiClient api(c);
+  client::Reply r;
+  try {
+    r = api.Send("POST", "/api/v1/tokens", body.dump());
+  } catch (const client::Unreachable& e) {
+    std::cerr << "kiln token create: " << e.what() << "\n";
     return 3;
   }
-  nlohmann::json j = nlohmann::json::parse(reply, nullptr, false);
-  if (status != 201 || !j.is_object() || !j.contains("token")) {
-    std::string message =
-        j.is_object() && j.contains("error") ? j["error"].value("message", "") : reply;
-    std::cerr << "kiln token create: " << url << " answered " << status << ": " << message
-              << (status == 401 ? " (an admin's token: KILN_TOKEN or the CLI config)" : "") << "\n";
-    return 1;
+  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status != 201 || !j.is_object() || !j.contains("token")) {
+    std::cerr << "kiln token create: " << client::DescribeError(r, c) << "\n";
+    return r.status == 401 || r.status == 403 ? 3 : 1;
   }
   std::cerr << "token " << j.value("id", 0) << " for " << j.value("user", "")
             << " created; it is shown only now (the server keeps only its hash):\n";
