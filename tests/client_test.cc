@@ -202,6 +202,34 @@ TEST_F(ClientTest, CancelAWaitingBuildExitsTwo) {
   EXPECT_EQ(Kiln("status 999999", env).exit_code, 1);
 }
 
+TEST_F(ClientTest, FollowReconnectsAfterTheServerRestarts) {
+  // A queued build on a server without workers; the follower is connected when the server
+  // is killed, and must pick the stream up again (Last-Event-ID) once it is back.
+  Service idle(KILN_BINARY, kWork / "restart", 0);
+  ASSERT_TRUE(idle.Start()) << idle.Log();
+  std::string env = "KILN_SERVER=" + idle.Url("") + " KILN_TOKEN=" + idle.AdminToken();
+  CliResult submitted = Kiln("submit --type tar --dry-run --json", env);
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  std::string id = std::to_string(Json(submitted)["id"].get<int>());
+  auto follower = std::async(std::launch::async, [&] {
+    return Kiln("submit --type tar --dry-run --follow", env);  // attaches to the same build
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  idle.Kill();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  ASSERT_TRUE(idle.Start()) << idle.Log();  // same port, same data
+  CliResult cancel = Kiln("cancel " + id, env);
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.err;
+  CliResult followed = follower.get();
+  EXPECT_EQ(followed.exit_code, 2) << followed.out << followed.err;
+  EXPECT_NE(followed.out.find("build " + id + " canceled"), std::string::npos) << followed.out;
+  EXPECT_NE(followed.err.find("reconnecting"), std::string::npos) << followed.err;
+  // Each event once: the resumed stream started after the last event seen.
+  size_t first = followed.err.find("kiln: state queued");
+  ASSERT_NE(first, std::string::npos) << followed.err;
+  EXPECT_EQ(followed.err.find("kiln: state queued", first + 1), std::string::npos) << followed.err;
+}
+
 TEST_F(ClientTest, ListFiltersLimitsAndLogs) {
   CliResult a = Kiln("submit --type tar --dry-run --wait");
   ASSERT_EQ(a.exit_code, 0) << a.err;

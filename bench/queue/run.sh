@@ -27,7 +27,8 @@ RESULTS=${RESULTS:-bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)-queue.txt}
 
 scripts/install-deps.sh test >/dev/null
 cmake --preset release >/dev/null
-cmake --build --preset release --target kiln kiln_queue_bench >/dev/null
+cmake --build --preset release --target kiln kiln_queue_bench kiln_broker_floor >/dev/null
+FLOOR=${FLOOR:-build/release/bench/kiln_broker_floor}
 
 rm -rf "$WORK"
 mkdir -p "$WORK/rabbit" "$WORK/celery"
@@ -47,6 +48,9 @@ RABBITMQ_NODENAME=kiln-bench@localhost RABBITMQ_NODE_PORT=$AMQP_PORT \
   RABBITMQ_LOG_BASE=$WORK/rabbit/log setsid rabbitmq-server >"$WORK/rabbit/out.log" 2>&1 &
 wait_port "$AMQP_PORT"
 BROKER="amqp://guest@127.0.0.1:$AMQP_PORT//"
+# CPU seconds (user+system) of a process and its children so far.
+cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14+$15+$16+$17)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+beam=$(pgrep -u rabbitmq -n beam.smp || true)  # the newest broker: this run's
 
 # --- Celery (ONLY=kiln skips it, for iterating on kiln)
 celery_lat='{"latency_ms_p50": 0, "latency_ms_p99": 0, "jobs_per_second": 0}'
@@ -59,8 +63,10 @@ pids+=($!)
 sleep 5
 celery_lat=$(cd bench/queue && BROKER=$BROKER BENCH_OUT=$WORK/celery /usr/bin/python3 celery_bench.py \
   submit --count "$LAT_COUNT" --interval-ms "$LAT_INTERVAL_MS" --label latency)
+celery_broker_before=$(cpu "$beam")
 celery_tp=$(cd bench/queue && BROKER=$BROKER BENCH_OUT=$WORK/celery /usr/bin/python3 celery_bench.py \
   submit --count "$TP_COUNT" --label throughput)
+celery_broker_after=$(cpu "$beam")
 pkill -f "celery -A celery_bench worker" || true
 sleep 2
 fi
@@ -90,14 +96,18 @@ done
   --concurrency "$WORKERS" --label warmup >/dev/null
 kiln_lat=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$LAT_COUNT" \
   --interval-ms "$LAT_INTERVAL_MS" --label latency)
-# CPU seconds (user+system) of a process and its children so far.
-cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14+$15+$16+$17)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-beam=$(pgrep -u rabbitmq -n beam.smp || true)  # the newest broker: this run's
 snapshot() { echo "master $(cpu "$serve_pid") broker $(cpu "$beam") workers$(for p in "${worker_pids[@]}"; do echo -n " $(cpu "$p")"; done)"; }
 before=$(snapshot)
 kiln_tp=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$TP_COUNT" \
   --concurrency "$CONCURRENCY" --label throughput)
 after=$(snapshot)
+
+# --- the broker alone: one durable, confirmed message per job and nothing else
+floor_before=$(cpu "$beam")
+floor1=$("$FLOOR" --url "$BROKER" --count "$TP_COUNT" --consumers "$WORKERS" --prefetch 1)
+floor_mid=$(cpu "$beam")
+floor16=$("$FLOOR" --url "$BROKER" --count "$TP_COUNT" --consumers "$WORKERS" --prefetch 16)
+floor_after=$(cpu "$beam")
 
 ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(round(a[sys.argv[3]]/b[sys.argv[3]], 2) if b[sys.argv[3]] else 0)" "$1" "$2" "$3"; }
 {
@@ -109,6 +119,9 @@ ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(s
   echo "celery throughput: $celery_tp"
   echo "kiln throughput:   $kiln_tp"
   echo "kiln CPU seconds before/after the throughput run: $before / $after"
+  echo "broker CPU seconds in celery's throughput run: ${celery_broker_before:-0} -> ${celery_broker_after:-0}"
+  echo "broker alone, prefetch 1:   $floor1 (broker CPU s: $floor_before -> $floor_mid)"
+  echo "broker alone, prefetch 16:  $floor16 (broker CPU s: $floor_mid -> $floor_after)"
   echo "latency p50 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p50) (target <= 1.0)"
   echo "latency p99 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p99)"
   echo "throughput kiln/celery:       $(ratio "$kiln_tp" "$celery_tp" jobs_per_second) (target >= 2.0)"

@@ -105,6 +105,7 @@ class View {
 
   // A notice between reconnects ("connection lost, reconnecting").
   void Notice(const std::string& text) {
+    if (text == notice_) return;  // once per outage
     notice_ = text;
     if (mode_ == FollowMode::kPlain) out_ << "kiln: " << text << "\n" << std::flush;
     Redraw(true);
