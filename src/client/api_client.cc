@@ -82,31 +82,41 @@ void ApiClient::ThrowUnreachable(const std::string& curl_error) const {
                     "server with `kiln login --server URL` or KILN_SERVER=URL");
 }
 
-Reply ApiClient::Perform(std::string_view method, std::string_view path, const std::string* body,
-                         const std::vector<std::string>& headers, void* mime) {
+curl_slist* ApiClient::Begin(std::string_view path, const std::vector<std::string>& headers) {
   CURL* curl = Handle(curl_);
-  curl_easy_reset(curl);
-  Reply reply;
-  std::string url = Url(path);
+  curl_easy_reset(curl);  // keeps the connection, forgets the last request's options
   curl_slist* list = nullptr;
   if (!connection_.token.empty()) {
     list = curl_slist_append(list, ("Authorization: Bearer " + connection_.token).c_str());
   }
-  bool has_type = false;
-  for (const std::string& h : headers) {
-    list = curl_slist_append(list, h.c_str());
-    if (StartsWith(ToLower(h), "content-type:")) has_type = true;
-  }
-  if (body != nullptr && !has_type && mime == nullptr) {
-    list = curl_slist_append(list, "Content-Type: application/json");
-  }
-  list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
+  for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
+  std::string url = Url(path);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
+  // No bound on a whole request (a submit may upload large .deb files, a stream lasts as long
+  // as the build): a minute without a byte is a dead connection (streams get a comment line
+  // every few seconds).
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln-cli/" KILN_VERSION);
+  return list;
+}
+
+Reply ApiClient::Perform(std::string_view method, std::string_view path, const std::string* body,
+                         const std::vector<std::string>& headers, void* mime) {
+  bool has_type = false;
+  for (const std::string& h : headers) {
+    if (StartsWith(ToLower(h), "content-type:")) has_type = true;
+  }
+  std::vector<std::string> all = headers;
+  if (body != nullptr && !has_type && mime == nullptr)
+    all.push_back("Content-Type: application/json");
+  all.push_back("Expect:");  // no 100-continue round trip
+  curl_slist* list = Begin(path, all);
+  CURL* curl = Handle(curl_);
+  Reply reply;
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, CollectBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, CollectHeader);
@@ -161,8 +171,10 @@ Reply ApiClient::PostForm(std::string_view path, const std::vector<FormPart>& pa
 
 long ApiClient::Stream(std::string_view path, const std::vector<std::string>& headers,
                        const std::function<bool(const SseEvent&)>& on_event) {
+  std::vector<std::string> all = headers;
+  all.push_back("Accept: text/event-stream");
+  curl_slist* list = Begin(path, all);
   CURL* curl = Handle(curl_);
-  curl_easy_reset(curl);
   struct State {
     SseParser parser;
     const std::function<bool(const SseEvent&)>* on_event;
@@ -171,21 +183,6 @@ long ApiClient::Stream(std::string_view path, const std::vector<std::string>& he
     CURL* curl;
     bool stopped = false;
   } state{{}, &on_event, {}, 0, curl};
-  std::string url = Url(path);
-  curl_slist* list = nullptr;
-  if (!connection_.token.empty()) {
-    list = curl_slist_append(list, ("Authorization: Bearer " + connection_.token).c_str());
-  }
-  list = curl_slist_append(list, "Accept: text/event-stream");
-  for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln-cli/" KILN_VERSION);
-  // The server sends a comment line every few seconds: a minute of silence is a dead link.
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
   curl_easy_setopt(
       curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t size, size_t n, void* data) -> size_t {
         auto* s = static_cast<State*>(data);
@@ -213,8 +210,13 @@ long ApiClient::Stream(std::string_view path, const std::vector<std::string>& he
 
 Reply ApiClient::Download(std::string_view path, const std::filesystem::path& file, uint64_t offset,
                           const std::string& etag, const std::function<void(uint64_t)>& progress) {
+  std::vector<std::string> range;
+  if (offset > 0) {
+    range.push_back("Range: bytes=" + std::to_string(offset) + "-");
+    if (!etag.empty()) range.push_back("If-Range: " + etag);
+  }
+  curl_slist* list = Begin(path, range);
   CURL* curl = Handle(curl_);
-  curl_easy_reset(curl);
   Reply reply;
   struct State {
     CURL* curl;
@@ -226,22 +228,6 @@ Reply ApiClient::Download(std::string_view path, const std::filesystem::path& fi
     const std::function<void(uint64_t)>* progress;
     bool write_failed = false;
   } state{curl, nullptr, &file, offset, 0, 0, {}, &progress};
-  std::string url = Url(path);
-  curl_slist* list = nullptr;
-  if (!connection_.token.empty()) {
-    list = curl_slist_append(list, ("Authorization: Bearer " + connection_.token).c_str());
-  }
-  if (offset > 0) {
-    list = curl_slist_append(list, ("Range: bytes=" + std::to_string(offset) + "-").c_str());
-    if (!etag.empty()) list = curl_slist_append(list, ("If-Range: " + etag).c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln-cli/" KILN_VERSION);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, CollectHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply.headers);
   curl_easy_setopt(
@@ -281,7 +267,7 @@ Reply ApiClient::Download(std::string_view path, const std::filesystem::path& fi
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
   if (rc != CURLE_OK && reply.status == 0) ThrowUnreachable(curl_easy_strerror(rc));
   if (rc != CURLE_OK) {
-    throw Unreachable("the download of " + url + " broke off: " + curl_easy_strerror(rc) +
+    throw Unreachable("the download of " + Url(path) + " broke off: " + curl_easy_strerror(rc) +
                       "\n  hint: run the same command again: it resumes where it stopped");
   }
   reply.body = std::move(state.error_body);

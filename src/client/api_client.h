@@ -15,6 +15,8 @@
 
 #include "client/sse.h"
 
+struct curl_slist;
+
 namespace kiln::client {
 
 // The server and token the CLI talks to, and where each came from (for error messages).
@@ -83,6 +85,9 @@ class ApiClient {
                  const std::string& etag, const std::function<void(uint64_t)>& progress);
 
  private:
+  // Resets the handle for a request to `path` (URL, token, `headers`, time limits); the
+  // caller frees the returned header list after the transfer.
+  curl_slist* Begin(std::string_view path, const std::vector<std::string>& headers);
   Reply Perform(std::string_view method, std::string_view path, const std::string* body,
                 const std::vector<std::string>& headers, void* mime);
   [[noreturn]] void ThrowUnreachable(const std::string& curl_error) const;
