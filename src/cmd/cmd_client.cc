@@ -603,8 +603,8 @@ void SetupClient(CLI::App& app, Action& action) {
         "Example:\n  source <(kiln completion bash)\n  kiln completion bash > "
         "/etc/bash_completion.d/kiln");
     CLI::App* root = &app;
-    sub->callback([=, &action] {
-      action = [=] {
+    sub->callback([shell, root, &action] {  // `shell` owns the option's storage
+      action = [root] {
         std::cout << BashCompletion(*root);
         return kExitOk;
       };
