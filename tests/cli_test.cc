@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "server_process.h"
 #include "shell.h"
 
 namespace {
@@ -180,54 +181,6 @@ TEST(CliTest, SpecShowFromConfKickstartAndJson) {
   EXPECT_NE(bad.err.find("unknown release 'sid'"), std::string::npos) << bad.err;
 }
 
-// A real server process on a free loopback port serving a directory: python3's http.server
-// or pyftpdlib. The port is read from the line the server logs when it starts.
-class ServerProcess {
- public:
-  // `argv` runs the server; `marker` precedes the port number in its start-up line.
-  ServerProcess(std::vector<std::string> argv, const std::string& marker) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      dup2(fds[1], STDERR_FILENO);
-      close(fds[0]);
-      std::vector<char*> args;
-      for (std::string& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    read_fd_ = fds[0];
-    std::string text;
-    char c;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline && read(fds[0], &c, 1) == 1) {
-      text += c;
-      size_t at = text.find(marker);
-      if (c == '\n' && at != std::string::npos) {
-        port_ = std::atoi(text.c_str() + at + marker.size());
-        break;
-      }
-    }
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (read_fd_ >= 0) close(read_fd_);
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int read_fd_ = -1;
-  int port_ = 0;
-};
-
 bool HavePython(const char* module) {
   std::string cmd = std::string("/usr/bin/python3 -c 'import ") + module + "' >/dev/null 2>&1";
   return system(cmd.c_str()) == 0;
@@ -240,9 +193,9 @@ TEST(CliTest, IncludesOverHttp) {
   dir.Write("parts/disk.ks", "part / --size=1024\n%ksappend ../extra.ks\n");
   dir.Write("ok.ks", "lang C\n%include parts/disk.ks\n%ksappend extra.ks\n");
   dir.Write("extra.ks", "keyboard us\n");
-  ServerProcess server({"/usr/bin/python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
-                        "--directory", dir.path().string()},
-                       " port ");
+  kiln::testing::ServerProcess server({"/usr/bin/python3", "-u", "-m", "http.server", "0", "--bind",
+                                       "127.0.0.1", "--directory", dir.path().string()},
+                                      " port ");
   ASSERT_GT(server.port(), 0) << "http.server did not start";
   std::string base = "http://127.0.0.1:" + std::to_string(server.port()) + "/";
 
@@ -263,9 +216,9 @@ TEST(CliTest, IncludesOverFtp) {
   TempDir dir;
   dir.Write("top.ks", "lang C\n%include sub/inc.ks\n");
   dir.Write("sub/inc.ks", "keyboard us\n");
-  ServerProcess server({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", "0", "-d",
-                        dir.path().string()},
-                       "starting FTP server on 127.0.0.1:");
+  kiln::testing::ServerProcess server({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1",
+                                       "-p", "0", "-d", dir.path().string()},
+                                      "starting FTP server on 127.0.0.1:");
   ASSERT_GT(server.port(), 0) << "pyftpdlib did not start";
   std::string base = "ftp://127.0.0.1:" + std::to_string(server.port()) + "/";
   RunResult ok = Kiln("ks flatten " + base + "top.ks");

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "server_process.h"
 #include "service_harness.h"
 
 namespace kiln::testing {
@@ -135,6 +136,27 @@ TEST_F(ClientTest, ValidationErrorsNameTheUsersFileAndLine) {
   // Two inputs at once is a usage error.
   CliResult both = Kiln("submit " + kExamples + "live_imagebuild.conf --ks x.ks");
   EXPECT_EQ(both.exit_code, 3) << both.err;
+}
+
+TEST_F(ClientTest, AKickstartUrlIsFetchedByTheServer) {
+  fs::path dir = kWork / "served";
+  fs::create_directories(dir / "parts");
+  std::ofstream(dir / "remote.ks") << "lang C\n%include parts/tz.ks\n";
+  std::ofstream(dir / "parts/tz.ks") << "timezone Asia/Tokyo\n";
+  ServerProcess http({"/usr/bin/python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
+                      "--directory", dir.string()},
+                     " port ");
+  ASSERT_GT(http.port(), 0) << "http.server did not start";
+  std::string url = "http://127.0.0.1:" + std::to_string(http.port()) + "/remote.ks";
+  CliResult r = Kiln("submit --ks " + url + " --type tar --dry-run --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The server fetched it and its relative include.
+  EXPECT_NE(Json(r)["spec"]["kickstart"].get<std::string>().find("timezone Asia/Tokyo"),
+            std::string::npos)
+      << r.out;
+  CliResult missing = Kiln("submit --ks " + url + ".gone --type tar --dry-run");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("404"), std::string::npos) << missing.err;
 }
 
 TEST_F(ClientTest, FollowEndsWithTheBuildsOutcome) {
