@@ -359,3 +359,24 @@ TEST(GrammarTest, PlatformComment) {
 
 }  // namespace
 }  // namespace kiln::spec
+
+namespace kiln::spec {
+namespace {
+
+// Found by the fuzzer: pykickstart takes "%packages#x" inside %packages for a package line
+// (its section check splits on whitespace) and so did kiln, which then flattened it into a
+// second "%packages" header that does not parse. No package name starts with '%'.
+TEST(GrammarTest, APercentLineInsidePackagesIsNotAPackage) {
+  ParseResult r = ParseText("%packages\nvim\n%packages#x\n%end\n");
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "'%packages' is not a package name"))
+      << AllMessages(r.diagnostics);
+  EXPECT_EQ(r.diagnostics.items().front().where.line, 3);
+  ParseResult fine = ParseText("%packages\nvim # editor\n%end\n");
+  ASSERT_TRUE(fine.ok()) << AllMessages(fine.diagnostics);
+  ParseResult again = ParseText(WriteKickstart(fine.kickstart));
+  EXPECT_TRUE(again.ok()) << AllMessages(again.diagnostics);
+}
+
+}  // namespace
+}  // namespace kiln::spec

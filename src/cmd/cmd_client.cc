@@ -342,6 +342,9 @@ std::string JoinList(const json& j) {
   return out;
 }
 
+// A worker that names no arch or release builds every one.
+std::string OrAny(const std::string& list) { return list.empty() ? "any" : list; }
+
 int Workers(bool as_json) {
   return RunClient("workers", [&](ApiClient& api) {
     Reply r = api.Get("/api/v1/workers");
@@ -354,7 +357,8 @@ int Workers(bool as_json) {
         {}};
     for (const json& w : j.value("workers", json::array())) {
       t.rows.push_back({Text(w, "id"), w.value("online", false) ? "yes" : "no",
-                        JoinList(w.value("arches", json())), JoinList(w.value("releases", json())),
+                        OrAny(JoinList(w.value("arches", json()))),
+                        OrAny(JoinList(w.value("releases", json()))),
                         std::to_string(w.value("capacity", 0)),
                         JoinList(w.value("current_builds", json::array())), Text(w, "version"),
                         ShortTime(Text(w, "last_heartbeat"))});

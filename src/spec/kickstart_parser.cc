@@ -365,7 +365,8 @@ class Parser {
                                                "%post, %onerror, %traceback, %certificate, "
                                                "%addon, %anaconda")
                                  : "did you mean " + close + "?");
-      ReadBody(header[0], where, /*all_lines=*/true, [](const std::string&) {});
+      ReadBody(header[0], where, /*all_lines=*/true,
+               [](const std::string&, const SourceLocation&) {});
       return;
     }
     switch (info->type) {
@@ -382,7 +383,8 @@ class Parser {
         OpaqueSection section;
         section.header = header;
         section.where = where;
-        ReadBody(header[0], where, true, [&](const std::string& l) { section.body += l + "\n"; });
+        ReadBody(header[0], where, true,
+                 [&](const std::string& l, const SourceLocation&) { section.body += l + "\n"; });
         result_.kickstart.opaque_sections.push_back(std::move(section));
         break;
       }
@@ -430,7 +432,7 @@ class Parser {
           return;
         }
       }
-      on_line(line.text);
+      on_line(line.text, line.where);
     }
   }
 
@@ -454,7 +456,7 @@ class Parser {
     script.error_on_fail = opts.Bool("errorOnFail");
     if (opts.Bool("nochroot")) script.in_chroot = false;
     std::string body;
-    ReadBody(header[0], where, true, [&](const std::string& l) {
+    ReadBody(header[0], where, true, [&](const std::string& l, const SourceLocation&) {
       body += l;
       body += '\n';
     });
@@ -472,7 +474,7 @@ class Parser {
     cert.where = where;
     if (const std::string* s = opts.String("filename")) cert.filename = *s;
     if (const std::string* s = opts.String("dir")) cert.dir = *s;
-    ReadBody(header[0], where, true, [&](const std::string& l) {
+    ReadBody(header[0], where, true, [&](const std::string& l, const SourceLocation&) {
       cert.body += l;
       cert.body += '\n';
     });
@@ -522,11 +524,21 @@ class Parser {
       p.ignore_broken = opts.Bool("ignorebroken");
     }
     std::vector<std::string> lines;
-    ReadBody(header[0], where, false, [&](const std::string& l) {
+    ReadBody(header[0], where, false, [&](const std::string& l, const SourceLocation& at) {
       // Package lines lose everything from the first '#'.
       std::string_view text = l;
       text = text.substr(0, text.find('#'));
       std::string_view t = Trim(text);
+      // "%packages#x" is not a section header to pykickstart (it looks at the first
+      // whitespace-separated word) and becomes the package "%packages", which no flattened
+      // kickstart could carry: no package name starts with '%'.
+      if (StartsWith(t, "%")) {
+        diags_.Error(at,
+                     "'" + std::string(t) + "' is not a package name (no package starts with %)",
+                     "a '#' right after a section keyword makes it a package line; put a space "
+                     "before the '#', or end the section with %end first");
+        return;
+      }
       if (!t.empty()) lines.emplace_back(t);
     });
     packages_.AddSection(lines, where, p, diags_);
