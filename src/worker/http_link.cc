@@ -170,9 +170,11 @@ HttpLink::Reply HttpLink::Put(const std::string& path, const fs::path& file, uin
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply.body);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-  // Any size at any pace, as long as it moves.
+  // Any size at any pace, as long as it moves: 15 s without a byte is a dead connection (a
+  // dropped NAT entry, a peer gone without a reset). Giving up early costs little, since the
+  // next try resumes where the master's copy ends.
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 15L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {

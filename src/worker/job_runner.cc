@@ -245,6 +245,10 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
       } catch (const std::exception& e) {
         failure = e.what();
         if (Clock::now() >= give_up) return false;
+        if (options.log) {
+          options.log("build " + std::to_string(id) + " attempt " + std::to_string(attempt) + ": " +
+                      failure + "; trying again in " + std::to_string(backoff.count()) + " ms");
+        }
         for (auto slept = std::chrono::milliseconds(0); slept < backoff && !lost;
              slept += std::chrono::milliseconds(50)) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "worker/worker_link.h"
@@ -26,6 +27,9 @@ struct RunnerOptions {
   // How long an artifact or the result is retried while the master fails it (not while it
   // is unreachable: that ends with the lease).
   std::chrono::milliseconds deliver_for{std::chrono::minutes(15)};
+  // Where the runner says what the worker's operator should know (a failed delivery that is
+  // being retried); nothing when unset.
+  std::function<void(const std::string&)> log;
 };
 
 enum class AttemptEnd {

@@ -80,6 +80,7 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
   ro.lease = o.lease;
   ro.heartbeat = o.heartbeat;
   ro.kill_grace = o.kill_grace;
+  ro.log = Log;
   store::WorkerCaps caps{o.id, o.arch, releases, ""};
 
   std::atomic<bool> hand_back{false};  // the stop grace ran out
