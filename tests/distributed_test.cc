@@ -158,5 +158,26 @@ TEST_F(DistributedTest, AMessageNoWorkerCanHandleIsDeadLetteredAndTheBuildSaysWh
       << done.dump(2);
 }
 
+// x86_64 builds go to a broker that is down, i686 builds to the running one.
+class SplitBrokerTest : public DistributedTest {
+ protected:
+  std::vector<std::string> MasterArgs() const override {
+    return {"--broker", "x86_64=amqp://guest@127.0.0.1:1//"};
+  }
+};
+
+TEST_F(SplitBrokerTest, ABacklogForABrokerThatIsAwayDoesNotHoldUpTheOthers) {
+  // More x86_64 builds than the publisher takes in one round wait for their broker...
+  for (int i = 0; i < 520; ++i) SubmitDryRun("x86_64", "bookworm", "w" + std::to_string(i));
+  // ...and an i686 build submitted after them still goes out to its broker and runs.
+  json b = SubmitDryRun("i686", "trixie", "behind-the-backlog");
+  AddWorker("i386", "i686", "trixie");
+  json done = WaitFinal({b["url"]}, std::chrono::seconds(60))[0];
+  EXPECT_EQ(done["state"], "succeeded") << done.dump(2);
+  json waiting = Get("/api/v1/builds?state=queued&limit=1");
+  ASSERT_EQ(waiting["builds"].size(), 1u);
+  EXPECT_EQ(waiting["builds"][0]["arch"], "x86_64") << "the x86_64 builds still wait";
+}
+
 }  // namespace
 }  // namespace kiln::testing

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "queue/amqp.h"
 
@@ -115,7 +116,20 @@ bool QueuePublisher::Connect(Broker& b) {
 }
 
 bool QueuePublisher::PublishRound() {
-  std::vector<store::OutboxEntry> batch = co_.store().OutboxBatch(options_.batch);
+  // Arches whose broker is away this round are left out of the batch: a backlog waiting for
+  // one broker must not hold up what another broker could take now.
+  std::set<std::string> away;
+  for (auto& [url, b] : brokers_) {
+    if (!Connect(*b)) away.insert(url);
+  }
+  std::vector<std::string> skip;
+  if (!away.empty()) {
+    for (const std::string& arch : co_.store().OutboxArches()) {
+      std::string url = routes_.UrlFor(arch);
+      if (!arch.empty() && away.count(url) != 0) skip.push_back(arch);
+    }
+  }
+  std::vector<store::OutboxEntry> batch = co_.store().OutboxBatch(options_.batch, skip);
   if (batch.empty()) return false;
   std::vector<int64_t> done;
   std::map<std::string, std::vector<int64_t>> sent;  // URL -> outbox rows awaiting confirms

@@ -235,7 +235,11 @@ class Store {
   // in order and removes them when the broker confirmed. Nothing queued while the broker is
   // away is lost.
   void EnableOutbox();
-  std::vector<OutboxEntry> OutboxBatch(int limit);
+  // The oldest `limit` rows, leaving out builds of `skip_arches` (whose broker is away, so
+  // that their backlog does not hold up the other brokers' messages).
+  std::vector<OutboxEntry> OutboxBatch(int limit, const std::vector<std::string>& skip_arches = {});
+  // The arches of the builds in the outbox ("" for rows whose build is gone).
+  std::vector<std::string> OutboxArches();
   // Queues (arch, release) with builds queued before `before_ms` and not in the outbox.
   std::vector<std::pair<std::string, std::string>> LongQueued(int64_t before_ms);
   // Puts those builds of one queue in the outbox again (their message went missing);
