@@ -51,7 +51,9 @@ class ClientTest : public ::testing::Test {
 
   // Runs `kiln ARGS` with the server in KILN_SERVER/KILN_TOKEN (unless `env` says otherwise)
   // and a private config directory.
-  static CliResult Kiln(const std::string& args, const std::string& env = "", int timeout_s = 120) {
+  // `interrupt`: Ctrl-C (SIGINT) it after `timeout_s` instead of killing it.
+  static CliResult Kiln(const std::string& args, const std::string& env = "", int timeout_s = 120,
+                        bool interrupt = false) {
     static int n = 0;
     fs::path err = kWork / ("err-" + std::to_string(++n));
     std::string vars =
@@ -59,8 +61,9 @@ class ClientTest : public ::testing::Test {
                     : env;
     std::string cmd = "cd " + std::string(KILN_SOURCE_DIR) +
                       " && env XDG_CONFIG_HOME=" + (kWork / "cli-config").string() + " " + vars +
-                      " timeout " + std::to_string(timeout_s) + " " + KILN_BINARY + " " + args +
-                      " 2>" + err.string();
+                      " timeout " + (interrupt ? "--preserve-status -s INT " : "") +
+                      std::to_string(timeout_s) + " " + KILN_BINARY + " " + args + " 2>" +
+                      err.string();
     RunResult r = Popen(cmd);
     return {r.exit_code, r.out, ReadFile(err)};
   }
@@ -213,12 +216,23 @@ TEST_F(ClientTest, CancelAWaitingBuildExitsTwo) {
   CliResult followed = waiting.get();
   EXPECT_EQ(followed.exit_code, 2) << followed.out << followed.err;
   EXPECT_NE(followed.out.find("canceled"), std::string::npos) << followed.out;
+  // Ctrl-C stops the follower, not the build, and says how to get back to it.
+  CliResult retry_q = Kiln("retry " + id, env);
+  ASSERT_EQ(retry_q.exit_code, 0) << retry_q.err;
+  CliResult interrupted = Kiln("submit --type tar --dry-run --follow", env, 2, /*interrupt=*/true);
+  EXPECT_EQ(interrupted.exit_code, 130) << interrupted.err;
+  EXPECT_NE(interrupted.err.find("keeps running; follow it again with `kiln logs -f " + id),
+            std::string::npos)
+      << interrupted.err;
+  EXPECT_EQ(Json(Kiln("status " + id + " --json", env))["state"], "queued");
+  ASSERT_EQ(Kiln("cancel " + id, env).exit_code, 0);
   // Cancelling again is refused (it has ended): exit 1 with the server's reason.
   CliResult again = Kiln("cancel " + id, env);
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_FALSE(again.err.empty());
   // Retry queues it again; the JSON says so.
   CliResult retry = Kiln("retry " + id + " --json", env);
+  // (a second retry of a canceled build, after the first one above was canceled again)
   EXPECT_EQ(retry.exit_code, 0) << retry.err;
   EXPECT_EQ(Json(retry)["state"], "queued");
   EXPECT_EQ(Kiln("status 999999", env).exit_code, 1);

@@ -2,8 +2,11 @@
 // request flags) to a kiln server, prints the build's id and link, and with --follow or
 // --wait stays until the build ends (exit 0 succeeded, 1 failed, 2 canceled, 3 usage or
 // connection error).
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -28,6 +31,29 @@ struct SubmitOptions {
   bool wait = false, follow = false, dry_run = false, json = false;
   std::optional<int> priority;
 };
+
+// Ctrl-C (or SIGTERM) while following stops the client, not the build: the handler says how
+// to get back to it, with a note written before it is installed (only write(2) is safe here).
+char interrupt_note[256];
+size_t interrupt_note_size = 0;
+
+void OnInterrupt(int sig) {
+  ssize_t n = write(STDERR_FILENO, interrupt_note, interrupt_note_size);
+  (void)n;
+  _exit(128 + sig);
+}
+
+void ExplainInterruptFor(int64_t id) {
+  std::string note = "\nkiln: build " + std::to_string(id) +
+                     " keeps running; follow it again with `kiln logs -f " + std::to_string(id) +
+                     "`, stop it with `kiln cancel " + std::to_string(id) + "`\n";
+  interrupt_note_size = std::min(note.size(), sizeof interrupt_note);
+  std::memcpy(interrupt_note, note.data(), interrupt_note_size);
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
 
 // A random key for Idempotency-Key: a submit retried after a lost answer makes one build.
 std::string NewIdempotencyKey() {
@@ -93,6 +119,7 @@ int Submit(const SubmitOptions& o) {
     client::FollowMode mode = o.wait ? client::FollowMode::kQuiet
                               : tty  ? client::FollowMode::kLive
                                      : client::FollowMode::kPlain;
+    ExplainInterruptFor(id);
     // Progress goes to stderr (stdout keeps the id, link and result for scripts).
     client::FollowOutcome out =
         client::FollowBuild(api, id, mode, client::ColorFor(STDERR_FILENO), std::cerr);
