@@ -158,6 +158,35 @@ TEST_F(DistributedTest, AMessageNoWorkerCanHandleIsDeadLetteredAndTheBuildSaysWh
       << done.dump(2);
 }
 
+TEST_F(DistributedTest, EveryDeliveryOfABusyWorkerIsHandled) {
+  // Workers holding several deliveries at once, woken both by the broker and by their own
+  // finished jobs: once, a delivery that arrived between the two was read and dropped — its
+  // message stayed unacknowledged (a prefetch slot gone for good) and its build waited for
+  // the master's 30 s republish. Every build must run promptly, each once.
+  AddWorker("amd64-a", "x86_64", "bookworm", {"--capacity", "8"});
+  AddWorker("amd64-b", "x86_64", "bookworm", {"--capacity", "8"});
+  std::vector<std::string> urls;
+  for (int i = 0; i < 1000; ++i) {
+    urls.push_back(SubmitDryRun("x86_64", "bookworm", "busy" + std::to_string(i))["url"]);
+  }
+  Clock::time_point start = Clock::now();
+  std::vector<json> done = WaitFinal(urls, std::chrono::seconds(120));
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  int succeeded = 0;
+  for (const json& b : done) succeeded += b["state"] == "succeeded" && b["attempt"] == 1;
+  EXPECT_EQ(succeeded, 1000);
+  EXPECT_EQ(service_->Log().find("published again"), std::string::npos)
+      << "a delivery was lost on a worker:\n"
+      << service_->Log();
+  EXPECT_LT(seconds, 30) << "some builds waited for the republish";
+  size_t started = 0;
+  for (const auto& w : workers_) {
+    std::string log = w->Log();
+    for (size_t at = 0; (at = log.find(": started", at)) != std::string::npos; ++at) ++started;
+  }
+  EXPECT_EQ(started, 1000u) << "each build ran once";
+}
+
 // x86_64 builds go to a broker that is down, i686 builds to the running one.
 class SplitBrokerTest : public DistributedTest {
  protected:

@@ -86,7 +86,9 @@ class AmqpConnection {
   // requeue=false sends the message to the dead-letter queue.
   bool Reject(uint64_t tag, bool requeue);
 
-  // Handles heartbeats and connection-level frames while the owner has nothing to do.
+  // Handles heartbeats and connection-level frames while the owner has nothing to do. Only
+  // for a connection that expects nothing else (no consumer, no unconfirmed publish): any
+  // other frame it reads — a delivery, a confirm — is lost. Consumers use NextDelivery.
   void Idle(std::chrono::milliseconds timeout);
 
   // For an owner that waits on more than the broker (poll(2)): the socket, and whether

@@ -239,11 +239,12 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
         ssize_t r = read(wake_fd, &n, sizeof n);
         (void)r;
       }
-      if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
-        conn->Idle(milliseconds(0));  // heartbeats
-        continue;
-      }
     }
+    // Always through NextDelivery, never a bare frame read: a delivery that arrived after
+    // poll() returned for the eventfd would otherwise be read and dropped, leaving the
+    // message unacknowledged on this channel for good — holding a prefetch slot (with
+    // capacity 1, the worker's only one) while its build waits for the master's republish.
+    // NextDelivery also sends and checks heartbeats.
     queue::Delivery d;
     std::string error;
     queue::AmqpConnection::Wait w = conn->NextDelivery(milliseconds(0), d, error);
