@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "auth/credentials.h"
+#include "server/queue_publisher.h"
 #include "store/sqlite.h"
 
 namespace kiln::store {
@@ -186,6 +187,37 @@ TEST_F(StoreTest, TheOutboxHasARowEachTimeABuildBecomesQueued) {
   EXPECT_EQ(rows[0].build_id, id);
   store_->Claim(id, Caps("w"), 100, 5);
   EXPECT_FALSE(store_->OutboxBatch(10)[0].still_queued) << "claimed since: nothing to send";
+}
+
+TEST_F(StoreTest, OutboxBatchesLeaveOutOrKeepOnlyTheNamedArches) {
+  store_->EnableOutbox();
+  int64_t amd = store_->SubmitBuild(Spec(alice_, "a", "x86_64"), 1).id;
+  int64_t i386 = store_->SubmitBuild(Spec(alice_, "b", "i686"), 2).id;
+  auto ids = [](const std::vector<OutboxEntry>& rows) {
+    std::vector<int64_t> out;
+    for (const OutboxEntry& r : rows) out.push_back(r.build_id);
+    return out;
+  };
+  EXPECT_EQ(ids(store_->OutboxBatch(10)), (std::vector<int64_t>{amd, i386}));
+  EXPECT_EQ(ids(store_->OutboxBatch(10, {{"x86_64"}, false})), std::vector<int64_t>{i386});
+  EXPECT_EQ(ids(store_->OutboxBatch(10, {{"x86_64"}, true})), std::vector<int64_t>{amd});
+  EXPECT_TRUE(store_->OutboxBatch(10, {{}, true}).empty()) << "no broker up: nothing goes";
+}
+
+TEST(BrokerRoutesTest, ABrokerThatIsAwayHoldsBackOnlyItsOwnArches) {
+  server::BrokerRoutes routes;
+  std::string error;
+  ASSERT_TRUE(routes.Add("amqp://guest@main//", error)) << error;
+  ASSERT_TRUE(routes.Add("i686=amqp://guest@old//", error)) << error;
+  OutboxArchFilter none = routes.Publishable({});
+  EXPECT_FALSE(none.only);
+  EXPECT_TRUE(none.arches.empty());
+  OutboxArchFilter old_away = routes.Publishable({"amqp://guest@old//"});
+  EXPECT_FALSE(old_away.only);
+  EXPECT_EQ(old_away.arches, std::vector<std::string>{"i686"});
+  OutboxArchFilter main_away = routes.Publishable({"amqp://guest@main//"});
+  EXPECT_TRUE(main_away.only) << "only the arches of brokers that are up";
+  EXPECT_EQ(main_away.arches, std::vector<std::string>{"i686"});
 }
 
 TEST_F(StoreTest, AnExpiredLeaseRequeuesAndTheOldAttemptIsRefused) {

@@ -22,6 +22,22 @@ std::set<std::string> BrokerRoutes::Urls() const {
   return out;
 }
 
+store::OutboxArchFilter BrokerRoutes::Publishable(const std::set<std::string>& away) const {
+  store::OutboxArchFilter f;
+  if (!every_arch.empty() && away.count(every_arch) != 0) {
+    // The default broker is away: only arches routed to a broker that is up may go.
+    f.only = true;
+    for (const auto& [arch, url] : by_arch) {
+      if (away.count(url) == 0) f.arches.push_back(arch);
+    }
+  } else {
+    for (const auto& [arch, url] : by_arch) {
+      if (away.count(url) != 0) f.arches.push_back(arch);
+    }
+  }
+  return f;
+}
+
 bool BrokerRoutes::Add(const std::string& flag, std::string& error) {
   size_t eq = flag.find('=');
   size_t scheme = flag.find("://");
@@ -122,14 +138,8 @@ bool QueuePublisher::PublishRound() {
   for (auto& [url, b] : brokers_) {
     if (!Connect(*b)) away.insert(url);
   }
-  std::vector<std::string> skip;
-  if (!away.empty()) {
-    for (const std::string& arch : co_.store().OutboxArches()) {
-      std::string url = routes_.UrlFor(arch);
-      if (!arch.empty() && away.count(url) != 0) skip.push_back(arch);
-    }
-  }
-  std::vector<store::OutboxEntry> batch = co_.store().OutboxBatch(options_.batch, skip);
+  std::vector<store::OutboxEntry> batch =
+      co_.store().OutboxBatch(options_.batch, routes_.Publishable(away));
   if (batch.empty()) return false;
   std::vector<int64_t> done;
   std::map<std::string, std::vector<int64_t>> sent;  // URL -> outbox rows awaiting confirms

@@ -25,6 +25,8 @@ struct BrokerRoutes {
   bool empty() const { return every_arch.empty() && by_arch.empty(); }
   std::string UrlFor(const std::string& arch) const;  // "" = no broker for it
   std::set<std::string> Urls() const;
+  // The outbox rows a publish round may take while the brokers in `away` are unreachable.
+  store::OutboxArchFilter Publishable(const std::set<std::string>& away) const;
   // "URL" or "ARCH=URL" (the --broker flag); false with `error` if malformed.
   bool Add(const std::string& flag, std::string& error);
 };

@@ -860,35 +860,32 @@ void Store::EnableOutbox() {
       "(SELECT build_id FROM outbox) ORDER BY priority DESC, queued_ms, id");
 }
 
-std::vector<OutboxEntry> Store::OutboxBatch(int limit,
-                                            const std::vector<std::string>& skip_arches) {
+std::vector<OutboxEntry> Store::OutboxBatch(int limit, const OutboxArchFilter& filter) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  std::string skip;
-  for (size_t i = 0; i < skip_arches.size(); ++i) {
-    skip += (i == 0 ? "" : ", ") + std::string("?") + std::to_string(i + 2);
+  std::string where;
+  if (filter.only || !filter.arches.empty()) {
+    std::string params;
+    for (size_t i = 0; i < filter.arches.size(); ++i) {
+      params += (i == 0 ? "?" : ", ?") + std::to_string(i + 2);
+    }
+    where = filter.only
+                ? "WHERE COALESCE(b.arch, '') IN ('', " + (params.empty() ? "''" : params) + ") "
+                : "WHERE COALESCE(b.arch, '') NOT IN (" + params + ") ";
   }
   Statement s = db_->Prepare(
       "SELECT o.seq, o.build_id, COALESCE(b.state = 'queued', 0), COALESCE(b.arch, ''), "
       "COALESCE(b.release, ''), COALESCE(b.type, ''), COALESCE(b.priority, 0) FROM outbox o "
       "LEFT JOIN builds b ON b.id = o.build_id " +
-      (skip.empty() ? std::string() : "WHERE COALESCE(b.arch, '') NOT IN (" + skip + ") ") +
-      "ORDER BY o.seq LIMIT ?1");
+      where + "ORDER BY o.seq LIMIT ?1");
   s.Bind(1, limit);
-  for (size_t i = 0; i < skip_arches.size(); ++i) s.Bind(static_cast<int>(i + 2), skip_arches[i]);
+  for (size_t i = 0; i < filter.arches.size(); ++i) {
+    s.Bind(static_cast<int>(i + 2), filter.arches[i]);
+  }
   std::vector<OutboxEntry> out;
   while (s.Step()) {
     out.push_back({s.Int(0), s.Int(1), s.Int(2) != 0, s.Text(3), s.Text(4), s.Text(5),
                    static_cast<int>(s.Int(6))});
   }
-  return out;
-}
-
-std::vector<std::string> Store::OutboxArches() {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Statement s = db_->Prepare(
-      "SELECT DISTINCT COALESCE(b.arch, '') FROM outbox o LEFT JOIN builds b ON b.id = o.build_id");
-  std::vector<std::string> out;
-  while (s.Step()) out.push_back(s.Text(0));
   return out;
 }
 

@@ -96,6 +96,13 @@ struct OutboxEntry {
   int priority = 0;
 };
 
+// Which outbox rows a publish round may take, by the arch of their build: all but `arches`,
+// or (`only`) just `arches`. Rows whose build is gone (arch "") match unless excluded.
+struct OutboxArchFilter {
+  std::vector<std::string> arches;
+  bool only = false;
+};
+
 struct BuildFilter {
   std::optional<BuildState> state;
   std::optional<int64_t> owner_id;
@@ -235,11 +242,9 @@ class Store {
   // in order and removes them when the broker confirmed. Nothing queued while the broker is
   // away is lost.
   void EnableOutbox();
-  // The oldest `limit` rows, leaving out builds of `skip_arches` (whose broker is away, so
-  // that their backlog does not hold up the other brokers' messages).
-  std::vector<OutboxEntry> OutboxBatch(int limit, const std::vector<std::string>& skip_arches = {});
-  // The arches of the builds in the outbox ("" for rows whose build is gone).
-  std::vector<std::string> OutboxArches();
+  // The oldest `limit` rows that `filter` lets through (the publisher leaves out arches
+  // whose broker is away, so that their backlog does not hold up the other brokers).
+  std::vector<OutboxEntry> OutboxBatch(int limit, const OutboxArchFilter& filter = {});
   // Queues (arch, release) with builds queued before `before_ms` and not in the outbox.
   std::vector<std::pair<std::string, std::string>> LongQueued(int64_t before_ms);
   // Puts those builds of one queue in the outbox again (their message went missing);
