@@ -113,15 +113,11 @@ int UserDel(const AdminOptions& o) {
   return 1;
 }
 
-// POST /api/v1/tokens on `url` with an admin's token.
-int TokenCreateOverApi(const AdminOptions& o, std::string url, const std::string& admin_token) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
+// POST /api/v1/tokens with an admin's token.
+int TokenCreateOverApi(const AdminOptions& o, const client::Connection& c) {
   nlohmann::json body = {{"name", o.label}};
   if (!o.worker.empty()) body["worker"] = o.worker;
   if (!o.user.empty()) body["user"] = o.user;
-  client::Connection c{url, admin_token,
-                       o.server.empty() ? "KILN_SERVER or the CLI config" : "--server",
-                       "KILN_TOKEN or the CLI config"};
   client::ApiClient api(c);
   client::Reply r;
   try {
@@ -142,25 +138,25 @@ int TokenCreateOverApi(const AdminOptions& o, std::string url, const std::string
 }
 
 int TokenCreate(const AdminOptions& o) {
-  // Over the API when a master is named, or when there is no database here to use.
-  std::string url = o.server;
-  if (url.empty() && std::getenv("KILN_SERVER") != nullptr) url = std::getenv("KILN_SERVER");
+  // Over the API when a master is named (--server, KILN_SERVER), or when there is no database
+  // here to use and the CLI config names one; the token as every client command finds it.
   std::string config_error;
-  std::optional<client::ClientConfig> config =
-      client::ReadClientConfig(client::ClientConfigPath(), config_error);
-  if (url.empty() && !o.data_dir_given && !fs::exists(fs::path(o.data_dir) / "kiln.db") && config) {
-    url = config->url;
-  }
-  if (!url.empty()) {
-    std::string admin = std::getenv("KILN_TOKEN") != nullptr ? std::getenv("KILN_TOKEN")
-                        : config                             ? config->token
-                                                             : "";
-    if (admin.empty()) {
-      std::cerr << "kiln token create: no admin token for " << url
+  client::Connection c = client::ResolveConnection(config_error);
+  bool over_api =
+      !o.server.empty() || c.url_source == "KILN_SERVER" ||
+      (!c.url.empty() && !o.data_dir_given && !fs::exists(fs::path(o.data_dir) / "kiln.db"));
+  if (over_api) {
+    if (!o.server.empty()) {
+      c.url = o.server;
+      c.url_source = "--server";
+      while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+    }
+    if (c.token.empty()) {
+      std::cerr << "kiln token create: no admin token for " << c.url
                 << " (set KILN_TOKEN or write the CLI config)\n";
       return 3;
     }
-    return TokenCreateOverApi(o, url, admin);
+    return TokenCreateOverApi(o, c);
   }
   auto store = OpenStore(o);
   if (!store) return 1;

@@ -70,6 +70,22 @@ std::string_view ToString(ImageType type) {
   return "live";
 }
 
+bool CanBuild(ImageType type) {
+  for (ImageType t : kBuildableTypes) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+std::string BuildableTypesText() {
+  std::string out;
+  size_t n = std::size(kBuildableTypes);
+  for (size_t i = 0; i < n; ++i) {
+    out += (i == 0 ? "" : i + 1 == n ? " and " : ", ") + std::string(ToString(kBuildableTypes[i]));
+  }
+  return out;
+}
+
 std::optional<Arch> ParseArch(std::string_view text) {
   std::string t = ToLower(Trim(text));
   if (t == "x86_64" || t == "amd64") return Arch::kX86_64;

@@ -18,6 +18,12 @@ enum class Arch { kX86_64, kI686 };
 // "live", "raw", ... (case-insensitive); nullopt if unknown.
 std::optional<ImageType> ParseImageType(std::string_view text);
 std::string_view ToString(ImageType type);
+// The types this version's engine builds (not yet the installer ISOs, boot and dvd); the
+// server refuses the others at submit and lists these per release.
+inline constexpr ImageType kBuildableTypes[] = {ImageType::kTar, ImageType::kRaw, ImageType::kQcow2,
+                                                ImageType::kLive};
+bool CanBuild(ImageType type);
+std::string BuildableTypesText();  // "tar, raw, qcow2 and live", for messages
 // Accepts the seed's names (x86_64, i686) and Debian's (amd64, i386).
 std::optional<Arch> ParseArch(std::string_view text);
 std::string_view ToString(Arch arch);    // the seed's name: x86_64, i686

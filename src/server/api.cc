@@ -449,12 +449,10 @@ struct Handler {
   // ---- submit
 
   HttpResponse SubmitSpec(const BuildSpec& spec, const Diagnostics& diags) {
-    if (spec.type == ImageType::kBoot || spec.type == ImageType::kDvd) {
-      std::string type(ToString(spec.type));
+    if (!CanBuild(spec.type)) {
       return Error(422, "type-not-supported",
-                   "kiln cannot build " + type +
-                       " images yet: this version builds tar, raw, "
-                       "qcow2 and live images",
+                   "kiln cannot build " + std::string(ToString(spec.type)) +
+                       " images yet: this version builds " + BuildableTypesText() + " images",
                    "ask for type live (a live ISO), raw or qcow2 (a bootable disk) or tar");
     }
     if (std::string local = LocalSourceIn(spec); !local.empty()) {
@@ -887,6 +885,8 @@ struct Handler {
   HttpResponse Releases() {
     std::vector<store::Worker> workers = api.OnlineWorkers();
     json releases = json::array();
+    json types = json::array();
+    for (ImageType t : kBuildableTypes) types.push_back(ToString(t));
     for (const ReleaseInfo& r : KnownReleases()) {
       json online = json::array();
       for (const store::Worker& w : workers) {
@@ -899,7 +899,7 @@ struct Handler {
                           {"family", r.family},
                           {"version", r.version},
                           {"arches", {"x86_64", "i686"}},
-                          {"types", {"tar", "raw", "qcow2", "live"}},
+                          {"types", types},
                           {"online_workers", online}});
     }
     return Json(200, {{"releases", releases}});

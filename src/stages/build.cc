@@ -322,11 +322,11 @@ struct PreparedBuild {
 std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptions& options,
                                          engine::Reporter& reporter, bool dry_run,
                                          PreparedBuild& prep) {
-  if (spec.type != ImageType::kTar && !IsBootable(spec.type)) {
+  if (!CanBuild(spec.type)) {
     return Fail("plan",
                 {engine::FailureClass::kInput, "type-not-supported",
                  "plan: kiln cannot build " + std::string(ToString(spec.type)) +
-                     " images yet; this version builds tar, raw, qcow2 and live images",
+                     " images yet; this version builds " + BuildableTypesText() + " images",
                  "ask for --type tar, raw, qcow2 or live"},
                 reporter);
   }
