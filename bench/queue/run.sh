@@ -72,7 +72,7 @@ sleep 2
 fi
 
 # --- kiln
-"$KILN" serve --listen 127.0.0.1:$KILN_PORT --data-dir "$WORK/master" --broker "$BROKER" \
+"$KILN" serve --listen 127.0.0.1:$KILN_PORT --data-dir "$WORK/master" --broker "$BROKER" ${SERVE_ARGS:-} \
   >"$WORK/serve.log" 2>&1 &
 serve_pid=$!
 pids+=($!)

@@ -186,7 +186,8 @@ std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>&
   if (!b) return std::nullopt;
   std::string header =
       "=== attempt " + std::to_string(b->attempt) + " on " + caps.worker + " ===\n";
-  if (b->spec_json.find("\"dry_run\":true") != std::string::npos) {
+  bool dry_run = b->spec_json.find("\"dry_run\":true") != std::string::npos;
+  if (dry_run) {
     // A dry run keeps no files: its few log lines are events (the log route reads them).
     std::lock_guard<std::mutex> lock(dry_mu_);
     dry_runs_.insert(b->id);
@@ -202,7 +203,7 @@ std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>&
   store_.AppendEvents(b->id, {{"state", data.dump()}}, NowMs());
   Bump();
   hub_.Notify(b->id);
-  return JobTicket{b->id, b->attempt, b->spec_json};
+  return JobTicket{b->id, b->attempt, b->spec_json, dry_run};
 }
 
 store::LeaseStatus Coordinator::Heartbeat(int64_t id, int attempt, const std::string& worker,
@@ -211,8 +212,8 @@ store::LeaseStatus Coordinator::Heartbeat(int64_t id, int attempt, const std::st
 }
 
 bool Coordinator::IsCurrentAttempt(int64_t id, int attempt) {
-  std::optional<store::Build> b = store_.GetBuild(id);
-  return b && b->state == BuildState::kRunning && b->attempt == attempt;
+  std::optional<store::Store::RunningAttempt> a = store_.RunningAttemptOf(id);
+  return a && a->attempt == attempt;
 }
 
 bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
@@ -238,8 +239,8 @@ bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store
 }
 
 bool Coordinator::HoldsAttempt(int64_t id, int attempt, const std::string& worker) {
-  std::optional<store::Build> b = store_.GetBuild(id);
-  return b && b->state == BuildState::kRunning && b->attempt == attempt && b->worker == worker;
+  std::optional<store::Store::RunningAttempt> a = store_.RunningAttemptOf(id);
+  return a && a->attempt == attempt && a->worker == worker;
 }
 
 bool Coordinator::AddArtifact(int64_t id, int attempt, const fs::path& file, std::string& error,

@@ -62,6 +62,7 @@ struct JobTicket {
   int64_t build_id = 0;
   int attempt = 0;
   std::string spec_json;
+  bool dry_run = false;  // the spec's dry_run: plan only
 };
 
 // How an attempt ended, as its worker reports it.

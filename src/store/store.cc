@@ -399,6 +399,14 @@ std::optional<Build> Store::GetBuild(int64_t id) {
   return GetBuildLocked(id);
 }
 
+std::optional<Store::RunningAttempt> Store::RunningAttemptOf(int64_t id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Statement s = db_->Prepare("SELECT attempt, worker FROM builds WHERE id=?1 AND state='running'");
+  s.Bind(1, id);
+  if (!s.Step()) return std::nullopt;
+  return RunningAttempt{static_cast<int>(s.Int(0)), s.Text(1)};
+}
+
 std::vector<Build> Store::ListBuilds(const BuildFilter& f) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(

@@ -184,6 +184,12 @@ class Store {
   // Builds.
   SubmitResult SubmitBuild(const NewBuild& build, int64_t now_ms);
   std::optional<Build> GetBuild(int64_t id);
+  // The attempt and worker of a running build (the worker protocol's check; no full read).
+  struct RunningAttempt {
+    int attempt = 0;
+    std::string worker;
+  };
+  std::optional<RunningAttempt> RunningAttemptOf(int64_t id);
   std::vector<Build> ListBuilds(const BuildFilter& filter);
   // Queued builds go straight to canceled; running ones get the cancel flag their worker sees
   // at its next heartbeat. False if the build is already final.

@@ -56,7 +56,9 @@ std::optional<server::JobTicket> TicketOf(const HttpLink::Reply& r) {
   if (!j.is_object() || !j.contains("build_id") || !j.contains("spec")) {
     throw LinkError("claim: the master's answer is not a ticket");
   }
-  return server::JobTicket{j["build_id"].get<int64_t>(), j["attempt"].get<int>(), j["spec"].dump()};
+  const json& spec = j["spec"];
+  return server::JobTicket{j["build_id"].get<int64_t>(), j["attempt"].get<int>(), spec.dump(),
+                           spec.is_object() && spec.value("dry_run", false)};
 }
 
 json EventsJson(const std::vector<store::Store::NewEvent>& events) {

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "core/build_spec_json.h"
@@ -150,6 +151,50 @@ server::JobResult PlanJob(const std::string& spec_json, const RunnerOptions& opt
 
 }  // namespace
 
+Heartbeats::Heartbeats() : thread_([this] { Loop(); }) {}
+
+Heartbeats::~Heartbeats() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::unique_ptr<Heartbeats::Beat> Heartbeats::Add(std::function<void()> beat) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t id = next_id_++;
+  beats_.emplace(id, std::move(beat));
+  return std::make_unique<Beat>(*this, id);
+}
+
+void Heartbeats::Remove(uint64_t id) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return running_ != id; });
+  beats_.erase(id);
+}
+
+void Heartbeats::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    // Each beat in turn, without the lock held while it runs (it may wait for the master).
+    for (uint64_t after = 0;;) {
+      auto it = beats_.upper_bound(after);
+      if (it == beats_.end() || stop_) break;
+      after = it->first;
+      running_ = it->first;
+      std::function<void()>& beat = it->second;  // stays: Remove waits for running_
+      lock.unlock();
+      beat();
+      lock.lock();
+      running_ = 0;
+      cv_.notify_all();
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_; });
+  }
+}
+
 AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
                       const server::JobTicket& ticket, const std::atomic<bool>& stop) {
   const int64_t id = ticket.build_id;
@@ -178,58 +223,37 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
   // The heartbeat keeps the lease and carries a cancel request back; it flushes what a quiet
   // build left in the batch, and stops the job when the worker stops. A master that has not
   // answered for a whole lease has given the build to someone else: stop.
-  std::atomic<bool> finished{false};
-  std::mutex wake_mu;
-  std::condition_variable wake;
-  std::thread heartbeat([&] {
-    Clock::time_point next = Clock::now() + options.heartbeat;
-    Clock::time_point last_ok = Clock::now();
-    while (!finished) {
-      {
-        // Wakes every 50 ms for `stop`, at once when the attempt ends.
-        std::unique_lock<std::mutex> lock(wake_mu);
-        wake.wait_for(lock, std::chrono::milliseconds(50), [&] { return finished.load(); });
+  Clock::time_point next_beat = Clock::now() + options.heartbeat;
+  Clock::time_point last_ok = Clock::now();
+  auto beat = [&] {
+    if (stop) cancel = true;
+    if (Clock::now() < next_beat) return;
+    next_beat = Clock::now() + options.heartbeat;
+    {
+      std::lock_guard<std::mutex> b(batch_mu);
+      flush();
+    }
+    try {
+      store::LeaseStatus s = link.Heartbeat(id, attempt, me, options.lease.count());
+      last_ok = Clock::now();
+      if (s == store::LeaseStatus::kCancelRequested) {
+        canceled_by_user = true;
+        cancel = true;
+      } else if (s == store::LeaseStatus::kLost) {
+        lost = true;
+        cancel = true;
       }
-      if (finished) break;
-      if (stop) cancel = true;
-      if (Clock::now() < next) continue;
-      next = Clock::now() + options.heartbeat;
-      {
-        std::lock_guard<std::mutex> b(batch_mu);
-        flush();
-      }
-      try {
-        store::LeaseStatus s = link.Heartbeat(id, attempt, me, options.lease.count());
-        last_ok = Clock::now();
-        if (s == store::LeaseStatus::kCancelRequested) {
-          canceled_by_user = true;
-          cancel = true;
-        } else if (s == store::LeaseStatus::kLost) {
-          lost = true;
-          cancel = true;
-        }
-      } catch (const std::exception&) {
-        if (Clock::now() - last_ok > options.lease) {
-          lost = true;
-          cancel = true;
-        }
+    } catch (const std::exception&) {
+      if (Clock::now() - last_ok > options.lease) {
+        lost = true;
+        cancel = true;
       }
     }
-  });
-  struct Join {
-    std::atomic<bool>& finished;
-    std::mutex& mu;
-    std::condition_variable& cv;
-    std::thread& t;
-    ~Join() {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        finished = true;
-      }
-      cv.notify_all();
-      if (t.joinable()) t.join();
-    }
-  } join{finished, wake_mu, wake, heartbeat};
+  };
+  std::optional<Heartbeats> own_heartbeats;  // a worker without a shared heartbeat thread
+  Heartbeats& heartbeats =
+      options.heartbeats != nullptr ? *options.heartbeats : own_heartbeats.emplace();
+  std::unique_ptr<Heartbeats::Beat> beating = heartbeats.Add(beat);
 
   // Delivers one thing to the master, retrying what fails on the way (the master restarting,
   // a dropped connection) while the attempt is still ours. nullopt = lost meanwhile.
@@ -265,8 +289,7 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
     return recorded.value_or(false) ? AttemptEnd::kRecorded : AttemptEnd::kLost;
   };
 
-  json spec = json::parse(ticket.spec_json, nullptr, false);
-  if (spec.is_object() && spec.value("dry_run", false)) {
+  if (ticket.dry_run) {
     std::vector<store::Store::NewEvent> events;
     server::JobResult outcome = PlanJob(ticket.spec_json, options, events);
     return finish(outcome, events);  // the plan and the result in one call

@@ -8,13 +8,55 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "worker/worker_link.h"
 
 namespace kiln::worker {
+
+// One thread that keeps the leases of all of a worker's running attempts, instead of a
+// thread per attempt: each attempt adds a beat, called about every 50 ms (it checks for a
+// stop and sends its heartbeat when one is due) until its Beat handle goes.
+class Heartbeats {
+ public:
+  Heartbeats();
+  ~Heartbeats();
+  Heartbeats(const Heartbeats&) = delete;
+  Heartbeats& operator=(const Heartbeats&) = delete;
+
+  class Beat {
+   public:
+    Beat(Heartbeats& owner, uint64_t id) : owner_(owner), id_(id) {}
+    ~Beat() { owner_.Remove(id_); }  // waits while the beat runs: it uses the attempt's state
+    Beat(const Beat&) = delete;
+    Beat& operator=(const Beat&) = delete;
+
+   private:
+    Heartbeats& owner_;
+    uint64_t id_;
+  };
+  std::unique_ptr<Beat> Add(std::function<void()> beat);
+
+ private:
+  void Loop();
+  void Remove(uint64_t id);
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, std::function<void()>> beats_;
+  uint64_t next_id_ = 1;
+  uint64_t running_ = 0;  // the beat being called (0: none)
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 struct RunnerOptions {
   std::string worker_id;
@@ -30,6 +72,8 @@ struct RunnerOptions {
   // Where the runner says what the worker's operator should know (a failed delivery that is
   // being retried); nothing when unset.
   std::function<void(const std::string&)> log;
+  // The worker's shared heartbeat thread; unset: the attempt starts its own.
+  Heartbeats* heartbeats = nullptr;
 };
 
 enum class AttemptEnd {

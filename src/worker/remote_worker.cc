@@ -5,8 +5,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <deque>
 #include <iostream>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -111,50 +112,83 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
     ssize_t n = write(wake_fd, &one, sizeof one);
     (void)n;
   };
-  struct Job {
-    std::thread thread;
-    std::atomic<bool> finished{false};
+  // `capacity` job threads, started once: a delivery is handed to a free one (the broker
+  // sends no more than `capacity` unacknowledged messages at a time).
+  struct Delivery {
+    int64_t build_id = 0;
+    uint64_t tag = 0, generation = 0;
   };
-  std::list<Job> jobs;
+  std::mutex jobs_mu;
+  std::condition_variable jobs_cv;
+  std::deque<Delivery> waiting;
+  int busy = 0;  // deliveries waiting or running
+  bool no_more_jobs = false;
+  Heartbeats heartbeats;
+  ro.heartbeats = &heartbeats;
 
-  auto start_job = [&](int64_t build_id, uint64_t tag, uint64_t generation) {
-    jobs.emplace_back();
-    Job& job = jobs.back();
-    job.thread = std::thread([&, build_id, tag, generation, &finished = job.finished] {
-      std::optional<server::JobTicket> ticket;
-      bool answered = false;
-      Clock::time_point give_up = Clock::now() + 2 * o.lease;
-      for (milliseconds backoff(250); !stop && Clock::now() < give_up;
-           backoff = std::min(backoff * 2, milliseconds(4000))) {
-        try {
-          ticket = link.ClaimBuild(build_id, caps, o.lease.count());
-          answered = true;
-          break;
-        } catch (const std::exception& e) {
-          Log("build " + std::to_string(build_id) + ": claiming: " + e.what());
-          Nap(backoff, stop);
-        }
+  auto run_job = [&](const Delivery& job) {
+    const int64_t build_id = job.build_id;
+    std::optional<server::JobTicket> ticket;
+    bool answered = false;
+    Clock::time_point give_up = Clock::now() + 2 * o.lease;
+    for (milliseconds backoff(250); !stop && Clock::now() < give_up;
+         backoff = std::min(backoff * 2, milliseconds(4000))) {
+      try {
+        ticket = link.ClaimBuild(build_id, caps, o.lease.count());
+        answered = true;
+        break;
+      } catch (const std::exception& e) {
+        Log("build " + std::to_string(build_id) + ": claiming: " + e.what());
+        Nap(backoff, stop);
       }
-      if (ticket) {
-        Log("build " + std::to_string(build_id) + " attempt " + std::to_string(ticket->attempt) +
-            ": started");
-        AttemptEnd end = RunAttempt(link, ro, *ticket, hand_back);
-        Log("build " + std::to_string(build_id) + " attempt " + std::to_string(ticket->attempt) +
-            (end == AttemptEnd::kRecorded     ? ": result recorded"
-             : end == AttemptEnd::kHandedBack ? ": handed back"
-                                              : ": lost (the master gave it to another worker)"));
-      } else if (answered) {
-        Log("build " + std::to_string(build_id) +
-            ": not queued any more (running elsewhere, finished or canceled); message dropped");
+    }
+    if (ticket) {
+      std::string name = "build " + std::to_string(build_id) + " attempt " +
+                         std::to_string(ticket->attempt) + (ticket->dry_run ? " (dry run)" : "");
+      if (!ticket->dry_run) Log(name + ": started");  // a plan takes milliseconds: one line
+      AttemptEnd end = RunAttempt(link, ro, *ticket, hand_back);
+      Log(name + (end == AttemptEnd::kRecorded ? ": result recorded"
+                  : end == AttemptEnd::kHandedBack
+                      ? ": handed back"
+                      : ": lost (the master gave it to another worker)"));
+    } else if (answered) {
+      Log("build " + std::to_string(build_id) +
+          ": not queued any more (running elsewhere, finished or canceled); message dropped");
+    }
+    {
+      std::lock_guard<std::mutex> lock(settle_mu);
+      // The master knows where the build is whenever it answered: the message is done.
+      settles.push_back({job.tag, job.generation, answered});
+    }
+    wake();
+  };
+  std::vector<std::thread> job_threads;
+  for (int i = 0; i < std::max(1, o.capacity); ++i) {
+    job_threads.emplace_back([&] {
+      std::unique_lock<std::mutex> lock(jobs_mu);
+      while (true) {
+        jobs_cv.wait(lock, [&] { return !waiting.empty() || no_more_jobs; });
+        if (waiting.empty()) return;
+        Delivery job = waiting.front();
+        waiting.pop_front();
+        lock.unlock();
+        run_job(job);
+        lock.lock();
+        --busy;
       }
-      {
-        std::lock_guard<std::mutex> lock(settle_mu);
-        // The master knows where the build is whenever it answered: the message is done.
-        settles.push_back({tag, generation, answered});
-      }
-      finished = true;
-      wake();
     });
+  }
+  auto start_job = [&](int64_t build_id, uint64_t tag, uint64_t generation) {
+    {
+      std::lock_guard<std::mutex> lock(jobs_mu);
+      waiting.push_back({build_id, tag, generation});
+      ++busy;
+    }
+    jobs_cv.notify_one();
+  };
+  auto jobs_busy = [&] {
+    std::lock_guard<std::mutex> lock(jobs_mu);
+    return busy;
   };
 
   std::unique_ptr<queue::AmqpConnection> conn;
@@ -168,21 +202,13 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
     if (stop && !stopping) {
       stopping = true;
       stop_deadline = Clock::now() + o.stop_grace;
-      Log("stopping: no new builds; " + std::to_string(jobs.size()) + " running may finish");
-    }
-    for (auto it = jobs.begin(); it != jobs.end();) {
-      if (it->finished) {
-        it->thread.join();
-        it = jobs.erase(it);
-      } else {
-        ++it;
-      }
+      Log("stopping: no new builds; " + std::to_string(jobs_busy()) + " running may finish");
     }
     if (stopping && !hand_back && Clock::now() >= stop_deadline) {
-      Log("stop grace over: handing back " + std::to_string(jobs.size()) + " build(s)");
+      Log("stop grace over: handing back " + std::to_string(jobs_busy()) + " build(s)");
       hand_back = true;
     }
-    if (stopping && jobs.empty()) {
+    if (stopping && jobs_busy() == 0) {
       std::lock_guard<std::mutex> lock(settle_mu);
       if (settles.empty() || !conn || !conn->healthy()) break;
     }
@@ -265,6 +291,12 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
     }
     start_job(m->build_id, d.tag, generation);
   }
+  {
+    std::lock_guard<std::mutex> lock(jobs_mu);
+    no_more_jobs = true;
+  }
+  jobs_cv.notify_all();
+  for (std::thread& t : job_threads) t.join();
   done_serving = true;
   alive.join();
   Log("stopped");
