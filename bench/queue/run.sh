@@ -26,9 +26,13 @@ KILN_PORT=${KILN_PORT:-5091}
 RESULTS=${RESULTS:-bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)-queue.txt}
 
 scripts/install-deps.sh test >/dev/null
+# wrk drives the HTTP floor below (a bench tool, not a test dependency).
+dpkg-query -W -f='${Status}' wrk 2>/dev/null | grep -q "install ok installed" ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
 cmake --preset release >/dev/null
-cmake --build --preset release --target kiln kiln_queue_bench kiln_broker_floor >/dev/null
+cmake --build --preset release --target kiln kiln_queue_bench kiln_broker_floor kiln_store_floor >/dev/null
 FLOOR=${FLOOR:-build/release/bench/kiln_broker_floor}
+STORE_FLOOR=${STORE_FLOOR:-build/release/bench/kiln_store_floor}
 
 rm -rf "$WORK"
 mkdir -p "$WORK/rabbit" "$WORK/celery"
@@ -102,12 +106,30 @@ kiln_tp=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count 
   --concurrency "$CONCURRENCY" --label throughput)
 after=$(snapshot)
 
+# --- the HTTP floor: one request at a time on one keep-alive connection to the master's
+# cheapest route (no store, no JSON body), as the worker protocol uses it; CPU of the master
+# and of wrk per request.
+http_before=$(cpu "$serve_pid")
+wrk_out=$( { /usr/bin/time -f "wrk_cpu %U %S" wrk -t1 -c1 -d5s "http://127.0.0.1:$KILN_PORT/api/v1/health"; } 2>&1)
+http_after=$(cpu "$serve_pid")
+http_floor=$(python3 - "$wrk_out" "$http_before" "$http_after" <<'PY'
+import json, re, sys
+out, before, after = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+n = int(re.search(r"(\d+) requests in", out).group(1))
+u, s = map(float, re.search(r"wrk_cpu ([\d.]+) ([\d.]+)", out).groups())
+print(json.dumps({"label": "http floor", "requests": n, "server_cpu_us": round((after - before) * 1e6 / n, 1),
+                  "client_cpu_us": round((u + s) * 1e6 / n, 1)}))
+PY
+)
+
 # --- the broker alone: one durable, confirmed message per job and nothing else
 floor_before=$(cpu "$beam")
-floor1=$("$FLOOR" --url "$BROKER" --count "$TP_COUNT" --consumers "$WORKERS" --prefetch 1)
+floor1=$(/usr/bin/time -f "%U %S" -o "$WORK/floor1.cpu" "$FLOOR" --url "$BROKER" --count "$TP_COUNT" \
+  --consumers "$WORKERS" --prefetch 1)
 floor_mid=$(cpu "$beam")
 floor16=$("$FLOOR" --url "$BROKER" --count "$TP_COUNT" --consumers "$WORKERS" --prefetch 16)
 floor_after=$(cpu "$beam")
+store_floor=$("$STORE_FLOOR" --dir "$WORK/store-floor" --count 5000)
 
 ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print(round(a[sys.argv[3]]/b[sys.argv[3]], 2) if b[sys.argv[3]] else 0)" "$1" "$2" "$3"; }
 {
@@ -122,6 +144,28 @@ ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(s
   echo "broker CPU seconds in celery's throughput run: ${celery_broker_before:-0} -> ${celery_broker_after:-0}"
   echo "broker alone, prefetch 1:   $floor1 (broker CPU s: $floor_before -> $floor_mid)"
   echo "broker alone, prefetch 16:  $floor16 (broker CPU s: $floor_mid -> $floor_after)"
+  echo "http floor:                 $http_floor"
+  echo "store floor:                $store_floor"
+  python3 - "$floor1" "$http_floor" "$store_floor" "$celery_tp" "$(nproc)" \
+    "$floor_before" "$floor_mid" "$(cat "$WORK/floor1.cpu")" <<'PY'
+import json, sys
+broker, http, store, celery = (json.loads(a) for a in sys.argv[1:5])
+cores = int(sys.argv[5])
+broker_cpu = float(sys.argv[7]) - float(sys.argv[6])
+client_cpu = sum(map(float, sys.argv[8].split()))
+# Per job, the least the protocol needs: one durable confirmed message, published and
+# consumed (the broker's and the floor program's CPU per message, prefetch 1), three HTTP
+# requests (submit, claim, result) and three commits -- before any of kiln's own work.
+broker_us = (broker_cpu + client_cpu) * 1e6 / broker["messages"]
+http_us = 3 * (http["server_cpu_us"] + http["client_cpu_us"])
+commit_us = 3 * store["bare_commit_cpu_us"]
+floor_us = broker_us + http_us + commit_us
+ceiling = cores * 1e6 / floor_us
+print("protocol floor per job:       %.0f us (broker %.0f + 3 HTTP %.0f + 3 commits %.0f) -> at most %.0f jobs/s on %d cores"
+      % (floor_us, broker_us, http_us, commit_us, ceiling, cores))
+if celery["jobs_per_second"]:
+    print("that ceiling / celery:        %.2f (target 2.0)" % (ceiling / celery["jobs_per_second"]))
+PY
   echo "latency p50 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p50) (target <= 1.0)"
   echo "latency p99 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p99)"
   echo "throughput kiln/celery:       $(ratio "$kiln_tp" "$celery_tp" jobs_per_second) (target >= 2.0)"
