@@ -90,6 +90,28 @@ TEST_F(CoordinatorTest, ReportsBecomeLogEventsAndProgress) {
   EXPECT_EQ(events.back().kind, "log");
 }
 
+TEST_F(CoordinatorTest, ADryRunKeepsNoLogFileEvenAfterTheMasterRestarts) {
+  store::NewBuild b;
+  b.owner_id = owner_;
+  b.spec_json = R"({"arch":"x86_64","dry_run":true,"type":"tar"})";
+  b.spec_hash = "dry";
+  b.type = "tar";
+  b.arch = "x86_64";
+  b.release = "bookworm";
+  b.name = "plan";
+  int64_t id = co_->Submit(b).id;
+  JobTicket t = *co_->ClaimNext({"w", "", "", ""}, 30'000);
+  EXPECT_TRUE(t.dry_run);
+  co_ = std::make_unique<Coordinator>(*store_, dir_);  // the master restarted meanwhile
+  EXPECT_TRUE(co_->Finish(id, t.attempt, "w", Succeeded(),
+                          {{"log", R"({"line":"plan: 0 of 5 stages from the cache"})"}}));
+  EXPECT_FALSE(fs::exists(co_->LogPath(id))) << "a dry run's log is its events";
+  std::vector<store::Event> events = store_->EventsAfter(id, 0, 100);
+  bool logged = false;
+  for (const store::Event& e : events) logged |= e.kind == "log";
+  EXPECT_TRUE(logged);
+}
+
 TEST_F(CoordinatorTest, AStaleAttemptIsRefused) {
   int64_t id = Submit("b");
   JobTicket t = *co_->ClaimNext({"w1", "", "", ""}, 30'000);

@@ -237,6 +237,27 @@ TEST_F(StoreTest, AnExpiredLeaseRequeuesAndTheOldAttemptIsRefused) {
   EXPECT_EQ(store_->GetBuild(id)->progress, 1.0);
 }
 
+TEST_F(StoreTest, TheRunningAttemptSaysWhoRunsItAndWhetherItIsADryRun) {
+  int64_t build = store_->SubmitBuild(Spec(alice_, "b"), 1).id;
+  NewBuild plan = Spec(alice_, "p");
+  plan.spec_json = R"({"dry_run":true,"type":"tar"})";
+  int64_t dry = store_->SubmitBuild(plan, 2).id;
+  EXPECT_FALSE(store_->RunningAttemptOf(build)) << "queued, not running";
+  store_->Claim(build, Caps("w1"), 1000, 3);
+  store_->Claim(dry, Caps("w2"), 1000, 3);
+  std::optional<Store::RunningAttempt> a = store_->RunningAttemptOf(build);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->attempt, 1);
+  EXPECT_EQ(a->worker, "w1");
+  EXPECT_FALSE(a->dry_run);
+  std::optional<Store::RunningAttempt> d = store_->RunningAttemptOf(dry);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->worker, "w2");
+  EXPECT_TRUE(d->dry_run);
+  EXPECT_TRUE(store_->Finish(dry, 1, "w2", BuildState::kSucceeded, "", "", "", "", 4));
+  EXPECT_FALSE(store_->RunningAttemptOf(dry)) << "finished";
+}
+
 TEST_F(StoreTest, CancelQueuedIsImmediateCancelRunningGoesThroughTheHeartbeat) {
   int64_t queued = store_->SubmitBuild(Spec(alice_, "q"), 1).id;
   int64_t running = store_->SubmitBuild(Spec(alice_, "r"), 2).id;

@@ -187,13 +187,8 @@ std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>&
   std::string header =
       "=== attempt " + std::to_string(b->attempt) + " on " + caps.worker + " ===\n";
   bool dry_run = b->spec_json.find("\"dry_run\":true") != std::string::npos;
-  if (dry_run) {
-    // A dry run keeps no files: its few log lines are events (the log route reads them).
-    std::lock_guard<std::mutex> lock(dry_mu_);
-    dry_runs_.insert(b->id);
-  } else {
-    logs_.Append(b->id, LogPath(b->id), header);
-  }
+  // A dry run keeps no files: its few log lines are events (the log route reads them).
+  if (!dry_run) logs_.Append(b->id, LogPath(b->id), header);
   if (b->attempt > 1) {
     std::error_code ec;
     fs::remove_all(ArtifactDir(b->id), ec);  // an earlier attempt's files (the store forgot them)
@@ -219,7 +214,8 @@ bool Coordinator::IsCurrentAttempt(int64_t id, int attempt) {
 bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
                          const std::optional<Progress>& latest) {
   store::Store::Batch batch(store_);  // the check, the progress and the events: one commit
-  if (!IsCurrentAttempt(id, attempt)) return false;
+  std::optional<store::Store::RunningAttempt> running = store_.RunningAttemptOf(id);
+  if (!running || running->attempt != attempt) return false;
   std::string lines;
   for (const store::Store::NewEvent& e : events) {
     if (e.kind != "log") continue;
@@ -229,7 +225,7 @@ bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store
       lines += '\n';
     }
   }
-  if (!lines.empty() && !IsDryRun(id)) logs_.Append(id, LogPath(id), lines);
+  if (!lines.empty() && !running->dry_run) logs_.Append(id, LogPath(id), lines);
   if (latest) store_.SetProgress(id, attempt, latest->stage, latest->fraction);
   Bump();
   if (!events.empty()) store_.AppendEvents(id, events, NowMs());
@@ -282,14 +278,7 @@ bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,
   StateEvent(id, result.state, result.error_message);
   batch.Commit();
   logs_.Close(id);
-  std::lock_guard<std::mutex> lock(dry_mu_);
-  dry_runs_.erase(id);
   return true;
-}
-
-bool Coordinator::IsDryRun(int64_t id) {
-  std::lock_guard<std::mutex> lock(dry_mu_);
-  return dry_runs_.count(id) != 0;
 }
 
 bool Coordinator::HandBack(int64_t id, int attempt, const std::string& worker) {

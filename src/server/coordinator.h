@@ -11,7 +11,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -160,9 +159,6 @@ class Coordinator {
   std::filesystem::path data_dir_;
   EventHub hub_;
   LogFiles logs_;
-  bool IsDryRun(int64_t id);
-  std::mutex dry_mu_;
-  std::set<int64_t> dry_runs_;  // claimed dry runs: no log file
 };
 
 }  // namespace kiln::server

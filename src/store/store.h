@@ -188,6 +188,7 @@ class Store {
   struct RunningAttempt {
     int attempt = 0;
     std::string worker;
+    bool dry_run = false;  // its spec asks for the plan only (it keeps no log file)
   };
   std::optional<RunningAttempt> RunningAttemptOf(int64_t id);
   std::vector<Build> ListBuilds(const BuildFilter& filter);

@@ -186,7 +186,12 @@ void Heartbeats::Loop() {
       running_ = it->first;
       std::function<void()>& beat = it->second;  // stays: Remove waits for running_
       lock.unlock();
-      beat();
+      try {
+        beat();
+      } catch (const std::exception&) {
+        // The beat's attempt sees a silent master through its own lease check; the other
+        // attempts' beats must go on.
+      }
       lock.lock();
       running_ = 0;
       cv_.notify_all();
