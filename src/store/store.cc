@@ -401,11 +401,10 @@ std::optional<Build> Store::GetBuild(int64_t id) {
 
 std::optional<Store::RunningAttempt> Store::RunningAttemptOf(int64_t id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  // The spec is JSON as the server wrote it (no spaces), so the flag is this exact text.
   Statement s = db_->Prepare(
-      "SELECT attempt, worker, instr(spec_json, '\"dry_run\":true') > 0 FROM builds "
+      "SELECT attempt, worker, instr(spec_json, ?2) > 0 FROM builds "
       "WHERE id=?1 AND state='running'");
-  s.Bind(1, id);
+  s.Bind(1, id).Bind(2, kDryRunMark);
   if (!s.Step()) return std::nullopt;
   return RunningAttempt{static_cast<int>(s.Int(0)), s.Text(1), s.Int(2) != 0};
 }

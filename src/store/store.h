@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/build_state.h"
@@ -102,6 +103,10 @@ struct OutboxArchFilter {
   std::vector<std::string> arches;
   bool only = false;
 };
+
+// How a build's spec_json marks a dry run: the server writes specs with nlohmann's dump (no
+// spaces), so the flag is this exact text.
+inline constexpr std::string_view kDryRunMark = R"("dry_run":true)";
 
 struct BuildFilter {
   std::optional<BuildState> state;
