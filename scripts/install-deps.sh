@@ -4,6 +4,7 @@
 #
 #   scripts/install-deps.sh build   # what building and running kiln needs
 #   scripts/install-deps.sh test    # plus what the test suite, fuzzers and benchmarks need
+#   scripts/install-deps.sh bench   # plus the tools only bench/*/run.sh drive (wrk, nginx)
 set -euo pipefail
 
 profile="${1:-build}"
@@ -36,10 +37,16 @@ test_pkgs=(
   rabbitmq-server python3-celery
 )
 
+bench_pkgs=(
+  # load generator, and the web server bench/service compares with
+  wrk nginx-light sqlite3
+)
+
 case "$profile" in
   build) wanted=("${build_pkgs[@]}") ;;
   test) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()

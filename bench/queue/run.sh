@@ -25,10 +25,7 @@ AMQP_PORT=${AMQP_PORT:-5690}
 KILN_PORT=${KILN_PORT:-5091}
 RESULTS=${RESULTS:-bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)-queue.txt}
 
-scripts/install-deps.sh test >/dev/null
-# wrk drives the HTTP floor below (a bench tool, not a test dependency).
-dpkg-query -W -f='${Status}' wrk 2>/dev/null | grep -q "install ok installed" ||
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
+scripts/install-deps.sh bench >/dev/null  # wrk drives the HTTP floor below
 cmake --preset release >/dev/null
 cmake --build --preset release --target kiln kiln_queue_bench kiln_broker_floor kiln_store_floor >/dev/null
 FLOOR=${FLOOR:-build/release/bench/kiln_broker_floor}

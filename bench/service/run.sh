@@ -21,14 +21,7 @@ KILN_PORT=${KILN_PORT:-5081}
 NGINX_PORT=${NGINX_PORT:-5082}
 RESULTS=${RESULTS:-bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)-service.txt}
 
-scripts/install-deps.sh build >/dev/null
-need=()
-for p in wrk nginx-light sqlite3 python3 curl jq; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ "${#need[@]}" -gt 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+scripts/install-deps.sh bench >/dev/null
 [ -x "$KILN" ] && "$KILN" serve --help >/dev/null 2>&1 || {
   cmake --preset release >/dev/null && cmake --build --preset release
 }
