@@ -50,7 +50,7 @@ RABBITMQ_NODENAME=kiln-bench@localhost RABBITMQ_NODE_PORT=$AMQP_PORT \
 wait_port "$AMQP_PORT"
 BROKER="amqp://guest@127.0.0.1:$AMQP_PORT//"
 # CPU seconds (user+system) of a process and its children so far.
-cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14+$15+$16+$17)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14+$15+$16+$17)/t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 beam=$(pgrep -u rabbitmq -n beam.smp || true)  # the newest broker: this run's
 
 # --- Celery (ONLY=kiln skips it, for iterating on kiln)
