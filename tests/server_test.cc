@@ -114,6 +114,60 @@ TEST_F(ServerTest, IdempotencyKeyAndIdenticalRequestsGiveOneBuild) {
             std::string::npos);
 }
 
+TEST_F(ServerTest, ABatchQueuesAllItsBuildsInOneRequestOrNone) {
+  auto batch = [](std::vector<json> items, std::vector<std::string> headers = Auth()) {
+    return Http("POST", service_->Url("/api/v1/builds/batch?dry_run=1"), headers,
+                json{{"builds", items}}.dump());
+  };
+  std::vector<json> items;
+  for (int i = 0; i < 3; ++i) {
+    items.push_back(Request("tar", "%post\necho batch-" + std::to_string(i) + "\n%end\n"));
+  }
+  items.push_back(items[0]);  // the same spec twice in one batch: one build serves both
+  std::vector<std::string> keyed = Auth();
+  keyed.push_back("Idempotency-Key: batch-1");
+  HttpReply r = batch(items, keyed);
+  ASSERT_EQ(r.status, 201) << r.body;
+  json answer = json::parse(r.body);
+  ASSERT_EQ(answer["builds"].size(), 4u) << r.body;
+  EXPECT_EQ(answer["builds"][0]["outcome"], "created");
+  EXPECT_EQ(answer["builds"][3]["outcome"], "attached-to-in-flight");
+  EXPECT_EQ(answer["builds"][3]["id"], answer["builds"][0]["id"]);
+  EXPECT_EQ(answer["message"], "3 of 4 builds queued");
+  for (int i = 0; i < 3; ++i) {
+    HttpReply got = Http("GET", service_->Url(answer["builds"][i]["url"]), Auth());
+    ASSERT_EQ(got.status, 200);
+    json b = json::parse(got.body);
+    EXPECT_EQ(b["state"], "queued");
+    EXPECT_EQ(b["spec"]["dry_run"], true) << "?dry_run=1 holds for every build of the batch";
+  }
+  HttpReply again = batch(items, keyed);
+  ASSERT_EQ(again.status, 200) << "a retried batch makes nothing new: " << again.body;
+  json second = json::parse(again.body);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(second["builds"][i]["id"], answer["builds"][i]["id"]);
+    EXPECT_EQ(second["builds"][i]["outcome"], "same-idempotency-key");
+  }
+
+  // One bad request refuses the whole batch, names its index, and queues nothing.
+  int64_t before = json::parse(
+      Http("GET", service_->Url("/api/v1/builds?limit=1"), Auth()).body)["builds"][0]["id"];
+  json bad = Request("tar", "%post\necho fine\n%end\n");
+  bad["release"] = "no-such-release";
+  HttpReply refused = batch({Request("tar", "%post\necho not-queued\n%end\n"), bad});
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  json e = json::parse(refused.body)["error"];
+  EXPECT_EQ(e["index"], 1);
+  EXPECT_EQ(e["message"].get<std::string>().rfind("builds[1]: ", 0), 0u) << e;
+  int64_t after = json::parse(
+      Http("GET", service_->Url("/api/v1/builds?limit=1"), Auth()).body)["builds"][0]["id"];
+  EXPECT_EQ(after, before) << "nothing of a refused batch is queued";
+  EXPECT_EQ(batch({}).status, 400);
+  EXPECT_EQ(Http("POST", service_->Url("/api/v1/builds/batch"), Auth(), "[1]").status, 400);
+  EXPECT_EQ(Http("GET", service_->Url("/api/v1/builds/batch"), Auth()).status, 405);
+  EXPECT_EQ(batch({Request()}, {"Content-Type: application/json"}).status, 401);
+}
+
 TEST_F(ServerTest, UsersSeeOnlyTheirOwnBuilds) {
   HttpReply mine = Submit(Request("tar", "%post\necho admin-only\n%end\n"));
   ASSERT_EQ(mine.status, 201);

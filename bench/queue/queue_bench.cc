@@ -1,5 +1,6 @@
 // The kiln side of bench/queue: submits dry-run builds to a `kiln serve --broker` master
-// (one every --interval-ms, or as fast as --concurrency connections go), waits until none is
+// (one every --interval-ms, or as fast as --concurrency connections go, --batch N builds a
+// request through POST /api/v1/builds/batch), waits until none is
 // queued or running, then reads every build's state events and reports
 //   submit-to-claim latency: the master's claim time ("running" event, at_us) minus the time
 //     the client started the submit request;
@@ -78,7 +79,7 @@ double Percentile(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   std::string url, token, arch = "x86_64", release = "bookworm", label = "run";
-  int count = 100, concurrency = 1;
+  int count = 100, concurrency = 1, batch = 1;
   double interval_ms = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
       interval_ms = std::stod(v);
     else if (k == "--concurrency")
       concurrency = std::stoi(v);
+    else if (k == "--batch")
+      batch = std::max(1, std::stoi(v));
     else if (k == "--arch")
       arch = v;
     else if (k == "--release")
@@ -108,20 +111,37 @@ int main(int argc, char** argv) {
   std::vector<int64_t> ids(static_cast<size_t>(count), 0), submitted(static_cast<size_t>(count), 0);
   std::atomic<int> next{0}, failed_submits{0};
   const int64_t start_us = NowUs();
-  auto submit_one = [&](Client& c, int i) {
-    json req = {{"type", "tar"},
+  auto request = [&](int i) {
+    return json{{"type", "tar"},
                 {"arch", arch},
                 {"release", release},
                 {"name", label + "-" + std::to_string(i) + "-" + std::to_string(start_us)},
                 {"kickstart", ks}};
+  };
+  // Builds [first, first + n): one POST /api/v1/builds each, or one batch request for all.
+  auto submit = [&](Client& c, int first, int n) {
     std::string out;
-    submitted[static_cast<size_t>(i)] = NowUs();
-    long status = c.Do("POST", url + "/api/v1/builds?dry_run=1", req.dump(), out);
-    if (status != 201) {
-      ++failed_submits;
+    for (int i = first; i < first + n; ++i) submitted[static_cast<size_t>(i)] = NowUs();
+    if (batch == 1) {
+      long status = c.Do("POST", url + "/api/v1/builds?dry_run=1", request(first).dump(), out);
+      if (status != 201) {
+        ++failed_submits;
+        return;
+      }
+      ids[static_cast<size_t>(first)] = json::parse(out)["id"].get<int64_t>();
       return;
     }
-    ids[static_cast<size_t>(i)] = json::parse(out)["id"].get<int64_t>();
+    json body = {{"builds", json::array()}};
+    for (int i = first; i < first + n; ++i) body["builds"].push_back(request(i));
+    long status = c.Do("POST", url + "/api/v1/builds/batch?dry_run=1", body.dump(), out);
+    json answer = json::parse(out, nullptr, false);
+    if (status != 201 || !answer.contains("builds") || answer["builds"].size() != size_t(n)) {
+      failed_submits += n;
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      ids[static_cast<size_t>(first + i)] = answer["builds"][size_t(i)]["id"].get<int64_t>();
+    }
   };
   std::vector<std::thread> threads;
   if (interval_ms > 0) {
@@ -131,14 +151,14 @@ int main(int argc, char** argv) {
         int64_t due = start_us + static_cast<int64_t>(i * interval_ms * 1000);
         int64_t wait = due - NowUs();
         if (wait > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait));
-        submit_one(c, i);
+        submit(c, i, 1);
       }
     });
   } else {
     for (int t = 0; t < concurrency; ++t) {
       threads.emplace_back([&] {
         Client c(token);
-        for (int i; (i = next++) < count;) submit_one(c, i);
+        for (int i; (i = next.fetch_add(batch)) < count;) submit(c, i, std::min(batch, count - i));
       });
     }
   }

@@ -39,6 +39,9 @@ namespace {
 
 HttpResponse Json(int status, const json& body) { return JsonReply(status, body); }
 
+// The most build requests one POST /api/v1/builds/batch takes.
+constexpr size_t kMaxBatch = 1000;
+
 HttpResponse Error(int status, std::string code, std::string message, std::string hint = {},
                    json details = nullptr) {
   return ErrorReply(status, std::move(code), std::move(message), std::move(hint), details);
@@ -448,7 +451,10 @@ struct Handler {
 
   // ---- submit
 
-  HttpResponse SubmitSpec(const BuildSpec& spec, const Diagnostics& diags) {
+  // The checks every submitted spec passes and the store row it becomes; an error answer
+  // if it is refused. `key`: the Idempotency-Key it is submitted under (may be empty).
+  std::optional<HttpResponse> PrepareBuild(const BuildSpec& spec, std::string_view key,
+                                           store::NewBuild& nb) {
     if (!CanBuild(spec.type)) {
       return Error(422, "type-not-supported",
                    "kiln cannot build " + std::string(ToString(spec.type)) +
@@ -485,8 +491,6 @@ struct Handler {
       }
       priority = static_cast<int>(*v);
     }
-    std::string_view key = req.Header("idempotency-key");
-    if (key.size() > 200) return Error(400, "bad-idempotency-key", "Idempotency-Key is too long");
     json spec_json = BuildSpecToJson(spec);
     if (std::optional<std::string> dry = req.Query("dry_run")) {
       if (*dry != "1" && *dry != "true" && *dry != "0" && *dry != "false") {
@@ -494,7 +498,6 @@ struct Handler {
       }
       if (*dry == "1" || *dry == "true") spec_json["dry_run"] = true;
     }
-    store::NewBuild nb;
     nb.owner_id = caller->user.id;
     nb.spec_json = spec_json.dump();
     nb.spec_hash = Sha256Hex(nb.spec_json);
@@ -504,11 +507,18 @@ struct Handler {
     nb.name = spec.name;
     nb.priority = priority;
     nb.idempotency_key = std::string(key);
+    return std::nullopt;
+  }
+
+  HttpResponse SubmitSpec(const BuildSpec& spec, const Diagnostics& diags) {
+    std::string_view key = req.Header("idempotency-key");
+    if (key.size() > 200) return Error(400, "bad-idempotency-key", "Idempotency-Key is too long");
+    store::NewBuild nb;
+    if (std::optional<HttpResponse> refused = PrepareBuild(spec, key, nb)) return *refused;
     store::SubmitResult r = co.Submit(nb);
     if (options.on_submit) options.on_submit();
     std::optional<store::Build> b = store().GetBuild(r.id);
     json body = BuildJson(*b, true, /*place=*/false);
-    body["spec"] = json::parse(b->spec_json, nullptr, false);
     body["warnings"] = DiagnosticsJson(diags);
     switch (r.outcome) {
       case store::SubmitOutcome::kCreated:
@@ -521,7 +531,8 @@ struct Handler {
         body["message"] = "an identical build is in progress: build " + std::to_string(r.id);
         break;
     }
-    HttpResponse resp = Json(r.outcome == store::SubmitOutcome::kCreated ? 201 : 200, body);
+    HttpResponse resp =
+        WithSpec(Json(r.outcome == store::SubmitOutcome::kCreated ? 201 : 200, body), b->spec_json);
     resp.Set("Location", "/api/v1/builds/" + std::to_string(r.id));
     return resp;
   }
@@ -535,6 +546,75 @@ struct Handler {
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
     }
     return SubmitSpec(*spec, diags);
+  }
+
+  // Many builds in one request (a matrix of arches and releases, a load test): one
+  // transaction and one answer for all. All or nothing: if any request is refused, none is
+  // queued and the error names its index. An Idempotency-Key covers the whole batch (each
+  // build gets KEY#INDEX), so a retried batch answers the builds it made the first time.
+  HttpResponse SubmitBatch() {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("builds") || !body["builds"].is_array()) {
+      return Error(400, "bad-json", "the body must be {\"builds\": [build request, ...]}",
+                   "each element is what POST /api/v1/builds takes as JSON");
+    }
+    const json& items = body["builds"];
+    if (items.empty() || items.size() > kMaxBatch) {
+      return Error(400, "bad-batch",
+                   "a batch holds 1 to " + std::to_string(kMaxBatch) + " build requests, not " +
+                       std::to_string(items.size()),
+                   "split it into several requests");
+    }
+    std::string_view key = req.Header("idempotency-key");
+    if (key.size() > 180) return Error(400, "bad-idempotency-key", "Idempotency-Key is too long");
+    // Failures keep the single submit's code and message, with the request's place.
+    auto at = [](size_t index, HttpResponse refused) {
+      json e = json::parse(refused.body, nullptr, false);
+      if (e.is_object() && e.contains("error") && e["error"].is_object()) {
+        e["error"]["index"] = index;
+        e["error"]["message"] =
+            "builds[" + std::to_string(index) + "]: " + e["error"].value("message", std::string());
+        refused.body = e.dump();
+      }
+      return refused;
+    };
+    std::vector<store::NewBuild> builds(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!items[i].is_object()) {
+        return at(i, Error(400, "bad-json", "a build request is a JSON object"));
+      }
+      NetworkOnlyResolver resolver(options.fetch_urls);
+      Diagnostics diags;
+      std::string name = "builds[" + std::to_string(i) + "]";
+      std::optional<BuildSpec> spec = spec::SpecFromJson(items[i].dump(), name, resolver, diags);
+      if (!spec) {
+        return at(
+            i, Error(422, "invalid-request", "the build request has errors",
+                     "fix the listed problems and submit the batch again", DiagnosticsJson(diags)));
+      }
+      std::string item_key =
+          key.empty() ? std::string() : std::string(key) + "#" + std::to_string(i);
+      if (std::optional<HttpResponse> refused = PrepareBuild(*spec, item_key, builds[i])) {
+        return at(i, *refused);
+      }
+    }
+    std::vector<store::SubmitResult> results = co.SubmitMany(builds);
+    if (options.on_submit) options.on_submit();
+    json out = json::array();
+    size_t created = 0;
+    for (const store::SubmitResult& r : results) {
+      const char* outcome = r.outcome == store::SubmitOutcome::kCreated ? "created"
+                            : r.outcome == store::SubmitOutcome::kSameIdempotencyKey
+                                ? "same-idempotency-key"
+                                : "attached-to-in-flight";
+      created += r.outcome == store::SubmitOutcome::kCreated;
+      out.push_back(
+          {{"id", r.id}, {"outcome", outcome}, {"url", "/api/v1/builds/" + std::to_string(r.id)}});
+    }
+    return Json(created > 0 ? 201 : 200,
+                {{"builds", out},
+                 {"message", std::to_string(created) + " of " + std::to_string(results.size()) +
+                                 " builds queued"}});
   }
 
   // multipart/form-data: request fields as form fields, the kickstart as a file (or text)
@@ -1157,6 +1237,15 @@ HttpResponse Api::Route(const HttpRequest& req) {
       return h.SubmitJson();
     }
     return method_not_allowed("GET, POST");
+  }
+  if (top == "builds" && p.size() == 4 && p[3] == "batch") {
+    if (m != "POST") return method_not_allowed("POST");
+    std::string_view type = req.Header("content-type");
+    if (!type.empty() && !StartsWith(type, "application/json")) {
+      return Error(415, "unsupported-media-type", "send the batch as application/json",
+                   "see docs/openapi.yaml");
+    }
+    return h.SubmitBatch();
   }
   if (top == "builds" && p.size() == 4 && m == "GET") {
     // The most frequent call (clients polling a build): answered from the rendered cache

@@ -114,17 +114,28 @@ void Coordinator::StateEvent(int64_t id, BuildState state, const std::string& de
 }
 
 store::SubmitResult Coordinator::Submit(const store::NewBuild& build) {
-  store::SubmitResult r;
+  return SubmitMany({build}).front();
+}
+
+std::vector<store::SubmitResult> Coordinator::SubmitMany(
+    const std::vector<store::NewBuild>& builds) {
+  std::vector<store::SubmitResult> results;
+  results.reserve(builds.size());
+  bool created = false;
   {
-    store::Store::Batch batch(store_);  // the build and its first event: one commit
-    r = store_.SubmitBuild(build, NowMs());
-    if (r.outcome == store::SubmitOutcome::kCreated) {
-      StateEvent(r.id, BuildState::kQueued, "");  // its directory comes with its first log line
+    store::Store::Batch batch(store_);  // the builds and their first events: one commit
+    for (const store::NewBuild& build : builds) {
+      store::SubmitResult r = store_.SubmitBuild(build, NowMs());
+      if (r.outcome == store::SubmitOutcome::kCreated) {
+        StateEvent(r.id, BuildState::kQueued, "");  // its directory comes with its first log line
+        created = true;
+      }
+      results.push_back(r);
     }
     batch.Commit();
   }
-  if (r.outcome == store::SubmitOutcome::kCreated) Queued();
-  return r;
+  if (created) Queued();
+  return results;
 }
 
 bool Coordinator::Cancel(int64_t id) {
