@@ -534,6 +534,77 @@ TEST_F(ServerTest, TheWorkerProtocolOverHttp) {
   EXPECT_TRUE(listed);
 }
 
+TEST_F(ServerTest, BatchedClaimsAndResultsAnswerEachBuild) {
+  RunResult t = Sh(service_->Kiln("token create --worker host-c"));
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  size_t at = t.out.find("kiln_");
+  std::vector<std::string> w = {
+      "Authorization: Bearer " + t.out.substr(at, t.out.find('\n', at) - at),
+      "Content-Type: application/json"};
+  auto call = [&](const std::string& path, const json& body) {
+    return Http("POST", service_->Url("/api/v1/worker/" + path), w, body.dump());
+  };
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    HttpReply r = Submit(Request("tar", "%post\necho claims-" + std::to_string(i) + "\n%end\n"));
+    ASSERT_EQ(r.status, 201) << r.body;
+    ids.push_back(json::parse(r.body)["id"]);
+  }
+  // Build 0 is claimed elsewhere first: the batch claims the other two and refuses it.
+  ASSERT_EQ(call(std::to_string(ids[0]) + "/claim", {{"worker", "host-c/other"}}).status, 200);
+  HttpReply claims = call("claims", {{"worker", "host-c/1"}, {"builds", ids}});
+  ASSERT_EQ(claims.status, 200) << claims.body;
+  json answer = json::parse(claims.body);
+  ASSERT_EQ(answer["claimed"].size(), 2u) << claims.body;
+  EXPECT_EQ(answer["claimed"][0]["build_id"], ids[1]);
+  EXPECT_EQ(answer["claimed"][1]["build_id"], ids[2]);
+  EXPECT_EQ(answer["claimed"][0]["spec"]["type"], "tar");
+  EXPECT_EQ(answer["not_claimable"], json::array({ids[0]}));
+  for (int i = 1; i < 3; ++i) {
+    json b = json::parse(
+        Http("GET", service_->Url("/api/v1/builds/" + std::to_string(ids[i])), Auth()).body);
+    EXPECT_EQ(b["state"], "running");
+    EXPECT_EQ(b["worker"], "host-c/1");
+  }
+  // Results: one is this worker's (recorded with its events), one is not (stale); a stale
+  // result leaves nothing behind, not even its events.
+  json results = {
+      {"worker", "host-c/1"},
+      {"results",
+       {{{"build_id", ids[1]},
+         {"attempt", 1},
+         {"state", "succeeded"},
+         {"events", {{{"kind", "log"}, {"data", {{"line", "batched result"}}}}}}},
+        {{"build_id", ids[0]},
+         {"attempt", 1},
+         {"state", "succeeded"},
+         {"events", {{{"kind", "log"}, {"data", {{"line", "not mine"}}}}}}},
+        {{"build_id", ids[2]}, {"attempt", 1}, {"state", "failed"}, {"error_message", "boom"}}}}};
+  HttpReply done = call("results", results);
+  ASSERT_EQ(done.status, 200) << done.body;
+  json recorded = json::parse(done.body);
+  EXPECT_EQ(recorded["recorded"], json::array({ids[1], ids[2]}));
+  EXPECT_EQ(recorded["stale"], json::array({ids[0]}));
+  auto state = [&](int64_t id) {
+    return json::parse(
+        Http("GET", service_->Url("/api/v1/builds/" + std::to_string(id)), Auth()).body)["state"];
+  };
+  EXPECT_EQ(state(ids[0]), "running") << "still host-c/other's";
+  EXPECT_EQ(state(ids[1]), "succeeded");
+  EXPECT_EQ(state(ids[2]), "failed");
+  std::string base = "/api/v1/builds/";
+  EXPECT_NE(Http("GET", service_->Url(base + std::to_string(ids[1]) + "/log"), Auth())
+                .body.find("batched result"),
+            std::string::npos);
+  EXPECT_EQ(Http("GET", service_->Url(base + std::to_string(ids[0]) + "/log"), Auth())
+                .body.find("not mine"),
+            std::string::npos);
+  EXPECT_EQ(call("claims", {{"worker", "host-c/1"}, {"builds", json::array()}}).status, 400);
+  EXPECT_EQ(call("claims", {{"worker", "host-c/1"}, {"builds", {"x"}}}).status, 400);
+  EXPECT_EQ(call("results", {{"worker", "host-c/1"}, {"results", {{{"build_id", ids[1]}}}}}).status,
+            400);
+}
+
 TEST_F(ServerTest, AdminsIssueWorkerTokensOverTheApi) {
   HttpReply made =
       Http("POST", service_->Url("/api/v1/tokens"), Auth(), R"({"worker":"host-api"})");

@@ -19,8 +19,9 @@ LAT_COUNT=${LAT_COUNT:-2000}
 LAT_INTERVAL_MS=${LAT_INTERVAL_MS:-5}
 TP_COUNT=${TP_COUNT:-10000}
 WORKERS=${WORKERS:-4}
-CAPACITY=${CAPACITY:-1}         # builds at once per kiln worker (its prefetch)
+CAPACITY=${CAPACITY:-8}         # builds at once per kiln worker (its prefetch)
 CONCURRENCY=${CONCURRENCY:-8}   # kiln submit connections in the throughput run
+BATCH=${BATCH:-100}             # builds per submit request in the throughput run (1 = one each)
 AMQP_PORT=${AMQP_PORT:-5690}
 KILN_PORT=${KILN_PORT:-5091}
 RESULTS=${RESULTS:-bench/results/$(date -u +%Y-%m-%d)-$(hostname -s)-queue.txt}
@@ -100,7 +101,7 @@ kiln_lat=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count
 snapshot() { echo "master $(cpu "$serve_pid") broker $(cpu "$beam") workers$(for p in "${worker_pids[@]}"; do echo -n " $(cpu "$p")"; done)"; }
 before=$(snapshot)
 kiln_tp=$("$BENCH" --url "http://127.0.0.1:$KILN_PORT" --token "$TOKEN" --count "$TP_COUNT" \
-  --concurrency "$CONCURRENCY" --label throughput)
+  --concurrency "$CONCURRENCY" --batch "$BATCH" --label throughput)
 after=$(snapshot)
 
 # --- the HTTP floor: one request at a time on one keep-alive connection to the master's
@@ -132,7 +133,7 @@ ratio() { python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(s
 {
   echo "# bench/queue: kiln vs Celery $(/usr/bin/python3 -c "import celery; print(celery.__version__)") on RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server)"
   echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname -s): $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; kiln $(git rev-parse --short HEAD)"
-  echo "# $WORKERS workers each side; kiln --capacity $CAPACITY; kiln submits over $CONCURRENCY connections in the throughput run"
+  echo "# $WORKERS workers each side; kiln --capacity $CAPACITY; kiln submits over $CONCURRENCY connections, $BATCH builds a request, in the throughput run"
   echo "celery latency:    $celery_lat"
   echo "kiln latency:      $kiln_lat"
   echo "celery throughput: $celery_tp"

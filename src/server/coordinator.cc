@@ -192,6 +192,17 @@ std::optional<JobTicket> Coordinator::Claim(int64_t id, const store::WorkerCaps&
   return t;
 }
 
+std::vector<std::optional<JobTicket>> Coordinator::ClaimMany(const std::vector<int64_t>& ids,
+                                                             const store::WorkerCaps& caps,
+                                                             int64_t lease_ms) {
+  std::vector<std::optional<JobTicket>> tickets;
+  tickets.reserve(ids.size());
+  store::Store::Batch batch(store_);  // nested Batches join this transaction: one commit
+  for (int64_t id : ids) tickets.push_back(Claim(id, caps, lease_ms));
+  batch.Commit();
+  return tickets;
+}
+
 std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>& b,
                                               const store::WorkerCaps& caps) {
   if (!b) return std::nullopt;
@@ -281,6 +292,10 @@ bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,
                          const JobResult& result,
                          const std::vector<store::Store::NewEvent>& last_events) {
   store::Store::Batch batch(store_);  // the last events, the result, its event: one commit
+  // Checked before anything is written: inside FinishMany's transaction a refused result
+  // must leave nothing behind (a nested Batch that is not committed rolls nothing back).
+  std::optional<store::Store::RunningAttempt> running = store_.RunningAttemptOf(id);
+  if (!running || running->attempt != attempt || running->worker != worker) return false;
   if (!last_events.empty() && !Report(id, attempt, last_events, std::nullopt)) return false;
   if (!store_.Finish(id, attempt, worker, result.state, result.error_code, result.error_class,
                      result.error_message, result.error_hint, NowMs())) {
@@ -290,6 +305,18 @@ bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,
   batch.Commit();
   logs_.Close(id);
   return true;
+}
+
+std::vector<bool> Coordinator::FinishMany(const std::string& worker,
+                                          const std::vector<AttemptResult>& results) {
+  std::vector<bool> recorded;
+  recorded.reserve(results.size());
+  store::Store::Batch batch(store_);
+  for (const AttemptResult& r : results) {
+    recorded.push_back(Finish(r.id, r.attempt, worker, r.result, r.last_events));
+  }
+  batch.Commit();
+  return recorded;
 }
 
 bool Coordinator::HandBack(int64_t id, int attempt, const std::string& worker) {

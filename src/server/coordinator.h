@@ -97,6 +97,9 @@ class Coordinator {
   // Claims one named build (a queue message named it); nullopt if it is not queued — another
   // worker holds it, or it finished or was canceled — so a redelivery never runs it twice.
   std::optional<JobTicket> Claim(int64_t id, const store::WorkerCaps& caps, int64_t lease_ms);
+  // Several named builds for one worker in one transaction; each answer as Claim's, in order.
+  std::vector<std::optional<JobTicket>> ClaimMany(const std::vector<int64_t>& ids,
+                                                  const store::WorkerCaps& caps, int64_t lease_ms);
   store::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
                                int64_t lease_ms);
   struct Progress {
@@ -118,6 +121,15 @@ class Coordinator {
   // The result, after the attempt's `last_events` (a dry run sends its plan with it).
   bool Finish(int64_t id, int attempt, const std::string& worker, const JobResult& result,
               const std::vector<store::Store::NewEvent>& last_events = {});
+  // Several attempts' results from one worker in one transaction; each answer as Finish's.
+  struct AttemptResult {
+    int64_t id = 0;
+    int attempt = 0;
+    JobResult result;
+    std::vector<store::Store::NewEvent> last_events;
+  };
+  std::vector<bool> FinishMany(const std::string& worker,
+                               const std::vector<AttemptResult>& results);
   // The worker is stopping: the attempt goes back to the queue unfinished.
   bool HandBack(int64_t id, int attempt, const std::string& worker);
 

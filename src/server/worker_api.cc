@@ -56,6 +56,43 @@ uint64_t FileSizeOr0(const std::filesystem::path& path) {
   return ec ? 0 : n;
 }
 
+json TicketJson(const JobTicket& t, int64_t lease_ms) {
+  return {{"build_id", t.build_id},
+          {"attempt", t.attempt},
+          {"spec", json::parse(t.spec_json, nullptr, false)},
+          {"lease_ms", lease_ms}};
+}
+
+// `j["events"]`, if there are any; an error answer if they are malformed.
+std::optional<HttpResponse> ParseEvents(const json& j, std::vector<store::Store::NewEvent>& out) {
+  if (!j.contains("events") || !j["events"].is_array()) return std::nullopt;
+  for (const json& e : j["events"]) {
+    if (!e.is_object() || !e.contains("kind") || !e["kind"].is_string() || !e.contains("data") ||
+        !e["data"].is_object()) {
+      return ErrorReply(400, "bad-event", "events are {\"kind\": string, \"data\": object}");
+    }
+    out.push_back({e["kind"].get<std::string>(), e["data"].dump()});
+  }
+  return std::nullopt;
+}
+
+// An attempt's result: its final state and, if it failed, why.
+std::optional<HttpResponse> ParseResult(const json& j, JobResult& result) {
+  std::optional<BuildState> state = ParseBuildState(Str(j, "state"));
+  if (!state || !IsFinal(*state)) {
+    return ErrorReply(400, "bad-state", "\"state\" must be succeeded, failed or canceled");
+  }
+  result.state = *state;
+  result.error_code = Str(j, "error_code");
+  result.error_class = Str(j, "error_class");
+  result.error_message = Str(j, "error_message");
+  result.error_hint = Str(j, "error_hint");
+  return std::nullopt;
+}
+
+// The most claims or results one batched worker call carries.
+constexpr size_t kMaxWorkerBatch = 256;
+
 }  // namespace
 
 std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& req) {
@@ -97,10 +134,56 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
       none.status = 204;  // nothing this worker can build is queued
       return none;
     }
-    return JsonReply(200, {{"build_id", t->build_id},
-                           {"attempt", t->attempt},
-                           {"spec", json::parse(t->spec_json, nullptr, false)},
-                           {"lease_ms", lease_ms}});
+    return JsonReply(200, TicketJson(*t, lease_ms));
+  }
+  // Batched calls: a worker running several builds at once sends the claims (or results)
+  // that came together as one request, answered in one transaction.
+  if (p.size() == 4 && (p[3] == "claims" || p[3] == "results")) {
+    const char* list = p[3] == "claims" ? "builds" : "results";
+    if (!body.contains(list) || !body[list].is_array() || body[list].empty() ||
+        body[list].size() > kMaxWorkerBatch) {
+      return ErrorReply(400, "bad-batch",
+                        std::string("\"") + list + "\" must be a list of 1 to " +
+                            std::to_string(kMaxWorkerBatch) + " items");
+    }
+    if (p[3] == "claims") {
+      std::vector<int64_t> ids;
+      for (const json& id : body["builds"]) {
+        if (!id.is_number_integer() || id.get<int64_t>() <= 0) {
+          return ErrorReply(400, "bad-batch", "\"builds\" lists build ids");
+        }
+        ids.push_back(id.get<int64_t>());
+      }
+      store::WorkerCaps caps{worker, Str(body, "arches"), Str(body, "releases"),
+                             Str(body, "types")};
+      std::vector<std::optional<JobTicket>> tickets = co.ClaimMany(ids, caps, lease_ms);
+      json claimed = json::array(), refused = json::array();
+      for (size_t i = 0; i < ids.size(); ++i) {
+        if (tickets[i]) {
+          claimed.push_back(TicketJson(*tickets[i], lease_ms));
+        } else {
+          refused.push_back(ids[i]);
+        }
+      }
+      return JsonReply(200, {{"claimed", claimed}, {"not_claimable", refused}});
+    }
+    std::vector<Coordinator::AttemptResult> results;
+    for (const json& r : body["results"]) {
+      Coordinator::AttemptResult a;
+      a.id = r.is_object() ? Int(r, "build_id", 0) : 0;
+      a.attempt = r.is_object() ? static_cast<int>(Int(r, "attempt", 0)) : 0;
+      if (a.id <= 0 || a.attempt <= 0) {
+        return ErrorReply(400, "bad-batch", "each result names its \"build_id\" and \"attempt\"");
+      }
+      if (std::optional<HttpResponse> bad = ParseResult(r, a.result)) return bad;
+      if (std::optional<HttpResponse> bad = ParseEvents(r, a.last_events)) return bad;
+      results.push_back(std::move(a));
+    }
+    std::vector<bool> recorded = co.FinishMany(worker, results);
+    json done = json::array(), stale = json::array();
+    for (size_t i = 0; i < results.size(); ++i)
+      (recorded[i] ? done : stale).push_back(results[i].id);
+    return JsonReply(200, {{"recorded", done}, {"stale", stale}});
   }
   if (p.size() != 5 || p[3].empty()) {
     return ErrorReply(404, "not-found", "no such worker route: " + req.path);
@@ -121,10 +204,7 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
                             "finished or canceled)",
                         "drop the message; the master knows where the build is");
     }
-    return JsonReply(200, {{"build_id", t->build_id},
-                           {"attempt", t->attempt},
-                           {"spec", json::parse(t->spec_json, nullptr, false)},
-                           {"lease_ms", lease_ms}});
+    return JsonReply(200, TicketJson(*t, lease_ms));
   }
   int attempt = static_cast<int>(Int(body, "attempt", 0));
   if (attempt <= 0)
@@ -143,15 +223,7 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
     return JsonReply(200, {{"lease", lease}});
   }
   std::vector<store::Store::NewEvent> events;
-  if (body.contains("events") && body["events"].is_array()) {
-    for (const json& e : body["events"]) {
-      if (!e.is_object() || !e.contains("kind") || !e["kind"].is_string() || !e.contains("data") ||
-          !e["data"].is_object()) {
-        return ErrorReply(400, "bad-event", "events are {\"kind\": string, \"data\": object}");
-      }
-      events.push_back({e["kind"].get<std::string>(), e["data"].dump()});
-    }
-  }
+  if (std::optional<HttpResponse> bad = ParseEvents(body, events)) return bad;
   if (action == "events") {
     std::optional<Coordinator::Progress> progress;
     if (body.contains("progress") && body["progress"].is_object()) {
@@ -166,18 +238,10 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
   }
   if (action == "result") {
     JobResult result;
-    std::optional<BuildState> state = ParseBuildState(Str(body, "state"));
-    if (!state || !IsFinal(*state)) {
-      return ErrorReply(400, "bad-state", "\"state\" must be succeeded, failed or canceled");
-    }
-    result.state = *state;
-    result.error_code = Str(body, "error_code");
-    result.error_class = Str(body, "error_class");
-    result.error_message = Str(body, "error_message");
-    result.error_hint = Str(body, "error_hint");
+    if (std::optional<HttpResponse> bad = ParseResult(body, result)) return bad;
     // The attempt's last events may come with its result (a dry run's plan).
     if (!co.Finish(id, attempt, worker, result, events)) return stale();
-    return JsonReply(200, {{"recorded", ToString(*state)}});
+    return JsonReply(200, {{"recorded", ToString(result.state)}});
   }
   if (action == "upload-status") {
     std::string name = Str(body, "name");

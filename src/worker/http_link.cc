@@ -49,10 +49,7 @@ std::string ErrorOf(const HttpLink::Reply& r) {
   return "HTTP " + std::to_string(r.status);
 }
 
-std::optional<server::JobTicket> TicketOf(const HttpLink::Reply& r) {
-  if (r.status == 409 || r.status == 204) return std::nullopt;
-  if (r.status != 200) throw LinkError("claim: " + ErrorOf(r));
-  json j = json::parse(r.body, nullptr, false);
+server::JobTicket TicketFrom(const json& j) {
   if (!j.is_object() || !j.contains("build_id") || !j.contains("spec")) {
     throw LinkError("claim: the master's answer is not a ticket");
   }
@@ -61,12 +58,30 @@ std::optional<server::JobTicket> TicketOf(const HttpLink::Reply& r) {
                            spec.is_object() && spec.value("dry_run", false)};
 }
 
+std::optional<server::JobTicket> TicketOf(const HttpLink::Reply& r) {
+  if (r.status == 409 || r.status == 204) return std::nullopt;
+  if (r.status != 200) throw LinkError("claim: " + ErrorOf(r));
+  return TicketFrom(json::parse(r.body, nullptr, false));
+}
+
 json EventsJson(const std::vector<store::Store::NewEvent>& events) {
   json list = json::array();
   for (const store::Store::NewEvent& e : events) {
     list.push_back({{"kind", e.kind}, {"data", json::parse(e.data, nullptr, false)}});
   }
   return list;
+}
+
+json ResultJson(const server::JobResult& result, int attempt,
+                const std::vector<store::Store::NewEvent>& last_events) {
+  json body = {{"attempt", attempt},
+               {"state", ToString(result.state)},
+               {"error_code", result.error_code},
+               {"error_class", result.error_class},
+               {"error_message", result.error_message},
+               {"error_hint", result.error_hint}};
+  if (!last_events.empty()) body["events"] = EventsJson(last_events);
+  return body;
 }
 
 json CapsJson(const store::WorkerCaps& caps, int64_t lease_ms) {
@@ -211,8 +226,37 @@ std::optional<server::JobTicket> HttpLink::ClaimNext(const store::WorkerCaps& ca
 
 std::optional<server::JobTicket> HttpLink::ClaimBuild(int64_t id, const store::WorkerCaps& caps,
                                                       int64_t lease_ms) {
-  return TicketOf(
-      Post("/api/v1/worker/" + std::to_string(id) + "/claim", CapsJson(caps, lease_ms).dump()));
+  std::string key = caps.worker + "\n" + caps.arches + "\n" + caps.releases + "\n" + caps.types +
+                    "\n" + std::to_string(lease_ms);
+  return claims_.Call(
+      ClaimCall{id, caps, lease_ms}, std::move(key),
+      [this](const std::vector<const ClaimCall*>& calls) { return SendClaims(calls); });
+}
+
+std::vector<std::optional<server::JobTicket>> HttpLink::SendClaims(
+    const std::vector<const ClaimCall*>& calls) {
+  const ClaimCall& first = *calls.front();
+  if (calls.size() == 1) {
+    return {TicketOf(Post("/api/v1/worker/" + std::to_string(first.id) + "/claim",
+                          CapsJson(first.caps, first.lease_ms).dump()))};
+  }
+  json body = CapsJson(first.caps, first.lease_ms);
+  body["builds"] = json::array();
+  for (const ClaimCall* c : calls) body["builds"].push_back(c->id);
+  Reply r = Post("/api/v1/worker/claims", body.dump());
+  json answer = json::parse(r.body, nullptr, false);
+  if (r.status != 200 || !answer.is_object() || !answer.contains("claimed") ||
+      !answer["claimed"].is_array()) {
+    throw LinkError("claims: " + ErrorOf(r));
+  }
+  std::vector<std::optional<server::JobTicket>> tickets(calls.size());
+  for (const json& t : answer["claimed"]) {
+    server::JobTicket ticket = TicketFrom(t);
+    for (size_t i = 0; i < calls.size(); ++i) {
+      if (calls[i]->id == ticket.build_id) tickets[i] = ticket;
+    }
+  }
+  return tickets;
 }
 
 store::LeaseStatus HttpLink::Heartbeat(int64_t id, int attempt, const std::string& worker,
@@ -280,19 +324,40 @@ bool HttpLink::AddArtifact(int64_t id, int attempt, const fs::path& file, std::s
 bool HttpLink::Finish(int64_t id, int attempt, const std::string& worker,
                       const server::JobResult& result,
                       const std::vector<store::Store::NewEvent>& last_events) {
-  json body = {{"worker", worker},
-               {"attempt", attempt},
-               {"state", ToString(result.state)},
-               {"error_code", result.error_code},
-               {"error_class", result.error_class},
-               {"error_message", result.error_message},
-               {"error_hint", result.error_hint}};
-  if (!last_events.empty()) body["events"] = EventsJson(last_events);
-  Reply r = Post("/api/v1/worker/" + std::to_string(id) + "/result",
-                 body.dump(-1, ' ', false, json::error_handler_t::replace));
-  if (r.status == 409) return false;
-  if (r.status != 200) throw LinkError("result: " + ErrorOf(r));
-  return true;
+  return results_.Call(
+      ResultCall{id, attempt, worker, &result, &last_events}, worker,
+      [this](const std::vector<const ResultCall*>& calls) { return SendResults(calls); });
+}
+
+std::vector<bool> HttpLink::SendResults(const std::vector<const ResultCall*>& calls) {
+  const ResultCall& first = *calls.front();
+  if (calls.size() == 1) {
+    json body = ResultJson(*first.result, first.attempt, *first.last_events);
+    body["worker"] = first.worker;
+    Reply r = Post("/api/v1/worker/" + std::to_string(first.id) + "/result",
+                   body.dump(-1, ' ', false, json::error_handler_t::replace));
+    if (r.status == 409) return {false};
+    if (r.status != 200) throw LinkError("result: " + ErrorOf(r));
+    return {true};
+  }
+  json body = {{"worker", first.worker}, {"results", json::array()}};
+  for (const ResultCall* c : calls) {
+    json one = ResultJson(*c->result, c->attempt, *c->last_events);
+    one["build_id"] = c->id;
+    body["results"].push_back(std::move(one));
+  }
+  Reply r =
+      Post("/api/v1/worker/results", body.dump(-1, ' ', false, json::error_handler_t::replace));
+  json answer = json::parse(r.body, nullptr, false);
+  if (r.status != 200 || !answer.is_object() || !answer.contains("recorded") ||
+      !answer["recorded"].is_array()) {
+    throw LinkError("results: " + ErrorOf(r));
+  }
+  std::vector<bool> recorded(calls.size(), false);
+  for (const json& id : answer["recorded"]) {
+    for (size_t i = 0; i < calls.size(); ++i) recorded[i] = recorded[i] || calls[i]->id == id;
+  }
+  return recorded;
 }
 
 bool HttpLink::HandBack(int64_t id, int attempt, const std::string& worker) {

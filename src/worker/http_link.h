@@ -2,6 +2,8 @@
 // /api/v1/worker/ with a worker token. Connections are kept alive and reused, one per
 // calling thread at a time. Artifacts are uploaded streamed from the file, resumed from
 // what the master already has after a dropped connection, and checked by SHA-256 there.
+// Claims and results that several job threads send at the same time travel together in
+// one request (/claims, /results), answered in one transaction on the master.
 #pragma once
 
 #include <filesystem>
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "worker/coalescer.h"
 #include "worker/worker_link.h"
 
 namespace kiln::worker {
@@ -59,7 +62,25 @@ class HttpLink : public WorkerLink {
   std::unique_ptr<Handle> Take();
   void Give(std::unique_ptr<Handle> handle);
 
+  struct ClaimCall {
+    int64_t id = 0;
+    store::WorkerCaps caps;
+    int64_t lease_ms = 0;
+  };
+  struct ResultCall {
+    int64_t id = 0;
+    int attempt = 0;
+    std::string worker;
+    const server::JobResult* result = nullptr;
+    const std::vector<store::Store::NewEvent>* last_events = nullptr;
+  };
+  std::vector<std::optional<server::JobTicket>> SendClaims(
+      const std::vector<const ClaimCall*>& calls);
+  std::vector<bool> SendResults(const std::vector<const ResultCall*>& calls);
+
   std::string master_url_, token_, worker_id_;
+  Coalescer<ClaimCall, std::optional<server::JobTicket>> claims_{64};
+  Coalescer<ResultCall, bool> results_{64};
   std::filesystem::path work_dir_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Handle>> pool_;
