@@ -97,6 +97,17 @@ TEST(CoalescerTest, OnlyItemsOfOneKeyShareARequestAndBatchesAreBounded) {
   EXPECT_EQ(items, 7u);
 }
 
+TEST(CoalescerTest, ALoneCallerNeverLingersOnlyCallsUnderLoadDo) {
+  // A long linger: if a lone caller (after lone callers) waited for company, these calls
+  // would take seconds each.
+  Coalescer<int, int> c(8, std::chrono::seconds(5));
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(c.Call(i, "k", [](const Batch& items) { return std::vector<int>{*items[0]}; }), i);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST(CoalescerTest, AFailedSendReachesEveryCallerOfItsBatchAndTheNextCallWorks) {
   Coalescer<int, int> c(8);
   EXPECT_THROW(

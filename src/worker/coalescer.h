@@ -5,6 +5,7 @@
 // request for many claims or results instead of one each.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
@@ -19,7 +20,11 @@ namespace kiln::worker {
 template <typename Item, typename Outcome>
 class Coalescer {
  public:
-  explicit Coalescer(size_t max_batch) : max_batch_(max_batch) {}
+  // `linger`: how long a sender waits for more calls when the last batch was bigger than
+  // what is queued now (under load); a lone caller after lone callers never waits.
+  explicit Coalescer(size_t max_batch,
+                     std::chrono::microseconds linger = std::chrono::microseconds(0))
+      : max_batch_(max_batch), linger_(linger) {}
 
   // Sends `item`, alone or with others of the same `key` (items that may share a request),
   // through `send`: items in, outcomes in the same order out. An exception `send` throws
@@ -31,13 +36,22 @@ class Coalescer {
     slot.key = std::move(key);
     std::unique_lock<std::mutex> lock(mu_);
     queue_.push_back(&slot);
+    if (sending_) arrived_.notify_one();  // a lingering sender may take this one too
     while (!slot.done) {
       if (sending_) {
-        cv_.wait(lock);
+        // Woken when this call is answered, or when it is first in line to send next: one
+        // thread at a time, not every waiter on every answer.
+        slot.wake.wait(lock);
         continue;
       }
       sending_ = true;
+      if (linger_.count() > 0 && queue_.size() < last_batch_) {
+        // Calls come in waves under load (one broker read brings several deliveries): wait
+        // a moment for the rest of this one rather than send them one by one.
+        arrived_.wait_for(lock, linger_, [&] { return queue_.size() >= last_batch_; });
+      }
       std::vector<Slot*> batch = TakeBatch();
+      last_batch_ = batch.size();
       lock.unlock();
       std::vector<const Item*> items;
       for (Slot* s : batch) items.push_back(&s->item);
@@ -57,9 +71,10 @@ class Coalescer {
           batch[i]->outcome = std::move(outcomes[i]);
         }
         batch[i]->done = true;
+        if (batch[i] != &slot) batch[i]->wake.notify_one();
       }
       sending_ = false;
-      cv_.notify_all();
+      if (!queue_.empty()) queue_.front()->wake.notify_one();  // the next sender
     }
     if (slot.error) std::rethrow_exception(slot.error);
     return std::move(*slot.outcome);
@@ -72,6 +87,7 @@ class Coalescer {
     std::optional<Outcome> outcome;
     std::exception_ptr error;
     bool done = false;
+    std::condition_variable wake;
   };
 
   // The oldest queued item and up to max_batch_ - 1 more of its key, in order.
@@ -89,8 +105,10 @@ class Coalescer {
   }
 
   const size_t max_batch_;
+  const std::chrono::microseconds linger_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable arrived_;  // a call was queued (for a lingering sender)
+  size_t last_batch_ = 1;
   std::vector<Slot*> queue_;
   bool sending_ = false;
 };

@@ -62,6 +62,7 @@ class HttpLink : public WorkerLink {
   std::unique_ptr<Handle> Take();
   void Give(std::unique_ptr<Handle> handle);
 
+  static constexpr std::chrono::microseconds kLinger{300};
   struct ClaimCall {
     int64_t id = 0;
     store::WorkerCaps caps;
@@ -79,8 +80,8 @@ class HttpLink : public WorkerLink {
   std::vector<bool> SendResults(const std::vector<const ResultCall*>& calls);
 
   std::string master_url_, token_, worker_id_;
-  Coalescer<ClaimCall, std::optional<server::JobTicket>> claims_{64};
-  Coalescer<ResultCall, bool> results_{64};
+  Coalescer<ClaimCall, std::optional<server::JobTicket>> claims_{64, kLinger};
+  Coalescer<ResultCall, bool> results_{64, kLinger};
   std::filesystem::path work_dir_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Handle>> pool_;
