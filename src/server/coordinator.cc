@@ -238,22 +238,28 @@ bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store
   store::Store::Batch batch(store_);  // the check, the progress and the events: one commit
   std::optional<store::Store::RunningAttempt> running = store_.RunningAttemptOf(id);
   if (!running || running->attempt != attempt) return false;
+  Record(id, *running, events, latest);
+  batch.Commit();
+  return true;
+}
+
+void Coordinator::Record(int64_t id, const store::Store::RunningAttempt& running,
+                         const std::vector<store::Store::NewEvent>& events,
+                         const std::optional<Progress>& latest) {
   std::string lines;
   for (const store::Store::NewEvent& e : events) {
-    if (e.kind != "log") continue;
+    if (e.kind != "log" || running.dry_run) continue;  // a dry run keeps no log file
     nlohmann::json data = nlohmann::json::parse(e.data, nullptr, false);
     if (data.is_object() && data.contains("line") && data["line"].is_string()) {
       lines += data["line"].get<std::string>();
       lines += '\n';
     }
   }
-  if (!lines.empty() && !running->dry_run) logs_.Append(id, LogPath(id), lines);
-  if (latest) store_.SetProgress(id, attempt, latest->stage, latest->fraction);
+  if (!lines.empty()) logs_.Append(id, LogPath(id), lines);
+  if (latest) store_.SetProgress(id, running.attempt, latest->stage, latest->fraction);
   Bump();
   if (!events.empty()) store_.AppendEvents(id, events, NowMs());
-  batch.Commit();
   hub_.Notify(id);
-  return true;
 }
 
 bool Coordinator::HoldsAttempt(int64_t id, int attempt, const std::string& worker) {
@@ -296,7 +302,7 @@ bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,
   // must leave nothing behind (a nested Batch that is not committed rolls nothing back).
   std::optional<store::Store::RunningAttempt> running = store_.RunningAttemptOf(id);
   if (!running || running->attempt != attempt || running->worker != worker) return false;
-  if (!last_events.empty() && !Report(id, attempt, last_events, std::nullopt)) return false;
+  if (!last_events.empty()) Record(id, *running, last_events, std::nullopt);
   if (!store_.Finish(id, attempt, worker, result.state, result.error_code, result.error_class,
                      result.error_message, result.error_hint, NowMs())) {
     return false;

@@ -168,6 +168,11 @@ class Coordinator {
   std::optional<JobTicket> Claimed(const std::optional<store::Build>& build,
                                    const store::WorkerCaps& caps);
   bool IsCurrentAttempt(int64_t id, int attempt);
+  // An attempt's events (and progress) once it is known to be `running`'s: log lines to the
+  // log file (not for dry runs), events to the store, listeners told.
+  void Record(int64_t id, const store::Store::RunningAttempt& running,
+              const std::vector<store::Store::NewEvent>& events,
+              const std::optional<Progress>& latest);
 
   store::Store& store_;
   std::filesystem::path data_dir_;

@@ -363,7 +363,10 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
   if (const spec::ParsedCommand* url = ks.Single("url"); mirror.empty() && url != nullptr) {
     if (const std::string* u = url->String("url")) mirror = *u;
   }
-  if (mirror.empty()) mirror = DefaultDebianMirror(options.mirror_override_root);
+  if (mirror.empty()) {
+    mirror = dry_run ? DefaultDebianMirrorCached(options.mirror_override_root)
+                     : DefaultDebianMirror(options.mirror_override_root);
+  }
   MirrorState& state = prep.state;
   std::string error;
   reporter.Log("mirror " + mirror + ", suite " + std::string(release->name));

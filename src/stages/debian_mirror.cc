@@ -151,27 +151,53 @@ bool FetchMirrorState(const std::string& mirror, const std::string& suite, Mirro
   return false;
 }
 
+namespace {
+
+// Answers a process read in the last minute: plans are asked for often and cheaply, and what
+// they read (the apt sources, a mirror's release file) changes far less often than that.
+template <typename Key, typename Value>
+class MinuteMemo {
+ public:
+  template <typename Load>  // bool(Value&)
+  bool Get(const Key& key, Value& out, Load&& load) {
+    auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = entries_.find(key);
+      if (it != entries_.end() && now - it->second.second < std::chrono::minutes(1)) {
+        out = it->second.first;
+        return true;
+      }
+    }
+    if (!load(out)) return false;
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_[key] = {out, now};
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<Key, std::pair<Value, std::chrono::steady_clock::time_point>> entries_;
+};
+
+}  // namespace
+
 bool FetchMirrorStateCached(const std::string& mirror, const std::string& suite, MirrorState& state,
                             std::string& error) {
-  struct Entry {
-    MirrorState state;
-    std::chrono::steady_clock::time_point at;
-  };
-  static std::mutex mu;
-  static std::map<std::pair<std::string, std::string>, Entry> cache;
-  auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find({mirror, suite});
-    if (it != cache.end() && now - it->second.at < std::chrono::minutes(1)) {
-      state = it->second.state;
-      return true;
-    }
-  }
-  if (!FetchMirrorState(mirror, suite, state, error)) return false;
-  std::lock_guard<std::mutex> lock(mu);
-  cache[{mirror, suite}] = {state, now};
-  return true;
+  static MinuteMemo<std::pair<std::string, std::string>, MirrorState> memo;
+  return memo.Get({mirror, suite}, state, [&](MirrorState& fresh) {
+    return FetchMirrorState(mirror, suite, fresh, error);
+  });
+}
+
+std::string DefaultDebianMirrorCached(const std::string& root) {
+  static MinuteMemo<std::string, std::string> memo;
+  std::string mirror;
+  memo.Get(root, mirror, [&](std::string& fresh) {
+    fresh = DefaultDebianMirror(root);
+    return true;
+  });
+  return mirror;
 }
 
 }  // namespace kiln::stages

@@ -12,6 +12,8 @@ namespace kiln::stages {
 // (/etc/apt/sources.list.d/*.sources in deb822 form, then /etc/apt/sources.list), or
 // "http://deb.debian.org/debian" when none is found. `root` is "/" except in tests.
 std::string DefaultDebianMirror(const std::string& root = "/");
+// The same, answered from memory when this process read it in the last minute (plans).
+std::string DefaultDebianMirrorCached(const std::string& root = "/");
 
 // Parses deb822 .sources text; returns the first Debian archive URI (not -security), or "".
 std::string MirrorFromDeb822(std::string_view text);
