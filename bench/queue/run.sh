@@ -159,10 +159,12 @@ http_us = 3 * (http["server_cpu_us"] + http["client_cpu_us"])
 commit_us = 3 * store["bare_commit_cpu_us"]
 floor_us = broker_us + http_us + commit_us
 ceiling = cores * 1e6 / floor_us
-print("protocol floor per job:       %.0f us (broker %.0f + 3 HTTP %.0f + 3 commits %.0f) -> at most %.0f jobs/s on %d cores"
+# (Batched submits and grouped claims and results share the HTTP and commit parts between
+# builds: this is the floor of the one-request-per-build protocol, CAPACITY=1 BATCH=1.)
+print("unbatched floor per job:      %.0f us (broker %.0f + 3 HTTP %.0f + 3 commits %.0f) -> at most %.0f jobs/s on %d cores"
       % (floor_us, broker_us, http_us, commit_us, ceiling, cores))
 if celery["jobs_per_second"]:
-    print("that ceiling / celery:        %.2f (target 2.0)" % (ceiling / celery["jobs_per_second"]))
+    print("that ceiling / celery:        %.2f" % (ceiling / celery["jobs_per_second"]))
 PY
   echo "latency p50 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p50) (target <= 1.0)"
   echo "latency p99 kiln/celery:      $(ratio "$kiln_lat" "$celery_lat" latency_ms_p99)"
