@@ -117,7 +117,13 @@ TEST_F(StoreTest, IdempotencyKeyAndInFlightSpecGiveOneBuild) {
   EXPECT_NE(store_->SubmitBuild(Spec(bob_, "same"), 4).id, first.id);
   // Once the first is final, the same spec builds again.
   ASSERT_TRUE(store_->RequestCancel(first.id, 5));
-  EXPECT_EQ(store_->SubmitBuild(Spec(alice_, "same"), 6).outcome, SubmitOutcome::kCreated);
+  SubmitResult second = store_->SubmitBuild(Spec(alice_, "same"), 6);
+  EXPECT_EQ(second.outcome, SubmitOutcome::kCreated);
+  // Running still counts as in flight; succeeded does not.
+  ASSERT_TRUE(store_->Claim(second.id, Caps("w1"), 30'000, 7));
+  EXPECT_EQ(store_->SubmitBuild(Spec(alice_, "same"), 8).id, second.id);
+  ASSERT_TRUE(store_->Finish(second.id, 1, "w1", BuildState::kSucceeded, "", "", "", "", 9));
+  EXPECT_EQ(store_->SubmitBuild(Spec(alice_, "same"), 10).outcome, SubmitOutcome::kCreated);
 }
 
 TEST_F(StoreTest, ClaimOrderIsPriorityThenFairnessThenAge) {
