@@ -736,10 +736,15 @@ std::vector<Event> Store::AppendEvents(int64_t build_id, const std::vector<NewEv
                                        int64_t now_ms) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Transaction tx(*db_);
-  Statement last = db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM events WHERE build_id=?1");
-  last.Bind(1, build_id);
-  last.Step();
-  int64_t seq = last.Int(0);
+  int64_t seq = 0;
+  {
+    // Reset before the commit: a statement still stepping keeps the connection reading, and
+    // the checkpoint after the commit would be refused.
+    Statement last = db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM events WHERE build_id=?1");
+    last.Bind(1, build_id);
+    last.Step();
+    seq = last.Int(0);
+  }
   std::vector<Event> out;
   out.reserve(events.size());
   for (const NewEvent& e : events) {
