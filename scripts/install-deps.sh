@@ -17,6 +17,8 @@ build_pkgs=(
   # distributed mode: RabbitMQ client (AMQP 0-9-1)
   librabbitmq-dev
   mmdebstrap zstd util-linux ca-certificates
+  # mmdebstrap refuses another architecture than the host's (i686 on x86_64) without it
+  arch-test
   # image assembly without mounting: partition tables, file systems, GRUB, ISO, qcow2
   fdisk e2fsprogs dosfstools mtools squashfs-tools xorriso qemu-utils
   grub-common grub-pc-bin grub-efi-amd64-bin grub-efi-ia32-bin
