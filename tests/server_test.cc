@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -166,6 +167,44 @@ TEST_F(ServerTest, ABatchQueuesAllItsBuildsInOneRequestOrNone) {
   EXPECT_EQ(Http("POST", service_->Url("/api/v1/builds/batch"), Auth(), "[1]").status, 400);
   EXPECT_EQ(Http("GET", service_->Url("/api/v1/builds/batch"), Auth()).status, 405);
   EXPECT_EQ(batch({Request()}, {"Content-Type: application/json"}).status, 401);
+}
+
+TEST_F(ServerTest, AJsonSubmitWhoseKickstartIncludesAUrlIsFetched) {
+  // JSON submits run on an I/O thread; one that needs the network goes to the slow pool and
+  // runs again there. A local web server serves the included part.
+  fs::path www = dir_ / "www";
+  fs::create_directories(www);
+  {
+    std::ofstream part(www / "part.ks");
+    part << "%post\necho from-the-included-part\n%end\n";
+  }
+  RunResult started = Sh("cd " + www.string() +
+                         " && (python3 -m http.server --bind 127.0.0.1 0 > server.log 2>&1 & "
+                         "echo $!)");
+  ASSERT_EQ(started.exit_code, 0) << started.out;
+  std::string pid = started.out.substr(0, started.out.find('\n'));
+  struct Kill {
+    std::string pid;
+    ~Kill() { Sh("kill " + pid); }
+  } kill{pid};
+  std::string port;
+  for (int i = 0; i < 100 && port.empty(); ++i) {
+    std::smatch m;
+    std::string log = Sh("cat " + (www / "server.log").string()).out;
+    if (std::regex_search(log, m, std::regex("port (\\d+)"))) port = m[1];
+    if (port.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(port.empty()) << "python3 -m http.server did not start";
+  HttpReply r = Submit(Request("tar", "%include http://127.0.0.1:" + port + "/part.ks\n"), Auth());
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_NE(
+      json::parse(r.body)["spec"]["kickstart"].get<std::string>().find("from-the-included-part"),
+      std::string::npos)
+      << r.body;
+  HttpReply missing =
+      Submit(Request("tar", "%include http://127.0.0.1:" + port + "/nope.ks\n"), Auth());
+  EXPECT_EQ(missing.status, 422) << missing.body;
+  EXPECT_NE(missing.body.find("nope.ks"), std::string::npos) << missing.body;
 }
 
 TEST_F(ServerTest, UsersSeeOnlyTheirOwnBuilds) {

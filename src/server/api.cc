@@ -39,6 +39,13 @@ namespace {
 
 HttpResponse Json(int status, const json& body) { return JsonReply(status, body); }
 
+// "Run me again on the slow pool" (a quick handler found it needs the network).
+HttpResponse OnSlowPool() {
+  HttpResponse r;
+  r.status = kOnSlowPool;
+  return r;
+}
+
 // The most build requests one POST /api/v1/builds/batch takes.
 constexpr size_t kMaxBatch = 1000;
 
@@ -96,7 +103,11 @@ json DiagnosticsJson(const Diagnostics& diags) {
 // its own disk (a "%include /etc/shadow" must not work).
 class NetworkOnlyResolver : public spec::Resolver {
  public:
-  explicit NetworkOnlyResolver(bool fetch = true) : fetch_(fetch) {}
+  // `may_block` false: a URL is not fetched but noted (needed_network), for a request that
+  // runs on an I/O thread and goes to the slow pool if it needs the network after all.
+  explicit NetworkOnlyResolver(bool fetch = true, bool may_block = true)
+      : fetch_(fetch), may_block_(may_block) {}
+  bool needed_network = false;
   bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
             std::string& error) override {
     std::string resolved = from != nullptr && !spec::IsUrl(ref)
@@ -111,11 +122,16 @@ class NetworkOnlyResolver : public spec::Resolver {
       error = "this server does not fetch URLs";
       return false;
     }
+    if (!may_block_) {
+      needed_network = true;
+      error = "fetched on the slow pool";
+      return false;
+    }
     return files_.Read(resolved, from, out, error);
   }
 
  private:
-  bool fetch_;
+  bool fetch_, may_block_;
   spec::FileResolver files_;
 };
 
@@ -538,9 +554,10 @@ struct Handler {
   }
 
   HttpResponse SubmitJson() {
-    NetworkOnlyResolver resolver(options.fetch_urls);
+    NetworkOnlyResolver resolver(options.fetch_urls, req.may_block);
     Diagnostics diags;
     std::optional<BuildSpec> spec = spec::SpecFromJson(req.body, "request", resolver, diags);
+    if (resolver.needed_network) return OnSlowPool();
     if (!spec) {
       return Error(422, "invalid-request", "the build request has errors",
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
@@ -583,10 +600,11 @@ struct Handler {
       if (!items[i].is_object()) {
         return at(i, Error(400, "bad-json", "a build request is a JSON object"));
       }
-      NetworkOnlyResolver resolver(options.fetch_urls);
+      NetworkOnlyResolver resolver(options.fetch_urls, req.may_block);
       Diagnostics diags;
       std::string name = "builds[" + std::to_string(i) + "]";
       std::optional<BuildSpec> spec = spec::SpecFromJson(items[i].dump(), name, resolver, diags);
+      if (resolver.needed_network) return OnSlowPool();
       if (!spec) {
         return at(
             i, Error(422, "invalid-request", "the build request has errors",
@@ -1060,7 +1078,15 @@ bool Api::IsUpload(const HttpRequest& head) {
 
 bool Api::IsQuick(const HttpRequest& request) {
   if (request.method == "GET" || request.method == "HEAD") return true;
-  return request.method == "POST" && StartsWith(request.path, "/api/v1/worker/");
+  if (request.method != "POST") return false;
+  if (StartsWith(request.path, "/api/v1/worker/")) return true;
+  // A JSON submit with a token is parsing and one commit; should its kickstart name a URL,
+  // it answers kOnSlowPool before anything is stored and runs again there. (A password
+  // sign-in hashes, multipart bodies may be large: those stay on the slow pool.)
+  if (request.path != "/api/v1/builds" && request.path != "/api/v1/builds/batch") return false;
+  std::string_view type = request.Header("content-type");
+  return StartsWith(ToLower(request.Header("authorization")), "bearer ") &&
+         (type.empty() || StartsWith(type, "application/json"));
 }
 
 std::optional<HttpResponse> Api::BeginUpload(const HttpRequest& head, UploadPlan& plan) {

@@ -447,12 +447,18 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
       break;
     }
 
-    // Quick handlers (store reads, the worker protocol) run here; others (password hashing,
-    // kickstart URL fetches) run on the slow pool so that they never hold up an I/O thread.
+    // Quick handlers (store reads, the worker protocol, JSON submits) run here; others (password
+    // hashing, kickstart URL fetches) run on the slow pool so that they never hold up an I/O
+    // thread.
     HttpResponse res;
-    if (Api::IsQuick(req)) {
+    bool quick = Api::IsQuick(req);
+    if (quick) {
+      req.may_block = false;
       res = api.Handle(req);
-    } else {
+      quick = res.status != kOnSlowPool;  // it needs the network after all
+      req.may_block = true;
+    }
+    if (!quick) {
       // co_spawn runs the handler on the pool; this coroutine resumes on its own strand.
       res = co_await asio::co_spawn(
           slow, [this, &req]() -> awaitable<HttpResponse> { co_return api.Handle(req); },

@@ -20,6 +20,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::string remote;  // peer address
+  // False while the handler runs on an I/O thread: it must not wait on the network, and
+  // answers kOnSlowPool if it would (the server runs it again where it may).
+  bool may_block = true;
 
   // The first header of that (lower-case) name, or "".
   std::string_view Header(std::string_view name) const;
@@ -51,6 +54,9 @@ struct UploadPlan {
   int attempt = 0;
   std::string worker, name;
 };
+
+// The status of an answer that says "run me again on the slow pool" (never sent).
+inline constexpr int kOnSlowPool = -1;
 
 struct HttpResponse {
   int status = 200;
