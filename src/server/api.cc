@@ -54,17 +54,6 @@ HttpResponse Error(int status, std::string code, std::string message, std::strin
   return ErrorReply(status, std::move(code), std::move(message), std::move(hint), details);
 }
 
-// Adds the build's stored spec to a detail answer as it is: the store holds it as JSON text
-// (written by kiln), so parsing and printing it again on every GET would be wasted work.
-HttpResponse WithSpec(HttpResponse r, const std::string& spec_json) {
-  if (r.body.size() < 2 || r.body.back() != '}' || spec_json.empty()) return r;
-  r.body.pop_back();
-  r.body += ",\"spec\":";
-  r.body += spec_json;
-  r.body += '}';
-  return r;
-}
-
 std::string IsoTime(int64_t ms) {
   if (ms <= 0) return {};
   std::time_t t = static_cast<std::time_t>(ms / 1000);

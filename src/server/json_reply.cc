@@ -12,6 +12,30 @@ HttpResponse JsonReply(int status, const nlohmann::json& body) {
   return r;
 }
 
+HttpResponse JsonTextReply(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.Set("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+std::string WithSpecText(std::string object_json, const std::string& spec_json) {
+  if (object_json.size() < 2 || object_json.back() != '}' || spec_json.empty()) {
+    return object_json;
+  }
+  object_json.pop_back();
+  object_json += ",\"spec\":";
+  object_json += spec_json;
+  object_json += '}';
+  return object_json;
+}
+
+HttpResponse WithSpec(HttpResponse r, const std::string& spec_json) {
+  r.body = WithSpecText(std::move(r.body), spec_json);
+  return r;
+}
+
 HttpResponse ErrorReply(int status, std::string code, std::string message, std::string hint) {
   return ErrorReply(status, std::move(code), std::move(message), std::move(hint), nullptr);
 }

@@ -56,24 +56,11 @@ uint64_t FileSizeOr0(const std::filesystem::path& path) {
   return ec ? 0 : n;
 }
 
-// A claimed attempt as JSON text. The spec goes in as the store holds it (JSON kiln wrote):
-// parsing and printing it again for every claim would be wasted work.
+// A claimed attempt as JSON text, its spec as the store holds it.
 std::string TicketJson(const JobTicket& t, int64_t lease_ms) {
-  std::string out =
-      json({{"build_id", t.build_id}, {"attempt", t.attempt}, {"lease_ms", lease_ms}}).dump();
-  out.pop_back();
-  out += ",\"spec\":";
-  out += t.spec_json.empty() ? "null" : t.spec_json;
-  out += '}';
-  return out;
-}
-
-HttpResponse JsonTextReply(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.Set("Content-Type", "application/json");
-  r.body = std::move(body);
-  return r;
+  return WithSpecText(
+      json({{"build_id", t.build_id}, {"attempt", t.attempt}, {"lease_ms", lease_ms}}).dump(),
+      t.spec_json.empty() ? "null" : t.spec_json);
 }
 
 // `j["events"]`, if there are any; an error answer if they are malformed.
