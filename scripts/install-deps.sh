@@ -5,7 +5,17 @@
 #   scripts/install-deps.sh build   # what building and running kiln needs
 #   scripts/install-deps.sh test    # plus what the test suite, fuzzers and benchmarks need
 #   scripts/install-deps.sh bench   # plus the tools only bench/*/run.sh drive (wrk, nginx)
+#   scripts/install-deps.sh undo    # remove what this script installed (and what apt pulled
+#                                   # in for them), as recorded in /var/lib/kiln/install-deps.log
+#
+# Runs as root, or through sudo. When apt is busy (another apt, unattended-upgrades), it waits
+# up to KILN_APT_LOCK_WAIT seconds (default 60) for the lock, then stops with nothing changed.
 set -euo pipefail
+
+die() {
+  echo "install-deps: $*" >&2
+  exit 1
+}
 
 profile="${1:-build}"
 
@@ -37,6 +47,8 @@ test_pkgs=(
   libyaml-cpp-dev
   # distributed-mode tests run a private broker; bench/queue compares with Celery
   rabbitmq-server python3-celery
+  # scripts/check-fresh-install.sh: git for its clone, the lock test's holder of apt's lock
+  git
 )
 
 bench_pkgs=(
@@ -44,32 +56,108 @@ bench_pkgs=(
   wrk nginx-light sqlite3
 )
 
+# The packages this script installed, one per line, so that `undo` removes only those.
+record=/var/lib/kiln/install-deps.log
+
 case "$profile" in
   build) wanted=("${build_pkgs[@]}") ;;
   test) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  undo) wanted=() ;;
+  *)
+    echo "install-deps: unknown profile '$profile': say build (kiln itself), test (plus the" \
+      "test suite's packages), bench (plus the benchmarks' tools) or undo" >&2
+    exit 2
+    ;;
 esac
 
 missing=()
+if [ "$profile" = undo ]; then
+  # Only what is still installed; packages in use elsewhere are the user's to keep (apt says).
+  wanted=($(sort -u "$record" 2>/dev/null || true))
+  if [ "${#wanted[@]}" -eq 0 ]; then
+    echo "install-deps: nothing to undo ($record lists no packages)"
+    exit 0
+  fi
+fi
 for pkg in "${wanted[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
+if [ "$profile" = undo ]; then
+  installed=()
+  for pkg in "${wanted[@]}"; do
+    [[ " ${missing[*]} " == *" $pkg "* ]] || installed+=("$pkg")
+  done
+  missing=("${installed[@]}")
+elif [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#wanted[@]} packages present"
   exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  sudo=sudo
+# Root, or sudo that works without asking, or sudo that may ask on this terminal.
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  sudo=(sudo -n)
+elif command -v sudo >/dev/null && [ -t 0 ]; then
+  sudo=(sudo)
 else
-  sudo=
+  die "${#missing[@]} packages to install (${missing[@]:0:3} ...) and no way to become root:" \
+    "run this as root, or as a user who may use sudo"
 fi
+
+# The process that holds one of apt's locks, as "process PID (NAME)", read from /proc/locks.
+lock_holder() {
+  local lock inode pid
+  for lock in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock; do
+    inode=$(stat -c %i "$lock" 2>/dev/null) || continue
+    pid=$(awk -v inode="$inode" '{ split($6, id, ":"); if (id[3] == inode) { print $5; exit } }' \
+      /proc/locks 2>/dev/null)
+    if [ -n "$pid" ]; then
+      echo "process $pid ($(cat "/proc/$pid/comm" 2>/dev/null || echo unknown)) holds $lock"
+      return
+    fi
+  done
+  echo "another process holds its lock"
+}
+
+lock_wait="${KILN_APT_LOCK_WAIT:-60}"
+case "$lock_wait" in
+  '' | *[!0-9]*) die "KILN_APT_LOCK_WAIT='$lock_wait' is not a number of seconds" ;;
+esac
+errors=$(mktemp)
+trap 'rm -f "$errors"' EXIT
+
+# apt-get SUBCOMMAND ARGS...: quiet on success; on failure one line for a busy apt, else
+# apt's own errors and a line naming the step.
+apt() {
+  local step=$1
+  if "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -o "DPkg::Lock::Timeout=$lock_wait" \
+    "$@" >/dev/null 2>"$errors"; then
+    return 0
+  fi
+  if grep -q -e 'Could not get lock' -e 'Unable to acquire the dpkg frontend lock' "$errors"; then
+    die "apt is busy: $(lock_holder); nothing was installed. Wait for it to finish, then run" \
+      "this again (KILN_APT_LOCK_WAIT=SECONDS waits longer; it waited $lock_wait)"
+  fi
+  grep -v '^W: ' "$errors" >&2 || true
+  die "apt-get $step failed (above)"
+}
+
+if [ "$profile" = undo ]; then
+  echo "install-deps: removing ${missing[*]:-nothing} and what apt installed only for them"
+  [ "${#missing[@]}" -eq 0 ] || apt purge -y --autoremove "${missing[@]}"
+  "${sudo[@]}" rm -f "$record"
+  echo "install-deps: done"
+  exit 0
+fi
+
 echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+apt update
+apt install -y --no-install-recommends "${missing[@]}"
+"${sudo[@]}" mkdir -p "$(dirname "$record")"
+printf '%s\n' "${missing[@]}" | "${sudo[@]}" tee -a "$record" >/dev/null
+echo "install-deps: done ($record lists what was installed; 'scripts/install-deps.sh undo' removes it)"
