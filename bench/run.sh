@@ -3,6 +3,8 @@
 # date and the machine, to bench/results/DATE-HOST-ks.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh bench >/dev/null  # Google Benchmark: the release preset builds the
+                                          # benchmarks only when it is installed
 cmake --preset release >/dev/null
 cmake --build --preset release --target kiln_ks_bench
 out="bench/results/$(date +%F)-$(hostname -s)-ks.txt"
