@@ -216,8 +216,8 @@ TEST(CliTest, IncludesOverFtp) {
   TempDir dir;
   dir.Write("top.ks", "lang C\n%include sub/inc.ks\n");
   dir.Write("sub/inc.ks", "keyboard us\n");
-  kiln::testing::ServerProcess server({"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1",
-                                       "-p", "0", "-d", dir.path().string()},
+  kiln::testing::ServerProcess server({"/usr/bin/python3", "-u", "-m", "pyftpdlib", "-i",
+                                       "127.0.0.1", "-p", "0", "-d", dir.path().string()},
                                       "starting FTP server on 127.0.0.1:");
   ASSERT_GT(server.port(), 0) << "pyftpdlib did not start";
   std::string base = "ftp://127.0.0.1:" + std::to_string(server.port()) + "/";

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/sha256.h"
+#include "server_process.h"
 #include "service_harness.h"
 
 namespace kiln::testing {
@@ -178,23 +179,12 @@ TEST_F(ServerTest, AJsonSubmitWhoseKickstartIncludesAUrlIsFetched) {
     std::ofstream part(www / "part.ks");
     part << "%post\necho from-the-included-part\n%end\n";
   }
-  RunResult started = Sh("cd " + www.string() +
-                         " && (python3 -m http.server --bind 127.0.0.1 0 > server.log 2>&1 & "
-                         "echo $!)");
-  ASSERT_EQ(started.exit_code, 0) << started.out;
-  std::string pid = started.out.substr(0, started.out.find('\n'));
-  struct Kill {
-    std::string pid;
-    ~Kill() { Sh("kill " + pid); }
-  } kill{pid};
-  std::string port;
-  for (int i = 0; i < 100 && port.empty(); ++i) {
-    std::smatch m;
-    std::string log = Sh("cat " + (www / "server.log").string()).out;
-    if (std::regex_search(log, m, std::regex("port (\\d+)"))) port = m[1];
-    if (port.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ASSERT_FALSE(port.empty()) << "python3 -m http.server did not start";
+  // -u: the start-up line is read from a pipe, which Python would otherwise block-buffer.
+  kiln::testing::ServerProcess http({"/usr/bin/python3", "-u", "-m", "http.server", "0", "--bind",
+                                     "127.0.0.1", "--directory", www.string()},
+                                    " port ");
+  ASSERT_GT(http.port(), 0) << "python3 -m http.server did not start";
+  std::string port = std::to_string(http.port());
   HttpReply r = Submit(Request("tar", "%include http://127.0.0.1:" + port + "/part.ks\n"), Auth());
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_NE(
