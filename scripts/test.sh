@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Everything the test suite needs, on a fresh Debian 12 machine: install the test
 # dependencies, build (warnings are errors), and run every test:
+#   0. the README's commands on a fresh bookworm root (scripts/check-fresh-install.sh: nothing
+#      they need may be missing from install-deps.sh); KILN_FRESH_INSTALL=0 skips it;
 #   1. an ASan + UBSan build (clang) runs the fast tests and the fuzzers for a bounded time;
 #   2. the debug build runs the whole suite (unit, corpus, CLI, format) — its summary is last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh test
-export KILN_WERROR=ON
 
+if [ "${KILN_FRESH_INSTALL:-1}" != 0 ]; then
+  scripts/check-fresh-install.sh
+fi
+
+export KILN_WERROR=ON
 cmake --preset asan >/dev/null
 cmake --build --preset asan
 (cd build/asan && ctest --output-on-failure -L 'fast|fuzz' -j2)
