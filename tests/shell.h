@@ -40,4 +40,8 @@ inline std::string ReadFile(const std::filesystem::path& p) {
   return ss.str();
 }
 
+// Whether this host runs i386 programs (natively or through registered qemu emulation), as
+// mmdebstrap needs for an i686 root: some VMs' kernels run no 32-bit programs at all.
+inline bool HostRunsI386() { return Sh("arch-test i386 >/dev/null").exit_code == 0; }
+
 }  // namespace kiln::testing

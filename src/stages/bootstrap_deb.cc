@@ -162,6 +162,8 @@ engine::StageFailure ClassifyAptFailure(const std::vector<std::string>& tail,
   static const std::regex kMissing(R"(E: Unable to locate package (\S+))");
   static const std::regex kNoVersion(R"(E: Version '([^']+)' for '([^']+)' was not found)");
   static const std::regex kUnmet(R"(^\s*(\S+) : Depends: (.+)$)");
+  static const std::regex kForeignArch(
+      R"(E: (\S+) can neither be executed natively nor via qemu user emulation)");
   static const std::regex kFetch(
       R"((Failed to fetch|Could not resolve|Unable to connect to|Could not connect to)\s*(\S*))");
   std::smatch m;
@@ -182,6 +184,14 @@ engine::StageFailure ClassifyAptFailure(const std::vector<std::string>& tail,
           engine::FailureClass::kInput, "unmet-dependency",
           stage + ": " + m[1].str() + " depends on " + m[2].str() + ", which cannot be installed",
           "remove the exclusion or pin that breaks it, or add the missing package"};
+    }
+    if (std::regex_search(line, m, kForeignArch)) {
+      // Some kernels (a VM without 32-bit compat mode) cannot run i386 programs at all.
+      return {engine::FailureClass::kResource, "arch-not-runnable",
+              stage + ": this build host cannot run " + m[1].str() +
+                  " programs (its kernel does not, and no qemu user emulation is registered)",
+              "build this architecture on a host that runs its programs (`arch-test " + m[1].str() +
+                  "` says), or install qemu-user-static and binfmt-support here"};
     }
     if (line.find("No space left on device") != std::string::npos) {
       return {engine::FailureClass::kResource, "disk-full", stage + ": the disk is full",
