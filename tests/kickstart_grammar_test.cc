@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "spec/kickstart_writer.h"
+#include "spec/typed_commands.h"
 #include "test_util.h"
 
 namespace kiln::spec {
@@ -194,7 +195,7 @@ TEST(GrammarTest, MountPointsAreNormalized) {
 }
 
 TEST(GrammarTest, RemovedInF34IsAnError) {
-  // pykickstart's F46 handler has no merely deprecated commands left; install was removed.
+  // pykickstart's F45 handler has no merely deprecated commands left; install was removed.
   ParseResult r = ParseText("install\nlang C\n");
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "The install command has been removed"))
@@ -209,11 +210,157 @@ TEST(GrammarTest, RemovedCommandIsAnError) {
       << AllMessages(r.diagnostics);
 }
 
-TEST(GrammarTest, DeprecatedOptionWarns) {
+TEST(GrammarTest, DeprecatedOptionWarnsAndStillApplies) {
+  // pykickstart 3.74 (F45): `timezone --isUtc Etc/UTC` warns "Ignoring deprecated option ..."
+  // and ksflatten writes `timezone Etc/UTC --utc`: the value is stored all the same.
   ParseResult r = ParseText("timezone Etc/UTC --isUtc\n");
   EXPECT_TRUE(r.ok()) << AllMessages(r.diagnostics);
   EXPECT_TRUE(
       HasMessage(r.diagnostics, Severity::kWarning, "The --isUtc option has been deprecated"))
+      << AllMessages(r.diagnostics);
+  const ParsedCommand* tz = r.kickstart.Single("timezone");
+  ASSERT_NE(tz, nullptr);
+  EXPECT_TRUE(tz->Bool("isUtc"));
+  EXPECT_EQ(WriteCommand(*tz, "timezone"), "timezone Etc/UTC --utc");
+  ASSERT_TRUE(ReadTimezone(r.kickstart).has_value());
+  EXPECT_TRUE(ReadTimezone(r.kickstart)->utc);
+  // Alone it is enough: pykickstart's "at least one option" test looks at the words.
+  r = ParseText("timezone --isUtc\n");
+  EXPECT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  // --nontp and --ntpservers apply too, so together they conflict: "Options --nontp and
+  // --ntpservers are mutually exclusive".
+  r = ParseText("timezone --nontp --ntpservers=a Etc/UTC\n");
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "ks.cfg:1: Options --nontp and --ntpservers are mutually exclusive"))
+      << AllMessages(r.diagnostics);
+  // On two lines they do not: the second line resets --nontp (store_true) before the check
+  // looks at the object (ksflatten: timezone Etc/UTC --ntpservers=a).
+  r = ParseText("timezone --nontp Etc/UTC\ntimezone --ntpservers=a Etc/UTC\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  EXPECT_EQ(WriteCommand(*r.kickstart.Single("timezone"), "timezone"),
+            "timezone Etc/UTC --ntpservers=a");
+}
+
+// A one-off command given again: each case is pykickstart 3.74's result (ksflatten of the
+// two lines), which follows from argparse defaults and set_to_obj skipping None values.
+struct RepeatCase {
+  const char* kickstart;
+  const char* command;
+  const char* flattened;  // kiln's spelling of pykickstart's result
+};
+
+TEST(RepeatTest, ALaterLineResetsOptionsWithDefaultsAndKeepsTheRest) {
+  const RepeatCase cases[] = {
+      // ksflatten: rootpw --plaintext vagrant (unlocked, plain text).
+      {"rootpw --lock --iscrypted locked\nrootpw vagrant\n", "rootpw", "rootpw vagrant"},
+      // ksflatten: rootpw --lock --plaintext $6$abc (the password stays, --iscrypted does not).
+      {"rootpw --iscrypted $6$abc\nrootpw --lock\n", "rootpw", "rootpw --lock $6$abc"},
+      // ksflatten: firewall --enabled --service=ssh.
+      {"firewall --disabled\nfirewall --service=ssh\n", "firewall", "firewall --service=ssh"},
+      // ksflatten: bootloader --append="quiet" --location=mbr --timeout=3.
+      {"bootloader --location=none --password=x --append=quiet\nbootloader --timeout=3\n",
+       "bootloader", "bootloader --append=quiet --timeout=3"},
+      // ksflatten: timezone --utc (the zone is nargs='*': a line without one clears it).
+      {"timezone --utc Europe/Prague\ntimezone --utc\n", "timezone", "timezone --utc"},
+      // ksflatten: timezone Europe/Prague (--utc is store_true: reset).
+      {"timezone --utc\ntimezone Europe/Prague\n", "timezone", "timezone Europe/Prague"},
+      // ksflatten: shutdown (--eject and --kexec reset; the word picks the action).
+      {"reboot --eject --kexec\npoweroff\n", "poweroff", "poweroff"},
+      // ksflatten: keyboard --xlayouts='us' --switch='grp:alt' (checked on the merged object).
+      {"keyboard --xlayouts=us\nkeyboard --switch=grp:alt\n", "keyboard",
+       "keyboard --xlayouts=us --switch=grp:alt"},
+      // ksflatten: logging --host=h --port=5.
+      {"logging --host=h\nlogging --port=5\n", "logging", "logging --host=h --port=5"},
+      // ksflatten: services --enabled="sshd".
+      {"services --enabled=sshd\nservices\n", "services", "services --enabled=sshd"},
+      // ksflatten: selinux --disabled (store_const: default None, kept).
+      {"selinux --disabled\nselinux\n", "selinux", "selinux --disabled"},
+      // ksflatten: lang cs_CZ --addsupport=de_DE.
+      {"lang en_US --addsupport=de_DE\nlang cs_CZ\n", "lang", "lang cs_CZ --addsupport=de_DE"},
+      // ksflatten: autopart --type=lvm (--encrypted reset; --passphrase kept, written only
+      // with --encrypted).
+      {"autopart --encrypted --passphrase=x --type=lvm\nautopart\n", "autopart",
+       "autopart --passphrase=x --type=lvm"},
+      // ksflatten: graphical.
+      {"text --non-interactive\ngraphical\n", "graphical", "graphical"},
+  };
+  for (const RepeatCase& c : cases) {
+    ParseResult r = ParseText(c.kickstart);
+    ASSERT_TRUE(r.ok()) << c.kickstart << AllMessages(r.diagnostics);
+    const ParsedCommand* cmd = r.kickstart.Single(c.command);
+    ASSERT_NE(cmd, nullptr) << c.kickstart;
+    EXPECT_EQ(WriteCommand(*cmd, cmd->name), c.flattened) << c.kickstart;
+  }
+}
+
+TEST(RepeatTest, TheImagesSettingsFollowPykickstart) {
+  // The issue's case: a base that locks root, then a kickstart that sets a password.
+  ParseResult r = ParseText("rootpw --lock --iscrypted locked\nrootpw vagrant\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  std::optional<RootpwData> root = ReadRootpw(r.kickstart);
+  ASSERT_TRUE(root.has_value());
+  EXPECT_FALSE(root->lock);
+  EXPECT_FALSE(root->is_crypted);
+  EXPECT_EQ(root->password, "vagrant");
+  // clearpart: a --list on any line wins (ksflatten: clearpart --list=sda1).
+  r = ParseText("clearpart --list=sda1\nclearpart --all\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  ASSERT_TRUE(ReadClearpart(r.kickstart).has_value());
+  EXPECT_EQ(ReadClearpart(r.kickstart)->type, "list");
+}
+
+TEST(RepeatTest, SomeCommandsAreReplacedOutright) {
+  // firstboot and authselect assign their value outright: a bare repeat unsets it, and
+  // ksflatten writes neither.
+  for (const char* ks :
+       {"firstboot --enable\nfirstboot\n", "authselect select sssd\nauthselect\n"}) {
+    ParseResult r = ParseText(ks);
+    ASSERT_TRUE(r.ok()) << ks << AllMessages(r.diagnostics);
+    std::string flat = WriteKickstart(r.kickstart);
+    EXPECT_EQ(flat.find("--enable"), std::string::npos) << flat;
+    EXPECT_EQ(flat.find("select sssd"), std::string::npos) << flat;
+  }
+}
+
+TEST(RepeatTest, ValuesPykickstartRewrites) {
+  // ksflatten: bootloader --location=mbr --password="$1$abc" --iscrypted; a later line without
+  // it resets both (ksflatten: bootloader --location=mbr --timeout=3).
+  ParseResult r = ParseText("bootloader --md5pass=$1$abc\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  ASSERT_TRUE(ReadBootloader(r.kickstart).has_value());
+  EXPECT_EQ(ReadBootloader(r.kickstart)->password, "$1$abc");
+  EXPECT_TRUE(ReadBootloader(r.kickstart)->iscrypted);
+  r = ParseText("bootloader --md5pass=$1$abc\nbootloader --timeout=3\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  EXPECT_EQ(WriteCommand(*r.kickstart.Single("bootloader"), "bootloader"),
+            "bootloader --timeout=3");
+  // firewall ports: ['22:tcp', ':tcp', '80:udp', '443:tcp'].
+  r = ParseText("firewall --enabled --port=22,,80:udp --port=443\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  const std::vector<std::string>* ports = r.kickstart.Single("firewall")->List("ports");
+  ASSERT_NE(ports, nullptr);
+  EXPECT_EQ(*ports, (std::vector<std::string>{"22:tcp", ":tcp", "80:udp", "443:tcp"}));
+  // part --onpart=/dev/sda1: onPart is "sda1".
+  r = ParseText("part / --onpart=/dev/sda1\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  EXPECT_EQ(*r.kickstart.List("part")[0].String("onPart"), "sda1");
+}
+
+TEST(RepeatTest, RealmJoinsOnce) {
+  // "The realm command 'join' should only be specified once" (line 2).
+  ParseResult r = ParseText("realm join example.com\nrealm join other.com\n");
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "ks.cfg:2: The realm command 'join' should only be specified once"))
+      << AllMessages(r.diagnostics);
+}
+
+TEST(RepeatTest, ChecksOnTheMergedCommand) {
+  // pykickstart: "One of --drives or --only-use must be specified for ignoredisk command." on
+  // line 2, because both are then set on the one object.
+  ParseResult r = ParseText("ignoredisk --drives=sda\nignoredisk --only-use=sdb\n");
+  EXPECT_TRUE(HasMessage(
+      r.diagnostics, Severity::kError,
+      "ks.cfg:2: One of --drives or --only-use must be specified for ignoredisk command."))
       << AllMessages(r.diagnostics);
 }
 
@@ -298,8 +445,27 @@ TEST(SectionsTest, Certificate) {
   ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
   ASSERT_EQ(r.kickstart.certificates.size(), 1u);
   EXPECT_EQ(r.kickstart.certificates[0].dir, "/etc/pki/ca");
+  // pykickstart 3.74: --dir is optional with --type (F45); ksflatten writes
+  // %certificate --filename="a.pem" --type="anchor", after %packages.
+  r = ParseText("%packages\nvim\n%end\n%certificate --filename=a.pem --type=anchor\nAAA\n%end\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  ASSERT_EQ(r.kickstart.certificates.size(), 1u);
+  EXPECT_EQ(r.kickstart.certificates[0].type, "anchor");
+  EXPECT_EQ(r.kickstart.certificates[0].dir, "");
+  std::string flat = WriteKickstart(r.kickstart);
+  EXPECT_NE(flat.find("%certificate --filename=a.pem --type=anchor\nAAA\n%end\n"),
+            std::string::npos)
+      << flat;
+  EXPECT_GT(flat.find("%certificate"), flat.find("%packages")) << flat;
+  // Neither: "One of --dir or --type must be specified for %certificate" (line 1).
   r = ParseText("%certificate --filename=ca.pem\nX\n%end\n");
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "--dir is required"));
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError,
+                         "ks.cfg:1: One of --dir or --type must be specified for %certificate"))
+      << AllMessages(r.diagnostics);
+  // An empty body: "The %certificate section is empty".
+  r = ParseText("%certificate --filename=a.pem --dir=/x\n\n%end\n");
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kError, "The %certificate section is empty"))
+      << AllMessages(r.diagnostics);
 }
 
 TEST(PackagesTest, GroupsEnvironmentsExclusionsAndGlobs) {
@@ -336,10 +502,27 @@ TEST(PackagesTest, LaterSectionsMergeLikePykickstart) {
   EXPECT_TRUE(p.groups.empty()) << "-@core cancels @core";
 }
 
-TEST(PackagesTest, CamelCaseOptionsWarn) {
-  ParseResult r = ParseText("%packages --instLangs=en\n%end\n");
+TEST(PackagesTest, CamelCaseOptionsWarnAndApply) {
+  // pykickstart 3.74: "Ignoring deprecated option on line 1: The --instLangs option has been
+  // deprecated ..."; ksflatten writes %packages --inst-langs=en --exclude-weakdeps.
+  ParseResult r = ParseText("%packages --instLangs=en --excludeWeakdeps\n%end\n");
   EXPECT_TRUE(r.ok());
-  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kWarning, "preferred alias --inst-langs"));
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kWarning,
+                         "Ignoring deprecated option on line 1: The --instLangs option has been "
+                         "deprecated"))
+      << AllMessages(r.diagnostics);
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kWarning, "The --excludeWeakdeps option"));
+  EXPECT_EQ(r.kickstart.packages.inst_langs, "en");
+  EXPECT_TRUE(r.kickstart.packages.exclude_weakdeps);
+}
+
+TEST(SectionsTest, TracebackIsDeprecated) {
+  ParseResult r = ParseText("%traceback\necho\n%end\n");
+  EXPECT_TRUE(r.ok());
+  EXPECT_TRUE(HasMessage(r.diagnostics, Severity::kWarning,
+                         "ks.cfg:1: warning: The %traceback section has been deprecated."))
+      << AllMessages(r.diagnostics);
+  ASSERT_EQ(r.kickstart.scripts.size(), 1u);
 }
 
 TEST(PackagesTest, HeaderErrors) {

@@ -95,7 +95,8 @@ int ListCommands() {
 
 void SetupKs(CLI::App& app, Action& action) {
   auto options = std::make_shared<KsOptions>();
-  CLI::App* ks = app.add_subcommand("ks", "Read kickstart files as pykickstart (Fedora F46) does");
+  CLI::App* ks =
+      app.add_subcommand("ks", "Read kickstart files as pykickstart (Fedora F45, DEVEL) does");
   ks->require_subcommand(1);
 
   CLI::App* validate = ks->add_subcommand(

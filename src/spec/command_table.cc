@@ -32,6 +32,15 @@ const double* ParsedCommand::Float(std::string_view dest) const {
   return it == values.end() ? nullptr : std::get_if<double>(&it->second);
 }
 
+bool ResetsOnRepeat(const CommandSpec& spec, std::string_view dest) {
+  for (const OptionSpec& o : spec.options) {
+    if (o.dest != dest) continue;
+    return o.action == OptAction::kStoreTrue || o.action == OptAction::kStoreFalse ||
+           !o.default_value.empty() || o.reset_on_repeat;
+  }
+  return false;
+}
+
 std::span<const CommandSpec> AllCommands() {
   static const std::vector<CommandSpec> all = [] {
     std::vector<CommandSpec> v;

@@ -59,7 +59,8 @@ struct Packages {
 // A %certificate section.
 struct Certificate {
   std::string filename;
-  std::string dir;
+  std::string dir;   // where it goes; optional when `type` says (F42_CertificateSection)
+  std::string type;  // "anchor": a CA trust anchor (F45); pykickstart accepts any word
   std::string body;
   SourceLocation where;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "core/text.h"
@@ -13,7 +14,7 @@
 namespace kiln::spec {
 namespace {
 
-// --- Section header options (pykickstart sections.py, F46) ---------------------------------
+// --- Section header options (pykickstart sections.py, F45) ---------------------------------
 
 constexpr OptionSpec kScriptOptions[] = {
     {.flags = "--erroronfail", .dest = "errorOnFail", .action = OptAction::kStoreTrue},
@@ -32,14 +33,19 @@ constexpr OptionSpec kPackagesOptions[] = {
     {.flags = "--excludedocs", .dest = "excludedocs", .action = OptAction::kStoreTrue},
     {.flags = "--ignoremissing", .dest = "ignoremissing", .action = OptAction::kStoreTrue},
     {.flags = "--default", .dest = "defaultPackages", .action = OptAction::kStoreTrue},
-    {.flags = "--inst-langs --instLangs", .dest = "instLangs"},
+    {.flags = "--inst-langs", .dest = "instLangs"},
+    // F40 deprecated the camelCase spellings (sections.py:754-756): the usual warning, and the
+    // value still applies.
+    {.flags = "--instLangs", .dest = "instLangs", .deprecated = "F40"},
     {.flags = "--multilib", .dest = "multiLib", .action = OptAction::kStoreTrue},
     {.flags = "--nocore", .dest = "nocore", .action = OptAction::kStoreTrue},
     {.flags = "--timeout", .dest = "timeout", .type = OptType::kInt},
     {.flags = "--retries", .dest = "retries", .type = OptType::kInt},
-    {.flags = "--exclude-weakdeps --excludeWeakdeps",
+    {.flags = "--exclude-weakdeps", .dest = "excludeWeakdeps", .action = OptAction::kStoreTrue},
+    {.flags = "--excludeWeakdeps",
      .dest = "excludeWeakdeps",
-     .action = OptAction::kStoreTrue},
+     .action = OptAction::kStoreTrue,
+     .deprecated = "F40"},
     {.flags = "--ignorebroken", .dest = "ignorebroken", .action = OptAction::kStoreTrue},
 };
 
@@ -49,9 +55,12 @@ constexpr RemovedOption kPackagesRemoved[] = {
     {.flag = "--nobase", .version = "F22"},
 };
 
+// pykickstart sections.py, CertificateSection: --filename is required, --dir is required
+// only without --type (F45 added --type; handleHeader checks "one of").
 constexpr OptionSpec kCertificateOptions[] = {
     {.flags = "--filename", .dest = "filename", .required = true},
-    {.flags = "--dir", .dest = "dir", .required = true},
+    {.flags = "--dir", .dest = "dir"},
+    {.flags = "--type", .dest = "type", .since = "F45"},
 };
 
 enum class SectionType { kScript, kPackages, kCertificate, kOpaque };
@@ -102,39 +111,7 @@ struct MountpointArg {
   size_t index;
 };
 constexpr MountpointArg kMountpointArgs[] = {
-    {"btrfs", 0},     {"logvol", 0}, {"mount", 1},     {"part", 0},
-    {"partition", 0}, {"raid", 0},   {"stratisfs", 0},
-};
-
-// Commands that cannot be used together (pykickstart checks these across the file).
-struct Conflict {
-  std::string_view a, b;
-  std::string_view message;
-};
-constexpr Conflict kConflicts[] = {
-    {"autopart", "part", "The part/partition and autopart commands can't be used at the same time"},
-    {"autopart", "raid", "The raid and autopart commands can't be used at the same time"},
-    {"autopart", "logvol", "The logvol and autopart commands can't be used at the same time"},
-    {"autopart", "volgroup", "The volgroup and autopart commands can't be used at the same time"},
-    {"autopart", "reqpart", "The autopart and reqpart commands can't be used at the same time"},
-    {"autopart", "btrfs", "The btrfs and autopart commands can't be used at the same time"},
-    {"autopart", "stratispool",
-     "The stratispool and autopart commands can't be used at the same time"},
-    {"autopart", "stratisfs", "The stratisfs and autopart commands can't be used at the same time"},
-    {"mount", "autopart", "The mount and autopart commands can't be used at the same time"},
-    {"mount", "part", "The mount and part/partition commands can't be used at the same time"},
-    {"mount", "raid", "The mount and raid commands can't be used at the same time"},
-    {"mount", "volgroup", "The mount and volgroup commands can't be used at the same time"},
-    {"mount", "logvol", "The mount and logvol commands can't be used at the same time"},
-    {"mount", "reqpart", "The mount and reqpart commands can't be used at the same time"},
-    {"mount", "btrfs", "The mount and btrfs commands can't be used at the same time"},
-    {"mount", "stratispool", "The mount and stratispool commands can't be used at the same time"},
-    {"mount", "stratisfs", "The mount and stratisfs commands can't be used at the same time"},
-    {"ostreesetup", "ostreecontainer",
-     "The ostreesetup and ostreecontainer commands can't be used at the same time"},
-    {"ostreesetup", "bootc", "The ostreesetup and bootc commands can't be used at the same time"},
-    {"ostreecontainer", "bootc",
-     "The ostreecontainer and bootc commands can't be used at the same time"},
+    {"btrfs", 0}, {"logvol", 0}, {"mount", 1}, {"part", 0}, {"partition", 0}, {"raid", 0},
 };
 
 // The parts of a data item's identity ("name+vgname" -> its name and vgname values); empty if
@@ -250,6 +227,18 @@ class Parser {
                                 "to remove this command.");
       return;
     }
+    // As pykickstart's dispatcher: the command counts as seen before its line is parsed, and
+    // its conflicts are checked against what was seen before it.
+    seen_.insert(spec->pyclass);
+    for (const std::string& other : SplitNonEmpty(spec->conflicts, ' ')) {
+      const CommandSpec* other_spec = FindCommand(other);
+      if (other_spec != nullptr && seen_.contains(other_spec->pyclass)) {
+        diags_.Error(where,
+                     "The " + name + " and " + other + " commands can't be used at the same time.",
+                     "keep one way of partitioning (or of installing the system)");
+        return;
+      }
+    }
     ParsedCommand cmd;
     cmd.spec = spec;
     cmd.name = name;
@@ -282,6 +271,7 @@ class Parser {
         cmd.args[m.index] = NormalizePath(cmd.args[m.index]);
       }
     }
+    if (spec->rewrite != nullptr) spec->rewrite(cmd);
     int errors_before = diags_.ErrorCount();
     if (spec->check != nullptr) spec->check(cmd, diags_);
     if (diags_.ErrorCount() > errors_before) return;
@@ -332,12 +322,26 @@ class Parser {
       entry.items.push_back(std::move(cmd));
       return;
     }
-    // A one-off command seen again: the later line overrides what it sets, keeps the rest.
+    // A one-off command seen again updates the one object pykickstart keeps for it: what the
+    // later line gives replaces the earlier value, and of what it does not give, options with
+    // a default go back to it while the others keep the earlier value (ResetsOnRepeat).
     entry.spec = spec;
-    ParsedCommand& merged = entry.merged;
-    if (merged.spec == nullptr) {
-      merged = std::move(cmd);
+    if (entry.merged.spec != nullptr && !spec->repeat_error.empty()) {
+      diags_.Error(cmd.where, std::string(spec->repeat_error),
+                   "first given on line " + std::to_string(entry.merged.where.line));
       return;
+    }
+    if (entry.merged.spec == nullptr) {
+      if (!MergedCheckPasses(cmd)) return;
+      entry.merged = std::move(cmd);
+      return;
+    }
+    ParsedCommand merged = entry.merged;
+    for (const OptionSpec& o : spec->options) {
+      if (cmd.Has(o.dest) || !ResetsOnRepeat(*spec, o.dest)) continue;
+      merged.values.erase(std::string(o.dest));
+      std::erase_if(merged.given,
+                    [&](const ParsedCommand::Given& old) { return old.option->dest == o.dest; });
     }
     for (auto& [dest, value] : cmd.values) merged.values[dest] = value;
     for (const ParsedCommand::Given& g : cmd.given) {
@@ -346,10 +350,22 @@ class Parser {
       });
     }
     merged.given.insert(merged.given.end(), cmd.given.begin(), cmd.given.end());
-    if (!cmd.args.empty()) merged.args = cmd.args;
+    if (!cmd.args.empty() || spec->args_on_repeat == ArgsOnRepeat::kReplace) {
+      merged.args = cmd.args;
+    }
     merged.spec = spec;
     merged.name = cmd.name;
     merged.where = cmd.where;
+    if (!MergedCheckPasses(merged)) return;
+    entry.merged = std::move(merged);
+  }
+
+  // The checks pykickstart makes on a one-off command's object, every line so far merged.
+  bool MergedCheckPasses(const ParsedCommand& merged) {
+    if (merged.spec->merged_check == nullptr) return true;
+    int errors_before = diags_.ErrorCount();
+    merged.spec->merged_check(merged, diags_);
+    return diags_.ErrorCount() == errors_before;
   }
 
   // --- Sections ----------------------------------------------------------------------------
@@ -446,6 +462,13 @@ class Parser {
     std::span<const OptionSpec> options = kScriptOptions;
     if (info.script_kind == ScriptKind::kPost) options = kPostScriptOptions;
     std::span<const std::string> rest(header.data() + 1, header.size() - 1);
+    if (info.script_kind == ScriptKind::kTraceback) {  // sections.py:450-459 (F34)
+      diags_.Warning(where,
+                     "The %traceback section has been deprecated. It may be removed in the future, "
+                     "which will result in a fatal error from kickstart. Please modify your "
+                     "kickstart file to use the %onerror section instead.",
+                     "rename it %onerror");
+    }
     ParseOptions(options, {}, header[0], rest, where, opts, diags_);
     if (!opts.args.empty()) {
       diags_.Error(where, header[0] + ": unexpected argument " + QuoteIfNeeded(opts.args[0]),
@@ -474,10 +497,21 @@ class Parser {
     cert.where = where;
     if (const std::string* s = opts.String("filename")) cert.filename = *s;
     if (const std::string* s = opts.String("dir")) cert.dir = *s;
+    if (const std::string* s = opts.String("type")) cert.type = *s;
+    if (ok && cert.dir.empty() && cert.type.empty()) {
+      diags_.Error(where, "One of --dir or --type must be specified for %certificate",
+                   "--type=anchor installs it as a trusted CA; --dir=DIR puts the file there");
+      ok = false;
+    }
     ReadBody(header[0], where, true, [&](const std::string& l, const SourceLocation&) {
       cert.body += l;
       cert.body += '\n';
     });
+    if (ok && Trim(cert.body).empty()) {
+      diags_.Error(where, "The %certificate section is empty",
+                   "put the certificate (PEM text) between %certificate and %end");
+      ok = false;
+    }
     if (ok) result_.kickstart.certificates.push_back(std::move(cert));
   }
 
@@ -495,17 +529,6 @@ class Parser {
     if (opts.Bool("defaultPackages") && opts.Bool("nocore")) {
       diags_.Error(where, "--default and --nocore cannot be used together");
       ok = false;
-    }
-    for (const std::string& word : rest) {
-      std::string flag = word.substr(0, word.find('='));
-      if (flag == "--instLangs" || flag == "--excludeWeakdeps") {
-        std::string preferred = flag == "--instLangs" ? "--inst-langs" : "--exclude-weakdeps";
-        diags_.Warning(where, "The " + flag + " option on line " + std::to_string(where.line) +
-                                  " will be deprecated in future releases. Please modify your "
-                                  "kickstart file to replace this option with its preferred "
-                                  "alias " +
-                                  preferred + ".");
-      }
     }
     if (ok) {
       // Each %packages header sets these anew, as pykickstart's handleHeader does.
@@ -544,30 +567,8 @@ class Parser {
     packages_.AddSection(lines, where, p, diags_);
   }
 
-  // Where a command (any alias) is first used, or nullptr.
-  const SourceLocation* FirstWhere(std::string_view name) const {
-    const CommandEntry* e = result_.kickstart.Find(name);
-    if (e == nullptr) return nullptr;
-    if (e->spec->kind == CommandKind::kDataList) {
-      return e->items.empty() ? nullptr : &e->items.front().where;
-    }
-    return e->merged.spec != nullptr ? &e->merged.where : nullptr;
-  }
-
-  void CheckConflicts() {
-    for (const Conflict& c : kConflicts) {
-      const SourceLocation* a = FirstWhere(c.a);
-      const SourceLocation* b = FirstWhere(c.b);
-      if (a == nullptr || b == nullptr) continue;
-      // Reported where the second of the two appears, as pykickstart notices it there.
-      const SourceLocation* later = (a->file == b->file && a->line > b->line) ? a : b;
-      diags_.Error(*later, std::string(c.message), "keep one way of partitioning");
-    }
-  }
-
   void Finish() {
     packages_.Finish(result_.kickstart.packages);
-    CheckConflicts();
     auto& commands = result_.kickstart.commands;
     std::stable_sort(commands.begin(), commands.end(),
                      [](const CommandEntry& a, const CommandEntry& b) {
@@ -582,6 +583,8 @@ class Parser {
   ParseResult& result_;
   Diagnostics& diags_;
   LineStream stream_;
+  // The commands (pykickstart classes) seen so far, for conflicting commands.
+  std::set<std::string_view> seen_;
   // Data-list keys seen so far, per pykickstart class, for duplicate warnings.
   std::map<std::string_view, std::unordered_map<std::string, SourceLocation>> first_keys_;
   PackagesBuilder packages_;

@@ -1,4 +1,4 @@
-// Reads kickstart files with pykickstart's grammar and its F46 (current Fedora) handler.
+// Reads kickstart files with pykickstart's grammar and its F45 (current Fedora, DEVEL) handler.
 //
 // Every problem is collected (not only the first), each as "FILE:LINE: message". Warnings
 // are what pykickstart warns about (deprecated commands and options, duplicates);

@@ -279,7 +279,8 @@ class Parser {
                                  "may be removed from future releases, which will result in a "
                                  "fatal error from kickstart. Please modify your kickstart file "
                                  "to remove this option.");
-      return next;
+      // The warning says it has no effect, yet pykickstart (options.py _parse_optional) only
+      // warns and argparse stores the value as usual: `timezone --isUtc` still sets isUtc.
     }
     Store(o, s->flag, value, has_value);
     return next;

@@ -306,6 +306,9 @@ std::optional<ClearpartData> ReadClearpart(const Kickstart& ks) {
   if (!which.empty()) d.type = std::string(which.substr(2));
   d.drives = List(*c, "--drives");
   d.devices = List(*c, "--list");
+  // Devices listed on any line make it a list clear, whatever else a line says
+  // (pykickstart clearpart.py:126-131 checks the merged object).
+  if (!d.devices.empty()) d.type = "list";
   d.initlabel = Flag(*c, "--initlabel");
   d.disklabel = Str(*c, "--disklabel");
   return d;

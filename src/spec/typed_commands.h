@@ -198,7 +198,7 @@ std::optional<bool> ReadEula(const Kickstart& ks);          // value: --agreed
 std::optional<LoggingData> ReadLogging(const Kickstart& ks);
 std::optional<LiveimgData> ReadLiveimg(const Kickstart& ks);
 std::optional<OstreesetupData> ReadOstreesetup(const Kickstart& ks);
-bool ReadInstall(const Kickstart& ks);  // deprecated in F46: true only if it parsed
+bool ReadInstall(const Kickstart& ks);  // removed in F34: true only if it parsed
 std::optional<IgnorediskData> ReadIgnoredisk(const Kickstart& ks);
 std::optional<BootcData> ReadBootc(const Kickstart& ks);
 

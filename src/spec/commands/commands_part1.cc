@@ -1,5 +1,6 @@
-// Kickstart commands auth .. text, from pykickstart's F46 handler.
+// Kickstart commands auth .. text, from pykickstart's F45 (DEVEL) handler.
 #include <cctype>
+#include <cstdlib>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,8 +35,8 @@ constexpr OptionSpec kAutoPartOptions[] = {
     {.flags = "--nohome", .dest = "nohome", .action = OptAction::kStoreTrue, .since = "F26"},
     {.flags = "--noboot", .dest = "noboot", .action = OptAction::kStoreTrue, .since = "F26"},
     {.flags = "--noswap", .dest = "noswap", .action = OptAction::kStoreTrue, .since = "F26"},
-    {.flags = "--luks-version", .dest = "luks_version", .since = "F29"},
-    {.flags = "--pbkdf", .dest = "pbkdf", .since = "F29"},
+    {.flags = "--luks-version", .dest = "luks_version", .since = "F29", .reset_on_repeat = true},
+    {.flags = "--pbkdf", .dest = "pbkdf", .since = "F29", .reset_on_repeat = true},
     {.flags = "--pbkdf-memory",
      .dest = "pbkdf_memory",
      .type = OptType::kInt,
@@ -55,7 +56,7 @@ constexpr OptionSpec kAutoPartOptions[] = {
      .dest = "hibernation",
      .action = OptAction::kStoreTrue,
      .since = "F38"},
-    {.flags = "--hw-passphrase", .dest = "hw_passphrase", .since = "F41"},
+    {.flags = "--hw-passphrase", .dest = "hw_passphrase", .since = "F41", .reset_on_repeat = true},
 };
 
 // The checks of each parse() in the chain, in the order pykickstart runs them; it stops at the
@@ -66,7 +67,7 @@ void CheckAutoPart(const ParsedCommand& cmd, Diagnostics& diags) {
   if (const std::string* given = cmd.String("type")) {
     type = ToLower(*given);
     if (type != "lvm" && type != "btrfs" && type != "plain" && type != "partition" &&
-        type != "thinp" && type != "stratis") {
+        type != "thinp") {
       diags.Error(cmd.where, "Invalid autopart type: " + *given);
       return;
     }
@@ -95,33 +96,9 @@ void CheckAutoPart(const ParsedCommand& cmd, Diagnostics& diags) {
                 "hw-passphrase may be specified only with LUKSv2 HW-OPAL encrypted devices");
     return;
   }
-  if (type == "stratis") {
-    // Listed in pykickstart's order.
-    std::string incompatible;
-    auto note = [&](bool used, std::string_view flag) {
-      if (!used) return;
-      if (!incompatible.empty()) incompatible += ", ";
-      incompatible += flag;
-    };
-    note(NonEmpty(cmd, "luks_version"), "--luks-version");
-    note(NonEmpty(cmd, "pbkdf"), "--pbkdf");
-    note(NonZero(cmd, "pbkdf_memory"), "--pbkdf-memory");
-    note(NonZero(cmd, "pbkdf_time"), "--pbkdf-time");
-    note(NonZero(cmd, "pbkdf_iterations"), "--pbkdf-iterations");
-    note(NonEmpty(cmd, "hw_passphrase"), "--hw-passphrase");
-    note(NonEmpty(cmd, "escrowcert"), "--escrowcert");
-    note(cmd.Bool("backuppassphrase"), "--backuppassphrase");
-    note(NonEmpty(cmd, "cipher"), "--cipher");
-    note(NonEmpty(cmd, "fstype"), "--fstype");
-    if (!incompatible.empty()) {
-      diags.Error(cmd.where,
-                  "The following options are not compatible with --type=stratis: " + incompatible);
-    }
-  }
 }
 
-// bootc — pykickstart commands/bootc.py, F45_Bootc (over F43). Conflicts with ostreesetup and
-// ostreecontainer are a whole-file check.
+// bootc — pykickstart commands/bootc.py, F45_Bootc (over F43).
 constexpr OptionSpec kBootcOptions[] = {
     {.flags = "--stateroot", .dest = "stateroot", .default_value = "default", .since = "F43"},
     {.flags = "--source-imgref", .dest = "sourceImgRef", .since = "F43", .required = true},
@@ -140,13 +117,13 @@ constexpr OptionSpec kBootloaderOptions[] = {
      .default_value = "mbr",
      .choices = "mbr partition none boot",
      .since = "FC3"},
-    {.flags = "--password", .dest = "password", .since = "FC3"},
+    {.flags = "--password", .dest = "password", .since = "FC3", .reset_on_repeat = true},
     {.flags = "--md5pass", .dest = "_md5pass", .since = "FC3"},
     {.flags = "--driveorder", .dest = "driveorder", .type = OptType::kCommaList, .since = "FC3"},
     {.flags = "--timeout", .dest = "timeout", .type = OptType::kInt, .since = "F8"},
     {.flags = "--default", .dest = "default", .since = "F8"},
     {.flags = "--iscrypted", .dest = "isCrypted", .action = OptAction::kStoreTrue, .since = "F15"},
-    {.flags = "--boot-drive", .dest = "bootDrive", .since = "F17"},
+    {.flags = "--boot-drive", .dest = "bootDrive", .since = "F17", .reset_on_repeat = true},
     {.flags = "--leavebootorder",
      .dest = "leavebootorder",
      .action = OptAction::kStoreTrue,
@@ -156,6 +133,29 @@ constexpr OptionSpec kBootloaderOptions[] = {
     {.flags = "--nombr", .dest = "nombr", .action = OptAction::kStoreTrue, .since = "F21"},
     {.flags = "--sdboot", .dest = "sdboot", .action = OptAction::kStoreTrue, .since = "F39"},
 };
+
+// bootloader.py:292-295: a --md5pass value becomes the password, marked crypted, before
+// set_to_self (so the written form is --password=... --iscrypted).
+void RewriteBootloader(ParsedCommand& cmd) {
+  const std::string* md5 = cmd.String("_md5pass");
+  if (md5 == nullptr || md5->empty()) return;
+  auto option = [](std::string_view flag) -> const OptionSpec& {
+    for (const OptionSpec& o : kBootloaderOptions) {
+      if (o.flags == flag) return o;
+    }
+    std::abort();  // the table above has both
+  };
+  std::string password = *md5;
+  cmd.values.erase("_md5pass");
+  std::erase_if(cmd.given, [](const ParsedCommand::Given& g) {
+    return g.option->dest == "_md5pass" || g.option->dest == "password" ||
+           g.option->dest == "isCrypted";
+  });
+  cmd.values["password"] = password;
+  cmd.values["isCrypted"] = true;
+  cmd.given.push_back({&option("--password"), password});
+  cmd.given.push_back({&option("--iscrypted"), ""});
+}
 
 constexpr RemovedOption kBootloaderRemoved[] = {
     {.flag = "--linear", .version = "FC4"},  {.flag = "--nolinear", .version = "FC4"},
@@ -247,7 +247,7 @@ constexpr OptionSpec kClearPartOptions[] = {
      .const_value = "none",
      .since = "FC3"},
     {.flags = "--list", .dest = "devices", .type = OptType::kCommaList, .since = "F17"},
-    {.flags = "--disklabel", .dest = "disklabel", .since = "F21"},
+    {.flags = "--disklabel", .dest = "disklabel", .since = "F21", .reset_on_repeat = true},
     {.flags = "--cdl", .dest = "cdl", .action = OptAction::kStoreTrue, .since = "F28"},
 };
 
@@ -383,24 +383,49 @@ constexpr RemovedOption kFirewallRemoved[] = {
     {.flag = "--telnet", .version = "F14"},
 };
 
+// firewall.py:84-93 (firewall_port_cb): each comma-separated port is stripped and given
+// ":tcp" when it names no protocol; empty items stay (as ":tcp").
+void RewriteFirewall(ParsedCommand& cmd) {
+  std::vector<std::string> ports;
+  bool any = false;
+  for (const ParsedCommand::Given& g : cmd.given) {
+    if (g.option->dest != "ports") continue;
+    any = true;
+    std::string_view rest = g.value;
+    while (true) {
+      size_t comma = rest.find(',');
+      std::string port(Trim(rest.substr(0, comma)));
+      if (port.find(':') == std::string::npos) port += ":tcp";
+      ports.push_back(std::move(port));
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  if (any) cmd.values["ports"] = std::move(ports);
+}
+
 // firstboot — pykickstart commands/firstboot.py, FC3_Firstboot. The const values are
-// pykickstart's FIRSTBOOT_* names.
+// pykickstart's FIRSTBOOT_* names. parse() assigns the mode outright (firstboot.py:76-79, no
+// set_to_self), so a later bare `firstboot` unsets it: reset_on_repeat.
 constexpr OptionSpec kFirstbootOptions[] = {
     {.flags = "--disable --disabled",
      .dest = "firstboot",
      .action = OptAction::kStoreConst,
      .const_value = "skip",
-     .since = "FC3"},
+     .since = "FC3",
+     .reset_on_repeat = true},
     {.flags = "--enable --enabled",
      .dest = "firstboot",
      .action = OptAction::kStoreConst,
      .const_value = "default",
-     .since = "FC3"},
+     .since = "FC3",
+     .reset_on_repeat = true},
     {.flags = "--reconfig",
      .dest = "firstboot",
      .action = OptAction::kStoreConst,
      .const_value = "reconfig",
-     .since = "FC3"},
+     .since = "FC3",
+     .reset_on_repeat = true},
 };
 
 // group — pykickstart commands/group.py, F12_Group.
@@ -431,20 +456,30 @@ constexpr CommandSpec kCommands[] = {
     {.name = "authconfig", .pyclass = "F35_Authconfig", .kind = CommandKind::kRemoved},
     // F28_Authselect keeps the raw rest of the line (everything after the command word) as
     // arguments for the authselect program; it never runs an option parser.
-    {.name = "authselect", .pyclass = "F28_Authselect", .max_args = -1, .raw_args = true},
+    // parse() keeps the line's text outright (authselect.py:41-43): a bare repeat clears it.
+    {.name = "authselect",
+     .pyclass = "F28_Authselect",
+     .max_args = -1,
+     .args_on_repeat = ArgsOnRepeat::kReplace,
+     .raw_args = true},
     {.name = "autopart",
-     .pyclass = "F45_AutoPart",
+     .pyclass = "F41_AutoPart",  // f45.py:31; no F45 class (autopart.py ends at F41)
      .write_priority = 100,
      .options = kAutoPartOptions,
-     .check = CheckAutoPart},
+     .check = CheckAutoPart,
+     .conflicts = "partition raid volgroup logvol reqpart"},
     {.name = "autostep", .pyclass = "F40_Autostep", .kind = CommandKind::kRemoved},
-    {.name = "bootc", .pyclass = "F45_Bootc", .options = kBootcOptions},
+    {.name = "bootc",
+     .pyclass = "F45_Bootc",
+     .options = kBootcOptions,
+     .conflicts = "ostreesetup ostreecontainer"},
     {.name = "bootloader",
      .pyclass = "F39_Bootloader",
      .write_priority = 10,
      .options = kBootloaderOptions,
      .removed_options = kBootloaderRemoved,
-     .check = CheckBootloader},
+     .check = CheckBootloader,
+     .rewrite = RewriteBootloader},
     {.name = "btrfs",
      .pyclass = "F23_BTRFS",
      .kind = CommandKind::kDataList,
@@ -491,7 +526,8 @@ constexpr CommandSpec kCommands[] = {
     {.name = "firewall",
      .pyclass = "F28_Firewall",
      .options = kFirewallOptions,
-     .removed_options = kFirewallRemoved},
+     .removed_options = kFirewallRemoved,
+     .rewrite = RewriteFirewall},
     {.name = "firstboot", .pyclass = "FC3_Firstboot", .options = kFirstbootOptions},
     {.name = "graphical",
      .pyclass = kCmdline.pyclass,

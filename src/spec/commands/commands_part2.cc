@@ -1,4 +1,4 @@
-// Kickstart commands harddrive .. nvdimm, from pykickstart's F46 handler.
+// Kickstart commands harddrive .. nvdimm, from pykickstart's F45 (DEVEL) handler.
 //
 // Each entry names the pykickstart class it mirrors. The options are those of that class's
 // _getParser() after its whole inheritance chain; "since" is the version that first added
@@ -68,7 +68,7 @@ constexpr OptionSpec kIscsiOptions[] = {
 // keyboard — pykickstart commands/keyboard.py, F18_Keyboard: zero or one positional (the old
 // single-layout form) plus the F18 options.
 constexpr OptionSpec kKeyboardOptions[] = {
-    {.flags = "--vckeymap", .dest = "vc_keymap", .since = "F18"},
+    {.flags = "--vckeymap", .dest = "vc_keymap", .since = "F18", .reset_on_repeat = true},
     {.flags = "--xlayouts", .dest = "x_layouts", .type = OptType::kCommaList, .since = "F18"},
     {.flags = "--switch", .dest = "switch_options", .type = OptType::kCommaList, .since = "F18"},
 };
@@ -184,8 +184,7 @@ constexpr RemovedOption kLogVolRemoved[] = {
 };
 
 // The checks of F17, F20, F21, F23 and F29 parse(), in that order; pykickstart stops at the
-// first failure, so this does too. The autopart/mount conflicts of F20 need the whole file
-// and are left to the loader.
+// first failure, so this does too.
 void CheckLogVol(const ParsedCommand& cmd, Diagnostics& diags) {
   auto fail = [&](std::string message) { diags.Error(cmd.where, std::move(message)); };
   const bool noformat = !cmd.Bool("format", true);
@@ -244,9 +243,9 @@ void CheckLogVol(const ParsedCommand& cmd, Diagnostics& diags) {
 
 // mediacheck — pykickstart commands/mediacheck.py, FC4_MediaCheck: no options, no arguments.
 
-// mount — pykickstart commands/mount.py, F45_Mount (F27_Mount, only the conflicting-command
-// list grew); data F27. Two positionals: the device and the mount point (the latter typed
-// with pykickstart's mountpoint(), so absolute paths are normalized).
+// mount — pykickstart commands/mount.py, F27_Mount (f45.py:64); data F27. Two positionals: the
+// device and the mount point (the latter typed with pykickstart's mountpoint(), so absolute paths
+// are normalized).
 constexpr OptionSpec kMountOptions[] = {
     // Bare --reformat keeps the current format; --reformat=FMT reformats to FMT.
     {.flags = "--reformat",
@@ -406,7 +405,7 @@ constexpr CommandSpec kCommands[] = {
      .pyclass = "F34_IgnoreDisk",
      .options = kIgnoreDiskOptions,
      .removed_options = kIgnoreDiskRemoved,
-     .check = CheckIgnoreDisk},
+     .merged_check = CheckIgnoreDisk},  // on self: ignoredisk.py:79-91
     {.name = "install", .pyclass = "F34_Install", .kind = CommandKind::kRemoved, .max_args = -1},
     {.name = "iscsi",
      .pyclass = "F17_Iscsi",
@@ -424,7 +423,7 @@ constexpr CommandSpec kCommands[] = {
      .max_args = 1,
      .args_message = "A single argument is expected for the %s command",
      .options = kKeyboardOptions,
-     .check = CheckKeyboard},
+     .merged_check = CheckKeyboard},  // on self: keyboard.py:168
     {.name = "lang",
      .pyclass = "F19_Lang",
      .min_args = 1,
@@ -436,7 +435,7 @@ constexpr CommandSpec kCommands[] = {
      .pyclass = "F40_Logging",
      .options = kLoggingOptions,
      .removed_options = kLoggingRemoved,
-     .check = CheckLogging},
+     .merged_check = CheckLogging},  // on self: logging.py:79-80
     {.name = "logvol",
      .pyclass = "F29_LogVol",
      .kind = CommandKind::kDataList,
@@ -449,18 +448,20 @@ constexpr CommandSpec kCommands[] = {
      .check = CheckLogVol,
      .duplicate_key = "name+vgname",
      .duplicate_message =
-         "A logical volume with the name %s has already been defined in volume group %s."},
+         "A logical volume with the name %s has already been defined in volume group %s.",
+     .conflicts = "autopart mount"},
     {.name = "mediacheck", .pyclass = "FC4_MediaCheck"},
     {.name = "method", .pyclass = "F40_Method", .kind = CommandKind::kRemoved, .max_args = -1},
     {.name = "module", .pyclass = "F45_Module", .kind = CommandKind::kRemoved, .max_args = -1},
     {.name = "mount",
-     .pyclass = "F45_Mount",
+     .pyclass = "F27_Mount",
      .kind = CommandKind::kDataList,
      .min_args = 2,
      .max_args = 2,
      .args_message = kUnexpectedArgs,
      .options = kMountOptions,
-     .check = CheckMount},
+     .check = CheckMount,
+     .conflicts = "autopart partition raid volgroup logvol reqpart"},
     {.name = "multipath",
      .pyclass = "F34_MultiPath",
      .kind = CommandKind::kRemoved,

@@ -1,4 +1,4 @@
-// Kickstart commands ostreecontainer .. sshpw, from pykickstart's F46 handler.
+// Kickstart commands ostreecontainer .. sshpw, from pykickstart's F45 (DEVEL) handler.
 #include <cctype>
 #include <optional>
 #include <span>
@@ -350,8 +350,7 @@ void CheckRepo(const ParsedCommand& cmd, Diagnostics& diags) {
   }
 }
 
-// reqpart — pykickstart commands/reqpart.py, F23_ReqPart. Its conflicts with autopart and
-// mount are file-level.
+// reqpart — pykickstart commands/reqpart.py, F23_ReqPart.
 constexpr OptionSpec kReqPartOptions[] = {
     {.flags = "--add-boot", .dest = "addBoot", .action = OptAction::kStoreTrue, .since = "F23"},
 };
@@ -478,14 +477,26 @@ constexpr OptionSpec kSshPwOptions[] = {
     {.flags = "--sshkey", .dest = "sshkey", .action = OptAction::kStoreTrue, .since = "F24"},
 };
 
+// partition.py:335-339 (part_cb): --onpart/--usepart lose a leading /dev/.
+void RewritePartition(ParsedCommand& cmd) {
+  auto it = cmd.values.find("onPart");
+  if (it == cmd.values.end()) return;
+  if (auto* device = std::get_if<std::string>(&it->second);
+      device && device->starts_with("/dev/")) {
+    device->erase(0, 5);
+  }
+}
+
 constexpr CommandSpec kCommands[] = {
     {.name = "ostreecontainer",
      .pyclass = "F43_OSTreeContainer",
-     .options = kOstreeContainerOptions},
+     .options = kOstreeContainerOptions,
+     .conflicts = "ostreesetup bootc"},
     {.name = "ostreesetup",
      .pyclass = "F43_OSTreeSetup",
      .options = kOstreeSetupOptions,
-     .check = CheckOstreeSetup},
+     .check = CheckOstreeSetup,
+     .conflicts = "ostreecontainer bootc"},
     {.name = "part",
      .pyclass = "F41_Partition",
      .kind = CommandKind::kDataList,
@@ -496,8 +507,10 @@ constexpr CommandSpec kCommands[] = {
      .options = kPartitionOptions,
      .removed_options = kPartitionRemoved,
      .check = CheckPartition,
+     .rewrite = RewritePartition,
      .duplicate_key = "arg0",
-     .duplicate_message = "A partition with the mountpoint %s has already been defined."},
+     .duplicate_message = "A partition with the mountpoint %s has already been defined.",
+     .conflicts = "autopart mount"},
     {.name = "partition",
      .pyclass = "F41_Partition",
      .kind = CommandKind::kDataList,
@@ -508,8 +521,10 @@ constexpr CommandSpec kCommands[] = {
      .options = kPartitionOptions,
      .removed_options = kPartitionRemoved,
      .check = CheckPartition,
+     .rewrite = RewritePartition,
      .duplicate_key = "arg0",
-     .duplicate_message = "A partition with the mountpoint %s has already been defined."},
+     .duplicate_message = "A partition with the mountpoint %s has already been defined.",
+     .conflicts = "autopart mount"},
     {.name = "raid",
      .pyclass = "F43_Raid",
      .kind = CommandKind::kDataList,
@@ -521,13 +536,15 @@ constexpr CommandSpec kCommands[] = {
      .removed_options = kRaidRemoved,
      .check = CheckRaid,
      .duplicate_key = "device",
-     .duplicate_message = "A RAID device with the name %s has already been defined."},
+     .duplicate_message = "A RAID device with the name %s has already been defined.",
+     .conflicts = "autopart mount"},
     {.name = "rdp", .pyclass = "F43_RDP", .options = kRdpOptions},
     {.name = "realm",
      .pyclass = "F19_Realm",
      .max_args = -1,
      .check = CheckRealm,
-     .raw_args = true},
+     .raw_args = true,
+     .repeat_error = "The realm command 'join' should only be specified once"},  // realm.py:42
     {.name = "repo",
      .pyclass = "F40_Repo",
      .kind = CommandKind::kDataList,
@@ -539,7 +556,8 @@ constexpr CommandSpec kCommands[] = {
     {.name = "reqpart",
      .pyclass = "F23_ReqPart",
      .write_priority = 100,
-     .options = kReqPartOptions},
+     .options = kReqPartOptions,
+     .conflicts = "autopart mount"},
     {.name = "rescue", .pyclass = "F10_Rescue", .options = kRescueOptions, .check = CheckRescue},
     {.name = "rootpw",
      .pyclass = "F37_RootPw",
@@ -550,7 +568,7 @@ constexpr CommandSpec kCommands[] = {
     {.name = "services",
      .pyclass = "FC6_Services",
      .options = kServicesOptions,
-     .check = CheckServices},
+     .merged_check = CheckServices},  // on self: services.py:75-76
     {.name = "skipx", .pyclass = "FC3_SkipX"},
     // pykickstart makes a repeated snapshot name an error, not a warning (see the report).
     {.name = "snapshot",

@@ -1,4 +1,4 @@
-// Kickstart commands stratisfs .. zipl, from pykickstart's F46 handler.
+// Kickstart commands timesource .. zipl, from pykickstart's F45 (DEVEL) handler.
 #include <span>
 #include <string>
 #include <string_view>
@@ -9,63 +9,6 @@
 
 namespace kiln::spec {
 namespace {
-
-// stratisfs — pykickstart commands/stratisfs.py, F45_StratisFs.
-constexpr OptionSpec kStratisFsOptions[] = {
-    {.flags = "--size", .dest = "size", .type = OptType::kInt, .since = "F45"},
-    {.flags = "--grow", .dest = "grow", .action = OptAction::kStoreTrue, .since = "F45"},
-    {.flags = "--maxsize", .dest = "maxSizeMB", .type = OptType::kInt, .since = "F45"},
-    {.flags = "--name", .dest = "name", .since = "F45", .required = true},
-    {.flags = "--poolname", .dest = "poolname", .since = "F45", .required = true},
-    {.flags = "--useexisting", .dest = "preexist", .action = OptAction::kStoreTrue, .since = "F45"},
-};
-
-// The mount point is one argparse positional (nargs=1); words beyond it are parse_known_args
-// extras, which pykickstart reports with their own message, so the table allows any count
-// and the extras are reported here.
-void CheckStratisFs(const ParsedCommand& cmd, Diagnostics& diags) {
-  if (cmd.args.size() > 1) {
-    std::span<const std::string> extra(cmd.args.data() + 1, cmd.args.size() - 1);
-    diags.Error(cmd.where, "Unexpected arguments to stratisfs command: " + PythonListRepr(extra));
-    return;
-  }
-  const long long* max_size = cmd.Int("maxSizeMB");
-  if (max_size != nullptr && *max_size != 0 && !cmd.Bool("grow")) {
-    diags.Error(cmd.where, "--maxsize requires --grow");
-  }
-}
-
-// stratispool — pykickstart commands/stratispool.py, F45_StratisPool.
-constexpr OptionSpec kStratisPoolOptions[] = {
-    {.flags = "--useexisting", .dest = "preexist", .action = OptAction::kStoreTrue, .since = "F45"},
-    {.flags = "--encrypted", .dest = "encrypted", .action = OptAction::kStoreTrue, .since = "F45"},
-    {.flags = "--passphrase", .dest = "passphrase", .since = "F45"},
-    {.flags = "--overprovisioning",
-     .dest = "overprovisioning",
-     .action = OptAction::kStoreTrue,
-     .since = "F45"},
-};
-
-// The first positional is the pool name, the rest are its block devices.
-void CheckStratisPool(const ParsedCommand& cmd, Diagnostics& diags) {
-  if (cmd.args.empty()) {
-    diags.Error(cmd.where, "stratispool must be given a pool name");
-    return;
-  }
-  bool members = cmd.args.size() > 1;
-  bool preexist = cmd.Bool("preexist");
-  if (!members && !preexist) {
-    diags.Error(cmd.where, "stratispool must be given a list of blockdevs");
-    return;
-  }
-  if (members && preexist) {
-    diags.Error(cmd.where, "Members may not be specified for preexisting stratispool");
-    return;
-  }
-  if (NonEmpty(cmd, "passphrase") && !cmd.Bool("encrypted")) {
-    diags.Error(cmd.where, "--passphrase can only be used with --encrypted");
-  }
-}
 
 // timesource — pykickstart commands/timesource.py, F33_Timesource.
 constexpr OptionSpec kTimesourceOptions[] = {
@@ -98,7 +41,8 @@ void CheckTimesource(const ParsedCommand& cmd, Diagnostics& diags) {
 }
 
 // timezone — pykickstart commands/timezone.py, F40_Timezone (over F33/F32/F25). F40 turned
-// --isUtc, --nontp and --ntpservers into deprecated options; --utc is the one that stays.
+// --isUtc, --nontp and --ntpservers into deprecated options (timezone.py:455-467): a warning,
+// but the value still applies (--isUtc sets isUtc, written as --utc); --utc stays current.
 constexpr OptionSpec kTimezoneOptions[] = {
     {.flags = "--utc", .dest = "isUtc", .action = OptAction::kStoreTrue, .since = "FC3"},
     {.flags = "--isUtc",
@@ -120,9 +64,17 @@ constexpr OptionSpec kTimezoneOptions[] = {
 
 // A bare "timezone" is an error; the zone itself is optional when an option is given.
 void CheckTimezone(const ParsedCommand& cmd, Diagnostics& diags) {
-  if (cmd.values.empty() && cmd.args.empty()) {
+  if (cmd.given.empty() && cmd.args.empty()) {
     diags.Error(cmd.where,
                 "At least one option and/or an argument are expected for the timezone command");
+  }
+}
+
+// Checked on the command's object (timezone.py:389-391), so --nontp on one line and
+// --ntpservers on another conflict too.
+void CheckTimezoneMerged(const ParsedCommand& cmd, Diagnostics& diags) {
+  if (cmd.Bool("nontp") && NonEmptyList(cmd, "ntpservers")) {
+    diags.Error(cmd.where, "Options --nontp and --ntpservers are mutually exclusive");
   }
 }
 
@@ -284,26 +236,6 @@ constexpr OptionSpec kZiplOptions[] = {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {.name = "stratisfs",
-     .pyclass = "F45_StratisFs",
-     .kind = CommandKind::kDataList,
-     .write_priority = 135,
-     .min_args = 1,
-     .max_args = -1,
-     .args_message = "the following arguments are required: <mntpoint>",
-     .options = kStratisFsOptions,
-     .check = CheckStratisFs,
-     .duplicate_key = "name+poolname",
-     .duplicate_message = "A stratisfs with the name %s has already been defined in pool %s."},
-    {.name = "stratispool",
-     .pyclass = "F45_StratisPool",
-     .kind = CommandKind::kDataList,
-     .write_priority = 134,
-     .max_args = -1,
-     .options = kStratisPoolOptions,
-     .check = CheckStratisPool,
-     .duplicate_key = "arg0",
-     .duplicate_message = "A stratispool with the name %s has already been defined."},
     {.name = "timesource",
      .pyclass = "F33_Timesource",
      .kind = CommandKind::kDataList,
@@ -314,7 +246,10 @@ constexpr CommandSpec kCommands[] = {
      .max_args = 1,
      .args_message = "One or zero arguments are expected for the %s command",
      .options = kTimezoneOptions,
-     .check = CheckTimezone},
+     .check = CheckTimezone,
+     .merged_check = CheckTimezoneMerged,
+     // The zone is nargs='*' (timezone.py:326): a repeat without one leaves none.
+     .args_on_repeat = ArgsOnRepeat::kReplace},
     {.name = "updates",
      .pyclass = "F34_Updates",
      .min_args = 1,
@@ -336,7 +271,8 @@ constexpr CommandSpec kCommands[] = {
      .options = kVolGroupOptions,
      .check = CheckVolGroup,
      .duplicate_key = "arg0",
-     .duplicate_message = "A volgroup with the name %s has already been defined."},
+     .duplicate_message = "A volgroup with the name %s has already been defined.",
+     .conflicts = "autopart mount"},
     {.name = "xconfig",
      .pyclass = "F14_XConfig",
      .options = kXConfigOptions,
