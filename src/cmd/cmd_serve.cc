@@ -273,9 +273,11 @@ int Serve(const ServeOptions& o) {
   for (const std::string& b : o.routes.Urls()) {
     brokers += (brokers.empty() ? "" : " ") + queue::RedactUrl(b);
   }
-  std::cerr << "kiln serve: listening on " << url << " (data " << data_dir.string() << ", "
-            << o.workers << " local worker" << (o.workers == 1 ? "" : "s")
-            << (brokers.empty() ? "" : ", broker " + brokers) << ")\n"
+  // One write for the whole line: the publisher thread logs at the same time, and pieces of
+  // two lines interleaved hide "listening on URL" from whoever waits for it.
+  std::cerr << "kiln serve: listening on " + url + " (data " + data_dir.string() + ", " +
+                   std::to_string(o.workers) + " local worker" + (o.workers == 1 ? "" : "s") +
+                   (brokers.empty() ? "" : ", broker " + brokers) + ")\n"
             << std::flush;
   http.Run();
 

@@ -117,13 +117,13 @@ bool QueuePublisher::Connect(Broker& b) {
     b.conn = std::move(conn);
     b.backoff = std::chrono::milliseconds(250);
     ++connected_;
-    std::cerr << "kiln serve: broker " << queue::RedactUrl(b.url) << " connected\n";
+    std::cerr << "kiln serve: broker " + queue::RedactUrl(b.url) + " connected\n";  // one write
     b.last_error.clear();
     return true;
   }
   if (error != b.last_error) {
-    std::cerr << "kiln serve: broker " << queue::RedactUrl(b.url) << ": " << error
-              << " (queued builds wait in the store; retrying)\n";
+    std::cerr << "kiln serve: broker " + queue::RedactUrl(b.url) + ": " + error +
+                     " (queued builds wait in the store; retrying)\n";
     b.last_error = error;
   }
   b.next_try = Clock::now() + b.backoff;
@@ -162,7 +162,7 @@ bool QueuePublisher::PublishRound() {
         !b.conn->Publish(queue_name,
                          queue::EncodeBuildMessage({e.build_id, e.arch, e.release, e.type}),
                          error)) {
-      std::cerr << "kiln serve: broker " << queue::RedactUrl(url) << ": " << error << "\n";
+      std::cerr << "kiln serve: broker " + queue::RedactUrl(url) + ": " + error + "\n";
       sent.erase(url);  // unconfirmed: they stay in the outbox and go again
       continue;
     }
@@ -175,8 +175,8 @@ bool QueuePublisher::PublishRound() {
       done.insert(done.end(), seqs.begin(), seqs.end());
       published_ += seqs.size();
     } else {
-      std::cerr << "kiln serve: broker " << queue::RedactUrl(url) << ": " << error
-                << " (the messages go again)\n";
+      std::cerr << "kiln serve: broker " + queue::RedactUrl(url) + ": " + error +
+                       " (the messages go again)\n";
     }
   }
   if (!done.empty()) {
