@@ -131,22 +131,21 @@ class NaiveReader {
   }
 
  private:
-  // pykickstart's Packages.add for one section's lines.
+  // pykickstart's Packages.add, which PackageSection.handleLine calls for each line alone.
   void FlushPackages() {
-    std::set<std::string> add, remove;
     for (const std::string& p : lines_) {
       if (p[0] == '@') continue;
       if (p[0] == '-') {
-        if (p.size() > 1 && p[1] != '@') remove.insert(p.substr(1));
+        if (p.size() > 1 && p[1] != '@') {
+          r_.packages.erase(p.substr(1));
+          r_.excluded.insert(p.substr(1));
+        }
         continue;
       }
-      add.insert(p);
+      r_.packages.insert(p);
+      r_.excluded.erase(p);
     }
     lines_.clear();
-    for (const std::string& x : remove) r_.packages.erase(x);
-    r_.packages.insert(add.begin(), add.end());
-    for (const std::string& x : r_.packages) r_.excluded.erase(x);
-    r_.excluded.insert(remove.begin(), remove.end());
   }
 
   NaiveResult& r_;

@@ -502,6 +502,16 @@ TEST(PackagesTest, LaterSectionsMergeLikePykickstart) {
   EXPECT_TRUE(p.groups.empty()) << "-@core cancels @core";
 }
 
+TEST(PackagesTest, EachLineMergesInTurn) {
+  // fedora-container-common.ks lists util-linux, later -util-linux, and a second section
+  // follows: pykickstart 3.74 adds line by line, so util-linux stays excluded.
+  ParseResult r =
+      ParseText("%packages\nutil-linux\nvim\n-util-linux\n%end\n%packages\nbash\n%end\n");
+  ASSERT_TRUE(r.ok()) << AllMessages(r.diagnostics);
+  EXPECT_EQ(r.kickstart.packages.packages, (std::vector<std::string>{"bash", "vim"}));
+  EXPECT_EQ(r.kickstart.packages.excluded, (std::vector<std::string>{"util-linux"}));
+}
+
 TEST(PackagesTest, CamelCaseOptionsWarnAndApply) {
   // pykickstart 3.74: "Ignoring deprecated option on line 1: The --instLangs option has been
   // deprecated ..."; ksflatten writes %packages --inst-langs=en --exclude-weakdeps.

@@ -564,7 +564,9 @@ class Parser {
       }
       if (!t.empty()) lines.emplace_back(t);
     });
-    packages_.AddSection(lines, where, p, diags_);
+    // pykickstart merges each line on its own (sections.py PackageSection.handleLine calls
+    // packages.add([line])), so within one section a later "-foo" removes an earlier "foo".
+    for (const std::string& l : lines) packages_.AddSection({l}, where, p, diags_);
   }
 
   void Finish() {
