@@ -566,7 +566,7 @@ class Parser {
     });
     // pykickstart merges each line on its own (sections.py PackageSection.handleLine calls
     // packages.add([line])), so within one section a later "-foo" removes an earlier "foo".
-    for (const std::string& l : lines) packages_.AddSection({l}, where, p, diags_);
+    for (const std::string& l : lines) packages_.AddLine(l, where, p, diags_);
   }
 
   void Finish() {

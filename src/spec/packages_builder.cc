@@ -1,59 +1,37 @@
 #include "spec/packages_builder.h"
 
 #include <algorithm>
-#include <set>
 
 #include "core/text.h"
 
 namespace kiln::spec {
 
-void PackagesBuilder::AddSection(const std::vector<std::string>& lines, const SourceLocation& where,
-                                 Packages& p, Diagnostics& diags) {
-  std::set<std::string> new_packages, new_excluded;
-  std::vector<std::string> new_excluded_groups;
-  for (const std::string& line : lines) {
-    if (StartsWith(line, "@^")) {
-      p.environment = line.substr(2);
-    } else if (line[0] == '@') {
-      AddGroup(line.substr(1), where, p, diags);
-    } else if (line[0] == '-') {
-      if (line.size() == 1) {
-        diags.Error(where, "%packages: a line holds only '-'", "write -NAME to exclude a package");
-      } else if (StartsWith(line, "-@^")) {
-        if (p.environment && *p.environment == line.substr(3)) p.environment.reset();
-      } else if (line[1] == '@') {
-        new_excluded_groups.push_back(line.substr(2));
-      } else {
-        new_excluded.insert(line.substr(1));
-      }
-    } else {
-      new_packages.insert(line);
-    }
-  }
-  // An excluded group cancels one given before (often through %include).
-  for (const std::string& name : new_excluded_groups) {
+void PackagesBuilder::AddLine(const std::string& line, const SourceLocation& where, Packages& p,
+                              Diagnostics& diags) {
+  if (StartsWith(line, "@^")) {
+    p.environment = line.substr(2);
+  } else if (line[0] == '@') {
+    AddGroup(line.substr(1), where, p, diags);
+  } else if (line[0] != '-') {
+    packages_.insert(line);
+    excluded_.erase(line);
+  } else if (line.size() == 1) {
+    diags.Error(where, "%packages: a line holds only '-'", "write -NAME to exclude a package");
+  } else if (StartsWith(line, "-@^")) {
+    if (p.environment && *p.environment == line.substr(3)) p.environment.reset();
+  } else if (line[1] == '@') {
+    // An excluded group cancels one given before (often through %include).
+    std::string name = line.substr(2);
     auto it = group_index_.find(name);
     if (it != group_index_.end()) {
       group_removed_[it->second] = true;
       group_index_.erase(it);
     }
     p.excluded_groups.push_back({name, GroupInclude::kDefault});
-  }
-  // packages = (packages - new_excluded) | new_packages
-  // excluded = (excluded - packages) | new_excluded
-  // Before this section, packages and excluded overlap only in the previous section's
-  // conflicts (a name both added and excluded there), so only those and the new packages
-  // can leave `excluded`.
-  for (const std::string& x : new_excluded) packages_.erase(x);
-  packages_.insert(new_packages.begin(), new_packages.end());
-  for (const std::string& x : new_packages) excluded_.erase(x);
-  for (const std::string& x : conflicts_) {
-    if (packages_.count(x) != 0) excluded_.erase(x);
-  }
-  excluded_.insert(new_excluded.begin(), new_excluded.end());
-  conflicts_.clear();
-  for (const std::string& x : new_packages) {
-    if (new_excluded.count(x) != 0) conflicts_.push_back(x);
+  } else {
+    std::string name = line.substr(1);
+    packages_.erase(name);
+    excluded_.insert(std::move(name));
   }
 }
 

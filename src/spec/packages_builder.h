@@ -1,5 +1,6 @@
-// Merges the bodies of %packages sections the way pykickstart's Packages.add does: set
-// semantics for packages and exclusions per section, the first mention of a group wins,
+// Merges the bodies of %packages sections the way pykickstart's Packages.add does, called
+// for each line on its own (PackageSection.handleLine): a later "-foo" removes an earlier
+// "foo" and a later "foo" an earlier "-foo", the first mention of a group wins,
 // -@group cancels an earlier @group, the last @^environment wins.
 #pragma once
 
@@ -16,10 +17,10 @@ namespace kiln::spec {
 
 class PackagesBuilder {
  public:
-  // Adds the lines of one %packages section (comments removed, trimmed, non-empty) to `p`.
-  // Each section costs its own size only: the sets live here until Finish.
-  void AddSection(const std::vector<std::string>& lines, const SourceLocation& where, Packages& p,
-                  Diagnostics& diags);
+  // Adds one line of a %packages section (comment removed, trimmed, non-empty) to `p`. The
+  // sets live here until Finish, so each line costs its own size only.
+  void AddLine(const std::string& line, const SourceLocation& where, Packages& p,
+               Diagnostics& diags);
 
   // Writes the merged, sorted package lists and the remaining groups into `p`.
   void Finish(Packages& p);
@@ -28,10 +29,7 @@ class PackagesBuilder {
   void AddGroup(std::string_view text, const SourceLocation& where, Packages& p,
                 Diagnostics& diags);
 
-  std::unordered_set<std::string> packages_, excluded_;
-  // Names both added and excluded by the last section: the only ones that can be in
-  // packages_ and excluded_ at once.
-  std::vector<std::string> conflicts_;
+  std::unordered_set<std::string> packages_, excluded_;  // never holding the same name
   std::unordered_map<std::string, size_t> group_index_;  // live groups by name
   std::vector<bool> group_removed_;                      // per Packages::groups entry
 };
