@@ -93,7 +93,14 @@ TEST(DebianBootstrapTest, CommandLine) {
   EXPECT_TRUE(Has(cmd, "--dpkgopt=force-unsafe-io"));
   EXPECT_TRUE(Has(cmd, "--include=jq,openssh-server=1:9.2p1-2+deb12u3"));
   EXPECT_TRUE(Has(cmd, "--dpkgopt=path-exclude=/usr/share/doc/*"));
-  EXPECT_TRUE(Has(cmd, "--customize-hook=chroot \"$1\" apt-get -y purge nano"));
+  for (const std::string& arg : cmd) {
+    EXPECT_EQ(arg.find("nano"), std::string::npos)
+        << "a request's name is never shell text: " << arg;
+  }
+  auto env = stage.HookEnvironment();
+  EXPECT_NE(std::find(env.begin(), env.end(),
+                      std::pair<std::string, std::string>{"KILN_EXCLUDED", "nano"}),
+            env.end());
   EXPECT_TRUE(Has(cmd, "--skip=essential/unlink")) << "essential packages reach the cache too";
   auto hook_with = [&](std::string_view prefix, std::string_view part) {
     return std::any_of(cmd.begin(), cmd.end(), [&](const std::string& arg) {
@@ -108,6 +115,8 @@ TEST(DebianBootstrapTest, CommandLine) {
   EXPECT_TRUE(hook_with("--essential-hook=", "dpkg-divert"))
       << "update-initramfs waits until everything is installed";
   EXPECT_TRUE(hook_with("--customize-hook=", "update-initramfs -c -k"));
+  EXPECT_TRUE(hook_with("--customize-hook=", "xargs -r -d '\\n' chroot \"$1\" apt-get -y purge"))
+      << "exclusions reach apt-get as arguments";
   EXPECT_EQ(cmd[cmd.size() - 3], "bookworm");
   EXPECT_EQ(cmd.back(), "http://deb.debian.org/debian");
   ExtraRepository extra;

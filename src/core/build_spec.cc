@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "core/grammar.h"
 #include "core/text.h"
 
 namespace kiln {
@@ -31,12 +32,9 @@ bool IsVersionChar(char c) { return IsFileNameChar(c) || c == '~' || c == ':'; }
 bool IsPackageNameChar(char c) { return IsLowerAlnum(c) || c == '+' || c == '-' || c == '.'; }
 bool IsVolumeIdChar(char c) { return IsAlnum(c) || c == '_' || c == '-' || c == '.' || c == ' '; }
 bool IsPrintable(char c) { return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f; }
-
-bool IsUrlWithScheme(std::string_view url, std::initializer_list<std::string_view> schemes) {
-  for (std::string_view s : schemes) {
-    if (StartsWith(url, s) && url.size() > s.size()) return true;
-  }
-  return false;
+// The title lands in GRUB's menu between quotes.
+bool IsTitleChar(char c) {
+  return IsPrintable(c) && c != '\'' && c != '"' && c != '\\' && c != '$' && c != '`';
 }
 
 }  // namespace
@@ -174,8 +172,9 @@ void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagn
     error("label: '" + spec.label + "' is not a valid ISO volume id",
           "use up to 32 letters, digits, spaces, '_', '-' or '.'");
   }
-  if (spec.title.size() > 128 || !AllOf(spec.title, IsPrintable)) {
-    error("title: must be at most 128 printable characters");
+  if (spec.title.size() > 128 || !AllOf(spec.title, IsTitleChar)) {
+    error("title: '" + Printable(spec.title) + "' is not a valid boot menu title",
+          "use at most 128 printable characters without quotes, '\\', '$' or '`'");
   }
   for (auto [field, value] : {std::pair<const char*, const std::string*>{"product", &spec.product},
                               {"version", &spec.version}}) {
@@ -197,8 +196,9 @@ void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagn
     }
   }
   for (const PackageFile& f : spec.package_files) {
-    if (f.name.empty() || f.name.find('/') != std::string::npos || !EndsWith(f.name, ".deb")) {
-      error("package_files: '" + f.name + "' is not a .deb file name");
+    if (!IsPlainFileName(f.name) || !EndsWith(f.name, ".deb")) {
+      error("package_files: '" + Printable(f.name) + "' is not a .deb file name",
+            "name the file NAME_VERSION_ARCH.deb with letters, digits, '.', '_', '+' or '-'");
     }
     if (!f.sha256.empty() && (f.sha256.size() != 64 || !AllOf(f.sha256, [](char c) {
                                 return std::isxdigit(static_cast<unsigned char>(c)) != 0;
@@ -206,29 +206,38 @@ void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagn
       error("package_files: sha256 of '" + f.name + "' is not 64 hex digits");
     }
   }
-  if (!spec.mirror.empty() &&
-      !IsUrlWithScheme(spec.mirror, {"http://", "https://", "ftp://", "file:///"})) {
-    error("mirror: '" + spec.mirror + "' is not an http, https, ftp or file URL");
+  // URLs reach apt's configuration, sources lines and other programs' command lines: only
+  // what RFC 3986's grammar allows gets through (no spaces, quotes or line breaks).
+  auto check_url = [&](const char* field, const std::string& url,
+                       std::initializer_list<std::string_view> schemes, const char* hint) {
+    std::string why;
+    if (!NormalizeUrl(url, schemes, &why)) {
+      error(std::string(field) + ": '" + Printable(url) + "' is not a valid URL: " + why, hint);
+    }
+  };
+  if (!spec.mirror.empty()) {
+    check_url("mirror", spec.mirror, {"http", "https", "ftp", "file"},
+              "give the mirror's http, https, ftp or file URL, e.g. http://deb.debian.org/debian");
   }
-  if (!spec.proxy.empty() && !IsUrlWithScheme(spec.proxy, {"http://", "https://"})) {
-    error("proxy: '" + spec.proxy + "' is not an http or https URL");
+  if (!spec.proxy.empty()) {
+    check_url("proxy", spec.proxy, {"http", "https"},
+              "give the proxy as http://HOST:PORT (no spaces, quotes or apt options)");
+  }
+  if (!spec.kickstart_url.empty()) {
+    check_url("kickstart_url", spec.kickstart_url, {"http", "https", "ftp"},
+              "give an http, https or ftp URL");
   }
   for (const std::string& target : spec.staging) {
-    if (!IsUrlWithScheme(target, {"file:///", "ftp://", "sftp://"})) {
-      error("staging: '" + target + "' is not a file:///, ftp:// or sftp:// URL");
-    }
+    check_url("staging", target, {"file", "ftp", "sftp"}, "give a file:///, ftp:// or sftp:// URL");
   }
   for (const std::string& email : spec.notify.email) {
-    size_t at = email.find('@');
-    if (at == std::string::npos || at == 0 || at + 1 >= email.size() ||
-        email.find_first_of(" \t,;<>") != std::string::npos) {
-      error("notify.email: '" + email + "' is not an e-mail address");
+    if (!IsEmailAddress(email)) {
+      error("notify.email: '" + Printable(email) + "' is not an e-mail address",
+            "write one address such as user@example.org per entry");
     }
   }
   for (const std::string& hook : spec.notify.webhook) {
-    if (!IsUrlWithScheme(hook, {"http://", "https://"})) {
-      error("notify.webhook: '" + hook + "' is not an http or https URL");
-    }
+    check_url("notify.webhook", hook, {"http", "https"}, "give an http or https URL");
   }
 }
 

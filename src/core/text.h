@@ -28,4 +28,8 @@ std::string ClosestMatch(std::string_view word, const std::vector<std::string_vi
 // (empty, whitespace, quotes, backslash or '#'), otherwise unchanged.
 std::string QuoteIfNeeded(std::string_view s);
 
+// A user's value as an error message shows it: control characters as \n, \t or \xNN (so a
+// message never breaks a log line), cut to `max` bytes with "..." after.
+std::string Printable(std::string_view s, size_t max = 120);
+
 }  // namespace kiln

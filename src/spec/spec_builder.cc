@@ -7,6 +7,7 @@
 #include "core/build_spec_json.h"
 #include "core/sha256.h"
 #include "core/text.h"
+#include "spec/build_values.h"
 #include "spec/imagebuild_conf.h"
 #include "spec/kickstart_loader.h"
 #include "spec/kickstart_parser.h"
@@ -63,6 +64,7 @@ void CheckKickstartForImage(const Kickstart& ks, const BuildSpec& spec, const st
     diags.Error({file, 0}, "the partitions define no root file system (part /)",
                 "add e.g. part / --fstype=ext4 --size=2048 --grow");
   }
+  CheckBuildValues(ks, file, diags);
 }
 
 void ApplyFields(const RequestFields& f, BuildSpec& spec, const SourceLocation& where,

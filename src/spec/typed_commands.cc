@@ -113,6 +113,7 @@ std::vector<RepoData> ReadRepos(const Kickstart& ks) {
   std::vector<RepoData> out;
   for (const ParsedCommand& c : ks.List("repo")) {
     RepoData d;
+    d.where = c.where;
     d.name = Str(c, "--name");
     d.baseurl = Str(c, "--baseurl");
     d.mirrorlist = Str(c, "--mirrorlist");
@@ -175,6 +176,7 @@ std::vector<UserData> ReadUsers(const Kickstart& ks) {
   std::vector<UserData> out;
   for (const ParsedCommand& c : ks.List("user")) {
     UserData d;
+    d.where = c.where;
     d.name = Str(c, "--name");
     d.password = Str(c, "--password");
     d.homedir = Str(c, "--homedir");
@@ -193,7 +195,7 @@ std::vector<UserData> ReadUsers(const Kickstart& ks) {
 std::vector<GroupData> ReadGroups(const Kickstart& ks) {
   std::vector<GroupData> out;
   for (const ParsedCommand& c : ks.List("group"))
-    out.push_back({Str(c, "--name"), Int(c, "--gid")});
+    out.push_back({c.where, Str(c, "--name"), Int(c, "--gid")});
   return out;
 }
 
@@ -201,6 +203,7 @@ std::vector<NetworkData> ReadNetworks(const Kickstart& ks) {
   std::vector<NetworkData> out;
   for (const ParsedCommand& c : ks.List("network")) {
     NetworkData d;
+    d.where = c.where;
     d.device = Str(c, "--device");
     if (std::string b = Str(c, "--bootproto"); !b.empty()) d.bootproto = b;
     d.ip = Str(c, "--ip");
@@ -324,7 +327,8 @@ std::optional<bool> ReadReqpart(const Kickstart& ks) {
 
 std::vector<SshkeyData> ReadSshkeys(const Kickstart& ks) {
   std::vector<SshkeyData> out;
-  for (const ParsedCommand& c : ks.List("sshkey")) out.push_back({Str(c, "--username"), Arg(c, 0)});
+  for (const ParsedCommand& c : ks.List("sshkey"))
+    out.push_back({c.where, Str(c, "--username"), Arg(c, 0)});
   return out;
 }
 

@@ -19,6 +19,7 @@ struct UrlData {
 };
 
 struct RepoData {
+  SourceLocation where;  // its line
   std::string name, baseurl, mirrorlist, metalink, proxy;
   std::optional<long long> cost;
   std::vector<std::string> includepkgs, excludepkgs;
@@ -57,6 +58,7 @@ struct RootpwData {
 };
 
 struct UserData {
+  SourceLocation where;  // its line
   std::string name, password, homedir, shell, gecos;
   bool is_crypted = false;
   bool lock = false;
@@ -65,11 +67,13 @@ struct UserData {
 };
 
 struct GroupData {
+  SourceLocation where;  // its line
   std::string name;
   std::optional<long long> gid;
 };
 
 struct NetworkData {
+  SourceLocation where;  // its line
   std::string device, bootproto = "dhcp", ip, netmask, gateway, hostname, ipv6;
   std::vector<std::string> nameservers;
   bool activate = false;
@@ -126,6 +130,7 @@ struct ClearpartData {
 };
 
 struct SshkeyData {
+  SourceLocation where;  // its line
   std::string username, key;
 };
 

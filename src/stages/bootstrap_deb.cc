@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "core/grammar.h"
 #include "core/text.h"
 #include "sys/process.h"
 
@@ -120,7 +121,11 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
     cmd.push_back("--dpkgopt=path-exclude=/usr/share/info/*");
   }
   if (!options_.proxy.empty()) {
-    cmd.push_back("--aptopt=Acquire::http::Proxy \"" + options_.proxy + "\"");
+    // Only a URL that RFC 3986's grammar allows (so no '"', ';' or line break can end the
+    // apt option), as the grammar re-serialises it.
+    if (std::optional<std::string> proxy = NormalizeUrl(options_.proxy, {"http", "https"})) {
+      cmd.push_back("--aptopt=Acquire::http::Proxy \"" + *proxy + "\"");
+    }
   }
   if (!options_.package_cache.empty()) {
     // Downloads are shared between builds. The cache and the stage's work directory are on
@@ -132,14 +137,23 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
     cmd.push_back("--setup-hook=" + WithCache(kLinkCacheIn, cache));
     cmd.push_back("--customize-hook=" + WithCache(kLinkNewPackagesOut, cache));
   }
+  // Names and URIs from the request never become shell text: the hooks read them from the
+  // environment (HookEnvironment), inside double quotes, one per line, and hand them to
+  // programs as arguments (xargs -d '\n'), so no character in them means anything to sh.
   if (!options_.excluded.empty()) {
-    cmd.push_back("--customize-hook=chroot \"$1\" apt-get -y purge " +
-                  Join(options_.excluded, " "));
+    cmd.push_back(
+        "--customize-hook=printf '%s\\n' \"$KILN_EXCLUDED\" | "
+        "xargs -r -d '\\n' chroot \"$1\" apt-get -y purge");
   }
-  for (const ExtraRepository& r : options_.repositories) {
-    if (!r.build_only) continue;
-    // Its files live in kiln's cache, not in the image: the image must not point at it.
-    cmd.push_back("--customize-hook=sed -i '\\|" + r.uri + "|d' \"$1\"/etc/apt/sources.list");
+  bool build_only = false;
+  for (const ExtraRepository& r : options_.repositories) build_only = build_only || r.build_only;
+  if (build_only) {
+    // Their files live in kiln's cache, not in the image: the image must not point at them.
+    cmd.push_back(
+        "--customize-hook=printf '%s\\n' \"$KILN_BUILD_ONLY_URIS\" | "
+        "{ grep -v -F -f /dev/stdin \"$1\"/etc/apt/sources.list || true; } "
+        "> \"$1\"/etc/apt/sources.list.kiln && "
+        "mv \"$1\"/etc/apt/sources.list.kiln \"$1\"/etc/apt/sources.list");
   }
   if (options_.variant != "extract") {
     // Installing a kernel with initramfs-tools makes the initramfs twice (the kernel's
@@ -155,6 +169,15 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
   // up in the image's sources.list too.
   for (const ExtraRepository& r : options_.repositories) cmd.push_back(r.SourcesLine());
   return cmd;
+}
+
+std::vector<std::pair<std::string, std::string>> DebianBootstrapStage::HookEnvironment() const {
+  std::string excluded, uris;
+  for (const std::string& p : options_.excluded) excluded += (excluded.empty() ? "" : "\n") + p;
+  for (const ExtraRepository& r : options_.repositories) {
+    if (r.build_only) uris += (uris.empty() ? "" : "\n") + r.uri;
+  }
+  return {{"KILN_EXCLUDED", excluded}, {"KILN_BUILD_ONLY_URIS", uris}};
 }
 
 engine::StageFailure ClassifyAptFailure(const std::vector<std::string>& tail,
@@ -239,9 +262,11 @@ bool DebianBootstrapStage::RunOnce(const engine::StageContext& ctx, engine::Stag
   run.cancel = ctx.cancel;
   run.timeout = std::chrono::minutes(60);
   run.tail_lines = 60;
-  run.env = {{"DEBIAN_FRONTEND", "noninteractive"},
-             {"LC_ALL", "C.UTF-8"},
-             {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)}};
+  run.env = HookEnvironment();
+  run.env.insert(run.env.end(),
+                 {{"DEBIAN_FRONTEND", "noninteractive"},
+                  {"LC_ALL", "C.UTF-8"},
+                  {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)}});
   run.on_line = [&](std::string_view line) {
     ctx.reporter->Log(line);
     for (const Phase& p : kPhases) {

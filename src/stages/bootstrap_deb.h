@@ -39,6 +39,9 @@ class DebianBootstrapStage : public engine::Stage {
 
   // The mmdebstrap command line for `target` (exposed for tests).
   std::vector<std::string> Command(const std::filesystem::path& target) const;
+  // The request's values the hooks of Command read (KILN_EXCLUDED, KILN_BUILD_ONLY_URIS):
+  // passed in the environment, never pasted into the hooks' shell text.
+  std::vector<std::pair<std::string, std::string>> HookEnvironment() const;
 
  private:
   std::string Repositories() const;

@@ -14,6 +14,7 @@
 #include "core/build_spec_json.h"
 #include "core/sha256.h"
 #include "core/text.h"
+#include "spec/build_values.h"
 #include "spec/kickstart_parser.h"
 #include "spec/typed_commands.h"
 #include "stages/assemble_disk.h"
@@ -352,6 +353,21 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
                 reporter);
   }
   const spec::Kickstart& ks = parsed.kickstart;
+  // A spec reaches a worker from a master that checked it at submit; the worker checks again
+  // (another version, a hand-made job), since these values go into files and command lines.
+  Diagnostics unsafe;
+  ValidateBuildSpec(spec, {"request", 0}, unsafe);
+  spec::CheckBuildValues(ks, "kickstart.ks", unsafe);
+  if (unsafe.HasErrors()) {
+    std::string first;
+    for (const Diagnostic& d : unsafe.items()) {
+      if (d.severity == Severity::kError && first.empty()) first = FormatDiagnostic(d);
+    }
+    return Fail("plan",
+                {engine::FailureClass::kInput, "request-invalid", "plan: " + first,
+                 "kiln ks validate and kiln submit show every problem"},
+                reporter);
+  }
   WarnUnapplied(ks, spec, reporter);
   std::vector<std::string> config_warnings;
   SystemConfig config = ReadSystemConfig(ks, config_warnings);
@@ -392,7 +408,7 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
   boot.package_cache = options.cache_dir / "packages" / (boot.suite + "-" + boot.arch);
   std::set<std::string> packages;
   for (const std::string& p : ks.packages.packages) {
-    if (p.find_first_of("*?[") != std::string::npos) {
+    if (spec::IsPackageGlob(p)) {
       reporter.Log("warning: package glob " + p + " ignored: list Debian packages by name");
       continue;
     }
@@ -457,7 +473,13 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
     }
     boot.packages.assign(packages.begin(), packages.end());
   }
-  boot.excluded.assign(ks.packages.excluded.begin(), ks.packages.excluded.end());
+  for (const std::string& p : ks.packages.excluded) {
+    if (spec::IsPackageGlob(p)) {
+      reporter.Log("warning: package glob -" + p + " ignored: exclude Debian packages by name");
+      continue;
+    }
+    boot.excluded.push_back(p);
+  }
 
   prep.spec_sha = Sha256Hex(BuildSpecToJson(spec).dump());
   DiskLayout layout;
