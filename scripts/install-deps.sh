@@ -49,6 +49,8 @@ test_pkgs=(
   rabbitmq-server python3-celery
   # scripts/check-fresh-install.sh: git for its clone, the lock test's holder of apt's lock
   git
+  # the sandbox tests' tiny root: one static binary with mknod, mount, nc, chroot, insmod...
+  busybox-static
 )
 
 bench_pkgs=(

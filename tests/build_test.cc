@@ -147,8 +147,9 @@ TEST_F(BuildTest, PostScriptsRunInTheRootAndOnTheHost) {
   RunResult files = Sh("zstd -dc " + image.string() +
                        " | tar -xO ./etc/motd ./etc/from-host ./var/log/kiln-post.log");
   // tar -xO writes in archive order: etc/from-host, etc/motd, var/log/kiln-post.log. The
-  // chroot script ran as PID 1 of its own PID namespace, and --log kept its output.
-  EXPECT_EQ(files.out, "host\nbuilt by kiln\npid 1\n");
+  // chroot script ran in its own PID namespace (PID 1 is the sandbox's reaper), and --log
+  // kept its output.
+  EXPECT_EQ(files.out, "host\nbuilt by kiln\npid 2\n");
   EXPECT_NE(ReadFile(kWork / "scripts" / "build.log").find("stage 3/4 scripts:"),
             std::string::npos);
   // The bootstrap of kSmall's package set is reused: only scripts and assembly run.

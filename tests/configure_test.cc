@@ -143,6 +143,35 @@ TEST_F(ConfigureTest, SshHostKeysAreMadeOnFirstBootNotBakedIn) {
             "/etc/systemd/system/kiln-ssh-host-keys.service");
 }
 
+// An image's packages can hold symlinks aimed at the build host; configure's edits follow
+// them only inside the image.
+TEST_F(ConfigureTest, SymlinksInTheImageDoNotLeadToTheHost) {
+  fs::path host = root_.string() + "-host";
+  fs::remove_all(host);
+  fs::create_directories(host / "ssh");
+  std::ofstream(host / "ssh/sshd_config") << "# the host's\n";
+  std::ofstream(host / "ssh/ssh_host_ed25519_key") << "the host's key";
+  fs::create_directories(root_ / "home");
+  fs::create_symlink(host, root_ / "home/evil");        // a home that is the host's dir
+  fs::create_symlink(host / "ssh", root_ / "etc/ssh");  // /etc/ssh -> the host's
+  fs::create_symlink(host, root_ / "etc/skel/link");    // a skeleton entry -> host
+  std::vector<std::string> log;
+  ResetSshHostKeys(root_, log);
+  EXPECT_EQ(ReadFile(host / "ssh/ssh_host_ed25519_key"), "the host's key");
+  std::string error;
+  EXPECT_TRUE(ApplyAccounts(root_, Read("user --name=mallory\n"), log, error)) << error;
+  SystemConfig c = Read(
+      "user --name=evil --homedir=/home/evil/x\nsshkey --username=evil \"ssh-ed25519 AAAA e\"\n");
+  EXPECT_FALSE(ApplyAccounts(root_, c, log, error)) << "the home resolves inside the image";
+  EXPECT_NE(error.find("/home/evil"), std::string::npos) << error;
+  EXPECT_FALSE(fs::exists(host / "x")) << "no home made on the host";
+  EXPECT_EQ(fs::read_symlink(root_ / "home/mallory/link"), host) << "a link stays a link";
+  std::vector<std::string> host_files;
+  for (const auto& e : fs::recursive_directory_iterator(host)) host_files.push_back(e.path());
+  EXPECT_EQ(host_files.size(), 3u) << "the host's directory is unchanged";
+  fs::remove_all(host);
+}
+
 TEST_F(ConfigureTest, LockedRootWithoutPassword) {
   SystemConfig c = Read("rootpw --lock\n");
   std::vector<std::string> log;

@@ -1,12 +1,22 @@
-// RunInSandbox on a tiny real root (the host's dash and its libraries): namespaces, API file
-// systems, and that no mount or process is left behind on any exit. Needs root.
+// RunInSandbox on a tiny real root (the host's dash and a static busybox): its namespaces and
+// API file systems, and what hostile code inside cannot do to the host — see a block device,
+// escape with chroot, mount on the host, reach the host's loopback, signal a host process,
+// load a module, set the clock, outlive the run, exhaust the process table. Each test checks
+// the host afterwards: no mount, no process, no file left behind.
 #include "sys/sandbox.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
+
+#include "sys/root_dir.h"
 
 namespace kiln::sys {
 namespace {
@@ -21,18 +31,43 @@ std::string ReadFile(const fs::path& p) {
   return ss.str();
 }
 
+std::string Output(const RunResult& r) {
+  std::string out;
+  for (const std::string& l : r.tail) out += l + "\n";
+  return out;
+}
+
+// The command lines of every process on the host, for "nothing outlived the sandbox".
+std::string HostCommandLines() {
+  std::string all;
+  for (const fs::directory_entry& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = ReadFile(e.path() / "cmdline");
+    for (char& c : cmd) c = c == '\0' ? ' ' : c;
+    all += cmd + "\n";
+  }
+  return all;
+}
+
 class SandboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "the sandbox needs root (namespaces, chroot)";
-    root_ = fs::temp_directory_path() /
-            ("kiln-sandbox-" + std::to_string(getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    if (std::string why = SandboxUnavailableReason(); !why.empty()) GTEST_SKIP() << why;
+    if (!fs::exists("/usr/bin/busybox")) {
+      GTEST_SKIP() << "busybox is missing: scripts/install-deps.sh test";
+    }
+    std::string id = std::to_string(getpid()) + "-" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    root_ = fs::temp_directory_path() / ("kiln-sandbox-" + id);
+    host_dir_ = fs::temp_directory_path() / ("kiln-sandbox-host-" + id);
     fs::remove_all(root_);
-    // A root with just a shell: /bin/sh is the host's dash, with the libraries it needs.
-    fs::create_directories(root_ / "bin");
-    fs::create_directories(root_ / "etc");
+    fs::remove_all(host_dir_);
+    fs::create_directories(host_dir_);
+    // A root with just a shell and busybox: /bin/sh is the host's dash with its libraries.
+    for (const char* d : {"bin", "etc", "mnt", "lib"}) fs::create_directories(root_ / d);
     fs::copy_file("/bin/dash", root_ / "bin/sh");
+    fs::copy_file("/usr/bin/busybox", root_ / "bin/busybox");
     RunOptions ldd;
     ldd.argv = {"ldd", "/bin/dash"};
     RunResult libs = RunProcess(ldd);
@@ -48,14 +83,18 @@ class SandboxTest : public ::testing::Test {
   }
   void TearDown() override {
     if (!root_.empty()) fs::remove_all(root_);
+    if (!host_dir_.empty()) fs::remove_all(host_dir_);
   }
 
-  RunResult Sh(const std::string& script, std::chrono::milliseconds timeout = 10s) {
+  RunResult Sh(const std::string& script, std::chrono::milliseconds timeout = 20s,
+               SandboxOptions options = {}) {
     RunOptions run;
     run.argv = {"/bin/sh", "-c", script};
     run.timeout = timeout;
     run.kill_grace = 300ms;
-    return RunInSandbox({root_, "kiln-test"}, run);
+    options.root = root_;
+    options.hostname = "kiln-test";
+    return RunInSandbox(options, run);
   }
 
   // True if the host has any mount under the root.
@@ -64,20 +103,23 @@ class SandboxTest : public ::testing::Test {
   }
 
   fs::path root_;
+  fs::path host_dir_;  // a directory of the host the sandbox must not reach
 };
 
 TEST_F(SandboxTest, RunsInTheRootWithItsOwnNamespaces) {
   RunResult r =
-      Sh("echo pid=$$; echo host=$(cat /proc/sys/kernel/hostname 2>/dev/null || true); "
+      Sh("echo pid=$$; echo host=$(busybox cat /proc/sys/kernel/hostname); "
          "while read l; do case \"$l\" in proc*|tmpfs*) echo \"$l\";; esac; done < /proc/mounts; "
-         "echo kept > /etc/kept; echo gone > /tmp/gone; test -c /dev/null && echo dev-ok");
-  ASSERT_TRUE(r.ok()) << r.Describe() << "\n" << (r.tail.empty() ? "" : r.tail.back());
-  std::string out;
-  for (const std::string& l : r.tail) out += l + "\n";
-  EXPECT_NE(out.find("pid=1\n"), std::string::npos) << "its own PID namespace\n" << out;
+         "echo kept > /etc/kept; echo gone > /tmp/gone; test -c /dev/null && echo dev-ok; "
+         "echo uid=$(busybox id -u)");
+  ASSERT_TRUE(r.ok()) << r.Describe() << "\n" << Output(r);
+  std::string out = Output(r);
+  EXPECT_NE(out.find("pid=2\n"), std::string::npos) << "its own PID namespace\n" << out;
+  EXPECT_NE(out.find("host=kiln-test\n"), std::string::npos) << out;
   EXPECT_NE(out.find("proc /proc proc"), std::string::npos) << out;
   EXPECT_NE(out.find("tmpfs /tmp tmpfs"), std::string::npos) << out;
   EXPECT_NE(out.find("dev-ok"), std::string::npos) << out;
+  EXPECT_NE(out.find("uid=0\n"), std::string::npos) << "root inside its namespace\n" << out;
   EXPECT_EQ(ReadFile(root_ / "etc/kept"), "kept\n") << "writes to the root stay";
   EXPECT_FALSE(fs::exists(root_ / "tmp/gone")) << "/tmp is the sandbox's own";
   EXPECT_FALSE(MountsLeft());
@@ -88,7 +130,20 @@ TEST_F(SandboxTest, FailureAndExitCode) {
   EXPECT_EQ(r.kind, ExitKind::kExited);
   EXPECT_EQ(r.code, 7);
   EXPECT_EQ(r.tail.back(), "before");
+  RunResult missing = Sh("exec /no/such/program");
+  EXPECT_EQ(missing.kind, ExitKind::kExited);
+  EXPECT_NE(missing.code, 0);
   EXPECT_FALSE(MountsLeft());
+}
+
+TEST_F(SandboxTest, AProgramThatDoesNotExistFailsToStart) {
+  RunOptions run;
+  run.argv = {"no-such-program"};
+  SandboxOptions options;
+  options.root = root_;
+  RunResult r = RunInSandbox(options, run);
+  EXPECT_EQ(r.kind, ExitKind::kFailedToStart) << r.Describe();
+  EXPECT_NE(Output(r).find("cannot run no-such-program"), std::string::npos) << Output(r);
 }
 
 TEST_F(SandboxTest, TimeoutKillsEverythingAndLeavesNoMount) {
@@ -97,11 +152,6 @@ TEST_F(SandboxTest, TimeoutKillsEverythingAndLeavesNoMount) {
   EXPECT_EQ(r.kind, ExitKind::kTimedOut);
   EXPECT_LT(r.elapsed, 5000ms);
   EXPECT_FALSE(MountsLeft());
-  // Nothing of the sandbox runs any more: no process has its root as root.
-  RunOptions ps;
-  ps.argv = {"sh", "-c", "for p in /proc/[0-9]*; do readlink $p/root; done 2>/dev/null"};
-  RunResult roots = RunProcess(ps);
-  for (const std::string& l : roots.tail) EXPECT_NE(l, root_.string());
 }
 
 TEST_F(SandboxTest, WorkingDirectoryInsideTheRoot) {
@@ -109,9 +159,214 @@ TEST_F(SandboxTest, WorkingDirectoryInsideTheRoot) {
   RunOptions run;
   run.argv = {"/bin/sh", "-c", "pwd"};
   run.cwd = "/work";
-  RunResult r = RunInSandbox({root_, "kiln-test"}, run);
+  SandboxOptions options;
+  options.root = root_;
+  RunResult r = RunInSandbox(options, run);
   ASSERT_TRUE(r.ok()) << r.Describe();
   EXPECT_EQ(r.tail.back(), "/work");
+}
+
+TEST_F(SandboxTest, DevHasNoBlockDeviceAndNoneCanBeMade) {
+  RunResult r =
+      Sh("busybox ls /dev | busybox tr '\\n' ' '; echo; "
+         "busybox mknod /dev/sda b 8 0 && echo mknod-worked; "
+         "busybox mknod /tmp/sda b 8 0 && echo mknod-tmp-worked; "
+         "busybox ls /sys | busybox wc -l");
+  std::string out = Output(r);
+  EXPECT_NE(out.find("fd full null ptmx pts random shm stderr stdin stdout tty urandom zero"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("mknod-worked"), std::string::npos) << out;
+  EXPECT_EQ(out.find("mknod-tmp-worked"), std::string::npos) << out;
+  EXPECT_NE(out.find("\n0\n"), std::string::npos) << "/sys is empty\n" << out;
+}
+
+TEST_F(SandboxTest, ChrootEscapeFindsNothingOfTheHost) {
+  // The classic escape: chroot into a subdirectory, then climb above it and chroot there.
+  std::ofstream(host_dir_ / "secret") << "host\n";
+  RunResult r =
+      Sh("busybox mkdir -p /x; busybox chroot /x /bin/busybox true 2>/dev/null; "
+         "cd /; busybox mkdir -p /jail && cd /jail && "
+         "busybox chroot /jail /../../../../../../bin/busybox ls / 2>&1; "
+         "busybox ls -a / | busybox tr '\\n' ' '; echo; "
+         "busybox cat '" +
+         (host_dir_ / "secret").string() +
+         "' 2>&1; busybox ls /proc/1/root/ | busybox tr '\\n' ' '; echo; "
+         "busybox ls /proc | busybox grep -c '^[0-9]'");
+  std::string out = Output(r);
+  EXPECT_EQ(out.find("host\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("usr "), std::string::npos) << "the host's /usr is not there\n" << out;
+  // Only the sandbox's own processes: its PID 1, the shell and the ls/grep pipeline.
+  EXPECT_LT(std::stoi(r.tail.back()), 10) << out;
+}
+
+TEST_F(SandboxTest, MountsStayInsideAndHostDevicesCannotBeMounted) {
+  RunResult r =
+      Sh("busybox mount -t tmpfs t /mnt && echo tmpfs-inside; "
+         "busybox mount -t ext4 /dev/null /mnt 2>&1 || echo no-device-mount; "
+         "busybox mount -o remount,rw /proc 2>&1; busybox umount /proc && echo unmounted-proc");
+  std::string out = Output(r);
+  EXPECT_NE(out.find("no-device-mount"), std::string::npos) << out;
+  EXPECT_FALSE(MountsLeft());
+  EXPECT_TRUE(fs::is_empty(root_ / "mnt")) << "the tmpfs was the sandbox's";
+}
+
+TEST_F(SandboxTest, NoModuleClockOrHostHostname) {
+  char before[256] = {};
+  gethostname(before, sizeof before);
+  RunResult r =
+      Sh("busybox insmod /bin/busybox 2>&1 || echo no-module; "
+         "busybox date -s '2001-01-01 00:00:00' 2>&1; echo date-rc=$?; "
+         "busybox hostname evil && busybox hostname; "
+         "busybox sysctl -w kernel.hostname=evil2 2>&1 || echo no-sysctl; "
+         "echo 1 > /proc/sys/vm/drop_caches 2>/dev/null || echo no-proc-write");
+  std::string out = Output(r);
+  EXPECT_NE(out.find("no-module"), std::string::npos) << out;
+  EXPECT_NE(out.find("date: can't set date: Operation not permitted"), std::string::npos) << out;
+  EXPECT_NE(out.find("no-proc-write"), std::string::npos) << out;
+  char after[256] = {};
+  gethostname(after, sizeof after);
+  EXPECT_STREQ(before, after) << "the host's name is unchanged";
+  EXPECT_GT(std::abs(time(nullptr) - 978307200), 86400) << "the host's clock is unchanged";
+}
+
+TEST_F(SandboxTest, NoNetworkButItsOwnLoopback) {
+  // A service on the host's loopback (the master's API, the broker) is out of reach.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  RunResult r =
+      Sh("busybox cat /proc/net/dev | busybox tail -n +3 | busybox cut -d: -f1; "
+         "echo hi | busybox nc -w 2 127.0.0.1 " +
+         port +
+         " && echo reached-host || echo unreachable; "
+         "busybox nc -l -p 7777 -w 1 </dev/null & busybox sleep 0.2; "
+         "echo x | busybox nc -w 1 127.0.0.1 7777 && echo own-loopback");
+  close(listener);
+  std::string out = Output(r);
+  EXPECT_NE(out.find("unreachable"), std::string::npos) << out;
+  EXPECT_EQ(out.find("reached-host"), std::string::npos) << out;
+  EXPECT_NE(out.find("own-loopback"), std::string::npos) << "loopback is up inside\n" << out;
+  EXPECT_EQ(out.find("eth"), std::string::npos) << out;
+}
+
+TEST_F(SandboxTest, HostProcessesCannotBeSeenOrSignalled) {
+  pid_t victim = fork();
+  if (victim == 0) {
+    execlp("sleep", "sleep", "300", nullptr);
+    _exit(127);
+  }
+  RunResult r = Sh("busybox kill -9 " + std::to_string(victim) + " 2>&1 || echo no-such; " +
+                   "busybox kill -9 -1; echo still-here");
+  std::string out = Output(r);
+  EXPECT_EQ(kill(victim, 0), 0) << "the host's process lives\n" << out;
+  kill(victim, SIGKILL);
+  waitpid(victim, nullptr, 0);
+  EXPECT_NE(out.find("no-such"), std::string::npos) << out;
+}
+
+TEST_F(SandboxTest, NothingOutlivesIt) {
+  std::string marker = "kiln-daemon-" + std::to_string(getpid());
+  RunResult r =
+      Sh("busybox setsid busybox sh -c 'busybox sleep 300; true " + marker +
+         "' & busybox nohup busybox sh -c 'busybox sleep 300; true " + marker +
+         "-2' >/dev/null 2>&1 & busybox sleep 0.3; busybox ps -o args | busybox grep -c " + marker +
+         "; exit 0");
+  EXPECT_TRUE(r.ok()) << r.Describe() << Output(r);
+  EXPECT_GE(std::stoi(r.tail.back()), 2) << "the daemons ran\n" << Output(r);
+  usleep(200 * 1000);
+  EXPECT_EQ(HostCommandLines().find(marker), std::string::npos) << "a daemon survived";
+}
+
+TEST_F(SandboxTest, AForkBombHitsTheProcessLimit) {
+  SandboxOptions options;
+  options.limits.max_processes = 64;
+  std::string marker = "kiln-bomb-" + std::to_string(getpid());
+  RunResult r = Sh("i=0; while [ $i -lt 200 ]; do busybox sh -c 'busybox sleep 30; true " + marker +
+                       "' >/dev/null 2>&1 & i=$((i+1)); done 2>&1 | busybox head -3; "
+                       "echo done",
+                   60s, options);
+  std::string out = Output(r);
+  EXPECT_NE(out.find("done"), std::string::npos) << r.Describe() << "\n" << out;
+  EXPECT_TRUE(out.find("fork") != std::string::npos || out.find("Resource") != std::string::npos)
+      << out;
+  EXPECT_LT(r.elapsed, 30000ms) << "the run ended; its sleepers were killed";
+  usleep(200 * 1000);
+  EXPECT_EQ(HostCommandLines().find(marker), std::string::npos);
+}
+
+TEST_F(SandboxTest, EnvironmentIsNotInherited) {
+  setenv("KILN_TOKEN", "kiln_secret_of_the_worker", 1);
+  RunResult r = Sh("busybox env");
+  unsetenv("KILN_TOKEN");
+  std::string out = Output(r);
+  EXPECT_EQ(out.find("kiln_secret"), std::string::npos) << out;
+  EXPECT_NE(out.find("PATH="), std::string::npos) << out;
+}
+
+TEST_F(SandboxTest, HostToolsViewIsReadOnlyAndHoldsNoSecrets) {
+  SandboxOptions options;
+  options.host_tools = true;
+  options.view = host_dir_ / "view";
+  fs::create_directories(options.view);
+  RunResult r =
+      Sh("test -x /usr/bin/dash && echo has-dash; touch /usr/kiln-x 2>/dev/null || echo usr-ro; "
+         "test -e /etc/shadow || echo no-shadow; test -e /etc/ssh || echo no-ssh; "
+         "echo made > /mnt/sysimage/etc/from-nochroot && echo wrote-image; "
+         "ls /mnt/sysimage/bin/busybox >/dev/null && echo sees-image; "
+         "test -e '" +
+             host_dir_.string() + "' || echo no-host-tmp",
+         20s, options);
+  std::string out = Output(r);
+  for (const char* want :
+       {"has-dash", "usr-ro", "no-shadow", "no-ssh", "wrote-image", "sees-image", "no-host-tmp"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << "\n" << r.Describe() << "\n" << out;
+  }
+  EXPECT_EQ(ReadFile(root_ / "etc/from-nochroot"), "made\n");
+  EXPECT_FALSE(fs::exists("/usr/kiln-x"));
+  EXPECT_TRUE(fs::is_empty(options.view)) << "the view was a tmpfs of the sandbox's";
+}
+
+TEST_F(SandboxTest, AnImageDevThatIsASymlinkIsRefused) {
+  // An image (an earlier %post) makes /dev point at a host directory: nothing is created or
+  // mounted there.
+  fs::remove_all(root_ / "dev");
+  fs::create_symlink(host_dir_, root_ / "dev");
+  RunResult r = Sh("echo ran");
+  EXPECT_EQ(r.kind, ExitKind::kFailedToStart) << r.Describe() << Output(r);
+  EXPECT_NE(Output(r).find("not a directory"), std::string::npos) << Output(r);
+  EXPECT_TRUE(fs::is_empty(host_dir_));
+  EXPECT_FALSE(MountsLeft());
+}
+
+TEST_F(SandboxTest, RootDirResolvesSymlinksInsideTheImage) {
+  // Symlinks an image may hold, each aimed at the host.
+  fs::create_directories(root_ / "home");
+  fs::create_symlink(host_dir_, root_ / "home/evil");  // absolute: the host's directory
+  fs::create_symlink("../../../../../../../../" + host_dir_.relative_path().string(),
+                     root_ / "etc/up");
+  RootDir dir(root_);
+  EXPECT_FALSE(dir.WriteFile("/home/evil/.ssh/authorized_keys", "key\n"));
+  EXPECT_TRUE(dir.MakeDirs("/home/evil/.ssh") || true);
+  EXPECT_FALSE(fs::exists(host_dir_ / ".ssh")) << "no directory made on the host";
+  EXPECT_TRUE(dir.WriteFile("/etc/up/x", "inside\n") || true);
+  EXPECT_FALSE(fs::exists(host_dir_ / "x")) << "'..' stops at the image's /";
+  EXPECT_TRUE(dir.WriteFile("/../../../etc/hostname", "box\n"));
+  EXPECT_EQ(ReadFile(root_ / "etc/hostname"), "box\n");
+  std::ofstream(host_dir_ / "secret") << "host\n";
+  fs::create_symlink(host_dir_ / "secret", root_ / "etc/leak");
+  EXPECT_FALSE(dir.ReadFile("/etc/leak")) << "reading follows links inside the image only";
+  fs::create_symlink("hostname", root_ / "etc/alias");
+  EXPECT_EQ(dir.ReadFile("/etc/alias").value_or(""), "box\n");
+  EXPECT_TRUE(dir.Symlink("/usr/share/zoneinfo/UTC", "/etc/leak"));
+  EXPECT_EQ(fs::read_symlink(root_ / "etc/leak"), "/usr/share/zoneinfo/UTC");
+  EXPECT_EQ(ReadFile(host_dir_ / "secret"), "host\n") << "the link was replaced, not its target";
 }
 
 }  // namespace

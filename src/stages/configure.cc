@@ -15,6 +15,7 @@
 #include "spec/typed_commands.h"
 #include "stages/scripts.h"
 #include "sys/files.h"
+#include "sys/root_dir.h"
 #include "sys/sandbox.h"
 
 namespace kiln::stages {
@@ -54,14 +55,14 @@ std::string JoinFields(const std::vector<std::string>& f) {
   return out;
 }
 
-// An /etc/passwd-like table: lines of ':'-separated fields, keyed by the first.
+// An /etc/passwd-like table of the image: lines of ':'-separated fields, keyed by the first.
 struct Table {
-  fs::path path;
+  std::string path;  // in the image
   std::vector<std::vector<std::string>> rows;
 
-  static Table Load(const fs::path& p) {
+  static Table Load(const sys::RootDir& root, const std::string& p) {
     Table t{p, {}};
-    for (const std::string& l : Lines(sys::ReadFileText(p))) {
+    for (const std::string& l : Lines(root.ReadFile(p).value_or(""))) {
       if (!l.empty()) t.rows.push_back(Fields(l));
     }
     return t;
@@ -78,10 +79,10 @@ struct Table {
     }
     return false;
   }
-  void Save(mode_t mode) const {
+  bool Save(const sys::RootDir& root, mode_t mode, std::string& error) const {
     std::vector<std::string> lines;
     for (const auto& r : rows) lines.push_back(JoinFields(r));
-    sys::WriteFileAtomic(path, JoinLines(lines), mode);
+    return root.WriteFile(path, JoinLines(lines), mode, &error);
   }
 };
 
@@ -195,44 +196,45 @@ SystemConfig ReadSystemConfig(const spec::Kickstart& ks, std::vector<std::string
   return c;
 }
 
-bool ApplyHostAndLocale(const fs::path& root, const SystemConfig& c,
+bool ApplyHostAndLocale(const fs::path& root_path, const SystemConfig& c,
                         std::vector<std::string>& log) {
+  sys::RootDir root(root_path);
   // mmdebstrap copies some of the build host's files: replace them, so the image does not
   // depend on where it was built.
-  sys::WriteFileAtomic(root / "etc/hostname", c.hostname + "\n");
-  sys::WriteFileAtomic(root / "etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t" + c.hostname +
-                                               "\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                               "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-  sys::WriteFileAtomic(root / "etc/resolv.conf", "");
+  root.WriteFile("/etc/hostname", c.hostname + "\n");
+  root.WriteFile("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t" + c.hostname +
+                                   "\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                   "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+  root.WriteFile("/etc/resolv.conf", "");
   if (!c.timezone.empty()) {
-    fs::path zone = root / "usr/share/zoneinfo" / c.timezone;
-    if (fs::exists(zone)) {
-      std::error_code ec;
-      fs::remove(root / "etc/localtime", ec);
-      fs::create_symlink("/usr/share/zoneinfo/" + c.timezone, root / "etc/localtime");
-      sys::WriteFileAtomic(root / "etc/timezone", c.timezone + "\n");
+    // The name passed IsTimeZoneName (spec/build_values.h): no "..", no leading '/'.
+    std::string zone = "/usr/share/zoneinfo/" + c.timezone;
+    if (root.Exists(zone)) {
+      root.Symlink(zone, "/etc/localtime");
+      root.WriteFile("/etc/timezone", c.timezone + "\n");
     } else {
       log.push_back("warning: timezone " + c.timezone +
                     " is not in the image (is tzdata in %packages?); left as UTC");
     }
   }
-  if (!c.lang.empty()) sys::WriteFileAtomic(root / "etc/default/locale", "LANG=" + c.lang + "\n");
+  if (!c.lang.empty() || !c.keyboard.empty()) root.MakeDirs("/etc/default");
+  if (!c.lang.empty()) root.WriteFile("/etc/default/locale", "LANG=" + c.lang + "\n");
   if (!c.keyboard.empty()) {
-    sys::WriteFileAtomic(root / "etc/default/keyboard",
-                         "XKBMODEL=\"pc105\"\nXKBLAYOUT=\"" + c.keyboard +
-                             "\"\nXKBVARIANT=\"\"\nXKBOPTIONS=\"\"\nBACKSPACE=\"guess\"\n");
+    root.WriteFile("/etc/default/keyboard",
+                   "XKBMODEL=\"pc105\"\nXKBLAYOUT=\"" + c.keyboard +
+                       "\"\nXKBVARIANT=\"\"\nXKBOPTIONS=\"\"\nBACKSPACE=\"guess\"\n");
   }
-  if (!c.vc_keymap.empty())
-    sys::WriteFileAtomic(root / "etc/vconsole.conf", "KEYMAP=" + c.vc_keymap + "\n");
+  if (!c.vc_keymap.empty()) root.WriteFile("/etc/vconsole.conf", "KEYMAP=" + c.vc_keymap + "\n");
   return true;
 }
 
-bool ApplyAccounts(const fs::path& root, const SystemConfig& c, std::vector<std::string>& log,
+bool ApplyAccounts(const fs::path& root_path, const SystemConfig& c, std::vector<std::string>& log,
                    std::string& error) {
-  Table passwd = Table::Load(root / "etc/passwd");
-  Table shadow = Table::Load(root / "etc/shadow");
-  Table group = Table::Load(root / "etc/group");
-  Table gshadow = Table::Load(root / "etc/gshadow");
+  sys::RootDir root(root_path);
+  Table passwd = Table::Load(root, "/etc/passwd");
+  Table shadow = Table::Load(root, "/etc/shadow");
+  Table group = Table::Load(root, "/etc/group");
+  Table gshadow = Table::Load(root, "/etc/gshadow");
   if (passwd.rows.empty() || group.rows.empty()) {
     error = "the root has no /etc/passwd or /etc/group";
     return false;
@@ -270,7 +272,7 @@ bool ApplyAccounts(const fs::path& root, const SystemConfig& c, std::vector<std:
     }
     std::string home = u.homedir.empty() ? "/home/" + u.name : u.homedir;
     std::string shell = u.shell.empty() ? "/bin/bash" : u.shell;
-    if (!fs::exists(root / fs::path(shell).relative_path())) shell = "/bin/sh";
+    if (!root.Exists(shell)) shell = "/bin/sh";
     passwd.rows.push_back(
         {u.name, "x", std::to_string(uid), std::to_string(gid), u.gecos, home, shell});
     set_shadow(u.name, ShadowHash(u.password, "user " + u.name));
@@ -288,20 +290,18 @@ bool ApplyAccounts(const fs::path& root, const SystemConfig& c, std::vector<std:
         (*gs)[3] += ((*gs)[3].empty() ? "" : ",") + u.name;
       }
     }
-    // The home directory from /etc/skel, owned by the user.
-    fs::path home_dir = root / fs::path(home).relative_path();
-    if (!fs::exists(home_dir)) {
-      fs::create_directories(home_dir);
-      std::error_code ec;
-      if (fs::exists(root / "etc/skel")) {
-        fs::copy(root / "etc/skel", home_dir, fs::copy_options::recursive, ec);
+    // The home directory from /etc/skel, owned by the user; made through RootDir, so a
+    // symlink in the image (an earlier package's) cannot turn it into a host path.
+    if (!root.Exists(home)) {
+      if (!root.MakeDirs(fs::path(home).parent_path().string(), 0755, &error) ||
+          !root.MakeDirs(home, 0700, &error)) {
+        return false;
       }
-      for (auto it = fs::recursive_directory_iterator(home_dir, ec);
-           it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        lchown(it->path().c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid));
+      if (root.IsDirectory("/etc/skel")) {
+        root.CopyTree("/etc/skel", home, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
       }
-      lchown(home_dir.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid));
-      chmod(home_dir.c_str(), 0700);
+      root.Chown(home, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
+      root.Chmod(home, 0700);
     }
   }
   for (const SystemConfig::SshKey& k : c.ssh_keys) {
@@ -310,64 +310,69 @@ bool ApplyAccounts(const fs::path& root, const SystemConfig& c, std::vector<std:
       log.push_back("warning: sshkey for unknown user " + k.user + " ignored");
       continue;
     }
-    fs::path dir = root / fs::path((*row)[5]).relative_path() / ".ssh";
-    fs::create_directories(dir);
-    fs::path keys = dir / "authorized_keys";
-    std::string text = sys::ReadFileText(keys) + k.key + "\n";
-    sys::WriteFileAtomic(keys, text, 0600);
-    uid_t uid = static_cast<uid_t>(std::stoul((*row)[2]));
-    gid_t gid = static_cast<gid_t>(std::stoul((*row)[3]));
-    chmod(dir.c_str(), 0700);
-    lchown(dir.c_str(), uid, gid);
-    lchown(keys.c_str(), uid, gid);
+    std::string dir = (*row)[5] + "/.ssh";
+    std::string keys = dir + "/authorized_keys";
+    // The image's passwd is the image's (its packages wrote it): numbers are checked.
+    auto id = [](const std::string& text) -> unsigned {
+      return text.empty() || text.size() > 9 ||
+                     text.find_first_not_of("0123456789") != std::string::npos
+                 ? 65534u
+                 : static_cast<unsigned>(std::stoul(text));
+    };
+    uid_t uid = id((*row)[2]);
+    gid_t gid = id((*row)[3]);
+    if (!root.MakeDirs(dir, 0700, &error) ||
+        !root.WriteFile(keys, root.ReadFile(keys).value_or("") + k.key + "\n", 0600, &error)) {
+      return false;
+    }
+    root.Chmod(dir, 0700);
+    root.Chown(dir, uid, gid);
+    root.Chown(keys, uid, gid);
   }
-  passwd.Save(0644);
-  shadow.Save(0640);
-  group.Save(0644);
-  gshadow.Save(0640);
-  return true;
+  return passwd.Save(root, 0644, error) && shadow.Save(root, 0640, error) &&
+         group.Save(root, 0644, error) && gshadow.Save(root, 0640, error);
 }
 
-void ResetSshHostKeys(const fs::path& root, std::vector<std::string>& log) {
-  if (!fs::exists(root / "etc/ssh/sshd_config")) return;
-  std::error_code ec;
+void ResetSshHostKeys(const fs::path& root_path, std::vector<std::string>& log) {
+  sys::RootDir root(root_path);
+  if (!root.Exists("/etc/ssh/sshd_config")) return;
   int removed = 0;
-  for (const fs::directory_entry& e : fs::directory_iterator(root / "etc/ssh", ec)) {
-    if (StartsWith(e.path().filename().string(), "ssh_host_")) removed += fs::remove(e.path(), ec);
+  for (const std::string& name : root.List("/etc/ssh").value_or(std::vector<std::string>{})) {
+    if (StartsWith(name, "ssh_host_")) removed += root.Remove("/etc/ssh/" + name) ? 1 : 0;
   }
-  sys::WriteFileAtomic(root / "etc/systemd/system/kiln-ssh-host-keys.service",
-                       "# Written by kiln: every machine made from the image gets its own keys.\n"
-                       "[Unit]\n"
-                       "Description=Generate SSH host keys on first boot\n"
-                       "Before=ssh.service\n"
-                       "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key\n\n"
-                       "[Service]\n"
-                       "Type=oneshot\n"
-                       "ExecStart=/usr/bin/ssh-keygen -A\n\n"
-                       "[Install]\n"
-                       "WantedBy=multi-user.target\n");
-  fs::path wants = root / "etc/systemd/system/multi-user.target.wants";
-  fs::create_directories(wants, ec);
-  fs::remove(wants / "kiln-ssh-host-keys.service", ec);
-  fs::create_symlink("/etc/systemd/system/kiln-ssh-host-keys.service",
-                     wants / "kiln-ssh-host-keys.service", ec);
+  root.MakeDirs("/etc/systemd/system/multi-user.target.wants");
+  root.WriteFile("/etc/systemd/system/kiln-ssh-host-keys.service",
+                 "# Written by kiln: every machine made from the image gets its own keys.\n"
+                 "[Unit]\n"
+                 "Description=Generate SSH host keys on first boot\n"
+                 "Before=ssh.service\n"
+                 "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key\n\n"
+                 "[Service]\n"
+                 "Type=oneshot\n"
+                 "ExecStart=/usr/bin/ssh-keygen -A\n\n"
+                 "[Install]\n"
+                 "WantedBy=multi-user.target\n");
+  root.Symlink("/etc/systemd/system/kiln-ssh-host-keys.service",
+               "/etc/systemd/system/multi-user.target.wants/kiln-ssh-host-keys.service");
   log.push_back("removed " + std::to_string(removed) +
                 " SSH host key files: each machine generates its own at first boot");
 }
 
 engine::StageInputs ConfigureStage::Inputs() const {
-  return {"configure", 2, "", {{"system settings", Sha256Hex(config_.Canonical())}}};
+  return {"configure", 3, "", {{"system settings", Sha256Hex(config_.Canonical())}}};
 }
 
 bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
   if (!CopyTree(ctx.input / "root", ctx.output / "root", ctx, failure, "configure")) return false;
   fs::path root = ctx.output / "root";
+  sys::RootDir image(root);
   std::vector<std::string> log;
   ApplyHostAndLocale(root, config_, log);
   ResetSshHostKeys(root, log);
   std::string error;
   if (!ApplyAccounts(root, config_, log, error)) {
-    failure = {engine::FailureClass::kInternal, "configure-failed", "configure: " + error,
+    failure = {engine::FailureClass::kInput, "configure-failed", "configure: " + error,
+               "the image's files (its packages') or the kickstart's user lines are in the way; "
                "see build.log"};
     return false;
   }
@@ -379,15 +384,18 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
     run.cancel = ctx.cancel;
     run.timeout = std::chrono::minutes(10);
     run.on_line = [&](std::string_view line) { ctx.reporter->Log(line); };
-    sys::RunResult r = sys::RunInSandbox({root, config_.hostname}, run);
+    sys::SandboxOptions sandbox;
+    sandbox.root = root;
+    sandbox.hostname = config_.hostname;
+    sys::RunResult r = sys::RunInSandbox(sandbox, run);
     if (!r.ok()) ctx.reporter->Log("warning: " + what + " failed: " + r.Describe());
     return r.ok();
   };
   if (!config_.lang.empty() && config_.lang != "C" && !StartsWith(config_.lang, "C.") &&
       config_.lang != "POSIX") {
-    if (fs::exists(root / "usr/sbin/locale-gen")) {
+    if (image.Exists("/usr/sbin/locale-gen")) {
       std::string entry = config_.lang + (EndsWith(config_.lang, "UTF-8") ? " UTF-8" : "");
-      sys::WriteFileAtomic(root / "etc/locale.gen", entry + "\n");
+      image.WriteFile("/etc/locale.gen", entry + "\n");
       in_root({"locale-gen"}, "locale-gen");
     } else {
       ctx.reporter->Log("warning: lang " + config_.lang +
@@ -395,7 +403,7 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
                         "not generated (add locales to %packages)");
     }
   }
-  bool has_systemctl = fs::exists(root / "usr/bin/systemctl") || fs::exists(root / "bin/systemctl");
+  bool has_systemctl = image.Exists("/usr/bin/systemctl") || image.Exists("/bin/systemctl");
   if (!config_.services_enabled.empty() || !config_.services_disabled.empty()) {
     if (!has_systemctl) {
       ctx.reporter->Log("warning: services: systemd is not in the image; services not changed");
@@ -408,8 +416,10 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
   }
   if (config_.network.present) {
     const auto& n = config_.network;
-    std::string match = n.device.empty() || n.device == "link" ? "en* eth*" : n.device;
-    std::string text = "[Match]\nName=" + match + "\n\n[Network]\n";
+    std::string match = n.device.empty() || n.device == "link"        ? "Name=en* eth*"
+                        : n.device.size() == 17 && n.device[2] == ':' ? "MACAddress=" + n.device
+                                                                      : "Name=" + n.device;
+    std::string text = "[Match]\n" + match + "\n\n[Network]\n";
     if (n.bootproto == "static" && !n.ip.empty()) {
       int prefix = 0;
       for (const std::string& part : SplitNonEmpty(n.netmask, '.')) {
@@ -421,7 +431,8 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       text += "DHCP=yes\n";
     }
     for (const std::string& ns : n.nameservers) text += "DNS=" + ns + "\n";
-    sys::WriteFileAtomic(root / "etc/systemd/network/10-kiln.network", text);
+    image.MakeDirs("/etc/systemd/network");
+    image.WriteFile("/etc/systemd/network/10-kiln.network", text);
     if (has_systemctl) {
       in_root({"systemctl", "enable", "systemd-networkd"}, "enable systemd-networkd");
     } else {

@@ -5,7 +5,9 @@
 #include <fstream>
 
 #include "core/sha256.h"
+#include "core/text.h"
 #include "sys/process.h"
+#include "sys/root_dir.h"
 #include "sys/sandbox.h"
 
 namespace kiln::stages {
@@ -38,7 +40,7 @@ engine::StageInputs ScriptsStage::Inputs() const {
                (s.error_on_fail ? "erroronfail" : "") + "\n" + std::to_string(s.body.size()) +
                "\n" + s.body);
   }
-  return {"scripts", 1, "", {{"%post scripts", all.HexDigest()}}};
+  return {"scripts", 2, "", {{"%post scripts", all.HexDigest()}}};
 }
 
 bool ScriptsStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
@@ -49,38 +51,43 @@ bool ScriptsStage::Run(const engine::StageContext& ctx, engine::StageFailure& fa
         "%post " + std::to_string(i + 1) + "/" + std::to_string(scripts_.size()));
     if (!RunOne(ctx, i, failure)) return false;
   }
-  std::error_code ec;
-  fs::remove_all(ctx.output / "root/var/lib/kiln", ec);
+  sys::RootDir root(ctx.output / "root");
+  for (size_t i = 0; i < scripts_.size(); ++i)
+    root.Remove("/var/lib/kiln/post-" + std::to_string(i + 1));
+  root.Remove("/var/lib/kiln");
   return true;
+}
+
+std::optional<std::string> ScriptLogInImage(const spec::Script& s) {
+  if (!s.log) return std::nullopt;
+  if (s.in_chroot) return *s.log;
+  // A --nochroot script sees the image at /mnt/sysimage, as in anaconda.
+  constexpr std::string_view kImage = "/mnt/sysimage/";
+  if (StartsWith(*s.log, kImage)) return "/" + s.log->substr(kImage.size());
+  return std::nullopt;
 }
 
 bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
                           engine::StageFailure& failure) {
   const spec::Script& s = scripts_[index];
-  fs::path root = ctx.output / "root";
+  fs::path root_path = ctx.output / "root";
+  sys::RootDir root(root_path);
   std::string label = "%post " + std::to_string(index + 1) + " (kickstart line " +
                       std::to_string(s.where.line) + (s.in_chroot ? "" : ", --nochroot") + ")";
-  // The script file: inside the root for a chroot script, in scratch for a host script.
-  std::string file_name = "post-" + std::to_string(index + 1);
-  fs::path host_file;
-  std::string run_path;
-  if (s.in_chroot) {
-    fs::create_directories(root / "var/lib/kiln");
-    host_file = root / "var/lib/kiln" / file_name;
-    run_path = "/var/lib/kiln/" + file_name;
-  } else {
-    host_file = ctx.scratch / file_name;
-    run_path = host_file.string();
+  // The script file lives in the image (removed at the end), written through RootDir: an
+  // earlier script may have left symlinks there.
+  std::string file = "/var/lib/kiln/post-" + std::to_string(index + 1);
+  std::string error;
+  if (!root.MakeDirs("/var/lib/kiln", 0700, &error) ||
+      !root.WriteFile(file, s.body, 0700, &error)) {
+    failure = {engine::FailureClass::kInput, "script-failed",
+               "scripts: " + label + ": cannot place the script in the image: " + error,
+               "an earlier %post must not replace /var/lib/kiln"};
+    return false;
   }
-  {
-    std::ofstream out(host_file, std::ios::trunc);
-    out << s.body;
-  }
-  chmod(host_file.c_str(), 0700);
 
   std::vector<std::string> output;
   sys::RunOptions run;
-  run.argv = {s.interpreter, run_path};
   run.cancel = ctx.cancel;
   run.timeout = std::chrono::minutes(30);
   run.tail_lines = 20;
@@ -88,23 +95,34 @@ bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
     ctx.reporter->Log("[" + label + "] " + std::string(line));
     output.emplace_back(line);
   };
-  ctx.reporter->Log("running " + label + " with " + s.interpreter);
-  sys::RunResult r;
+  sys::SandboxOptions sandbox;
+  sandbox.root = root_path;
   if (s.in_chroot) {
+    run.argv = {s.interpreter, file};
     run.env = {{"HOME", "/root"}, {"LC_ALL", "C.UTF-8"}, {"DEBIAN_FRONTEND", "noninteractive"}};
-    r = sys::RunInSandbox({root, "kiln"}, run);
   } else {
-    run.env = {{"INSTALL_ROOT", root.string()}, {"LC_ALL", "C.UTF-8"}};
-    run.cwd = ctx.scratch.string();
-    r = sys::RunProcess(run);
+    // On the "host": the host's tools read-only, the image at /mnt/sysimage (sandbox.h).
+    sandbox.host_tools = true;
+    sandbox.view = ctx.scratch / ("view-" + std::to_string(index + 1));
+    fs::create_directories(sandbox.view);
+    run.argv = {s.interpreter, "/mnt/sysimage" + file};
+    run.env = {{"INSTALL_ROOT", "/mnt/sysimage"}, {"HOME", "/root"}, {"LC_ALL", "C.UTF-8"}};
   }
+  ctx.reporter->Log("running " + label + " with " + s.interpreter);
+  sys::RunResult r = sys::RunInSandbox(sandbox, run);
   if (s.log) {
-    // --log names a file inside the root for chroot scripts, on the host otherwise.
-    fs::path log = s.in_chroot ? root / fs::path(*s.log).relative_path() : fs::path(*s.log);
-    std::error_code ec;
-    fs::create_directories(log.parent_path(), ec);
-    std::ofstream out(log, std::ios::app);
-    for (const std::string& l : output) out << l << "\n";
+    std::optional<std::string> in_image = ScriptLogInImage(s);
+    std::string text;
+    for (const std::string& l : output) text += l + "\n";
+    // Written from here, resolved inside the image: whatever the script left at that path
+    // (a symlink to a host file, "..") cannot lead out of it.
+    if (!in_image) {
+      ctx.reporter->Log("warning: " + label + ": --log=" + *s.log +
+                        " is outside /mnt/sysimage; the output is in build.log only");
+    } else if (!root.MakeDirs(fs::path(*in_image).parent_path().string(), 0755, &error) ||
+               !root.AppendFile(*in_image, text, 0600, &error)) {
+      ctx.reporter->Log("warning: " + label + ": --log: " + error);
+    }
   }
   if (r.ok()) return true;
   std::string last;

@@ -1,9 +1,13 @@
 // The scripts stage: the kickstart's %post scripts, in file order, on a copy of the root.
-// A chroot script runs inside the root in the sandbox; a --nochroot script runs on the host
-// with $INSTALL_ROOT naming the root. Output goes to the build log (and to --log). A failing
-// script fails the build only with --erroronfail, as in anaconda.
+// Every script runs in the sandbox (sys/sandbox.h): a chroot script with the image as "/",
+// a --nochroot script with the host's tools read-only and the image at /mnt/sysimage
+// ($INSTALL_ROOT). Output goes to the build log, and with --log to that file in the image
+// (for --nochroot: a path under /mnt/sysimage). A failing script fails the build only with
+// --erroronfail, as in anaconda.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/executor.h"
@@ -23,6 +27,10 @@ class ScriptsStage : public engine::Stage {
 
   std::vector<spec::Script> scripts_;
 };
+
+// Where a script's --log goes in the image ("/root/ks-post.log"), or nullopt when it names
+// no file of the image (a --nochroot log outside /mnt/sysimage).
+std::optional<std::string> ScriptLogInImage(const spec::Script& s);
 
 // Copies the root tree `from` to `to` (cp -a, reflinks where the file system has them).
 bool CopyTree(const std::filesystem::path& from, const std::filesystem::path& to,

@@ -78,7 +78,11 @@ class LineSink {
     (void)!write(err_report_fd, &e, sizeof e);
     _exit(127);
   }
-  execvpe(argv[0], argv.data(), envp.data());
+  if (options.exec_in_child) {
+    options.exec_in_child(argv.data(), envp.data(), err_report_fd);
+  } else {
+    execvpe(argv[0], argv.data(), envp.data());
+  }
   int e = errno;
   (void)!write(err_report_fd, &e, sizeof e);
   _exit(127);
@@ -130,7 +134,7 @@ RunResult RunProcess(const RunOptions& options) {
   // Everything the child needs is prepared before fork: no allocation after it. The
   // environment is built here, not set in ours, since other threads may be running builds.
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
+  for (char** e = environ; !options.clean_env && *e != nullptr; ++e) {
     std::string_view entry(*e);
     std::string_view key = entry.substr(0, entry.find('='));
     bool overridden = false;

@@ -16,8 +16,9 @@ namespace kiln::sys {
 struct RunOptions {
   std::vector<std::string> argv;                         // argv[0] is looked up in PATH
   std::vector<std::pair<std::string, std::string>> env;  // added to the inherited environment
-  std::string cwd;                                       // "" = the current directory
-  std::chrono::milliseconds timeout{0};                  // 0 = no limit
+  bool clean_env = false;                // true: the program gets only `env`, nothing of ours
+  std::string cwd;                       // "" = the current directory
+  std::chrono::milliseconds timeout{0};  // 0 = no limit
   // Checked while the program runs; when it becomes true the program is stopped.
   const std::atomic<bool>* cancel = nullptr;
   // Every line the program writes to stdout or stderr (merged), without the newline.
@@ -28,6 +29,11 @@ struct RunOptions {
   // What the program gets if the thread that started it dies (the whole process killed):
   // SIGKILL by default; SIGTERM for a program that must clean up after itself (a build job).
   int parent_death_signal = 9;
+  // If set, runs in the child in place of execvpe (the sandbox does its namespace set-up
+  // there): only async-signal-safe code, everything it needs prepared before the call. It
+  // execs argv itself; if it returns, or cannot start the program, it writes an errno to
+  // `start_error_fd`, which any process of its own that lives on must close.
+  std::function<void(char* const* argv, char* const* envp, int start_error_fd)> exec_in_child;
 };
 
 enum class ExitKind {

@@ -1,54 +1,543 @@
 #include "sys/sandbox.h"
 
-namespace kiln::sys {
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-std::vector<std::string> SandboxCommand(const SandboxOptions& sandbox, const RunOptions& run) {
-  // The setup script runs as PID 1 of the new PID namespace, in the new mount namespace:
-  // it mounts the API file systems under the root, then becomes the program (exec chroot).
-  // When PID 1 exits the kernel kills every other process of the namespace; when the last
-  // process leaves, the mounts go with the mount namespace.
-  static const char* kSetup =
-      "set -e; r=\"$1\"; cwd=\"$2\"; host=\"$3\"; shift 3; "
-      "mount -t proc proc \"$r/proc\"; "
-      "mount -t sysfs -o ro sysfs \"$r/sys\" 2>/dev/null || true; "
-      "mount --rbind /dev \"$r/dev\"; mount --make-rslave \"$r/dev\"; "
-      "mount -t tmpfs -o mode=1777 tmpfs \"$r/tmp\"; "
-      "mount -t tmpfs -o mode=755 tmpfs \"$r/run\"; "
-      "hostname \"$host\"; "
-      "exec chroot \"$r\" /bin/sh -c 'cd \"$0\" && exec \"$@\"' \"$cwd\" \"$@\"";
-  std::vector<std::string> cmd = {"unshare",
-                                  "--mount",
-                                  "--pid",
-                                  "--ipc",
-                                  "--uts",
-                                  "--fork",
-                                  "--kill-child",
-                                  "--propagation",
-                                  "private",
-                                  "--",
-                                  "/bin/sh",
-                                  "-c",
-                                  kSetup,
-                                  "kiln-sandbox",
-                                  sandbox.root.string(),
-                                  run.cwd.empty() ? "/" : run.cwd,
-                                  sandbox.hostname};
-  cmd.insert(cmd.end(), run.argv.begin(), run.argv.end());
-  return cmd;
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace kiln::sys {
+namespace fs = std::filesystem;
+
+namespace {
+
+// One step of building the sandbox's file system view, done by its PID 1 before pivot_root.
+// Every path is made before fork: the child only reads them.
+struct ViewStep {
+  enum Kind {
+    kDir,       // mkdir (if missing) and insist on a real directory, never a symlink
+    kFile,      // an empty file to bind a device or host file onto (in our own tmpfs)
+    kSymlink,   // target -> path (in our own tmpfs)
+    kBind,      // bind source onto path
+    kBindRead,  // bind source onto path, read-only
+    kMount,     // mount fstype with data onto path
+    kImage,     // the image root onto path: the id-mapped tree made outside, or a bind
+  };
+  Kind kind;
+  std::string path;
+  std::string source;  // kBind*: host path; kSymlink: target; kMount: fstype
+  std::string data;    // kMount: options
+  unsigned long flags = 0;
+};
+
+struct Plan {
+  std::string new_root;  // becomes "/"
+  std::string hostname;
+  std::string cwd;
+  std::vector<ViewStep> steps;
+  // The id maps, written by a helper outside the new user namespace.
+  std::string uid_map, gid_map;
+  bool deny_setgroups = false;
+  // Root on the host maps the sandbox to the foreign id range, so root inside is nobody
+  // outside; the image is then attached through an id-mapped mount (made by the helper,
+  // which keeps the host's rights) in which its files keep their owners.
+  bool idmap_image = false;
+  std::string image;  // the image root on the host
+  SandboxLimits limits;
+};
+
+// --- async-signal-safe helpers for the child ---------------------------------------------
+
+void Say(const char* a, const char* b = "", const char* c = "") {
+  for (const char* s : {"kiln sandbox: ", a, b, c}) {
+    if (*s != '\0') (void)!write(STDERR_FILENO, s, strlen(s));
+  }
+}
+
+// Reports a failed set-up step (name, path, errno) on the output and the start-error pipe.
+[[noreturn]] void Fail(int err_fd, const char* step, const char* path) {
+  int e = errno;
+  const char* name = strerrorname_np(e);
+  Say(step, " ", path);
+  Say(": ", name != nullptr ? name : "error", "\n");
+  (void)!write(err_fd, &e, sizeof e);
+  _exit(126);
+}
+
+void FormatInt(long long v, char* out) {
+  char tmp[24];
+  int n = 0;
+  bool neg = v < 0;
+  unsigned long long u = neg ? 0ULL - static_cast<unsigned long long>(v) : v;
+  do {
+    tmp[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  int i = 0;
+  if (neg) out[i++] = '-';
+  while (n > 0) out[i++] = tmp[--n];
+  out[i] = '\0';
+}
+
+bool WriteProcFile(pid_t pid, const char* name, const std::string& text) {
+  char path[64] = "/proc/";
+  FormatInt(pid, path + strlen(path));
+  strcat(path, "/");
+  strcat(path, name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return ok;
+}
+
+void BuildView(const Plan& plan, int image_tree, int err_fd) {
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    Fail(err_fd, "make mounts private", "/");
+  }
+  for (const ViewStep& s : plan.steps) {
+    const char* p = s.path.c_str();
+    switch (s.kind) {
+      case ViewStep::kDir: {
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) Fail(err_fd, "mkdir", p);
+        struct stat st {};
+        if (lstat(p, &st) != 0) Fail(err_fd, "lstat", p);
+        if (!S_ISDIR(st.st_mode)) {
+          errno = ENOTDIR;
+          Fail(err_fd, "not a directory (a symlink?) in the image:", p);
+        }
+        break;
+      }
+      case ViewStep::kFile: {
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0) Fail(err_fd, "create", p);
+        close(fd);
+        break;
+      }
+      case ViewStep::kSymlink:
+        if (symlink(s.source.c_str(), p) != 0) Fail(err_fd, "symlink", p);
+        break;
+      case ViewStep::kBind:
+      case ViewStep::kBindRead:
+        if (mount(s.source.c_str(), p, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+          Fail(err_fd, "bind", p);
+        }
+        if (s.kind == ViewStep::kBindRead &&
+            mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | s.flags,
+                  nullptr) != 0) {
+          Fail(err_fd, "remount read-only", p);
+        }
+        break;
+      case ViewStep::kImage:
+        if (image_tree >= 0) {
+          if (move_mount(image_tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+            Fail(err_fd, "attach the id-mapped image at", p);
+          }
+        } else if (mount(s.source.c_str(), p, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+          Fail(err_fd, "bind", p);
+        }
+        break;
+      case ViewStep::kMount:
+        if (mount(s.source.c_str(), p, s.source.c_str(), s.flags,
+                  s.data.empty() ? nullptr : s.data.c_str()) != 0) {
+          Fail(err_fd, "mount", p);
+        }
+        break;
+    }
+  }
+}
+
+// Loopback up in the new network namespace: the only interface there is.
+void LoopbackUp() {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ifreq ifr{};
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+    ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  close(fd);
+}
+
+void SetLimit(int resource, long long value) {
+  rlimit r{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
+  setrlimit(resource, &r);
+}
+
+// execve of argv[0] along PATH from envp (inside the sandbox, not the host's).
+void ExecInPath(char* const* argv, char* const* envp) {
+  const char* name = argv[0];
+  if (strchr(name, '/') != nullptr) {
+    execve(name, argv, envp);
+    return;
+  }
+  const char* path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (char* const* e = envp; *e != nullptr; ++e) {
+    if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+  }
+  int last = ENOENT;
+  char buf[4096];
+  while (*path != '\0') {
+    const char* end = strchr(path, ':');
+    size_t len = end == nullptr ? strlen(path) : static_cast<size_t>(end - path);
+    if (len + 1 + strlen(name) + 1 < sizeof buf && len > 0) {
+      memcpy(buf, path, len);
+      buf[len] = '/';
+      strcpy(buf + len + 1, name);
+      execve(buf, argv, envp);
+      if (errno != ENOENT && errno != ENOTDIR) last = errno;
+    }
+    path = end == nullptr ? path + len : end + 1;
+  }
+  errno = last;
+}
+
+// Waits for `child`, reaping every other process that ends meanwhile (as PID 1 must); returns
+// an exit code for it: its own, or 128 + the signal that killed it.
+int WaitFor(pid_t child) {
+  while (true) {
+    int status = 0;
+    pid_t w = waitpid(-1, &status, 0);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return 126;
+    if (w != child) continue;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  }
+}
+
+// In the helper: a detached copy of the image's mount tree whose ids are mapped through the
+// sandbox's user namespace (host id N appears as N inside), sent to the sandbox.
+void SendImageTree(const Plan& plan, pid_t sandbox, int channel) {
+  char path[64] = "/proc/";
+  FormatInt(sandbox, path + strlen(path));
+  strcat(path, "/ns/user");
+  int userns = open(path, O_RDONLY | O_CLOEXEC);
+  if (userns < 0) _exit(10);
+  int tree =
+      open_tree(AT_FDCWD, plan.image.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  if (tree < 0) {
+    Say("open_tree ", plan.image.c_str(), ": failed\n");
+    _exit(11);
+  }
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<unsigned long long>(userns);
+  if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    const char* name = strerrorname_np(errno);
+    Say("id-mapped mount of ", plan.image.c_str(), " refused: ");
+    Say(name != nullptr ? name : "error",
+        " (the file system must support id-mapped mounts: ext4, xfs, btrfs, tmpfs do)\n");
+    _exit(12);
+  }
+  char byte = 'x';
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &tree, sizeof tree);
+  if (sendmsg(channel, &msg, 0) != 1) _exit(13);
+}
+
+int ReceiveImageTree(int channel) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd = -1;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+// The child of RunProcess: the user namespace (maps written by a helper that stays outside),
+// the other namespaces, then PID 1 of the new PID namespace builds the view, pivots into it,
+// and starts the program.
+[[noreturn]] void EnterSandbox(const Plan& plan, char* const* argv, char* const* envp, int err_fd) {
+  // Stopping is done by SIGKILL after the grace period or by PID 1's end; this process only
+  // waits and passes the exit code on.
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) Fail(err_fd, "pipe", "");
+  int tree_channel[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tree_channel) != 0) {
+    Fail(err_fd, "socketpair", "");
+  }
+  pid_t self = getpid();
+  pid_t helper = fork();
+  if (helper < 0) Fail(err_fd, "fork", "id map helper");
+  if (helper == 0) {
+    // Outside the new namespace, with the rights to map ids into it.
+    close(ready[1]);
+    char byte;
+    if (read(ready[0], &byte, 1) != 1) _exit(1);
+    if (plan.deny_setgroups && !WriteProcFile(self, "setgroups", "deny")) _exit(2);
+    if (!WriteProcFile(self, "uid_map", plan.uid_map)) _exit(3);
+    if (!WriteProcFile(self, "gid_map", plan.gid_map)) _exit(4);
+    if (plan.idmap_image) SendImageTree(plan, self, tree_channel[0]);
+    _exit(0);
+  }
+  close(ready[0]);
+  if (unshare(CLONE_NEWUSER) != 0) {
+    Say("cannot make a user namespace (is user.max_user_namespaces 0, or "
+        "kernel.unprivileged_userns_clone off?)\n");
+    Fail(err_fd, "unshare", "CLONE_NEWUSER");
+  }
+  (void)!write(ready[1], "x", 1);
+  close(ready[1]);
+  int status = 0;
+  while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    errno = EPERM;
+    Fail(
+        err_fd,
+        WIFEXITED(status) && WEXITSTATUS(status) >= 10 ? "id-map the image at"
+                                                       : "write the id maps of",
+        WIFEXITED(status) && WEXITSTATUS(status) >= 10 ? plan.image.c_str() : "the user namespace");
+  }
+  // Become the namespace's root (with a foreign map, our host ids are not mapped in it).
+  if (setresgid(0, 0, 0) != 0) Fail(err_fd, "setresgid", "0");
+  if (!plan.deny_setgroups && setgroups(0, nullptr) != 0) Fail(err_fd, "setgroups", "none");
+  if (setresuid(0, 0, 0) != 0) Fail(err_fd, "setresuid", "0");
+  int tree = -1;
+  if (plan.idmap_image) {
+    tree = ReceiveImageTree(tree_channel[1]);
+    if (tree < 0) Fail(err_fd, "receive the id-mapped image", plan.image.c_str());
+  }
+  close(tree_channel[0]);
+  close(tree_channel[1]);
+  if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) != 0) {
+    Fail(err_fd, "unshare", "mount, PID, IPC, UTS and network namespaces");
+  }
+  pid_t init = fork();
+  if (init < 0) Fail(err_fd, "fork", "PID 1");
+  if (init > 0) {
+    close(err_fd);
+    _exit(WaitFor(init));
+  }
+  // PID 1 of the sandbox. It dies with the process above it.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  BuildView(plan, tree, err_fd);
+  if (tree >= 0) close(tree);
+  if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
+    Fail(err_fd, "sethostname", plan.hostname.c_str());
+  }
+  LoopbackUp();
+  if (chdir(plan.new_root.c_str()) != 0) Fail(err_fd, "chdir", plan.new_root.c_str());
+  // pivot_root(".", ".") stacks the old root on the new one; unmounting it leaves nothing of
+  // the host in this mount namespace.
+  if (syscall(SYS_pivot_root, ".", ".") != 0) Fail(err_fd, "pivot_root", plan.new_root.c_str());
+  if (umount2(".", MNT_DETACH) != 0) Fail(err_fd, "unmount the old root", "/");
+  if (chdir("/") != 0) Fail(err_fd, "chdir", "/");
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  pid_t program = fork();
+  if (program < 0) Fail(err_fd, "fork", "the program");
+  if (program == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    SetLimit(RLIMIT_NPROC, plan.limits.max_processes);
+    SetLimit(RLIMIT_CORE, 0);
+    if (plan.limits.max_memory_bytes > 0) SetLimit(RLIMIT_AS, plan.limits.max_memory_bytes);
+    if (plan.limits.max_file_bytes > 0) SetLimit(RLIMIT_FSIZE, plan.limits.max_file_bytes);
+    if (chdir(plan.cwd.c_str()) != 0) Fail(err_fd, "chdir", plan.cwd.c_str());
+    ExecInPath(argv, envp);
+    int e = errno;
+    Say("cannot run ", argv[0], "\n");
+    (void)!write(err_fd, &e, sizeof e);
+    _exit(127);
+  }
+  close(err_fd);
+  _exit(WaitFor(program));
+}
+
+// --- the plan, made in the parent -------------------------------------------------------
+
+void AddApiFileSystems(std::vector<ViewStep>& steps, const std::string& r) {
+  for (const char* d : {"/proc", "/dev", "/tmp", "/run", "/sys"}) {
+    steps.push_back({ViewStep::kDir, r + d, "", "", 0});
+  }
+  steps.push_back({ViewStep::kMount, r + "/proc", "proc", "", MS_NOSUID | MS_NODEV | MS_NOEXEC});
+  steps.push_back({ViewStep::kMount, r + "/dev", "tmpfs", "mode=755,size=1m", MS_NOSUID});
+  for (const char* d : {"null", "zero", "full", "random", "urandom", "tty"}) {
+    steps.push_back({ViewStep::kFile, r + "/dev/" + d, "", "", 0});
+    steps.push_back({ViewStep::kBind, r + "/dev/" + d, std::string("/dev/") + d, "", 0});
+  }
+  steps.push_back({ViewStep::kDir, r + "/dev/pts", "", "", 0});
+  steps.push_back({ViewStep::kMount, r + "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=620",
+                   MS_NOSUID | MS_NOEXEC});
+  steps.push_back({ViewStep::kSymlink, r + "/dev/ptmx", "pts/ptmx", "", 0});
+  steps.push_back({ViewStep::kDir, r + "/dev/shm", "", "", 0});
+  steps.push_back({ViewStep::kMount, r + "/dev/shm", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV});
+  steps.push_back({ViewStep::kSymlink, r + "/dev/fd", "/proc/self/fd", "", 0});
+  steps.push_back({ViewStep::kSymlink, r + "/dev/stdin", "/proc/self/fd/0", "", 0});
+  steps.push_back({ViewStep::kSymlink, r + "/dev/stdout", "/proc/self/fd/1", "", 0});
+  steps.push_back({ViewStep::kSymlink, r + "/dev/stderr", "/proc/self/fd/2", "", 0});
+  steps.push_back({ViewStep::kMount, r + "/tmp", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV});
+  steps.push_back({ViewStep::kMount, r + "/run", "tmpfs", "mode=755", MS_NOSUID | MS_NODEV});
+}
+
+// The flags a bind of `path` must keep when remounted read-only: in a user namespace the
+// host mount's nosuid/nodev/noexec/atime flags are locked and a remount without them fails.
+unsigned long LockedFlagsOf(const std::string& path) {
+  struct statvfs st {};
+  if (statvfs(path.c_str(), &st) != 0) return 0;
+  unsigned long flags = 0;
+  if (st.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (st.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (st.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (st.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (st.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (st.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  return flags;
+}
+
+// The host's /usr and friends, read-only, for %post --nochroot.
+void AddHostTools(std::vector<ViewStep>& steps, const std::string& v, const std::string& image) {
+  steps.push_back({ViewStep::kMount, v, "tmpfs", "mode=755", MS_NOSUID | MS_NODEV});
+  steps.push_back({ViewStep::kDir, v + "/usr", "", "", 0});
+  steps.push_back({ViewStep::kBindRead, v + "/usr", "/usr", "", LockedFlagsOf("/usr")});
+  for (const char* top : {"bin", "sbin", "lib", "lib32", "lib64", "libx32"}) {
+    fs::path host = fs::path("/") / top;
+    std::error_code ec;
+    fs::file_status st = fs::symlink_status(host, ec);
+    if (ec || !fs::exists(st)) continue;
+    if (fs::is_symlink(st)) {
+      steps.push_back(
+          {ViewStep::kSymlink, v + "/" + top, fs::read_symlink(host, ec).string(), "", 0});
+    } else if (fs::is_directory(st)) {
+      steps.push_back({ViewStep::kDir, v + "/" + top, "", "", 0});
+      steps.push_back(
+          {ViewStep::kBindRead, v + "/" + top, host.string(), "", LockedFlagsOf(host.string())});
+    }
+  }
+  steps.push_back({ViewStep::kDir, v + "/etc", "", "", 0});
+  // What programs need to start and to name users; nothing secret (no shadow, no keys).
+  for (const char* name :
+       {"ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "passwd", "group",
+        "nsswitch.conf", "localtime", "debian_version", "os-release", "profile"}) {
+    fs::path host = fs::path("/etc") / name;
+    std::error_code ec;
+    fs::file_status st = fs::symlink_status(host, ec);
+    if (ec || !fs::exists(st)) continue;
+    std::string at = v + "/etc/" + name;
+    if (fs::is_symlink(st)) {
+      steps.push_back({ViewStep::kSymlink, at, fs::read_symlink(host, ec).string(), "", 0});
+    } else {
+      steps.push_back({fs::is_directory(st) ? ViewStep::kDir : ViewStep::kFile, at, "", "", 0});
+      steps.push_back({ViewStep::kBindRead, at, host.string(), "", LockedFlagsOf(host.string())});
+    }
+  }
+  steps.push_back({ViewStep::kDir, v + "/mnt", "", "", 0});
+  steps.push_back({ViewStep::kDir, v + "/mnt/sysimage", "", "", 0});
+  steps.push_back({ViewStep::kImage, v + "/mnt/sysimage", image, "", 0});
+  steps.push_back({ViewStep::kDir, v + "/root", "", "", 0});
+}
+
+// systemd's "foreign" id range (0x7FFE0000, 65536 ids), meant for trees of other machines'
+// ids: no account of the host has these.
+constexpr unsigned long kForeignIdBase = 0x7FFE0000UL;
+
+bool InInitialUserNamespace() {
+  std::ifstream in("/proc/self/uid_map");
+  std::string inner, outer, count;
+  return in >> inner >> outer >> count && inner == "0" && outer == "0" && count == "4294967295";
+}
+
+}  // namespace
+
+std::string SandboxUnavailableReason() {
+  std::ifstream in("/proc/sys/user/max_user_namespaces");
+  long n = -1;
+  if (in >> n && n == 0) {
+    return "user namespaces are off on this host (user.max_user_namespaces = 0): "
+           "sysctl -w user.max_user_namespaces=15000";
+  }
+  std::ifstream clone("/proc/sys/kernel/unprivileged_userns_clone");
+  int allowed = 1;
+  if (geteuid() != 0 && clone >> allowed && allowed == 0) {
+    return "unprivileged user namespaces are off on this host: "
+           "sysctl -w kernel.unprivileged_userns_clone=1";
+  }
+  return "";
 }
 
 RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
-  std::error_code ec;
-  for (const char* dir : {"proc", "sys", "dev", "tmp", "run"}) {
-    std::filesystem::create_directories(sandbox.root / dir, ec);
+  Plan plan;
+  std::string root = fs::absolute(sandbox.root).lexically_normal().string();
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  plan.hostname = sandbox.hostname;
+  plan.cwd = run.cwd.empty() ? "/" : run.cwd;
+  plan.limits = sandbox.limits;
+  plan.image = root;
+  if (geteuid() == 0 && InInitialUserNamespace()) {
+    // Root of the host: root inside must not be root outside (files in /proc/sys and
+    // /proc/sysrq-trigger check the uid, not capabilities), so the sandbox lives in the foreign
+    // id range and sees the image through an id-mapped mount.
+    plan.uid_map = "0 " + std::to_string(kForeignIdBase) + " 65536\n";
+    plan.gid_map = plan.uid_map;
+    plan.idmap_image = true;
+  } else if (geteuid() == 0) {
+    // Root of a build's user namespace (already not root outside): its ids one to one.
+    plan.uid_map = "0 0 65536\n";
+    plan.gid_map = plan.uid_map;
+  } else {
+    // Anyone else can map only themselves, as root inside.
+    plan.uid_map = "0 " + std::to_string(geteuid()) + " 1\n";
+    plan.gid_map = "0 " + std::to_string(getegid()) + " 1\n";
+    plan.deny_setgroups = true;
   }
-  run.argv = SandboxCommand(sandbox, run);
+  if (sandbox.host_tools) {
+    plan.new_root = fs::absolute(sandbox.view).lexically_normal().string();
+    while (plan.new_root.size() > 1 && plan.new_root.back() == '/') plan.new_root.pop_back();
+    AddHostTools(plan.steps, plan.new_root, root);
+  } else {
+    plan.new_root = root;
+    // pivot_root wants the new root to be a mount point.
+    plan.steps.push_back({ViewStep::kImage, root, root, "", 0});
+  }
+  AddApiFileSystems(plan.steps, plan.new_root);
   run.cwd.clear();
-  // A sane PATH inside the root, whatever the host's is.
+  // Nothing of kiln's environment (tokens, the host's paths) reaches the sandbox.
+  run.clean_env = true;
+  // A sane PATH inside, whatever the host's is.
   bool has_path = false;
   for (const auto& [k, v] : run.env) has_path = has_path || k == "PATH";
   if (!has_path)
     run.env.emplace_back("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  run.exec_in_child = [&plan](char* const* argv, char* const* envp, int err_fd) {
+    EnterSandbox(plan, argv, envp, err_fd);
+  };
   return RunProcess(run);
 }
 

@@ -1,7 +1,17 @@
-// Running code inside an image root: private mount, PID, IPC and UTS namespaces, a chroot
-// into the root, only the API file systems it needs (/proc, /dev, /sys, a fresh /tmp and
-// /run), a time limit, and the whole tree killed on timeout or cancel. Every mount lives in
-// the sandbox's own mount namespace, so none survives it, however it ends.
+// Running a stranger's code (a kickstart's %post, tools inside an image root) so that it
+// cannot touch the build host:
+//   - its own user namespace: root inside has capabilities only over the namespace's own
+//     objects (no mknod of devices, no module loading, no clock, no host mount), the ids of
+//     the image mapped one to one (so chown in the image works);
+//   - its own mount namespace, entered with pivot_root into the image root and the old root
+//     unmounted (not a chroot: there is nothing left to escape to), with /proc of its own PID
+//     namespace, a minimal /dev (null, zero, full, random, urandom, tty, pts/ptmx, shm — no
+//     block device, nothing of the host's /dev), fresh /tmp and /run, no /sys;
+//   - its own PID, IPC, UTS and network namespaces (only loopback: nothing of the host's
+//     loopback, no master API, no broker);
+//   - no_new_privs, a process limit (a fork bomb fails fork, not the host), optional memory
+//     and file size limits; when its first process ends, every process of it ends.
+// Every mount lives in the sandbox's namespaces, so nothing outlives it however it ends.
 #pragma once
 
 #include <filesystem>
@@ -12,17 +22,32 @@
 
 namespace kiln::sys {
 
-struct SandboxOptions {
-  std::filesystem::path root;     // the image root to chroot into
-  std::string hostname = "kiln";  // the UTS namespace's host name
+struct SandboxLimits {
+  long max_processes = 2048;       // RLIMIT_NPROC in the sandbox's user namespace
+  long long max_memory_bytes = 0;  // RLIMIT_AS per process; 0 = none
+  long long max_file_bytes = 0;    // RLIMIT_FSIZE; 0 = none
 };
 
-// Runs `run.argv` inside `sandbox.root` (argv[0] is looked up in the root's PATH). Other
-// RunOptions fields (env, timeout, cancel, on_line) apply as for RunProcess; `run.cwd` is a
-// path inside the root ("" = "/").
+struct SandboxOptions {
+  std::filesystem::path root;     // the image root: "/" inside, or /mnt/sysimage (host_tools)
+  std::string hostname = "kiln";  // the UTS namespace's host name
+  // For %post --nochroot: "/" is an empty tmpfs with the host's /usr (and the /bin, /lib...
+  // links or directories) read-only and a few harmless /etc files (the loader cache,
+  // alternatives, passwd/group) — no host secrets, nothing host-writable — and the image at
+  // /mnt/sysimage, read-write. `view` is an empty host directory to build it on.
+  bool host_tools = false;
+  std::filesystem::path view;
+  SandboxLimits limits;
+};
+
+// Runs `run.argv` in the sandbox (argv[0] is looked up in PATH inside it, unless absolute).
+// Other RunOptions fields (env, timeout, cancel, on_line) apply as for RunProcess;
+// `run.cwd` is a path inside the sandbox ("" = "/"). A set-up step that fails (the host has no
+// user namespaces, the image's /dev is a symlink) ends it as kFailedToStart, with the step
+// named in the output.
 RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run);
 
-// The command line RunInSandbox runs on the host (exposed for tests and logs).
-std::vector<std::string> SandboxCommand(const SandboxOptions& sandbox, const RunOptions& run);
+// "" if this host can run sandboxes, else what is missing and how to get it.
+std::string SandboxUnavailableReason();
 
 }  // namespace kiln::sys
