@@ -257,6 +257,67 @@ TEST_F(ServerTest, BadInputIsA4xxWithAJsonErrorAndTheServerStaysUp) {
   EXPECT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200);
 }
 
+// A hostile user's values for every field and kickstart option that reaches a command line, a
+// hook, a config file or a path: each is refused at submit with a 422 that names it, nothing
+// is queued, and no marker appears on the host.
+TEST_F(ServerTest, InjectionAttemptsAreRefusedNamingTheField) {
+  std::string marker = "/tmp/kiln-injected-" + std::to_string(getpid());
+  std::string shell = ";touch " + marker + ";";
+  json base = Request("tar", "lang C\n");
+  struct Attempt {
+    json request;
+    std::string needle;
+  };
+  auto with = [&](const std::string& key, json value) {
+    json r = base;
+    r[key] = value;
+    return r;
+  };
+  auto ks = [&](const std::string& text) { return Request("tar", text); };
+  const std::vector<Attempt> attempts = {
+      {with("proxy", "http://p:3128\";\nAPT::Update::Pre-Invoke {\"touch " + marker + "\"};"),
+       "proxy:"},
+      {with("mirror", "http://deb.debian.org/debian bookworm main\ndeb http://evil/ x"), "mirror:"},
+      {with("extra_packages", json::array({"jq" + shell})), "extra_packages[0]"},
+      {with("extra_packages", json::array({"-o=APT::Update::Pre-Invoke::=id"})),
+       "extra_packages[0]"},
+      {with("name", "../../etc/x"), "name:"},
+      {with("label", "A\nB"), "label:"},
+      {with("title", "t' {\n insmod evil }"), "title:"},
+      {with("staging", json::array({"file:///srv/x" + shell})), "staging:"},
+      {with("notify", json{{"email", json::array({"a@b.org\r\nBcc: c@d.org"})}}), "notify.email:"},
+      {with("notify", json{{"webhook", json::array({"http://h/" + shell})}}), "notify.webhook:"},
+      {ks("%packages\n-zzz" + shell + "\n%end\n"), "%packages exclusion"},
+      {ks("%packages\njq$(touch " + marker + ")\n%end\n"), "%packages:"},
+      {ks("%post --log=/../../../../tmp/x\ntrue\n%end\n"), "%post --log"},
+      {ks("%post --interpreter=../../bin/sh\ntrue\n%end\n"), "%post --interpreter"},
+      {ks("user --name=evil --homedir=/../../../../tmp/h\n"), "user --homedir"},
+      {ks("user --name=evil --shell=\"/bin/sh" + shell + "\"\n"), "user --shell"},
+      {ks("user --name=\"ev" + shell + "il\"\n"), "user --name"},
+      {ks("group --name=\"../g\"\n"), "group --name"},
+      {ks("sshkey --username=\"../root\" \"ssh-ed25519 AAAA\"\n"), "sshkey --username"},
+      {ks("bootloader --append=\"quiet; insmod evil\"\n"), "bootloader --append"},
+      {ks("network --hostname=\"box" + shell + "\"\n"), "network --hostname"},
+      {ks("timezone ../../../../etc/shadow\n"), "timezone"},
+      {ks("lang \"C" + shell + "\"\n"), "lang"},
+      {ks("services --enabled=\"--root=/\"\n"), "services --enabled"},
+      {ks("repo --name=r --baseurl=\"http://a/debian bookworm main" + shell + "\"\n"),
+       "repo --baseurl"},
+      {ks("url --url=\"http://a b/debian\"\n"), "url --url"},
+  };
+  size_t before =
+      json::parse(Http("GET", service_->Url("/api/v1/builds"), Auth()).body)["builds"].size();
+  for (const Attempt& a : attempts) {
+    HttpReply r = Submit(a.request, Auth(bob_token_));
+    EXPECT_EQ(r.status, 422) << a.request.dump() << "\n" << r.body;
+    EXPECT_NE(r.body.find(a.needle), std::string::npos) << a.needle << "\n" << r.body;
+  }
+  size_t after =
+      json::parse(Http("GET", service_->Url("/api/v1/builds"), Auth()).body)["builds"].size();
+  EXPECT_EQ(after, before) << "nothing was queued";
+  EXPECT_FALSE(std::filesystem::exists(marker));
+}
+
 TEST_F(ServerTest, MultipartWithAKickstartFileAndAnUploadedPackage) {
   std::string b = "kiln-test-boundary-7d3";
   auto field = [&](const std::string& name, const std::string& value,

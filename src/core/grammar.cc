@@ -85,8 +85,8 @@ bool IsAccountName(std::string_view s) {
 }
 
 bool IsCleanAbsolutePath(std::string_view s) {
-  if (s.empty() || s[0] != '/' || s.size() > 1024 || HasControlChar(s)) return false;
-  if (s.find(':') != std::string_view::npos) return false;
+  if (s.empty() || s[0] != '/' || s.size() > 1024) return false;
+  if (!AllOf(s, [](char c) { return IsAlnum(c) || InSet("/._+-@=, ", c); })) return false;
   if (s == "/") return true;
   std::string_view rest = s.substr(1);
   while (true) {

@@ -25,8 +25,9 @@ bool IsPackageReference(std::string_view s);
 // lower case letters, digits, '_' or '-', at most 32 characters (an optional final '$').
 bool IsAccountName(std::string_view s);
 
-// An absolute path without surprises: starts with '/', no empty, "." or ".." components, no
-// control characters, no ':' (a field separator in passwd), at most 1024 bytes.
+// An absolute path without surprises: starts with '/', no empty, "." or ".." components, only
+// letters, digits, spaces and / . _ + - @ = , (no shell or config syntax, no ':' that separates
+// passwd fields, no control characters), at most 1024 bytes.
 bool IsCleanAbsolutePath(std::string_view s);
 
 // A host name: dot-separated labels of letters, digits and '-' (not at a label's ends), each

@@ -60,7 +60,8 @@ class Checker {
 };
 
 constexpr std::string_view kPathRule =
-    "an absolute path without '..', '.', '//', ':' or control characters";
+    "an absolute path of letters, digits, spaces and / . _ + - @ = , without '..', '.' or "
+    "'//' components";
 constexpr std::string_view kAccountRule =
     "a user or group name: a lower case letter or '_', then lower case letters, digits, '_' "
     "or '-' (at most 32)";
