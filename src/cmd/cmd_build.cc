@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "cmd/cancel_signals.h"
+#include "cmd/limit_flags.h"
 #include "cmd/request_flags.h"
 #include "cmd/subcommands.h"
 #include "core/text.h"
@@ -27,6 +28,7 @@ struct BuildCliOptions {
   std::string output = "kiln-out";
   std::string cache_dir = "/var/cache/kiln";
   double cache_max_gib = 20;
+  stages::BuildLimits limits;  // none but the process count: the user builds their own file
   bool verbose = false;
 };
 
@@ -133,6 +135,7 @@ int Build(const BuildCliOptions& o) {
   options.cache_dir = o.cache_dir;
   options.cache_max_bytes = static_cast<uint64_t>(o.cache_max_gib * double(1ull << 30));
   options.cancel = &CancelSignals::Catch();
+  options.limits = o.limits;
   ConsoleReporter reporter(isatty(STDERR_FILENO) != 0, o.verbose);
   stages::BuildOutcome out = stages::BuildImage(*spec, options, reporter);
   if (!out.ok) {
@@ -164,6 +167,7 @@ void SetupBuild(CLI::App& app, Action& action) {
                    "bound of the stage cache in GiB; least recently used stages go first "
                    "(default 20)")
       ->check(CLI::PositiveNumber);
+  AddLimitFlags(build, o->limits);
   build->add_flag("-v,--verbose", o->verbose, "show every log line");
   build->callback([o, &action] { action = [o] { return Build(*o); }; });
 }

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "cmd/cancel_signals.h"
+#include "cmd/limit_flags.h"
 #include "cmd/subcommands.h"
 #include "core/build_spec_json.h"
 #include "engine/reporter.h"
@@ -29,6 +30,7 @@ struct JobOptions {
   std::string output;
   std::string cache_dir = "/var/cache/kiln";
   double cache_max_gib = 20;
+  stages::BuildLimits limits;  // the worker passes its own
 };
 
 class JsonLinesReporter : public engine::Reporter {
@@ -92,6 +94,7 @@ int RunJob(const JobOptions& o) {
   options.cache_dir = o.cache_dir;
   options.cache_max_bytes = static_cast<uint64_t>(o.cache_max_gib * double(1ull << 30));
   options.cancel = &CancelSignals::Catch();
+  options.limits = o.limits;
   stages::BuildOutcome out = stages::BuildImage(spec, options, reporter);
   if (out.ok) {
     reporter.Emit({{"event", "result"},
@@ -121,6 +124,7 @@ void SetupJob(CLI::App& app, Action& action) {
   job->add_option("--output", o->output, "output directory")->required();
   job->add_option("--cache-dir", o->cache_dir, "stage and package cache");
   job->add_option("--cache-max-gib", o->cache_max_gib, "bound of the stage cache in GiB");
+  AddLimitFlags(job, o->limits);
   job->callback([o, &action] { action = [o] { return RunJob(*o); }; });
 }
 

@@ -10,6 +10,7 @@
 
 #include "auth/credentials.h"
 #include "client/client_config.h"
+#include "cmd/limit_flags.h"
 #include "cmd/service_signals.h"
 #include "cmd/subcommands.h"
 #include "queue/amqp.h"
@@ -42,6 +43,7 @@ struct ServeOptions {
   std::vector<std::string> brokers;  // --broker URL | ARCH=URL
   server::BrokerRoutes routes;       // from --broker, else the config's [broker]
   int max_attempts = 3;              // a build that loses its worker this often fails
+  stages::BuildLimits limits = stages::ServiceLimits();  // of the local workers' builds
 };
 
 std::string HostName() {
@@ -238,6 +240,7 @@ int Serve(const ServeOptions& o) {
     wo.kiln_binary = fs::read_symlink("/proc/self/exe");
     wo.cache_dir = fs::absolute(o.cache_dir);
     wo.cache_max_gib = o.cache_max_gib;
+    wo.limits = o.limits;
     workers.push_back(std::make_unique<worker::LocalWorker>(link, wo));
     workers.back()->Start();
   }
@@ -328,6 +331,7 @@ void SetupServe(CLI::App& app, Action& action) {
       ->add_option("--max-attempts", o->max_attempts,
                    "a build whose worker is lost this many times fails (default 3)")
       ->check(CLI::Range(1, 100));
+  AddLimitFlags(serve, o->limits);
   serve->callback([o, serve, &action] {
     action = [o, serve] {
       for (const std::string& b : o->brokers) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "cmd/limit_flags.h"
 #include "cmd/service_signals.h"
 #include "cmd/subcommands.h"
 #include "core/build_spec.h"
@@ -26,6 +27,7 @@ struct WorkerFlags {
   double cache_max_gib = 20;
   double lease_s = 30;
   double stop_grace_s = 300;
+  stages::BuildLimits limits = stages::ServiceLimits();
 };
 
 std::string DefaultId(const std::string& arch) {
@@ -82,6 +84,7 @@ int RunWorker(const WorkerFlags& f) {
   if (!f.cache_dir.empty()) o.cache_dir = fs::absolute(f.cache_dir);
   o.kiln_binary = fs::read_symlink("/proc/self/exe");
   o.cache_max_gib = f.cache_max_gib;
+  o.limits = f.limits;
   o.lease = std::chrono::milliseconds(static_cast<int64_t>(f.lease_s * 1000));
   o.stop_grace = std::chrono::milliseconds(static_cast<int64_t>(f.stop_grace_s * 1000));
 
@@ -124,6 +127,7 @@ void SetupWorker(CLI::App& app, Action& action) {
                   "share it)");
   cmd->add_option("--id", f->id, "worker id shown on the workers page (default HOST:ARCH:PID)");
   cmd->add_option("--cache-max-gib", f->cache_max_gib, "bound of the stage cache in GiB");
+  AddLimitFlags(cmd, f->limits);
   cmd->add_option("--lease", f->lease_s, "seconds a build is held without a heartbeat (30)")
       ->check(CLI::Range(2.0, 600.0));
   cmd->add_option("--stop-grace", f->stop_grace_s,

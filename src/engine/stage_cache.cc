@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/sha256.h"
+#include "sys/files.h"
 
 namespace kiln::engine {
 namespace fs = std::filesystem;
@@ -50,22 +51,6 @@ void WriteJson(const fs::path& path, const json& j) {
     out << j.dump(2) << "\n";
   }
   fs::rename(tmp, path);
-}
-
-// The disk space a tree takes (allocated blocks: a sparse disk image counts what it holds).
-uint64_t TreeBytes(const fs::path& dir) {
-  uint64_t total = 0;
-  std::error_code ec;
-  for (auto it =
-           fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
-       it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    struct stat st {};
-    if (lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      total += static_cast<uint64_t>(st.st_blocks) * 512;
-    }
-  }
-  return total;
 }
 
 }  // namespace
@@ -159,7 +144,7 @@ fs::path StageCache::Commit(const StageInputs& inputs) {
   meta["created"] = Now();
   meta["last_used_time"] = Now();
   meta["last_used"] = NextUse();
-  meta["bytes"] = TreeBytes(work / "out");
+  meta["bytes"] = sys::TreeAllocatedBytes(work / "out");
   WriteJson(work / "meta.json", meta);
   fs::path entry = EntryDir(key);
   std::error_code ec;

@@ -518,7 +518,16 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
   for (const spec::Script& s : ks.scripts) {
     if (s.kind == spec::ScriptKind::kPost) posts.push_back(s);
   }
-  if (!posts.empty()) plan.push_back(std::make_unique<ScriptsStage>(std::move(posts)));
+  if (!posts.empty()) {
+    ScriptLimits limits;
+    limits.timeout = std::chrono::seconds(options.limits.script_timeout_s);
+    limits.disk_budget_bytes =
+        static_cast<uint64_t>(options.limits.disk_budget_gib * double(1ull << 30));
+    limits.max_processes = options.limits.max_processes;
+    limits.max_memory_bytes =
+        static_cast<uint64_t>(options.limits.max_memory_gib * double(1ull << 30));
+    plan.push_back(std::make_unique<ScriptsStage>(std::move(posts), limits));
+  }
   if (spec.type == ImageType::kTar) {
     plan.push_back(std::make_unique<TarImageStage>(image_name, state.date));
   } else if (spec.type == ImageType::kLive) {

@@ -12,6 +12,7 @@
 
 #include "core/build_spec.h"
 #include "engine/executor.h"
+#include "stages/build_limits.h"
 
 namespace kiln::stages {
 
@@ -21,6 +22,7 @@ struct BuildOptions {
   uint64_t cache_max_bytes = 20ull << 30;
   const std::atomic<bool>* cancel = nullptr;
   std::string mirror_override_root = "/";  // where to read apt sources from (tests)
+  BuildLimits limits;
 };
 
 struct BuildOutcome {

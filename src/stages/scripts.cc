@@ -6,6 +6,7 @@
 
 #include "core/sha256.h"
 #include "core/text.h"
+#include "sys/files.h"
 #include "sys/process.h"
 #include "sys/root_dir.h"
 #include "sys/sandbox.h"
@@ -87,16 +88,40 @@ bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
   }
 
   std::vector<std::string> output;
+  // A limit the script ran into: its processes (a fork bomb), or the disk budget.
+  enum class Limit { kNone, kProcesses, kDisk } hit = Limit::kNone;
+  uint64_t disk_used = 0;
+  auto next_disk_check = std::chrono::steady_clock::now();
   sys::RunOptions run;
   run.cancel = ctx.cancel;
-  run.timeout = std::chrono::minutes(30);
+  run.timeout = limits_.timeout;
   run.tail_lines = 20;
   run.on_line = [&](std::string_view line) {
     ctx.reporter->Log("[" + label + "] " + std::string(line));
-    output.emplace_back(line);
+    if (output.size() < 100000) output.emplace_back(line);
+    // Shells say so when fork fails (dash "Cannot fork", bash "fork: retry: Resource
+    // temporarily unavailable", busybox "can't fork"): the process limit is reached, and a script
+    // that hits it would otherwise spin until its time limit.
+    auto has = [&](std::string_view what) { return line.find(what) != std::string_view::npos; };
+    if (has("Cannot fork") || has("can't fork") || has("fork: retry") ||
+        (has("fork") && has("Resource temporarily unavailable"))) {
+      hit = Limit::kProcesses;
+    }
+  };
+  run.stop_when = [&] {
+    if (hit != Limit::kNone) return true;
+    if (limits_.disk_budget_bytes == 0 || std::chrono::steady_clock::now() < next_disk_check) {
+      return false;
+    }
+    next_disk_check = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    disk_used = sys::TreeAllocatedBytes(root_path);
+    if (disk_used > limits_.disk_budget_bytes) hit = Limit::kDisk;
+    return hit != Limit::kNone;
   };
   sys::SandboxOptions sandbox;
   sandbox.root = root_path;
+  sandbox.limits.max_processes = limits_.max_processes;
+  sandbox.limits.max_memory_bytes = static_cast<long long>(limits_.max_memory_bytes);
   if (s.in_chroot) {
     run.argv = {s.interpreter, file};
     run.env = {{"HOME", "/root"}, {"LC_ALL", "C.UTF-8"}, {"DEBIAN_FRONTEND", "noninteractive"}};
@@ -123,6 +148,21 @@ bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
                !root.AppendFile(*in_image, text, 0600, &error)) {
       ctx.reporter->Log("warning: " + label + ": --log: " + error);
     }
+  }
+  if (hit == Limit::kProcesses) {
+    failure = {engine::FailureClass::kResource, "process-limit-exceeded",
+               "scripts: " + label + " ran into the limit of " +
+                   std::to_string(limits_.max_processes) + " processes and was stopped",
+               "a script must not start processes without end (a fork bomb?)"};
+    return false;
+  }
+  if (hit == Limit::kDisk) {
+    failure = {engine::FailureClass::kResource, "disk-budget-exceeded",
+               "scripts: " + label + " grew the image to " + std::to_string(disk_used >> 20) +
+                   " MiB, past the build's budget of " +
+                   std::to_string(limits_.disk_budget_bytes >> 20) + " MiB",
+               "write less in %post, or ask the service's admin for a bigger budget"};
+    return false;
   }
   if (r.ok()) return true;
   std::string last;

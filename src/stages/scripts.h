@@ -6,6 +6,8 @@
 // --erroronfail, as in anaconda.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,9 +17,17 @@
 
 namespace kiln::stages {
 
+struct ScriptLimits {
+  std::chrono::seconds timeout{30 * 60};  // each script
+  uint64_t disk_budget_bytes = 0;         // the image tree, checked every 2 s; 0 = none
+  long max_processes = 2048;
+  uint64_t max_memory_bytes = 0;  // per process; 0 = none
+};
+
 class ScriptsStage : public engine::Stage {
  public:
-  explicit ScriptsStage(std::vector<spec::Script> scripts) : scripts_(std::move(scripts)) {}
+  explicit ScriptsStage(std::vector<spec::Script> scripts, ScriptLimits limits = {})
+      : scripts_(std::move(scripts)), limits_(limits) {}
   std::string name() const override { return "scripts"; }
   engine::StageInputs Inputs() const override;
   bool Run(const engine::StageContext& ctx, engine::StageFailure& failure) override;
@@ -26,6 +36,7 @@ class ScriptsStage : public engine::Stage {
   bool RunOne(const engine::StageContext& ctx, size_t index, engine::StageFailure& failure);
 
   std::vector<spec::Script> scripts_;
+  ScriptLimits limits_;
 };
 
 // Where a script's --log goes in the image ("/root/ks-post.log"), or nullopt when it names

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -19,5 +20,9 @@ void WriteFileAtomic(const std::filesystem::path& path, const std::string& text,
 
 // The lower-case hex SHA-256 of a file's bytes; false if it cannot be read.
 bool Sha256File(const std::filesystem::path& path, std::string& hex);
+
+// The disk space a tree takes: allocated blocks of its regular files (a sparse disk image
+// counts what it holds; hard links count once per name). Symlinks are not followed.
+uint64_t TreeAllocatedBytes(const std::filesystem::path& dir);
 
 }  // namespace kiln::sys

@@ -183,7 +183,8 @@ RunResult RunProcess(const RunOptions& options) {
       }
     }
     if (!stopping && !child_done) {
-      bool canceled = options.cancel != nullptr && options.cancel->load();
+      bool canceled = (options.cancel != nullptr && options.cancel->load()) ||
+                      (options.stop_when && options.stop_when());
       bool timed_out = options.timeout.count() > 0 && Clock::now() - start >= options.timeout;
       if (canceled || timed_out) {
         stopping = true;

@@ -21,6 +21,9 @@ struct RunOptions {
   std::chrono::milliseconds timeout{0};  // 0 = no limit
   // Checked while the program runs; when it becomes true the program is stopped.
   const std::atomic<bool>* cancel = nullptr;
+  // Asked about every 50 ms while the program runs: true stops it as cancel does (the result
+  // is kCanceled; the caller knows why). For limits only the caller can measure.
+  std::function<bool()> stop_when;
   // Every line the program writes to stdout or stderr (merged), without the newline.
   std::function<void(std::string_view line)> on_line;
   size_t tail_lines = 40;  // how many last lines RunResult keeps

@@ -324,6 +324,7 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
               options.cache_dir.string(),
               "--cache-max-gib",
               std::to_string(options.cache_max_gib)};
+  for (std::string& flag : stages::LimitFlags(options.limits)) run.argv.push_back(std::move(flag));
   run.cancel = &cancel;
   run.kill_grace = options.kill_grace;
   run.tail_lines = 20;

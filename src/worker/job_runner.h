@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "stages/build_limits.h"
 #include "worker/worker_link.h"
 
 namespace kiln::worker {
@@ -63,6 +64,7 @@ struct RunnerOptions {
   std::filesystem::path kiln_binary;  // the `kiln` to run `kiln job` with
   std::filesystem::path cache_dir;    // stage and package cache
   double cache_max_gib = 20;
+  stages::BuildLimits limits = stages::ServiceLimits();
   std::chrono::milliseconds lease{30000};
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds kill_grace{10000};  // SIGTERM to SIGKILL: the job cleans up

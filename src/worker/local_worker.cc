@@ -66,6 +66,7 @@ void LocalWorker::RunJob(const server::JobTicket& ticket) {
   ro.kiln_binary = options_.kiln_binary;
   ro.cache_dir = options_.cache_dir;
   ro.cache_max_gib = options_.cache_max_gib;
+  ro.limits = options_.limits;
   ro.lease = options_.lease;
   ro.heartbeat = options_.heartbeat;
   ro.kill_grace = options_.kill_grace;

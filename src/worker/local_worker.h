@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "stages/build_limits.h"
 #include "worker/worker_link.h"
 
 namespace kiln::worker {
@@ -20,6 +21,7 @@ struct LocalWorkerOptions {
   std::filesystem::path kiln_binary;  // the `kiln` to run `kiln job` with
   std::filesystem::path cache_dir;    // stage and package cache, shared by all local workers
   double cache_max_gib = 20;
+  stages::BuildLimits limits = stages::ServiceLimits();
   std::string arches, releases, types;  // what it builds; "" = anything
   std::chrono::milliseconds lease{30000};
   std::chrono::milliseconds heartbeat{1000};

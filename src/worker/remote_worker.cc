@@ -78,6 +78,7 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
   ro.kiln_binary = o.kiln_binary;
   ro.cache_dir = cache_dir;
   ro.cache_max_gib = o.cache_max_gib;
+  ro.limits = o.limits;
   ro.lease = o.lease;
   ro.heartbeat = o.heartbeat;
   ro.kill_grace = o.kill_grace;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "stages/build_limits.h"
+
 namespace kiln::worker {
 
 struct RemoteWorkerOptions {
@@ -24,6 +26,7 @@ struct RemoteWorkerOptions {
   std::filesystem::path cache_dir;    // stages and packages ("" = data_dir/cache)
   std::filesystem::path kiln_binary;  // for `kiln job`
   double cache_max_gib = 20;
+  stages::BuildLimits limits = stages::ServiceLimits();
   std::chrono::milliseconds lease{30000};
   std::chrono::milliseconds heartbeat{1000};
   std::chrono::milliseconds kill_grace{10000};

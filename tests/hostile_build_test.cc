@@ -1,0 +1,232 @@
+// Hostile kickstarts against real `kiln build` runs (label slow, as root; the cache directory
+// is build_test's, so the bootstrap of its small package set is reused): %post scripts that
+// try what a stranger on a public build service would. For each, the host is unchanged
+// (files hashed before and after, the process list, its name and clock), and the build ends
+// with a classified reason. A build running beside a fork bomb is unaffected.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+
+#include "shell.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using kiln::testing::ReadFile;
+using kiln::testing::RunResult;
+using kiln::testing::Sh;
+
+const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
+const fs::path kCache = kWork / "cache";
+const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+
+std::string Id() { return std::to_string(getpid()); }
+
+// A kickstart line no earlier run had, so its scripts run instead of hitting the cache.
+std::string Fresh() { return "# run " + Id() + "-" + std::to_string(time(nullptr)) + "\n"; }
+
+// What a hostile script could change on the host, as text to compare.
+std::map<std::string, std::string> HostState(const std::vector<fs::path>& files) {
+  std::map<std::string, std::string> state;
+  for (const fs::path& f : files) state[f.string()] = fs::exists(f) ? ReadFile(f) : "<absent>";
+  char name[256] = {};
+  gethostname(name, sizeof name);
+  state["hostname"] = name;
+  state["mounts under the work directory"] =
+      std::to_string(Sh("grep -c kiln-build-tests /proc/self/mounts").out.size());
+  return state;
+}
+
+// True if a process of the host (not this test) has `marker` in its command line.
+bool HostHasProcess(const std::string& marker) {
+  for (const fs::directory_entry& e : fs::directory_iterator("/proc")) {
+    std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == Id()) continue;
+    std::string cmd = ReadFile(e.path() / "cmdline");
+    for (char& c : cmd) c = c == '\0' ? ' ' : c;
+    if (cmd.find(marker) != std::string::npos) return true;
+  }
+  return false;
+}
+
+class HostileBuildTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "kiln build needs root; run the slow tests as root";
+    if (Sh("command -v mmdebstrap").exit_code != 0) {
+      GTEST_SKIP() << "mmdebstrap is not installed (scripts/install-deps.sh test installs it)";
+    }
+    fs::create_directories(kWork);
+  }
+
+  RunResult Build(const std::string& ks_text, const std::string& out,
+                  const std::string& extra = "") {
+    fs::path ks = kWork / (out + ".ks");
+    std::ofstream(ks) << ks_text;
+    return Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type tar --output " +
+              (kWork / out).string() + " --cache-dir " + kCache.string() + " " + extra + " 2>&1");
+  }
+};
+
+TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
+  // A secret only the host has, a service on its loopback, and a process of its own.
+  fs::path secret = "/var/tmp/kiln-hostile-secret-" + Id();
+  std::ofstream(secret) << "host-secret-" << Id() << "\n";
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  pid_t victim = fork();
+  if (victim == 0) {
+    execlp("sleep", "sleep", "600", nullptr);
+    _exit(127);
+  }
+  std::string v = std::to_string(victim);
+  std::string escaped = "/tmp/kiln-escaped-" + Id();
+  std::string log_target = "/tmp/kiln-log-target-" + Id();
+  std::string daemon = "kiln-hostile-daemon-" + Id();
+  std::vector<fs::path> watched = {"/etc/passwd",   "/etc/shadow", "/etc/hosts",
+                                   "/etc/hostname", secret,        "/root/.ssh/authorized_keys",
+                                   escaped,         log_target};
+  auto before = HostState(watched);
+
+  std::string ks = std::string(kSmall) + "%post\n" + Fresh() + "%end\n" +
+                   // The classic chroot escape, in Perl (perl-base is in every Debian image).
+                   "%post\nperl -e 'mkdir \"/x\"; chroot \"/x\" or die \"no chroot: $!\"; "
+                   "chdir \"..\" for 1..64; chroot \".\"; "
+                   "if (open(F, \"<\", \"" +
+                   secret.string() +
+                   "\")) { print \"ESCAPED: \", <F> } else { print \"no host file: $!\\n\" } "
+                   "system(\"touch " +
+                   escaped +
+                   " 2>/dev/null\")'\necho chroot-done\n%end\n"
+                   // A host block device, made or found.
+                   "%post\nmknod /dev/hostdisk b 253 0 && echo MKNOD-WORKED\n"
+                   "ls /dev | tr '\\n' ' '; echo; ls /sys | wc -l\n%end\n"
+                   // Mounts: its own tmpfs is fine, the host's disk is not there.
+                   "%post\nmount -t tmpfs none /mnt && echo own-tmpfs\n"
+                   "mount /dev/vda /mnt 2>&1 | head -1\n%end\n"
+                   // The host's files: secrets, the master's token and database.
+                   "%post\ncat " +
+                   secret.string() +
+                   " 2>&1 | head -1\nls /var/lib/kiln 2>&1 | head -1\n"
+                   "echo pwned >> /etc/passwd; mkdir -p /root/.ssh; "
+                   "echo ssh-ed25519 AAAA pwned >> /root/.ssh/authorized_keys; echo wrote-etc\n"
+                   "%end\n"
+                   // The host's loopback (the master's API, the broker).
+                   "%post\n(exec 3<>/dev/tcp/127.0.0.1/" +
+                   port +
+                   ") 2>/dev/null && echo REACHED-HOST || echo loopback-unreachable\n%end\n"
+                   // Host processes: signal, trace.
+                   "%post\nkill -9 " +
+                   v + " 2>&1; perl -e 'print syscall(101, 16, " + v +
+                   ", 0, 0) == -1 ? \"no ptrace: $!\\n\" : \"PTRACED\\n\"'\n"
+                   "kill -9 -1; echo kill-done\n%end\n"
+                   // The host's name and clock; a daemon left running.
+                   "%post\nhostname evil-" +
+                   Id() +
+                   "; date -s '2001-01-01 00:00:00' 2>&1 | head -1\n"
+                   "perl -e '$0 = \"" +
+                   daemon +
+                   "\"; sleep 600' > /dev/null 2>&1 &\necho daemon-started\n%end\n"
+                   // A symlink the next script's --log follows: it resolves in the image.
+                   "%post\nln -s " +
+                   log_target + " /var/log/attack.log\n%end\n%post --log=/var/log/attack.log\n" +
+                   "echo logged-through-link\n%end\n"
+                   // --nochroot: the host's tools read-only, no secrets, the image writable.
+                   "%post --nochroot\ntouch /usr/kiln-nochroot-" +
+                   Id() + " 2>&1 | head -1\ncat /etc/shadow 2>&1 | head -1\ncat " +
+                   secret.string() +
+                   " 2>&1 | head -1\necho nochroot > \"$INSTALL_ROOT/etc/from-nochroot\"\n%end\n";
+  RunResult r = Build(ks, "hostile");
+  close(listener);
+  bool victim_alive = kill(victim, 0) == 0;
+  kill(victim, SIGKILL);
+  waitpid(victim, nullptr, 0);
+  std::string log = ReadFile(kWork / "hostile" / "build.log");
+
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(HostState(watched), before) << "the host's files, name and mounts are unchanged";
+  EXPECT_TRUE(victim_alive) << "the host's process was not killed";
+  EXPECT_FALSE(HostHasProcess(daemon)) << "no process of the build outlived it";
+  EXPECT_GT(std::abs(time(nullptr) - 978307200), 86400) << "the clock is the host's";
+  for (const char* bad : {"ESCAPED", "MKNOD-WORKED", "REACHED-HOST", "PTRACED", "host-secret-"}) {
+    EXPECT_EQ(log.find(bad), std::string::npos) << bad << "\n" << log;
+  }
+  for (const char* good : {"chroot-done", "own-tmpfs", "loopback-unreachable", "no ptrace",
+                           "kill-done", "daemon-started", "wrote-etc"}) {
+    EXPECT_NE(log.find(good), std::string::npos) << good << "\n" << log;
+  }
+  // What the scripts wrote went into the image, not the host.
+  fs::path image = kWork / "hostile" / "kiln-bookworm-tar-x86_64.tar.zst";
+  RunResult files = Sh("zstd -dc " + image.string() + " | tar -xO ./etc/from-nochroot");
+  EXPECT_EQ(files.out.substr(0, 9), "nochroot\n") << files.out;
+  // The --log whose file an earlier script made a symlink (to a host path) is not followed.
+  EXPECT_NE(log.find("--log: cannot append to /var/log/attack.log"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists("/usr/kiln-nochroot-" + Id()));
+  fs::remove(secret);
+}
+
+TEST_F(HostileBuildTest, AForkBombFailsItsBuildAndNotTheOneBesideIt) {
+  std::string nonce = Id() + "-" + std::to_string(time(nullptr));
+  auto beside = std::async(std::launch::async, [&] {
+    return Build(std::string(kSmall) + "%post\nsleep 5; echo " + nonce + " > /etc/beside\n%end\n",
+                 "beside-bomb");
+  });
+  // The script stays (sleep) while its bomb grows: the process limit is what stops it.
+  auto started = std::chrono::steady_clock::now();
+  RunResult bomb = Build(std::string(kSmall) + "%post\n" + Fresh() +
+                             "bomb() { bomb | bomb & }; bomb; sleep 300\n%end\n",
+                         "fork-bomb", "--max-processes 200 --script-timeout 600");
+  RunResult ok = beside.get();
+  EXPECT_EQ(bomb.exit_code, 1) << bomb.out;
+  EXPECT_NE(bomb.out.find("[resource/process-limit-exceeded]"), std::string::npos) << bomb.out;
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  RunResult beside_file =
+      Sh("zstd -dc " + (kWork / "beside-bomb" / "kiln-bookworm-tar-x86_64.tar.zst").string() +
+         " | tar -xO ./etc/beside");
+  EXPECT_EQ(beside_file.out, nonce + "\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(120))
+      << "stopped at the limit, not at the script's time limit";
+  EXPECT_FALSE(HostHasProcess("/var/lib/kiln/post-")) << "every process of the bomb is gone";
+}
+
+TEST_F(HostileBuildTest, FillingTheDiskEndsTheBuildAtItsBudget) {
+  RunResult r = Build(std::string(kSmall) +
+                          "%post\ndd if=/dev/zero of=/fill bs=1M count=3000 2>&1 | tail -1\n"
+                          "sleep 5\n%end\n",
+                      "disk-fill", "--disk-budget-gib 0.7");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("[resource/disk-budget-exceeded]"), std::string::npos) << r.out;
+  EXPECT_EQ(Sh("ls " + (kCache / "stages" / "work").string()).out, "")
+      << "the stage's work directory is gone";
+}
+
+TEST_F(HostileBuildTest, AllocatingTwentyGibFailsInsideTheSandbox) {
+  RunResult r = Build(std::string(kSmall) +
+                          "%post --erroronfail\n"
+                          "perl -e '$x = \"x\" x (20 * 1024**3); print \"ALLOCATED\\n\"'\n%end\n",
+                      "memory", "--max-memory-gib 2");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("[input/script-failed]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Out of memory"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("ALLOCATED"), std::string::npos);
+}
+
+}  // namespace
