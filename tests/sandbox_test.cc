@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -331,6 +332,44 @@ TEST_F(SandboxTest, HostToolsViewIsReadOnlyAndHoldsNoSecrets) {
   EXPECT_EQ(ReadFile(root_ / "etc/from-nochroot"), "made\n");
   EXPECT_FALSE(fs::exists("/usr/kiln-x"));
   EXPECT_TRUE(fs::is_empty(options.view)) << "the view was a tmpfs of the sandbox's";
+}
+
+// The host view mmdebstrap runs in: the host's files to read (not to write, as root inside is
+// nobody outside), private /tmp and /run, the image at /run/kiln/image, a host path under
+// /tmp again visible read-only.
+TEST_F(SandboxTest, HostViewSeesTheHostReadOnlyAndTheImageReadWrite) {
+  if (geteuid() != 0) GTEST_SKIP() << "the host view needs id-mapped mounts (root)";
+  std::string passwd = ReadFile("/etc/passwd");
+  fs::create_directories(host_dir_ / "repo");
+  std::ofstream(host_dir_ / "repo/Release") << "Origin: test\n";
+  SandboxOptions options;
+  options.host_view = true;
+  options.host_network = true;
+  options.host_paths = {{host_dir_ / "repo", ""}};
+  RunResult r =
+      Sh(std::string("head -c 5 /etc/passwd; echo; echo x >> /etc/passwd 2>/dev/null || ") +
+             "echo host-read-only; cat " + (host_dir_ / "repo/Release").string() + "; touch " +
+             (host_dir_ / "repo/x").string() + " 2>/dev/null || echo repo-read-only; " +
+             "echo made > /run/kiln/image/etc/from-host-view && echo image-writable; " +
+             "ls /dev | tr '\n' ' '; echo; test -e /etc/shadow && ! cat /etc/shadow >/dev/null "
+             "2>&1 && echo shadow-unreadable; echo tmp > /tmp/kiln-host-view-" +
+             std::to_string(getpid()),
+         20s, options);
+  std::string out = Output(r);
+  for (const char* want : {"root:\n", "host-read-only", "Origin: test", "repo-read-only",
+                           "image-writable", "shadow-unreadable"}) {
+    EXPECT_NE(out.find(want), std::string::npos) << want << "\n" << r.Describe() << "\n" << out;
+  }
+  EXPECT_NE(out.find("fd full null ptmx pts random shm stderr stdin stdout tty urandom zero"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(ReadFile("/etc/passwd"), passwd);
+  EXPECT_EQ(ReadFile(root_ / "etc/from-host-view"), "made\n");
+  struct stat st {};
+  ASSERT_EQ(stat((root_ / "etc/from-host-view").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, geteuid()) << "files made in the image keep the host's ids";
+  EXPECT_FALSE(fs::exists("/tmp/kiln-host-view-" + std::to_string(getpid()))) << "/tmp is private";
+  EXPECT_FALSE(MountsLeft());
 }
 
 TEST_F(SandboxTest, AnImageDevThatIsASymlinkIsRefused) {

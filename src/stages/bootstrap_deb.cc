@@ -1,5 +1,6 @@
 #include "stages/bootstrap_deb.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <regex>
@@ -7,6 +8,7 @@
 #include "core/grammar.h"
 #include "core/text.h"
 #include "sys/process.h"
+#include "sys/sandbox.h"
 
 namespace kiln::stages {
 namespace fs = std::filesystem;
@@ -28,27 +30,6 @@ constexpr Phase kPhases[] = {
     {"I: cleaning package lists and apt cache", 0.95},
 };
 
-// Package cache hooks; @CACHE@ stands for the cache directory. A copy (-n: never onto a
-// file already there) only where a hard link fails, as across file systems.
-constexpr char kLinkCacheIn[] =
-    "mkdir -p \"$1\"/var/cache/apt/archives/ && "
-    "{ find @CACHE@ -maxdepth 1 -name '*.deb' "
-    "-exec cp -n -l -t \"$1\"/var/cache/apt/archives/ {} + 2>/dev/null || "
-    "find @CACHE@ -maxdepth 1 -name '*.deb' -exec cp -n -t \"$1\"/var/cache/apt/archives/ {} +; }";
-// The packages this build downloaded are the ones with a single link.
-constexpr char kLinkNewPackagesOut[] =
-    "cd \"$1\"/var/cache/apt/archives/ && "
-    "{ find . -maxdepth 1 -name '*.deb' -links 1 -exec cp -n -l -t @CACHE@ {} + 2>/dev/null || "
-    "find . -maxdepth 1 -name '*.deb' -links 1 -exec cp -n -t @CACHE@ {} +; }";
-
-std::string WithCache(std::string hook, const std::string& quoted_cache) {
-  for (size_t at = hook.find("@CACHE@"); at != std::string::npos;
-       at = hook.find("@CACHE@", at + quoted_cache.size())) {
-    hook.replace(at, 7, quoted_cache);
-  }
-  return hook;
-}
-
 // Puts a no-op in update-initramfs's place (a dpkg diversion, so the real one lands beside
 // it) while the packages are installed.
 constexpr char kDeferInitramfs[] =
@@ -65,18 +46,14 @@ constexpr char kMakeInitramfsOnce[] =
     "[ -e \"$k\" ] || continue; chroot \"$1\" update-initramfs -c -k \"${k##*/vmlinuz-}\" "
     "|| exit 1; done; fi";
 
-// A word for `sh -c`: single-quoted, with single quotes inside escaped.
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
+// Where the bootstrap's sandbox sees a side repository (kiln's cache is root's alone).
+std::string SideRepoMount(size_t index) { return "/run/kiln/repo-" + std::to_string(index); }
+
+bool IsLocalUri(const std::string& uri) {
+  return StartsWith(uri, "copy://") || StartsWith(uri, "file://");
 }
+
+std::string UriPath(const std::string& uri) { return uri.substr(uri.find("://") + 3); }
 
 }  // namespace
 
@@ -90,7 +67,7 @@ std::string DebianBootstrapStage::Repositories() const {
 
 engine::StageInputs DebianBootstrapStage::Inputs() const {
   return {"bootstrap",
-          2,
+          3,
           "",
           {{"suite", options_.suite},
            {"variant", options_.variant},
@@ -104,11 +81,29 @@ engine::StageInputs DebianBootstrapStage::Inputs() const {
            {"repositories", Repositories()}}};
 }
 
+std::string DebianBootstrapStage::SandboxUri(size_t index) const {
+  const ExtraRepository& r = options_.repositories[index];
+  return r.build_only && IsLocalUri(r.uri) ? "copy://" + SideRepoMount(index) : r.uri;
+}
+
+std::vector<sys::SandboxOptions::HostPath> DebianBootstrapStage::LocalSources() const {
+  std::vector<sys::SandboxOptions::HostPath> out;
+  // The mirror is a URI or a whole sources line ("deb [trusted=yes] copy:///... ./").
+  for (const std::string& word : SplitNonEmpty(options_.mirror, ' ')) {
+    if (IsLocalUri(word)) out.push_back({UriPath(word), ""});
+  }
+  for (size_t i = 0; i < options_.repositories.size(); ++i) {
+    const ExtraRepository& r = options_.repositories[i];
+    if (!IsLocalUri(r.uri)) continue;
+    out.push_back({UriPath(r.uri), r.build_only ? SideRepoMount(i) : ""});
+  }
+  return out;
+}
+
 std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) const {
-  // A private mount namespace: whatever mmdebstrap mounts in the target goes away with it,
-  // even if it is killed.
-  std::vector<std::string> cmd = {"unshare", "--mount", "--propagation", "private", "mmdebstrap",
-                                  "--mode=root", "--variant=" + options_.variant,
+  // Run in the sandbox's host view (RunOnce): root inside is nobody outside, and whatever
+  // mmdebstrap mounts goes away with the sandbox's mount namespace, even if it is killed.
+  std::vector<std::string> cmd = {"mmdebstrap", "--mode=root", "--variant=" + options_.variant,
                                   "--arch=" + options_.arch,
                                   // dpkg's fsync calls are most of an install's time; a failed
                                   // build is thrown away, so they buy nothing here.
@@ -128,14 +123,13 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
     }
   }
   if (!options_.package_cache.empty()) {
-    // Downloads are shared between builds. The cache and the stage's work directory are on
-    // one file system, so the .deb files are hard-linked in and the new ones (one link only)
-    // linked back out; a copy only where linking fails. The essential packages stay in the
-    // archive directory after their install so that they reach the cache too.
-    std::string cache = ShellQuote(options_.package_cache.string());
+    // Downloads are shared between builds: RunOnce puts the cached .deb files into the
+    // target's archive directory before, and takes the new ones out after (kiln does, outside
+    // the sandbox). So the target is not empty, the essential packages stay in the archive
+    // after their install, and mmdebstrap leaves the archive for kiln to empty.
+    cmd.push_back("--skip=check/empty");
     cmd.push_back("--skip=essential/unlink");
-    cmd.push_back("--setup-hook=" + WithCache(kLinkCacheIn, cache));
-    cmd.push_back("--customize-hook=" + WithCache(kLinkNewPackagesOut, cache));
+    cmd.push_back("--skip=cleanup/apt/cache");
   }
   // Names and URIs from the request never become shell text: the hooks read them from the
   // environment (HookEnvironment), inside double quotes, one per line, and hand them to
@@ -167,15 +161,19 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
   cmd.push_back(options_.mirror);
   // Each extra repository is one more "mirror" argument in sources.list form; they all end
   // up in the image's sources.list too.
-  for (const ExtraRepository& r : options_.repositories) cmd.push_back(r.SourcesLine());
+  for (size_t i = 0; i < options_.repositories.size(); ++i) {
+    ExtraRepository seen = options_.repositories[i];
+    seen.uri = SandboxUri(i);
+    cmd.push_back(seen.SourcesLine());
+  }
   return cmd;
 }
 
 std::vector<std::pair<std::string, std::string>> DebianBootstrapStage::HookEnvironment() const {
   std::string excluded, uris;
   for (const std::string& p : options_.excluded) excluded += (excluded.empty() ? "" : "\n") + p;
-  for (const ExtraRepository& r : options_.repositories) {
-    if (r.build_only) uris += (uris.empty() ? "" : "\n") + r.uri;
+  for (size_t i = 0; i < options_.repositories.size(); ++i) {
+    if (options_.repositories[i].build_only) uris += (uris.empty() ? "" : "\n") + SandboxUri(i);
   }
   return {{"KILN_EXCLUDED", excluded}, {"KILN_BUILD_ONLY_URIS", uris}};
 }
@@ -256,9 +254,64 @@ bool DebianBootstrapStage::Run(const engine::StageContext& ctx, engine::StageFai
   }
 }
 
+namespace {
+
+// The .deb files of the shared package cache into the target's archive directory. Hard links
+// when every package comes from signed Debian archives; copies when the request brings its
+// own package files, whose maintainer scripts could otherwise change the cache's files.
+void PutCachedPackages(const fs::path& cache, const fs::path& archives, bool copy) {
+  fs::create_directories(archives / "partial");
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(cache, ec)) {
+    if (e.path().extension() != ".deb" || !e.is_regular_file(ec)) continue;
+    fs::path to = archives / e.path().filename();
+    if (copy) {
+      fs::copy_file(e.path(), to, fs::copy_options::skip_existing, ec);
+    } else {
+      fs::create_hard_link(e.path(), to, ec);
+      if (ec) fs::copy_file(e.path(), to, fs::copy_options::skip_existing, ec);
+    }
+  }
+}
+
+// After a bootstrap: the packages it downloaded into the cache (unless they came with a
+// request's own package files), then the archive emptied as mmdebstrap would have.
+void TakeNewPackages(const fs::path& archives, const fs::path& cache, bool keep) {
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(archives, ec)) {
+    if (e.path().extension() != ".deb") continue;
+    struct stat st {};
+    // A regular file of the build's own (not a link of the cache's, nor a symlink).
+    if (keep && lstat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+        !fs::exists(cache / e.path().filename(), ec)) {
+      fs::create_hard_link(e.path(), cache / e.path().filename(), ec);
+      if (ec) fs::copy_file(e.path(), cache / e.path().filename(), ec);
+    }
+    fs::remove(e.path(), ec);
+  }
+  fs::remove_all(archives / "partial", ec);
+  fs::create_directories(archives / "partial", ec);
+  fs::remove(archives / "lock", ec);
+}
+
+}  // namespace
+
 bool DebianBootstrapStage::RunOnce(const engine::StageContext& ctx, engine::StageFailure& failure) {
+  fs::path target = ctx.output / "root";
+  fs::create_directories(target);
+  bool own_packages = false;
+  for (const ExtraRepository& r : options_.repositories) own_packages |= r.build_only;
+  fs::path archives = target / "var/cache/apt/archives";
+  if (!options_.package_cache.empty()) {
+    PutCachedPackages(options_.package_cache, archives, own_packages);
+  }
+  sys::SandboxOptions sandbox;
+  sandbox.root = target;
+  sandbox.host_view = true;
+  sandbox.host_network = true;  // the downloads
+  sandbox.host_paths = LocalSources();
   sys::RunOptions run;
-  run.argv = Command(ctx.output / "root");
+  run.argv = Command(sandbox.image_at);
   run.cancel = ctx.cancel;
   run.timeout = std::chrono::minutes(60);
   run.tail_lines = 60;
@@ -266,7 +319,12 @@ bool DebianBootstrapStage::RunOnce(const engine::StageContext& ctx, engine::Stag
   run.env.insert(run.env.end(),
                  {{"DEBIAN_FRONTEND", "noninteractive"},
                   {"LC_ALL", "C.UTF-8"},
+                  {"HOME", "/run/kiln"},
                   {"SOURCE_DATE_EPOCH", std::to_string(options_.source_date_epoch)}});
+  // The host's proxy settings are the admin's: apt inside uses them too.
+  for (const char* name : {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY"}) {
+    if (const char* v = getenv(name)) run.env.emplace_back(name, v);
+  }
   run.on_line = [&](std::string_view line) {
     ctx.reporter->Log(line);
     for (const Phase& p : kPhases) {
@@ -276,14 +334,20 @@ bool DebianBootstrapStage::RunOnce(const engine::StageContext& ctx, engine::Stag
     }
   };
   ctx.reporter->Log("$ " + Join(run.argv, " "));
-  sys::RunResult r = sys::RunProcess(run);
-  if (r.ok()) return true;
+  sys::RunResult r = sys::RunInSandbox(sandbox, run);
+  if (r.ok()) {
+    if (!options_.package_cache.empty()) {
+      TakeNewPackages(archives, options_.package_cache, !own_packages);
+    }
+    return true;
+  }
   if (r.kind == sys::ExitKind::kTimedOut) {
     failure = {engine::FailureClass::kTimeout, "timeout", "bootstrap: mmdebstrap " + r.Describe(),
                "the mirror may be slow; retry, or use a closer mirror"};
   } else if (r.kind == sys::ExitKind::kFailedToStart) {
     failure = {engine::FailureClass::kInternal, "tool-missing",
-               "bootstrap: cannot run mmdebstrap: " + r.error,
+               "bootstrap: cannot run mmdebstrap: " + r.error +
+                   (r.tail.empty() ? "" : " (" + r.tail.back() + ")"),
                "install it: scripts/install-deps.sh build"};
   } else {
     failure = ClassifyAptFailure(r.tail, "bootstrap");

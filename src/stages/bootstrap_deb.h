@@ -8,6 +8,7 @@
 
 #include "engine/executor.h"
 #include "stages/debian_mirror.h"
+#include "sys/sandbox.h"
 
 namespace kiln::stages {
 
@@ -37,14 +38,18 @@ class DebianBootstrapStage : public engine::Stage {
   engine::StageInputs Inputs() const override;
   bool Run(const engine::StageContext& ctx, engine::StageFailure& failure) override;
 
-  // The mmdebstrap command line for `target` (exposed for tests).
+  // The mmdebstrap command line for `target`, a path in the sandbox (exposed for tests).
   std::vector<std::string> Command(const std::filesystem::path& target) const;
+  // Local repositories (file://, kiln's side repositories) and where the sandbox sees them.
+  std::vector<sys::SandboxOptions::HostPath> LocalSources() const;
   // The request's values the hooks of Command read (KILN_EXCLUDED, KILN_BUILD_ONLY_URIS):
   // passed in the environment, never pasted into the hooks' shell text.
   std::vector<std::pair<std::string, std::string>> HookEnvironment() const;
 
  private:
   std::string Repositories() const;
+  // A repository's URI as the sandbox sees it (side repositories are attached under /run).
+  std::string SandboxUri(size_t index) const;
   bool RunOnce(const engine::StageContext& ctx, engine::StageFailure& failure);
   DebianBootstrapOptions options_;
 };

@@ -35,7 +35,9 @@ struct ViewStep {
     kBind,      // bind source onto path
     kBindRead,  // bind source onto path, read-only
     kMount,     // mount fstype with data onto path
-    kImage,     // the image root onto path: the id-mapped tree made outside, or a bind
+    kUnmount,   // lazily unmount path
+    kTree,      // tree number `flags` onto path: a mount made outside (id-mapped or
+                // read-only), or, where no tree could be made, a bind of `source`
   };
   Kind kind;
   std::string path;
@@ -54,9 +56,18 @@ struct Plan {
   bool deny_setgroups = false;
   // Root on the host maps the sandbox to the foreign id range, so root inside is nobody
   // outside; the image is then attached through an id-mapped mount (made by the helper,
-  // which keeps the host's rights) in which its files keep their owners.
-  bool idmap_image = false;
-  std::string image;  // the image root on the host
+  // which keeps the host's rights) in which its files keep their owners. Host paths the
+  // sandbox must see again under its own tmpfs are read-only trees made the same way.
+  struct Tree {
+    std::string source;
+    bool idmap = false;
+    bool read_only = false;
+  };
+  std::vector<Tree> trees;
+  bool host_network = false;
+  bool make_trees = false;  // false: no rights to make mounts outside; trees become binds
+  bool pivot = true;        // false (host view): no pivot_root, the host's / stays
+  std::string image;        // the image root on the host
   SandboxLimits limits;
 };
 
@@ -105,7 +116,9 @@ bool WriteProcFile(pid_t pid, const char* name, const std::string& text) {
   return ok;
 }
 
-void BuildView(const Plan& plan, int image_tree, int err_fd) {
+constexpr int kMaxTrees = 8;
+
+void BuildView(const Plan& plan, const int* trees, int err_fd) {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     Fail(err_fd, "make mounts private", "/");
   }
@@ -142,14 +155,19 @@ void BuildView(const Plan& plan, int image_tree, int err_fd) {
           Fail(err_fd, "remount read-only", p);
         }
         break;
-      case ViewStep::kImage:
-        if (image_tree >= 0) {
-          if (move_mount(image_tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
-            Fail(err_fd, "attach the id-mapped image at", p);
+      case ViewStep::kTree: {
+        int tree = trees[s.flags];
+        if (tree >= 0) {
+          if (move_mount(tree, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+            Fail(err_fd, "attach the mount made outside at", p);
           }
         } else if (mount(s.source.c_str(), p, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
           Fail(err_fd, "bind", p);
         }
+        break;
+      }
+      case ViewStep::kUnmount:
+        if (umount2(p, MNT_DETACH) != 0) Fail(err_fd, "unmount", p);
         break;
       case ViewStep::kMount:
         if (mount(s.source.c_str(), p, s.source.c_str(), s.flags,
@@ -221,61 +239,70 @@ int WaitFor(pid_t child) {
   }
 }
 
-// In the helper: a detached copy of the image's mount tree whose ids are mapped through the
-// sandbox's user namespace (host id N appears as N inside), sent to the sandbox.
-void SendImageTree(const Plan& plan, pid_t sandbox, int channel) {
+// In the helper: detached copies of the trees' mounts — the image's with its ids mapped
+// through the sandbox's user namespace (host id N appears as N inside), host paths
+// read-only — sent to the sandbox, which attaches them where its view needs them.
+void SendTrees(const Plan& plan, pid_t sandbox, int channel) {
   char path[64] = "/proc/";
   FormatInt(sandbox, path + strlen(path));
   strcat(path, "/ns/user");
   int userns = open(path, O_RDONLY | O_CLOEXEC);
   if (userns < 0) _exit(10);
-  int tree =
-      open_tree(AT_FDCWD, plan.image.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-  if (tree < 0) {
-    Say("open_tree ", plan.image.c_str(), ": failed\n");
-    _exit(11);
-  }
-  mount_attr attr{};
-  attr.attr_set = MOUNT_ATTR_IDMAP;
-  attr.userns_fd = static_cast<unsigned long long>(userns);
-  if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
-    const char* name = strerrorname_np(errno);
-    Say("id-mapped mount of ", plan.image.c_str(), " refused: ");
-    Say(name != nullptr ? name : "error",
-        " (the file system must support id-mapped mounts: ext4, xfs, btrfs, tmpfs do)\n");
-    _exit(12);
+  int fds[kMaxTrees];
+  size_t n = 0;
+  for (const Plan::Tree& t : plan.trees) {
+    int tree =
+        open_tree(AT_FDCWD, t.source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (tree < 0) {
+      Say("cannot copy the mount of ", t.source.c_str(), "\n");
+      _exit(11);
+    }
+    mount_attr attr{};
+    attr.attr_set = (t.idmap ? MOUNT_ATTR_IDMAP : 0) | (t.read_only ? MOUNT_ATTR_RDONLY : 0);
+    attr.userns_fd = static_cast<unsigned long long>(userns);
+    if (attr.attr_set != 0 &&
+        mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+      const char* name = strerrorname_np(errno);
+      Say("id-mapped or read-only mount of ", t.source.c_str(), " refused: ");
+      Say(name != nullptr ? name : "error",
+          " (the file system must support id-mapped mounts: ext4, xfs, btrfs, tmpfs do)\n");
+      _exit(12);
+    }
+    fds[n++] = tree;
   }
   char byte = 'x';
   iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxTrees)] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &tree, sizeof tree);
+  c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+  memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
   if (sendmsg(channel, &msg, 0) != 1) _exit(13);
 }
 
-int ReceiveImageTree(int channel) {
+// Fills `fds` with the trees' descriptors; false if they did not come.
+bool ReceiveTrees(int channel, int* fds, size_t n) {
   char byte;
   iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxTrees)] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  if (recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
+  if (recvmsg(channel, &msg, MSG_CMSG_CLOEXEC) != 1) return false;
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd = -1;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int) * n)) {
+    return false;
+  }
+  memcpy(fds, CMSG_DATA(c), sizeof(int) * n);
+  return true;
 }
 
 // The child of RunProcess: the user namespace (maps written by a helper that stays outside),
@@ -303,7 +330,7 @@ int ReceiveImageTree(int channel) {
     if (plan.deny_setgroups && !WriteProcFile(self, "setgroups", "deny")) _exit(2);
     if (!WriteProcFile(self, "uid_map", plan.uid_map)) _exit(3);
     if (!WriteProcFile(self, "gid_map", plan.gid_map)) _exit(4);
-    if (plan.idmap_image) SendImageTree(plan, self, tree_channel[0]);
+    if (plan.make_trees && !plan.trees.empty()) SendTrees(plan, self, tree_channel[0]);
     _exit(0);
   }
   close(ready[0]);
@@ -329,14 +356,15 @@ int ReceiveImageTree(int channel) {
   if (setresgid(0, 0, 0) != 0) Fail(err_fd, "setresgid", "0");
   if (!plan.deny_setgroups && setgroups(0, nullptr) != 0) Fail(err_fd, "setgroups", "none");
   if (setresuid(0, 0, 0) != 0) Fail(err_fd, "setresuid", "0");
-  int tree = -1;
-  if (plan.idmap_image) {
-    tree = ReceiveImageTree(tree_channel[1]);
-    if (tree < 0) Fail(err_fd, "receive the id-mapped image", plan.image.c_str());
+  int trees[kMaxTrees] = {-1, -1, -1, -1, -1, -1, -1, -1};
+  if (plan.make_trees && !plan.trees.empty() &&
+      !ReceiveTrees(tree_channel[1], trees, plan.trees.size())) {
+    Fail(err_fd, "receive the mounts made for", plan.image.c_str());
   }
   close(tree_channel[0]);
   close(tree_channel[1]);
-  if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET) != 0) {
+  if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+              (plan.host_network ? 0 : CLONE_NEWNET)) != 0) {
     Fail(err_fd, "unshare", "mount, PID, IPC, UTS and network namespaces");
   }
   pid_t init = fork();
@@ -347,18 +375,22 @@ int ReceiveImageTree(int channel) {
   }
   // PID 1 of the sandbox. It dies with the process above it.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  BuildView(plan, tree, err_fd);
-  if (tree >= 0) close(tree);
+  BuildView(plan, trees, err_fd);
+  for (int t : trees) {
+    if (t >= 0) close(t);
+  }
   if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
     Fail(err_fd, "sethostname", plan.hostname.c_str());
   }
-  LoopbackUp();
-  if (chdir(plan.new_root.c_str()) != 0) Fail(err_fd, "chdir", plan.new_root.c_str());
-  // pivot_root(".", ".") stacks the old root on the new one; unmounting it leaves nothing of
-  // the host in this mount namespace.
-  if (syscall(SYS_pivot_root, ".", ".") != 0) Fail(err_fd, "pivot_root", plan.new_root.c_str());
-  if (umount2(".", MNT_DETACH) != 0) Fail(err_fd, "unmount the old root", "/");
-  if (chdir("/") != 0) Fail(err_fd, "chdir", "/");
+  if (!plan.host_network) LoopbackUp();
+  if (plan.pivot) {
+    if (chdir(plan.new_root.c_str()) != 0) Fail(err_fd, "chdir", plan.new_root.c_str());
+    // pivot_root(".", ".") stacks the old root on the new one; unmounting it leaves nothing
+    // of the host in this mount namespace.
+    if (syscall(SYS_pivot_root, ".", ".") != 0) Fail(err_fd, "pivot_root", plan.new_root.c_str());
+    if (umount2(".", MNT_DETACH) != 0) Fail(err_fd, "unmount the old root", "/");
+    if (chdir("/") != 0) Fail(err_fd, "chdir", "/");
+  }
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   pid_t program = fork();
   if (program < 0) Fail(err_fd, "fork", "the program");
@@ -383,7 +415,9 @@ int ReceiveImageTree(int channel) {
 
 // --- the plan, made in the parent -------------------------------------------------------
 
-void AddApiFileSystems(std::vector<ViewStep>& steps, const std::string& r) {
+// `devices`: where the host's device nodes are seen while the view is built.
+void AddApiFileSystems(std::vector<ViewStep>& steps, const std::string& r,
+                       const std::string& devices = "/dev/") {
   for (const char* d : {"/proc", "/dev", "/tmp", "/run", "/sys"}) {
     steps.push_back({ViewStep::kDir, r + d, "", "", 0});
   }
@@ -391,7 +425,7 @@ void AddApiFileSystems(std::vector<ViewStep>& steps, const std::string& r) {
   steps.push_back({ViewStep::kMount, r + "/dev", "tmpfs", "mode=755,size=1m", MS_NOSUID});
   for (const char* d : {"null", "zero", "full", "random", "urandom", "tty"}) {
     steps.push_back({ViewStep::kFile, r + "/dev/" + d, "", "", 0});
-    steps.push_back({ViewStep::kBind, r + "/dev/" + d, std::string("/dev/") + d, "", 0});
+    steps.push_back({ViewStep::kBind, r + "/dev/" + d, devices + d, "", 0});
   }
   steps.push_back({ViewStep::kDir, r + "/dev/pts", "", "", 0});
   steps.push_back({ViewStep::kMount, r + "/dev/pts", "devpts", "newinstance,ptmxmode=0666,mode=620",
@@ -460,7 +494,7 @@ void AddHostTools(std::vector<ViewStep>& steps, const std::string& v, const std:
   }
   steps.push_back({ViewStep::kDir, v + "/mnt", "", "", 0});
   steps.push_back({ViewStep::kDir, v + "/mnt/sysimage", "", "", 0});
-  steps.push_back({ViewStep::kImage, v + "/mnt/sysimage", image, "", 0});
+  steps.push_back({ViewStep::kTree, v + "/mnt/sysimage", image, "", 0});
   steps.push_back({ViewStep::kDir, v + "/root", "", "", 0});
 }
 
@@ -500,13 +534,14 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
   plan.cwd = run.cwd.empty() ? "/" : run.cwd;
   plan.limits = sandbox.limits;
   plan.image = root;
+  plan.host_network = sandbox.host_network;
   if (geteuid() == 0 && InInitialUserNamespace()) {
     // Root of the host: root inside must not be root outside (files in /proc/sys and
     // /proc/sysrq-trigger check the uid, not capabilities), so the sandbox lives in the foreign
     // id range and sees the image through an id-mapped mount.
     plan.uid_map = "0 " + std::to_string(kForeignIdBase) + " 65536\n";
     plan.gid_map = plan.uid_map;
-    plan.idmap_image = true;
+    plan.make_trees = true;
   } else if (geteuid() == 0) {
     // Root of a build's user namespace (already not root outside): its ids one to one.
     plan.uid_map = "0 0 65536\n";
@@ -517,16 +552,52 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
     plan.gid_map = "0 " + std::to_string(getegid()) + " 1\n";
     plan.deny_setgroups = true;
   }
-  if (sandbox.host_tools) {
+  plan.trees.push_back({root, plan.make_trees, false});  // tree 0: the image
+  if (sandbox.host_view) {
+    // The host's file system as it is, with private /run, /tmp, /var/tmp and /dev; the image
+    // at image_at. The host's device nodes are bound from a stash made before /dev is
+    // covered, then the stash goes.
+    plan.pivot = false;
+    plan.new_root = "/";
+    std::vector<ViewStep>& st = plan.steps;
+    st.push_back({ViewStep::kMount, "/run", "tmpfs", "mode=755", MS_NOSUID | MS_NODEV});
+    st.push_back({ViewStep::kDir, "/run/kiln-host-dev", "", "", 0});
+    st.push_back({ViewStep::kBind, "/run/kiln-host-dev", "/dev", "", 0});
+    AddApiFileSystems(st, "", "/run/kiln-host-dev/");
+    // That mounted a second /run over the first: off again, and the stash with it.
+    st.push_back({ViewStep::kUnmount, "/run", "", "", 0});
+    st.push_back({ViewStep::kUnmount, "/run/kiln-host-dev", "", "", 0});
+    st.push_back({ViewStep::kMount, "/var/tmp", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV});
+    st.push_back({ViewStep::kDir, "/run/kiln", "", "", 0});
+    st.push_back({ViewStep::kDir, sandbox.image_at, "", "", 0});
+    st.push_back({ViewStep::kTree, sandbox.image_at, root, "", 0});
+    for (const SandboxOptions::HostPath& hp : sandbox.host_paths) {
+      std::string source = fs::absolute(hp.source).lexically_normal().string();
+      std::string at = hp.at.empty() ? source : hp.at;
+      bool covered = false;
+      for (const char* dir : {"/run/", "/tmp/", "/var/tmp/"}) {
+        covered = covered || at.rfind(dir, 0) == 0;
+      }
+      if (!covered || plan.trees.size() >= kMaxTrees) continue;  // seen as it is
+      std::string sofar;
+      for (const fs::path& part : fs::path(at).relative_path()) {
+        sofar += "/" + part.string();
+        st.push_back({ViewStep::kDir, sofar, "", "", 0});
+      }
+      st.push_back({ViewStep::kTree, at, source, "", plan.trees.size()});
+      plan.trees.push_back({source, false, true});
+    }
+  } else if (sandbox.host_tools) {
     plan.new_root = fs::absolute(sandbox.view).lexically_normal().string();
     while (plan.new_root.size() > 1 && plan.new_root.back() == '/') plan.new_root.pop_back();
     AddHostTools(plan.steps, plan.new_root, root);
+    AddApiFileSystems(plan.steps, plan.new_root);
   } else {
     plan.new_root = root;
-    // pivot_root wants the new root to be a mount point.
-    plan.steps.push_back({ViewStep::kImage, root, root, "", 0});
+    // pivot_root wants the new root to be a mount point: the image's tree is one.
+    plan.steps.push_back({ViewStep::kTree, root, root, "", 0});
+    AddApiFileSystems(plan.steps, plan.new_root);
   }
-  AddApiFileSystems(plan.steps, plan.new_root);
   run.cwd.clear();
   // Nothing of kiln's environment (tokens, the host's paths) reaches the sandbox.
   run.clean_env = true;

@@ -37,6 +37,20 @@ struct SandboxOptions {
   // /mnt/sysimage, read-write. `view` is an empty host directory to build it on.
   bool host_tools = false;
   std::filesystem::path view;
+  // For the host's own image tools (mmdebstrap): no pivot_root — the host's file system as
+  // it is (read-only to the sandbox's root, which is nobody outside, as root on the host),
+  // with private /run, /tmp, /var/tmp, /dev and /proc; the image at `image_at`; host paths
+  // the sandbox could not reach (under /run, /tmp, /var/tmp, or a directory only root may
+  // enter: file:// mirrors, kiln's side repositories) attached read-only at `at`.
+  bool host_view = false;
+  std::string image_at = "/run/kiln/image";
+  struct HostPath {
+    std::filesystem::path source;
+    std::string at;  // "" = the source's own path (it must then be under /run, /tmp, /var/tmp)
+  };
+  std::vector<HostPath> host_paths;
+  // The host's network namespace (package downloads) instead of loopback only.
+  bool host_network = false;
   SandboxLimits limits;
 };
 
