@@ -172,6 +172,9 @@ int Serve(const ServeOptions& o) {
   }
   fs::path data_dir = fs::absolute(o.data_dir);
   fs::create_directories(data_dir);
+  // The database, tokens and every build's files: the service's alone (a build's bootstrap
+  // sees the host's files as nobody, docs/security.md).
+  fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace);
   std::unique_ptr<store::Store> store;
   try {
     store = store::Store::Open(data_dir / "kiln.db");

@@ -576,6 +576,10 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   const std::string& image_name = prepared.image_name;
   const std::vector<std::unique_ptr<engine::Stage>>& plan = prepared.stages;
   std::string error;
+  // Other builds' stages and downloads are in the cache: only root may enter it (the
+  // bootstrap's sandbox sees the host's files as nobody).
+  fs::create_directories(options.cache_dir);
+  fs::permissions(options.cache_dir, fs::perms::owner_all, fs::perm_options::replace);
   engine::StageCache cache(options.cache_dir / "stages", options.cache_max_bytes);
   engine::PlanResult result = engine::RunPlan(plan, cache, reporter, options.cancel);
   if (!result.ok) return Fail(result.failed_stage, result.failure, reporter);

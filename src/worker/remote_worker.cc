@@ -50,6 +50,7 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
   std::error_code ec;
   fs::remove_all(work_dir, ec);  // attempts of a previous run: their builds run elsewhere now
   fs::create_directories(work_dir);
+  fs::permissions(o.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   fs::path cache_dir = o.cache_dir.empty() ? o.data_dir / "cache" : o.cache_dir;
   fs::create_directories(cache_dir);
   HttpLink link(o.master_url, o.token, o.id, work_dir);
