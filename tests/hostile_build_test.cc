@@ -183,6 +183,38 @@ TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
   fs::remove(secret);
 }
 
+// kiln build's scripts reach the internet (through slirp4netns), never the host's loopback;
+// with --script-network none (a service's default) they reach nothing.
+TEST_F(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  std::string script = "%post\n" + Fresh() +
+                       "getent hosts deb.debian.org >/dev/null && echo RESOLVED || echo no-dns\n"
+                       "for a in 127.0.0.1 10.0.2.2; do (exec 3<>/dev/tcp/$a/" +
+                       port + ") 2>/dev/null && echo REACHED-$a || echo closed-$a; done\n%end\n";
+  RunResult outbound = Build(std::string(kSmall) + script, "net-outbound");
+  RunResult none =
+      Build(std::string(kSmall) + script + "# none\n", "net-none", "--script-network none");
+  close(listener);
+  ASSERT_EQ(outbound.exit_code, 0) << outbound.out;
+  ASSERT_EQ(none.exit_code, 0) << none.out;
+  std::string out_log = ReadFile(kWork / "net-outbound" / "build.log");
+  std::string none_log = ReadFile(kWork / "net-none" / "build.log");
+  EXPECT_NE(out_log.find("RESOLVED"), std::string::npos) << out_log;
+  EXPECT_NE(none_log.find("no-dns"), std::string::npos) << none_log;
+  for (const std::string* log : {&out_log, &none_log}) {
+    EXPECT_EQ(log->find("REACHED-"), std::string::npos) << *log;
+    EXPECT_NE(log->find("closed-10.0.2.2"), std::string::npos) << *log;
+  }
+}
+
 TEST_F(HostileBuildTest, AForkBombFailsItsBuildAndNotTheOneBesideIt) {
   std::string nonce = Id() + "-" + std::to_string(time(nullptr));
   auto beside = std::async(std::launch::async, [&] {

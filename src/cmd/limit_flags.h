@@ -25,6 +25,11 @@ inline void AddLimitFlags(CLI::App* app, stages::BuildLimits& limits) {
                   "address space of each sandboxed process, GiB; 0 = no bound (default " +
                       std::to_string(static_cast<int>(limits.max_memory_gib)) + ")")
       ->check(CLI::NonNegativeNumber);
+  app->add_option("--script-network", limits.script_network,
+                  "what %post may reach: none (loopback only) or outbound (the internet through "
+                  "slirp4netns, never this host's loopback) (default " +
+                      limits.script_network + ")")
+      ->check(CLI::IsMember({"none", "outbound"}));
 }
 
 }  // namespace kiln::cmd

@@ -308,7 +308,7 @@ bool DebianBootstrapStage::RunOnce(const engine::StageContext& ctx, engine::Stag
   sys::SandboxOptions sandbox;
   sandbox.root = target;
   sandbox.host_view = true;
-  sandbox.host_network = true;  // the downloads
+  sandbox.network = sys::SandboxOptions::Network::kHost;  // the downloads
   sandbox.host_paths = LocalSources();
   sys::RunOptions run;
   run.argv = Command(sandbox.image_at);

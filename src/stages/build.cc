@@ -526,6 +526,7 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
     limits.max_processes = options.limits.max_processes;
     limits.max_memory_bytes =
         static_cast<uint64_t>(options.limits.max_memory_gib * double(1ull << 30));
+    limits.outbound_network = options.limits.script_network == "outbound";
     plan.push_back(std::make_unique<ScriptsStage>(std::move(posts), limits));
   }
   if (spec.type == ImageType::kTar) {

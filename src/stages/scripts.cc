@@ -41,7 +41,12 @@ engine::StageInputs ScriptsStage::Inputs() const {
                (s.error_on_fail ? "erroronfail" : "") + "\n" + std::to_string(s.body.size()) +
                "\n" + s.body);
   }
-  return {"scripts", 2, "", {{"%post scripts", all.HexDigest()}}};
+  // What the scripts could reach changes what they may make (a download, or none).
+  return {"scripts",
+          2,
+          "",
+          {{"%post scripts", all.HexDigest()},
+           {"script network", limits_.outbound_network ? "outbound" : "none"}}};
 }
 
 bool ScriptsStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
@@ -122,14 +127,13 @@ bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
   sandbox.root = root_path;
   sandbox.limits.max_processes = limits_.max_processes;
   sandbox.limits.max_memory_bytes = static_cast<long long>(limits_.max_memory_bytes);
+  if (limits_.outbound_network) sandbox.network = sys::SandboxOptions::Network::kOutbound;
   if (s.in_chroot) {
     run.argv = {s.interpreter, file};
     run.env = {{"HOME", "/root"}, {"LC_ALL", "C.UTF-8"}, {"DEBIAN_FRONTEND", "noninteractive"}};
   } else {
     // On the "host": the host's tools read-only, the image at /mnt/sysimage (sandbox.h).
     sandbox.host_tools = true;
-    sandbox.view = ctx.scratch / ("view-" + std::to_string(index + 1));
-    fs::create_directories(sandbox.view);
     run.argv = {s.interpreter, "/mnt/sysimage" + file};
     run.env = {{"INSTALL_ROOT", "/mnt/sysimage"}, {"HOME", "/root"}, {"LC_ALL", "C.UTF-8"}};
   }
@@ -162,6 +166,26 @@ bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
                    " MiB, past the build's budget of " +
                    std::to_string(limits_.disk_budget_bytes >> 20) + " MiB",
                "write less in %post, or ask the service's admin for a bigger budget"};
+    return false;
+  }
+  bool no_interpreter = false;
+  for (const std::string& l : r.tail) no_interpreter |= l.find("kiln sandbox: cannot run") == 0;
+  if (r.kind == sys::ExitKind::kFailedToStart && no_interpreter) {
+    std::string what =
+        label + ": its interpreter " + s.interpreter + " is not in the image (" + r.error + ")";
+    if (!s.error_on_fail) {
+      ctx.reporter->Log("warning: " + what + "; going on, as it has no --erroronfail");
+      return true;
+    }
+    failure = {engine::FailureClass::kInput, "script-failed", "scripts: " + what,
+               "add the interpreter's package to %packages, or use /bin/sh"};
+    return false;
+  }
+  if (r.kind == sys::ExitKind::kFailedToStart) {
+    failure = {engine::FailureClass::kResource, "sandbox-unavailable",
+               "scripts: " + label + ": the sandbox could not start: " + r.error +
+                   (r.tail.empty() ? "" : " (" + r.tail.back() + ")"),
+               "see docs/security.md for what the build host needs"};
     return false;
   }
   if (r.ok()) return true;

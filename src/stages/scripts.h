@@ -22,6 +22,7 @@ struct ScriptLimits {
   uint64_t disk_budget_bytes = 0;         // the image tree, checked every 2 s; 0 = none
   long max_processes = 2048;
   uint64_t max_memory_bytes = 0;  // per process; 0 = none
+  bool outbound_network = false;  // slirp4netns instead of loopback only
 };
 
 class ScriptsStage : public engine::Stage {

@@ -29,15 +29,16 @@ namespace {
 // Every path is made before fork: the child only reads them.
 struct ViewStep {
   enum Kind {
-    kDir,       // mkdir (if missing) and insist on a real directory, never a symlink
-    kFile,      // an empty file to bind a device or host file onto (in our own tmpfs)
-    kSymlink,   // target -> path (in our own tmpfs)
-    kBind,      // bind source onto path
-    kBindRead,  // bind source onto path, read-only
-    kMount,     // mount fstype with data onto path
-    kUnmount,   // lazily unmount path
-    kTree,      // tree number `flags` onto path: a mount made outside (id-mapped or
-                // read-only), or, where no tree could be made, a bind of `source`
+    kDir,         // mkdir (if missing) and insist on a real directory, never a symlink
+    kFile,        // an empty file to bind a device or host file onto (in our own tmpfs)
+    kSymlink,     // target -> path (in our own tmpfs)
+    kBind,        // bind source onto path
+    kBindRead,    // bind source onto path, read-only
+    kMount,       // mount fstype with data onto path
+    kUnmount,     // lazily unmount path
+    kResolvConf,  // write data to source (in our tmpfs) and bind it over path if a file
+    kTree,        // tree number `flags` onto path: a mount made outside (id-mapped or
+                  // read-only), or, where no tree could be made, a bind of `source`
   };
   Kind kind;
   std::string path;
@@ -65,6 +66,12 @@ struct Plan {
   };
   std::vector<Tree> trees;
   bool host_network = false;
+  // Outbound network through slirp4netns (a user-mode TCP/IP stack run outside, host
+  // loopback disabled): its argv, the sandbox PID 1's pid filled in at run time.
+  bool outbound = false;
+  std::vector<std::string> slirp_args;
+  size_t slirp_pid_slot = 0;
+  std::string resolv_conf;  // the image's /etc/resolv.conf is covered by this text
   bool make_trees = false;  // false: no rights to make mounts outside; trees become binds
   bool pivot = true;        // false (host view): no pivot_root, the host's / stays
   std::string image;        // the image root on the host
@@ -164,6 +171,18 @@ void BuildView(const Plan& plan, const int* trees, int err_fd) {
         } else if (mount(s.source.c_str(), p, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
           Fail(err_fd, "bind", p);
         }
+        break;
+      }
+      case ViewStep::kResolvConf: {
+        // Only over a regular file of the image (a symlink is left as it is).
+        struct stat st {};
+        if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode)) break;
+        int fd =
+            open(s.source.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0) Fail(err_fd, "create", s.source.c_str());
+        (void)!write(fd, s.data.data(), s.data.size());
+        close(fd);
+        if (mount(s.source.c_str(), p, nullptr, MS_BIND, nullptr) != 0) Fail(err_fd, "bind", p);
         break;
       }
       case ViewStep::kUnmount:
@@ -319,6 +338,42 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tree_channel) != 0) {
     Fail(err_fd, "socketpair", "");
   }
+  // Outbound network: a helper outside every new namespace becomes slirp4netns once PID 1's
+  // pid is known. `slirp_ready` tells PID 1 the interface is up; `slirp_exit` ends it when
+  // PID 1 (the only holder of its write end) is gone.
+  int slirp_pid[2] = {-1, -1}, slirp_ready[2] = {-1, -1}, slirp_exit[2] = {-1, -1};
+  if (plan.outbound) {
+    if (pipe2(slirp_pid, O_CLOEXEC) != 0 || pipe2(slirp_ready, O_CLOEXEC) != 0 ||
+        pipe2(slirp_exit, O_CLOEXEC) != 0) {
+      Fail(err_fd, "pipe", "slirp4netns");
+    }
+    pid_t net = fork();
+    if (net < 0) Fail(err_fd, "fork", "slirp4netns");
+    if (net == 0) {
+      pid_t target = 0;
+      if (read(slirp_pid[0], &target, sizeof target) != sizeof target || target <= 0) _exit(1);
+      char pid_text[24];
+      FormatInt(target, pid_text);
+      // Its two descriptors at 3 and 4, as the prepared arguments say; nothing else of ours.
+      int ready_fd = fcntl(slirp_ready[1], F_DUPFD, 10);
+      int exit_fd = fcntl(slirp_exit[0], F_DUPFD, 10);
+      if (ready_fd < 0 || exit_fd < 0 || dup2(ready_fd, 3) != 3 || dup2(exit_fd, 4) != 4) _exit(2);
+      close_range(5, ~0U, 0);
+      char* args[32];
+      size_t n = 0;
+      for (size_t i = 0; i < plan.slirp_args.size() && n < 31; ++i) {
+        args[n++] =
+            const_cast<char*>(i == plan.slirp_pid_slot ? pid_text : plan.slirp_args[i].c_str());
+      }
+      args[n] = nullptr;
+      execve(args[0], args, envp);
+      Say("cannot run slirp4netns (install it: scripts/install-deps.sh build)\n");
+      _exit(127);
+    }
+    close(slirp_pid[0]);
+    close(slirp_ready[1]);
+    close(slirp_exit[0]);
+  }
   pid_t self = getpid();
   pid_t helper = fork();
   if (helper < 0) Fail(err_fd, "fork", "id map helper");
@@ -371,6 +426,12 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
   if (init < 0) Fail(err_fd, "fork", "PID 1");
   if (init > 0) {
     close(err_fd);
+    if (plan.outbound) {
+      (void)!write(slirp_pid[1], &init, sizeof init);
+      close(slirp_pid[1]);
+      close(slirp_ready[0]);
+      close(slirp_exit[1]);
+    }
     _exit(WaitFor(init));
   }
   // PID 1 of the sandbox. It dies with the process above it.
@@ -383,6 +444,20 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
     Fail(err_fd, "sethostname", plan.hostname.c_str());
   }
   if (!plan.host_network) LoopbackUp();
+  if (plan.outbound) {
+    close(slirp_pid[1]);
+    char byte = 0;
+    ssize_t got;
+    do {
+      got = read(slirp_ready[0], &byte, 1);
+    } while (got < 0 && errno == EINTR);
+    if (got != 1) {
+      errno = ENETUNREACH;
+      Fail(err_fd, "start the outbound network (slirp4netns)", "tap0");
+    }
+    close(slirp_ready[0]);
+    // slirp_exit[1] stays open here, in PID 1 only, until the sandbox ends.
+  }
   if (plan.pivot) {
     if (chdir(plan.new_root.c_str()) != 0) Fail(err_fd, "chdir", plan.new_root.c_str());
     // pivot_root(".", ".") stacks the old root on the new one; unmounting it leaves nothing
@@ -502,6 +577,24 @@ void AddHostTools(std::vector<ViewStep>& steps, const std::string& v, const std:
 // ids: no account of the host has these.
 constexpr unsigned long kForeignIdBase = 0x7FFE0000UL;
 
+// The program's path along the host's PATH, or "".
+std::string FindProgram(const std::string& name) {
+  const char* path = getenv("PATH");
+  for (const std::string& dir :
+       {std::string(path != nullptr ? path : ""), std::string("/usr/sbin:/usr/bin:/sbin:/bin")}) {
+    size_t start = 0;
+    while (start <= dir.size()) {
+      size_t colon = dir.find(':', start);
+      std::string d =
+          dir.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      if (!d.empty() && access((d + "/" + name).c_str(), X_OK) == 0) return d + "/" + name;
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  return "";
+}
+
 bool InInitialUserNamespace() {
   std::ifstream in("/proc/self/uid_map");
   std::string inner, outer, count;
@@ -534,7 +627,29 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
   plan.cwd = run.cwd.empty() ? "/" : run.cwd;
   plan.limits = sandbox.limits;
   plan.image = root;
-  plan.host_network = sandbox.host_network;
+  plan.host_network = sandbox.network == SandboxOptions::Network::kHost;
+  if (sandbox.network == SandboxOptions::Network::kOutbound) {
+    std::string slirp = FindProgram("slirp4netns");
+    if (slirp.empty()) {
+      RunResult missing;
+      missing.error =
+          "outbound network for scripts needs slirp4netns: scripts/install-deps.sh build "
+          "(or give the scripts no network: --script-network none)";
+      return missing;
+    }
+    plan.outbound = true;
+    plan.slirp_args = {slirp,
+                       "--configure",
+                       "--mtu=65520",
+                       "--disable-host-loopback",
+                       "--enable-sandbox",
+                       "--enable-seccomp",
+                       "--ready-fd=3",
+                       "--exit-fd=4",
+                       "PID",
+                       "tap0"};
+    plan.slirp_pid_slot = 8;
+  }
   if (geteuid() == 0 && InInitialUserNamespace()) {
     // Root of the host: root inside must not be root outside (files in /proc/sys and
     // /proc/sysrq-trigger check the uid, not capabilities), so the sandbox lives in the foreign
@@ -587,16 +702,28 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
       st.push_back({ViewStep::kTree, at, source, "", plan.trees.size()});
       plan.trees.push_back({source, false, true});
     }
-  } else if (sandbox.host_tools) {
-    plan.new_root = fs::absolute(sandbox.view).lexically_normal().string();
-    while (plan.new_root.size() > 1 && plan.new_root.back() == '/') plan.new_root.pop_back();
-    AddHostTools(plan.steps, plan.new_root, root);
-    AddApiFileSystems(plan.steps, plan.new_root);
   } else {
-    plan.new_root = root;
-    // pivot_root wants the new root to be a mount point: the image's tree is one.
-    plan.steps.push_back({ViewStep::kTree, root, root, "", 0});
+    // The view is built under a fresh /run of the sandbox's own: host paths on the way to
+    // the image (kiln's cache, which only root may enter) are never walked from inside.
+    plan.steps.push_back({ViewStep::kMount, "/run", "tmpfs", "mode=755", MS_NOSUID | MS_NODEV});
+    if (sandbox.host_tools) {
+      plan.new_root = "/run/kiln-view";
+      plan.steps.push_back({ViewStep::kDir, plan.new_root, "", "", 0});
+      AddHostTools(plan.steps, plan.new_root, root);
+    } else {
+      plan.new_root = "/run/kiln-root";
+      plan.steps.push_back({ViewStep::kDir, plan.new_root, "", "", 0});
+      plan.steps.push_back({ViewStep::kTree, plan.new_root, root, "", 0});
+    }
     AddApiFileSystems(plan.steps, plan.new_root);
+  }
+  if (plan.outbound) {
+    // slirp4netns answers DNS at 10.0.2.3; the image's own resolv.conf stays as it is.
+    if (sandbox.host_tools) {
+      plan.steps.push_back({ViewStep::kFile, plan.new_root + "/etc/resolv.conf", "", "", 0});
+    }
+    plan.steps.push_back({ViewStep::kResolvConf, plan.new_root + "/etc/resolv.conf",
+                          plan.new_root + "/run/.kiln-resolv.conf", "nameserver 10.0.2.3\n", 0});
   }
   run.cwd.clear();
   // Nothing of kiln's environment (tokens, the host's paths) reaches the sandbox.

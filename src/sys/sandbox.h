@@ -34,9 +34,8 @@ struct SandboxOptions {
   // For %post --nochroot: "/" is an empty tmpfs with the host's /usr (and the /bin, /lib...
   // links or directories) read-only and a few harmless /etc files (the loader cache,
   // alternatives, passwd/group) — no host secrets, nothing host-writable — and the image at
-  // /mnt/sysimage, read-write. `view` is an empty host directory to build it on.
+  // /mnt/sysimage, read-write.
   bool host_tools = false;
-  std::filesystem::path view;
   // For the host's own image tools (mmdebstrap): no pivot_root — the host's file system as
   // it is (read-only to the sandbox's root, which is nobody outside, as root on the host),
   // with private /run, /tmp, /var/tmp, /dev and /proc; the image at `image_at`; host paths
@@ -49,8 +48,10 @@ struct SandboxOptions {
     std::string at;  // "" = the source's own path (it must then be under /run, /tmp, /var/tmp)
   };
   std::vector<HostPath> host_paths;
-  // The host's network namespace (package downloads) instead of loopback only.
-  bool host_network = false;
+  // Loopback only (kNone), outbound through slirp4netns with the host's loopback out of reach
+  // (kOutbound: %post of `kiln build`), or the host's network namespace (kHost: the
+  // bootstrap's downloads).
+  enum class Network { kNone, kOutbound, kHost } network = Network::kNone;
   SandboxLimits limits;
 };
 
