@@ -27,6 +27,8 @@ build_pkgs=(
   # distributed mode: RabbitMQ client (AMQP 0-9-1)
   librabbitmq-dev
   mmdebstrap zstd util-linux ca-certificates
+  # %post scripts' outbound network: a user-mode TCP/IP stack outside the sandbox
+  slirp4netns
   # mmdebstrap refuses another architecture than the host's (i686 on x86_64) without it
   arch-test
   # image assembly without mounting: partition tables, file systems, GRUB, ISO, qcow2

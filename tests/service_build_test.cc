@@ -167,6 +167,41 @@ TEST_F(ServiceBuildTest, CancelARunningBuildLeavesNoProcess) {
   EXPECT_EQ(Sh("grep -c " + (kWork / "cache").string() + " /proc/self/mounts").out, "0\n");
 }
 
+// A non-admin user's %post goes for the master: its database and token file, its API on the
+// host's loopback, any name server. The service gives scripts no network and no host path.
+TEST_F(ServiceBuildTest, AUsersScriptCannotReachTheMaster) {
+  ASSERT_EQ(Sh(service_->Kiln("user add mallory")).exit_code, 0);
+  RunResult t = Sh(service_->Kiln("token create --user mallory --name test"));
+  size_t at = t.out.find("kiln_");
+  ASSERT_NE(at, std::string::npos) << t.out;
+  std::string mallory = t.out.substr(at, t.out.find('\n', at) - at);
+  std::string port = service_->Url("").substr(service_->Url("").rfind(':') + 1);
+  std::string ks = std::string(kSmall) + "%post\n# " + Nonce() + "\n" + "cat " +
+                   (dir_ / "data" / "kiln.db").string() + " >/dev/null 2>&1 && echo READ-DB\n" +
+                   "cat " + (dir_ / "data" / "admin.token").string() + " 2>&1 | head -1\n" +
+                   "(exec 3<>/dev/tcp/127.0.0.1/" + port +
+                   ") 2>/dev/null && echo REACHED-API || echo api-unreachable\n"
+                   "getent hosts deb.debian.org >/dev/null && echo RESOLVED || echo no-network\n"
+                   "%end\n";
+  json req = {{"type", "tar"}, {"arch", "x86_64"}, {"release", "bookworm"}, {"kickstart", ks}};
+  HttpReply r =
+      Http("POST", service_->Url("/api/v1/builds"),
+           {"Authorization: Bearer " + mallory, "Content-Type: application/json"}, req.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string url = json::parse(r.body)["url"];
+  json done = WaitFor(
+      url, [](const json& b) { return b["state"] == "succeeded" || b["state"] == "failed"; },
+      std::chrono::seconds(900));
+  ASSERT_EQ(done["state"], "succeeded") << done.dump(2);
+  std::string log = Http("GET", service_->Url(url + "/log"), Auth()).body;
+  EXPECT_EQ(log.find("READ-DB"), std::string::npos) << log;
+  EXPECT_EQ(log.find("REACHED-API"), std::string::npos) << log;
+  EXPECT_EQ(log.find("RESOLVED"), std::string::npos) << log;
+  EXPECT_EQ(log.find(service_->AdminToken()), std::string::npos) << "the admin token leaked";
+  EXPECT_NE(log.find("api-unreachable"), std::string::npos) << log;
+  EXPECT_NE(log.find("no-network"), std::string::npos) << log;
+}
+
 TEST_F(ServiceBuildTest, AKilledBuildProcessFailsTheBuildNotTheServer) {
   SleepingBuild b = StartSleepingBuild("301");
   std::string url = b.url, find_sleep = b.find_sleep;
