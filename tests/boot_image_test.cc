@@ -23,8 +23,8 @@ using kiln::testing::ReadFile;
 using kiln::testing::RunResult;
 using kiln::testing::Sh;
 
-const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
-const fs::path kCache = kWork / "cache";
+const fs::path kWork = kiln::testing::kBuildWork;
+const fs::path kCache = kiln::testing::kBuildCache;
 const std::string kKiln = KILN_BINARY;
 
 // The project's own example of a small server, with a serial console.
@@ -47,11 +47,8 @@ class BootImageTest : public ::testing::Test {
   }
 
   RunResult Build(const std::string& ks_text, const std::string& out, const std::string& flags) {
-    fs::path ks = kWork / (out + ".ks");
-    std::ofstream(ks) << ks_text;
     fs::remove_all(kWork / out);
-    return Sh(kKiln + " build --ks " + ks.string() + " --output " + (kWork / out).string() +
-              " --cache-dir " + kCache.string() + " " + flags);
+    return kiln::testing::KilnBuild(kKiln, ks_text, out, flags);
   }
 
   // Boots and expects a login prompt; returns the command's output.

@@ -24,28 +24,21 @@ using kiln::testing::ReadFile;
 using kiln::testing::RunResult;
 using kiln::testing::Sh;
 
-const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
+const fs::path kWork = kiln::testing::kBuildWork;
 
 // Text no earlier test run has used, for steps that must run rather than hit the cache.
 std::string Nonce() { return std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr)); }
-const fs::path kCache = kWork / "cache";
+const fs::path kCache = kiln::testing::kBuildCache;
 
 class BuildTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "kiln build needs root; run the slow tests as root";
-    if (Sh("command -v mmdebstrap").exit_code != 0) {
-      GTEST_SKIP() << "mmdebstrap is not installed (scripts/install-deps.sh test installs it)";
-    }
-    fs::create_directories(kWork);
+    if (std::string why = kiln::testing::RealBuildSkipReason(); !why.empty()) GTEST_SKIP() << why;
   }
 
   RunResult Build(const std::string& ks_text, const std::string& out,
                   const std::string& extra = "") {
-    fs::path ks = kWork / (out + ".ks");
-    std::ofstream(ks) << ks_text;
-    return Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type tar --output " +
-              (kWork / out).string() + " --cache-dir " + kCache.string() + " " + extra);
+    return kiln::testing::KilnBuild(KILN_BINARY, ks_text, out, "--type tar " + extra);
   }
 };
 

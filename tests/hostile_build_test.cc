@@ -17,6 +17,7 @@
 #include <future>
 #include <map>
 
+#include "loopback_listener.h"
 #include "shell.h"
 
 namespace {
@@ -26,8 +27,8 @@ using kiln::testing::ReadFile;
 using kiln::testing::RunResult;
 using kiln::testing::Sh;
 
-const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
-const fs::path kCache = kWork / "cache";
+const fs::path kWork = kiln::testing::kBuildWork;
+const fs::path kCache = kiln::testing::kBuildCache;
 const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
 
 std::string Id() { return std::to_string(getpid()); }
@@ -62,19 +63,12 @@ bool HostHasProcess(const std::string& marker) {
 class HostileBuildTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "kiln build needs root; run the slow tests as root";
-    if (Sh("command -v mmdebstrap").exit_code != 0) {
-      GTEST_SKIP() << "mmdebstrap is not installed (scripts/install-deps.sh test installs it)";
-    }
-    fs::create_directories(kWork);
+    if (std::string why = kiln::testing::RealBuildSkipReason(); !why.empty()) GTEST_SKIP() << why;
   }
 
   RunResult Build(const std::string& ks_text, const std::string& out,
                   const std::string& extra = "") {
-    fs::path ks = kWork / (out + ".ks");
-    std::ofstream(ks) << ks_text;
-    return Sh(std::string(KILN_BINARY) + " build --ks " + ks.string() + " --type tar --output " +
-              (kWork / out).string() + " --cache-dir " + kCache.string() + " " + extra + " 2>&1");
+    return kiln::testing::KilnBuild(KILN_BINARY, ks_text, out, "--type tar " + extra);
   }
 };
 
@@ -83,15 +77,9 @@ TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
   fs::path secret = "/var/tmp/kiln-hostile-secret-" + Id();
   std::ofstream(secret) << "host-secret-" << Id() << "\n";
   fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string port = std::to_string(ntohs(addr.sin_port));
+  kiln::testing::LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
+  std::string port = listener.port();
   pid_t victim = fork();
   if (victim == 0) {
     execlp("sleep", "sleep", "600", nullptr);
@@ -155,7 +143,7 @@ TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
                    secret.string() +
                    " 2>&1 | head -1\necho nochroot > \"$INSTALL_ROOT/etc/from-nochroot\"\n%end\n";
   RunResult r = Build(ks, "hostile");
-  close(listener);
+  listener.Close();
   bool victim_alive = kill(victim, 0) == 0;
   kill(victim, SIGKILL);
   waitpid(victim, nullptr, 0);
@@ -186,15 +174,9 @@ TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
 // kiln build's scripts reach the internet (through slirp4netns), never the host's loopback;
 // with --script-network none (a service's default) they reach nothing.
 TEST_F(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string port = std::to_string(ntohs(addr.sin_port));
+  kiln::testing::LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
+  std::string port = listener.port();
   std::string script = "%post\n" + Fresh() +
                        "getent hosts deb.debian.org >/dev/null && echo RESOLVED || echo no-dns\n"
                        "for a in 127.0.0.1 10.0.2.2; do (exec 3<>/dev/tcp/$a/" +
@@ -202,7 +184,7 @@ TEST_F(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
   RunResult outbound = Build(std::string(kSmall) + script, "net-outbound");
   RunResult none =
       Build(std::string(kSmall) + script + "# none\n", "net-none", "--script-network none");
-  close(listener);
+  listener.Close();
   ASSERT_EQ(outbound.exit_code, 0) << outbound.out;
   ASSERT_EQ(none.exit_code, 0) << none.out;
   std::string out_log = ReadFile(kWork / "net-outbound" / "build.log");

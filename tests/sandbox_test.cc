@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "loopback_listener.h"
 #include "stages/debian_mirror.h"
 #include "sys/root_dir.h"
 
@@ -235,15 +236,9 @@ TEST_F(SandboxTest, NoModuleClockOrHostHostname) {
 
 TEST_F(SandboxTest, NoNetworkButItsOwnLoopback) {
   // A service on the host's loopback (the master's API, the broker) is out of reach.
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string port = std::to_string(ntohs(addr.sin_port));
+  kiln::testing::LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
+  std::string port = listener.port();
   RunResult r =
       Sh("busybox cat /proc/net/dev | busybox tail -n +3 | busybox cut -d: -f1; "
          "echo hi | busybox nc -w 2 127.0.0.1 " +
@@ -251,7 +246,7 @@ TEST_F(SandboxTest, NoNetworkButItsOwnLoopback) {
          " && echo reached-host || echo unreachable; "
          "busybox nc -l -p 7777 -w 1 </dev/null & busybox sleep 0.2; "
          "echo x | busybox nc -w 1 127.0.0.1 7777 && echo own-loopback");
-  close(listener);
+  listener.Close();
   std::string out = Output(r);
   EXPECT_NE(out.find("unreachable"), std::string::npos) << out;
   EXPECT_EQ(out.find("reached-host"), std::string::npos) << out;
@@ -265,15 +260,9 @@ TEST_F(SandboxTest, OutboundReachesTheMirrorButNotTheHostLoopback) {
   if (std::system("command -v slirp4netns >/dev/null") != 0) {
     GTEST_SKIP() << "slirp4netns is missing: scripts/install-deps.sh build";
   }
-  int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  socklen_t len = sizeof addr;
-  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string port = std::to_string(ntohs(addr.sin_port));
+  kiln::testing::LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
+  std::string port = listener.port();
   // The mirror by address (a static busybox has no working name service, and its wget
   // crashes: DNS is checked with its nslookup, HTTP spoken through nc).
   std::string mirror = stages::DefaultDebianMirror("/");
@@ -300,7 +289,7 @@ TEST_F(SandboxTest, OutboundReachesTheMirrorButNotTheHostLoopback) {
              port + " && echo REACHED-LOOPBACK; echo x | busybox nc -w 2 10.0.2.2 " + port +
              " && echo REACHED-GATEWAY; echo done",
          60s, options);
-  close(listener);
+  listener.Close();
   std::string out = Output(r);
   EXPECT_NE(out.find("nameserver 10.0.2.3"), std::string::npos) << r.Describe() << "\n" << out;
   EXPECT_NE(out.find("Origin:"), std::string::npos) << "the mirror " << mirror << "\n" << out;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -43,5 +44,30 @@ inline std::string ReadFile(const std::filesystem::path& p) {
 // Whether this host runs i386 programs (natively or through registered qemu emulation), as
 // mmdebstrap needs for an i686 root: some VMs' kernels run no 32-bit programs at all.
 inline bool HostRunsI386() { return Sh("arch-test i386 >/dev/null").exit_code == 0; }
+
+// The slow tests' real builds share one work directory and one stage cache, so later tests
+// reuse earlier ones' downloads and stages.
+inline const std::filesystem::path kBuildWork =
+    std::filesystem::temp_directory_path() / "kiln-build-tests";
+inline const std::filesystem::path kBuildCache = kBuildWork / "cache";
+
+// Why a real `kiln build` cannot run here, or "" if it can (root and mmdebstrap).
+inline std::string RealBuildSkipReason() {
+  if (geteuid() != 0) return "kiln build needs root; run the slow tests as root";
+  if (Sh("command -v mmdebstrap").exit_code != 0) {
+    return "mmdebstrap is not installed (scripts/install-deps.sh test installs it)";
+  }
+  std::filesystem::create_directories(kBuildWork);
+  return "";
+}
+
+// `kiln build --ks` of `ks_text` into kBuildWork/OUT with the shared cache, plus `flags`.
+inline RunResult KilnBuild(const std::string& kiln, const std::string& ks_text,
+                           const std::string& out, const std::string& flags) {
+  std::filesystem::path ks = kBuildWork / (out + ".ks");
+  std::ofstream(ks) << ks_text;
+  return Sh(kiln + " build --ks " + ks.string() + " --output " + (kBuildWork / out).string() +
+            " --cache-dir " + kBuildCache.string() + " " + flags);
+}
 
 }  // namespace kiln::testing

@@ -55,6 +55,18 @@ class Fd {
   int fd_;
 };
 
+// All of `content` to `fd`, through short writes and interruptions.
+bool WriteAll(int fd, std::string_view content) {
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 }  // namespace
 
 RootDir::RootDir(const std::filesystem::path& root) : root_(root) {
@@ -121,13 +133,7 @@ bool RootDir::IsDirectory(std::string_view path) const {
 bool RootDir::WriteFile(std::string_view path, std::string_view content, mode_t mode,
                         std::string* error) const {
   std::string name;
-  Fd dir(OpenParent(path, name));
-  if (!dir.ok()) {
-    SetError(error, "cannot open the directory of", path);
-    return false;
-  }
-  // O_PATH descriptors cannot create files: reopen the directory itself (it is inside).
-  Fd real(openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd real(OpenParent(path, name));
   if (!real.ok()) {
     SetError(error, "cannot open the directory of", path);
     return false;
@@ -140,16 +146,10 @@ bool RootDir::WriteFile(std::string_view path, std::string_view content, mode_t 
     SetError(error, "cannot write", path);
     return false;
   }
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = write(out.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      SetError(error, "cannot write", path);
-      unlinkat(real.get(), tmp.c_str(), 0);
-      return false;
-    }
-    done += static_cast<size_t>(n);
+  if (!WriteAll(out.get(), content)) {
+    SetError(error, "cannot write", path);
+    unlinkat(real.get(), tmp.c_str(), 0);
+    return false;
   }
   if (fchmod(out.get(), mode) != 0 ||
       renameat(real.get(), tmp.c_str(), real.get(), name.c_str()) != 0) {
@@ -163,12 +163,11 @@ bool RootDir::WriteFile(std::string_view path, std::string_view content, mode_t 
 bool RootDir::AppendFile(std::string_view path, std::string_view content, mode_t mode,
                          std::string* error) const {
   std::string name;
-  Fd dir(OpenParent(path, name));
-  if (!dir.ok()) {
+  Fd real(OpenParent(path, name));
+  if (!real.ok()) {
     SetError(error, "cannot open the directory of", path);
     return false;
   }
-  Fd real(openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   Fd out(real.ok() ? openat(real.get(), name.c_str(),
                             O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, mode)
                    : -1);
@@ -176,15 +175,9 @@ bool RootDir::AppendFile(std::string_view path, std::string_view content, mode_t
     SetError(error, "cannot append to", path);
     return false;
   }
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = write(out.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      SetError(error, "cannot append to", path);
-      return false;
-    }
-    done += static_cast<size_t>(n);
+  if (!WriteAll(out.get(), content)) {
+    SetError(error, "cannot append to", path);
+    return false;
   }
   return true;
 }
@@ -221,8 +214,7 @@ bool RootDir::MakeDirs(std::string_view path, mode_t mode, std::string* error) c
 
 bool RootDir::Symlink(std::string_view target, std::string_view path, std::string* error) const {
   std::string name;
-  Fd dir(OpenParent(path, name));
-  Fd real(dir.ok() ? openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1);
+  Fd real(OpenParent(path, name));
   if (!real.ok()) {
     SetError(error, "cannot open the directory of", path);
     return false;
@@ -240,8 +232,7 @@ bool RootDir::Symlink(std::string_view target, std::string_view path, std::strin
 
 bool RootDir::Remove(std::string_view path) const {
   std::string name;
-  Fd dir(OpenParent(path, name));
-  Fd real(dir.ok() ? openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1);
+  Fd real(OpenParent(path, name));
   if (!real.ok()) return errno == ENOENT;
   if (unlinkat(real.get(), name.c_str(), 0) == 0 || errno == ENOENT) return true;
   if (errno == EISDIR) return unlinkat(real.get(), name.c_str(), AT_REMOVEDIR) == 0;
@@ -250,8 +241,7 @@ bool RootDir::Remove(std::string_view path) const {
 
 bool RootDir::Chown(std::string_view path, uid_t uid, gid_t gid) const {
   std::string name;
-  Fd dir(OpenParent(path, name));
-  Fd real(dir.ok() ? openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1);
+  Fd real(OpenParent(path, name));
   return real.ok() && fchownat(real.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
@@ -319,7 +309,7 @@ bool CopyDir(int from, int to, uid_t uid, gid_t gid, int depth) {
       char buf[65536];
       ssize_t got;
       while ((got = read(in.get(), buf, sizeof buf)) > 0) {
-        if (write(out.get(), buf, static_cast<size_t>(got)) != got) {
+        if (!WriteAll(out.get(), std::string_view(buf, static_cast<size_t>(got)))) {
           ok = false;
           break;
         }

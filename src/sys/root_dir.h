@@ -51,7 +51,7 @@ class RootDir {
                 std::string* error = nullptr) const;
 
  private:
-  // An O_PATH descriptor of the directory holding `path`'s last component, and that name.
+  // A descriptor of the directory holding `path`'s last component, and that name.
   int OpenParent(std::string_view path, std::string& name) const;
   int Open(std::string_view path, int flags, mode_t mode = 0) const;
 
