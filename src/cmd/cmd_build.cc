@@ -109,7 +109,9 @@ class ConsoleReporter : public engine::Reporter {
 
 int Build(const BuildCliOptions& o) {
   if (geteuid() != 0) {
-    std::cerr << "kiln build: must run as root (it installs packages into an image root)\n";
+    std::cerr << "kiln build: must run as root for now: it makes the sandboxes its untrusted "
+                 "steps run in (user namespaces in the foreign id range, id-mapped mounts of "
+                 "the image); see docs/security.md\n";
     return 1;
   }
   const spec::RequestFields& fields = o.fields;
