@@ -103,13 +103,14 @@ TEST(DebianBootstrapTest, CommandLine) {
                       std::pair<std::string, std::string>{"KILN_EXCLUDED", "nano"}),
             env.end());
   EXPECT_TRUE(Has(cmd, "--skip=essential/unlink")) << "essential packages reach the cache too";
-  EXPECT_TRUE(Has(cmd, "--skip=cleanup/apt/cache")) << "kiln takes the downloads out itself";
   EXPECT_TRUE(Has(cmd, "--skip=check/empty")) << "the cached packages are put in first";
   auto hook_with = [&](std::string_view prefix, std::string_view part) {
     return std::any_of(cmd.begin(), cmd.end(), [&](const std::string& arg) {
       return arg.rfind(prefix, 0) == 0 && arg.find(part) != std::string::npos;
     });
   };
+  EXPECT_TRUE(hook_with("--customize-hook=", "-links 1 -exec ln -t \"$1\"/.kiln-downloads"))
+      << "new downloads are set aside in the image for kiln to take into the cache";
   for (const std::string& arg : cmd) {
     EXPECT_EQ(arg.find("/var/cache/kiln"), std::string::npos) << "the sandbox never sees the cache";
   }

@@ -1,6 +1,7 @@
 #include "stages/bootstrap_deb.h"
 
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <regex>
@@ -8,6 +9,7 @@
 #include "core/grammar.h"
 #include "core/text.h"
 #include "sys/process.h"
+#include "sys/root_dir.h"
 #include "sys/sandbox.h"
 
 namespace kiln::stages {
@@ -124,12 +126,12 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
   }
   if (!options_.package_cache.empty()) {
     // Downloads are shared between builds: RunOnce puts the cached .deb files into the
-    // target's archive directory before, and takes the new ones out after (kiln does, outside
-    // the sandbox). So the target is not empty, the essential packages stay in the archive
-    // after their install, and mmdebstrap leaves the archive for kiln to empty.
+    // target's archive directory before (so the target is not empty), the essential packages
+    // stay in the archive after their install, and the last hook links the new ones (one
+    // link: not the cache's) into the target's /.kiln-downloads, which RunOnce takes into
+    // the cache after, outside the sandbox; mmdebstrap's apt-get clean empties the archive.
     cmd.push_back("--skip=check/empty");
     cmd.push_back("--skip=essential/unlink");
-    cmd.push_back("--skip=cleanup/apt/cache");
   }
   // Names and URIs from the request never become shell text: the hooks read them from the
   // environment (HookEnvironment), inside double quotes, one per line, and hand them to
@@ -155,6 +157,11 @@ std::vector<std::string> DebianBootstrapStage::Command(const fs::path& target) c
     // made once, after everything is installed (and excluded packages are purged).
     cmd.push_back(std::string("--essential-hook=") + kDeferInitramfs);
     cmd.push_back(std::string("--customize-hook=") + kMakeInitramfsOnce);
+  }
+  if (!options_.package_cache.empty()) {
+    cmd.push_back(
+        "--customize-hook=mkdir -p \"$1\"/.kiln-downloads && find \"$1\"/var/cache/apt/archives "
+        "-maxdepth 1 -name '*.deb' -links 1 -exec ln -t \"$1\"/.kiln-downloads {} +");
   }
   cmd.push_back(options_.suite);
   cmd.push_back(target.string());
@@ -274,24 +281,49 @@ void PutCachedPackages(const fs::path& cache, const fs::path& archives, bool cop
   }
 }
 
-// After a bootstrap: the packages it downloaded into the cache (unless they came with a
-// request's own package files), then the archive emptied as mmdebstrap would have.
-void TakeNewPackages(const fs::path& archives, const fs::path& cache, bool keep) {
+// After a bootstrap: the packages it downloaded (the hook's /.kiln-downloads) into the
+// cache, unless they came with a request's own package files; the directory goes.
+void TakeNewPackages(const fs::path& target, const fs::path& cache, bool keep) {
+  fs::path downloads = target / ".kiln-downloads";
   std::error_code ec;
-  for (const fs::directory_entry& e : fs::directory_iterator(archives, ec)) {
-    if (e.path().extension() != ".deb") continue;
-    struct stat st {};
-    // A regular file of the build's own (not a link of the cache's, nor a symlink).
-    if (keep && lstat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-        !fs::exists(cache / e.path().filename(), ec)) {
+  struct stat st {};
+  // The image's own directory, not a link the packages' scripts put there.
+  if (lstat(downloads.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fs::remove(downloads, ec);
+    return;
+  }
+  for (const fs::directory_entry& e : fs::directory_iterator(downloads, ec)) {
+    if (!keep || e.path().extension() != ".deb") continue;
+    if (lstat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (!fs::exists(cache / e.path().filename(), ec)) {
       fs::create_hard_link(e.path(), cache / e.path().filename(), ec);
       if (ec) fs::copy_file(e.path(), cache / e.path().filename(), ec);
     }
-    fs::remove(e.path(), ec);
   }
-  fs::remove_all(archives / "partial", ec);
-  fs::create_directories(archives / "partial", ec);
-  fs::remove(archives / "lock", ec);
+  fs::remove_all(downloads, ec);
+}
+
+// The device nodes mmdebstrap makes in /dev when it runs as root of the host (the sandbox
+// cannot mknod), made the same way, and /dev's times as the packages left them (those of
+// /proc, from the same base-files entry): the image is the one a root build makes.
+void MakeDevNodes(const fs::path& target) {
+  sys::RootDir root(target);
+  if (!root.IsDirectory("/dev")) return;
+  struct Node {
+    const char* name;
+    unsigned major, minor;
+  };
+  for (const Node& n :
+       {Node{"console", 5, 1}, Node{"full", 1, 7}, Node{"null", 1, 3}, Node{"ptmx", 5, 2},
+        Node{"random", 1, 8}, Node{"tty", 5, 0}, Node{"urandom", 1, 9}, Node{"zero", 1, 5}}) {
+    root.MakeNode(std::string("/dev/") + n.name, 0666, makedev(n.major, n.minor));
+  }
+  for (const char* dir : {"/dev/pts", "/dev/shm"}) root.MakeDirs(dir, 0755);
+  root.Symlink("/proc/self/fd", "/dev/fd");
+  root.Symlink("/proc/self/fd/2", "/dev/stderr");
+  root.Symlink("/proc/self/fd/0", "/dev/stdin");
+  root.Symlink("/proc/self/fd/1", "/dev/stdout");
+  root.CopyTimes("/proc", "/dev");
 }
 
 }  // namespace
@@ -337,8 +369,9 @@ bool DebianBootstrapStage::RunOnce(const engine::StageContext& ctx, engine::Stag
   sys::RunResult r = sys::RunInSandbox(sandbox, run);
   if (r.ok()) {
     if (!options_.package_cache.empty()) {
-      TakeNewPackages(archives, options_.package_cache, !own_packages);
+      TakeNewPackages(target, options_.package_cache, !own_packages);
     }
+    if (options_.variant != "extract") MakeDevNodes(target);
     return true;
   }
   if (r.kind == sys::ExitKind::kTimedOut) {

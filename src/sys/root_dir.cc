@@ -5,6 +5,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -345,6 +346,24 @@ bool RootDir::CopyTree(std::string_view from, std::string_view to, uid_t uid, gi
     return false;
   }
   return true;
+}
+
+bool RootDir::MakeNode(std::string_view path, mode_t mode, dev_t dev) const {
+  std::string name;
+  Fd dir(OpenParent(path, name));
+  if (!dir.ok()) return false;
+  unlinkat(dir.get(), name.c_str(), 0);
+  return mknodat(dir.get(), name.c_str(), S_IFCHR | mode, dev) == 0 &&
+         fchmodat(dir.get(), name.c_str(), mode, 0) == 0;
+}
+
+bool RootDir::CopyTimes(std::string_view from, std::string_view to) const {
+  Fd src(Open(from, O_RDONLY));
+  Fd dst(Open(to, O_RDONLY));
+  struct stat st {};
+  if (!src.ok() || !dst.ok() || fstat(src.get(), &st) != 0) return false;
+  timespec times[2] = {st.st_atim, st.st_mtim};
+  return futimens(dst.get(), times) == 0;
 }
 
 }  // namespace kiln::sys
