@@ -42,8 +42,8 @@ case "${1:-}" in
   *) die "unknown argument '$1' (usage: scripts/check-fresh-install.sh [--full])" ;;
 esac
 
-[ "$(id -u)" -eq 0 ] || die "needs root (it makes a root file system and chroots into it): run it with sudo"
-for tool in mmdebstrap git python3 unshare chroot; do
+[ "$(id -u)" -eq 0 ] || die "needs root (it makes a root file system and enters it): run it with sudo"
+for tool in mmdebstrap git python3 unshare pivot_root; do
   command -v "$tool" >/dev/null || die "$tool is missing: run scripts/install-deps.sh test first"
 done
 
@@ -124,9 +124,14 @@ cleanup() {
 trap cleanup EXIT
 
 # inside COMMAND: runs a shell command in the root's checkout as a new root login would,
-# with nothing from this environment.
+# with nothing from this environment. The root becomes "/" of a mount namespace of its own
+# (pivot_root, the old root unmounted), not a chroot: as on a real machine, where kiln's
+# sandboxes make user namespaces, which the kernel refuses inside a chroot.
 inside() {
-  chroot "$root" /usr/bin/env -i HOME=/root PATH=$plain_path /bin/bash -c "cd /root/kiln && $1" </dev/null
+  unshare --mount --propagation private -- /bin/sh -c '
+    cd "$1" && pivot_root . .old-root && /.old-root/usr/bin/umount -l /.old-root &&
+    exec /usr/bin/env -i HOME=/root PATH="$2" /bin/bash -c "cd /root/kiln && $3"' \
+    inside "$root" "$plain_path" "$1" </dev/null
 }
 
 # expect_refusal WHAT WANT_EXIT COMMAND: the command exits WANT_EXIT with exactly one line on
@@ -171,6 +176,7 @@ make_root() {
   git -C "$root/root/kiln" checkout --quiet --detach "$commit"
   # The root is a mount point as / is on a real machine (kiln's `unshare --propagation
   # private` needs that), with /proc, /sys and /dev, and the .deb cache as apt's archive.
+  mkdir -p "$root/.old-root"
   mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys"

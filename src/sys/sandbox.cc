@@ -390,8 +390,9 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
   }
   close(ready[0]);
   if (unshare(CLONE_NEWUSER) != 0) {
-    Say("cannot make a user namespace (is user.max_user_namespaces 0, or "
-        "kernel.unprivileged_userns_clone off?)\n");
+    Say("cannot make a user namespace: inside a chroot the kernel refuses them (run kiln in "
+        "the machine's own root or a container's), or user.max_user_namespaces is 0, or "
+        "kernel.unprivileged_userns_clone is off\n");
     Fail(err_fd, "unshare", "CLONE_NEWUSER");
   }
   (void)!write(ready[1], "x", 1);
