@@ -86,7 +86,7 @@ done
 {
   echo "# kiln build: root mode (5a455f6) vs sandboxed builds — $(date -u +%FT%TZ), $(hostname -s)"
   echo "# $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; kickstart $KS; $ROUNDS round(s)"
-  echo "# seconds (median over rounds) and sandboxed/root; cold image SHA-256 compared"
+  echo "# seconds (median over rounds; with 2 rounds the lower) and sandboxed/root; cold image SHA-256 compared"
   printf '%-5s %-10s %9s %9s %7s\n' type case root sandbox ratio
   for type in $TYPES; do
     for case in cold warm identical; do
@@ -104,4 +104,7 @@ done
       echo "$type: cold images DIFFER: root $rs / sandbox $ss"
     fi
   done
+  echo
+  echo "# every timed build: mode, type, case, seconds, image sha256 (rounds in order)"
+  cat "$ROWS"
 } | tee "$RESULTS"
