@@ -68,8 +68,9 @@ std::string DebianBootstrapStage::Repositories() const {
 }
 
 engine::StageInputs DebianBootstrapStage::Inputs() const {
+  // 4: the sandboxed bootstrap with the device nodes a root build has (3 had none).
   return {"bootstrap",
-          3,
+          4,
           "",
           {{"suite", options_.suite},
            {"variant", options_.variant},
