@@ -297,6 +297,7 @@ TEST_F(SandboxTest, OutboundReachesTheMirrorButNotTheHostLoopback) {
   EXPECT_EQ(out.find("REACHED-GATEWAY"), std::string::npos) << out;
   EXPECT_NE(out.find("done"), std::string::npos) << out;
   EXPECT_EQ(ReadFile(root_ / "etc/resolv.conf"), "") << "the image's own file is unchanged";
+  EXPECT_EQ(out.find("slirp"), std::string::npos) << "slirp4netns's chatter is not the output";
   EXPECT_FALSE(HostCommandLines().find("slirp4netns") != std::string::npos &&
                HostCommandLines().find(root_.string()) != std::string::npos);
 }

@@ -358,6 +358,13 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
       int ready_fd = fcntl(slirp_ready[1], F_DUPFD, 10);
       int exit_fd = fcntl(slirp_exit[0], F_DUPFD, 10);
       if (ready_fd < 0 || exit_fd < 0 || dup2(ready_fd, 3) != 3 || dup2(exit_fd, 4) != 4) _exit(2);
+      // Its chatter ("Starting slirp", seccomp warnings) is not the script's output: a
+      // failure to start shows as the ready descriptor closing without a byte.
+      int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (devnull >= 0) {
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
+      }
       close_range(5, ~0U, 0);
       char* args[32];
       size_t n = 0;
