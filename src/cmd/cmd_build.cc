@@ -17,16 +17,19 @@
 #include "spec/kickstart_loader.h"
 #include "spec/spec_builder.h"
 #include "stages/build.h"
+#include "sys/build_namespace.h"
 
 namespace kiln::cmd {
 namespace {
+
+constexpr char kRootCacheDir[] = "/var/cache/kiln";
 
 struct BuildCliOptions {
   std::string config;
   std::string ks;
   spec::RequestFields fields;
   std::string output = "kiln-out";
-  std::string cache_dir = "/var/cache/kiln";
+  std::string cache_dir;  // "" = kRootCacheDir as root, UserCacheDir() otherwise
   double cache_max_gib = 20;
   stages::BuildLimits limits;  // none but the process count: the user builds their own file
   bool verbose = false;
@@ -107,13 +110,42 @@ class ConsoleReporter : public engine::Reporter {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-int Build(const BuildCliOptions& o) {
-  if (geteuid() != 0) {
-    std::cerr << "kiln build: must run as root for now: it makes the sandboxes its untrusted "
-                 "steps run in (user namespaces in the foreign id range, id-mapped mounts of "
-                 "the image); see docs/security.md\n";
+// Where an ordinary user's builds keep their cache: $XDG_CACHE_HOME/kiln or ~/.cache/kiln.
+std::string UserCacheDir() {
+  const char* xdg = getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && *xdg == '/') return std::string(xdg) + "/kiln";
+  const char* home = getenv("HOME");
+  return std::string(home != nullptr && *home == '/' ? home : "/nonexistent") + "/.cache/kiln";
+}
+
+int BuildHere(const BuildCliOptions& o);
+
+int Build(BuildCliOptions o) {
+  if (o.cache_dir.empty())
+    o.cache_dir = sys::NeedsBuildNamespace() ? UserCacheDir() : kRootCacheDir;
+  if (!sys::NeedsBuildNamespace()) return BuildHere(o);
+  // Not root: the build runs as root of a user namespace of its own (the first id of the
+  // user's subordinate range). The directories the user owns are made first, by the user.
+  for (const std::string& dir : {o.cache_dir, o.output}) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      std::cerr << "kiln build: cannot make " << dir << ": " << ec.message() << "\n";
+      return 1;
+    }
+  }
+  sys::BuildNamespace ns = sys::EnterBuildNamespace();
+  if (!ns.error.empty()) {
+    std::cerr << "kiln build: " << ns.error << "\n";
     return 1;
   }
+  if (!ns.inside) return ns.exit_code;
+  int code = BuildHere(o);
+  sys::GiveToInvoker(o.output);
+  return code;
+}
+
+int BuildHere(const BuildCliOptions& o) {
   const spec::RequestFields& fields = o.fields;
   spec::FileResolver resolver;
   Diagnostics diags;
@@ -157,13 +189,16 @@ int Build(const BuildCliOptions& o) {
 void SetupBuild(CLI::App& app, Action& action) {
   auto o = std::make_shared<BuildCliOptions>();
   CLI::App* build = app.add_subcommand(
-      "build", "Build an image on this machine from an imagebuild.conf or a kickstart (as root)");
+      "build",
+      "Build an image on this machine from an imagebuild.conf or a kickstart (as root, or as "
+      "a user with a subordinate id range: see docs/security.md)");
   build->add_option("CONFIG", o->config, "the seed's imagebuild.conf");
   build->add_option("--ks", o->ks, "kickstart file or URL");
   AddRequestFlags(build, o->fields);
   build->add_option("--output", o->output, "output directory (default kiln-out)");
   build->add_option("--cache-dir", o->cache_dir,
-                    "stage and package cache (default /var/cache/kiln)");
+                    "stage and package cache (default /var/cache/kiln as root, "
+                    "~/.cache/kiln otherwise)");
   build
       ->add_option("--cache-max-gib", o->cache_max_gib,
                    "bound of the stage cache in GiB; least recently used stages go first "

@@ -1,7 +1,6 @@
 #include "stages/bootstrap_deb.h"
 
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <regex>
@@ -68,9 +67,9 @@ std::string DebianBootstrapStage::Repositories() const {
 }
 
 engine::StageInputs DebianBootstrapStage::Inputs() const {
-  // 4: the sandboxed bootstrap with the device nodes a root build has (3 had none).
+  // 5: no device nodes in /dev, whoever builds (4 had those of a root build).
   return {"bootstrap",
-          4,
+          5,
           "",
           {{"suite", options_.suite},
            {"variant", options_.variant},
@@ -304,21 +303,14 @@ void TakeNewPackages(const fs::path& target, const fs::path& cache, bool keep) {
   fs::remove_all(downloads, ec);
 }
 
-// The device nodes mmdebstrap makes in /dev when it runs as root of the host (the sandbox
-// cannot mknod), made the same way, and /dev's times as the packages left them (those of
-// /proc, from the same base-files entry): the image is the one a root build makes.
-void MakeDevNodes(const fs::path& target) {
+// /dev as mmdebstrap makes it as root of the host, less the device nodes, which no build
+// can make without root (the sandbox cannot mknod, nor can an ordinary user's build) and no
+// image needs: a booted kernel mounts devtmpfs there, container runtimes their own /dev. So
+// every build, as root or not, makes the same image. /dev's times are those the packages left
+// (/proc's, from the same base-files entry).
+void MakeDevTree(const fs::path& target) {
   sys::RootDir root(target);
   if (!root.IsDirectory("/dev")) return;
-  struct Node {
-    const char* name;
-    unsigned major, minor;
-  };
-  for (const Node& n :
-       {Node{"console", 5, 1}, Node{"full", 1, 7}, Node{"null", 1, 3}, Node{"ptmx", 5, 2},
-        Node{"random", 1, 8}, Node{"tty", 5, 0}, Node{"urandom", 1, 9}, Node{"zero", 1, 5}}) {
-    root.MakeNode(std::string("/dev/") + n.name, 0666, makedev(n.major, n.minor));
-  }
   for (const char* dir : {"/dev/pts", "/dev/shm"}) root.MakeDirs(dir, 0755);
   root.Symlink("/proc/self/fd", "/dev/fd");
   root.Symlink("/proc/self/fd/2", "/dev/stderr");
@@ -372,7 +364,7 @@ bool DebianBootstrapStage::RunOnce(const engine::StageContext& ctx, engine::Stag
     if (!options_.package_cache.empty()) {
       TakeNewPackages(target, options_.package_cache, !own_packages);
     }
-    if (options_.variant != "extract") MakeDevNodes(target);
+    if (options_.variant != "extract") MakeDevTree(target);
     return true;
   }
   if (r.kind == sys::ExitKind::kTimedOut) {

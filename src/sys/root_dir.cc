@@ -348,15 +348,6 @@ bool RootDir::CopyTree(std::string_view from, std::string_view to, uid_t uid, gi
   return true;
 }
 
-bool RootDir::MakeNode(std::string_view path, mode_t mode, dev_t dev) const {
-  std::string name;
-  Fd dir(OpenParent(path, name));
-  if (!dir.ok()) return false;
-  unlinkat(dir.get(), name.c_str(), 0);
-  return mknodat(dir.get(), name.c_str(), S_IFCHR | mode, dev) == 0 &&
-         fchmodat(dir.get(), name.c_str(), mode, 0) == 0;
-}
-
 bool RootDir::CopyTimes(std::string_view from, std::string_view to) const {
   Fd src(Open(from, O_RDONLY));
   Fd dst(Open(to, O_RDONLY));

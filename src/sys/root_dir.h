@@ -43,8 +43,6 @@ class RootDir {
   bool Remove(std::string_view path) const;  // a file or an empty directory; true if gone
   bool Chown(std::string_view path, uid_t uid, gid_t gid) const;  // never follows the last link
   bool Chmod(std::string_view path, mode_t mode) const;           // not on symlinks
-  // A device node (mknod as root of the host: the sandbox cannot make one), its mode set.
-  bool MakeNode(std::string_view path, mode_t mode, dev_t dev) const;
   // `to` gets `from`'s access and modification times (directories and files alike).
   bool CopyTimes(std::string_view from, std::string_view to) const;
   // The names in a directory (no "." or ".."), or nullopt.

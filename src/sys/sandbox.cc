@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -19,6 +20,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+
+#include "sys/build_namespace.h"
 
 namespace kiln::sys {
 namespace fs = std::filesystem;
@@ -80,8 +83,10 @@ struct Plan {
 
 // --- async-signal-safe helpers for the child ---------------------------------------------
 
-void Say(const char* a, const char* b = "", const char* c = "") {
-  for (const char* s : {"kiln sandbox: ", a, b, c}) {
+// One line of the sandbox's own on the program's output (the caller ends it with "\n").
+void Say(const char* a, const char* b = "", const char* c = "", const char* d = "",
+         const char* e = "") {
+  for (const char* s : {"kiln sandbox: ", a, b, c, d, e}) {
     if (*s != '\0') (void)!write(STDERR_FILENO, s, strlen(s));
   }
 }
@@ -90,8 +95,8 @@ void Say(const char* a, const char* b = "", const char* c = "") {
 [[noreturn]] void Fail(int err_fd, const char* step, const char* path) {
   int e = errno;
   const char* name = strerrorname_np(e);
-  Say(step, " ", path);
-  Say(": ", name != nullptr ? name : "error", "\n");
+  Say(step, " ", path, ": ", name != nullptr ? name : "error");
+  (void)!write(STDERR_FILENO, "\n", 1);
   (void)!write(err_fd, &e, sizeof e);
   _exit(126);
 }
@@ -282,8 +287,8 @@ void SendTrees(const Plan& plan, pid_t sandbox, int channel) {
     if (attr.attr_set != 0 &&
         mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
       const char* name = strerrorname_np(errno);
-      Say("id-mapped or read-only mount of ", t.source.c_str(), " refused: ");
-      Say(name != nullptr ? name : "error",
+      Say("id-mapped or read-only mount of ", t.source.c_str(),
+          " refused: ", name != nullptr ? name : "error",
           " (the file system must support id-mapped mounts: ext4, xfs, btrfs, tmpfs do)\n");
       _exit(12);
     }
@@ -603,10 +608,20 @@ std::string FindProgram(const std::string& name) {
   return "";
 }
 
-bool InInitialUserNamespace() {
-  std::ifstream in("/proc/self/uid_map");
-  std::string inner, outer, count;
-  return in >> inner >> outer >> count && inner == "0" && outer == "0" && count == "4294967295";
+// True when this process's mount namespace belongs to its own user namespace (so it may
+// copy mounts: open_tree).
+bool OwnsMountNamespace() {
+  int mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+  if (mnt < 0) return false;
+  int owner = ioctl(mnt, NS_GET_USERNS);
+  close(mnt);
+  if (owner < 0) return false;
+  struct stat a {
+  }, b{};
+  bool same = fstat(owner, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 &&
+              a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  close(owner);
+  return same;
 }
 
 }  // namespace
@@ -645,6 +660,14 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
           "(or give the scripts no network: --script-network none)";
       return missing;
     }
+    if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+      RunResult missing;
+      missing.error =
+          "outbound network for scripts needs /dev/net/tun open to the build's ids (here it is "
+          "root's alone; Debian's udev makes it 0666: chmod 0666 /dev/net/tun), or give the "
+          "scripts no network: --script-network none";
+      return missing;
+    }
     plan.outbound = true;
     plan.slirp_args = {slirp,
                        "--configure",
@@ -666,16 +689,21 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
     plan.gid_map = plan.uid_map;
     plan.make_trees = true;
   } else if (geteuid() == 0) {
-    // Root of a build's user namespace (already not root outside): its ids one to one.
+    // Root of a build's user namespace (already not root outside): the image's ids one to
+    // one, and nothing else (not the invoking user, sys/build_namespace.h). The helper, which
+    // keeps the rights of the namespace outside, attaches the image when this namespace owns
+    // its mount namespace; the sandbox could not walk the invoker's directories to it.
     plan.uid_map = "0 0 65536\n";
     plan.gid_map = plan.uid_map;
+    plan.make_trees = OwnsMountNamespace();
   } else {
     // Anyone else can map only themselves, as root inside.
     plan.uid_map = "0 " + std::to_string(geteuid()) + " 1\n";
     plan.gid_map = "0 " + std::to_string(getegid()) + " 1\n";
     plan.deny_setgroups = true;
   }
-  plan.trees.push_back({root, plan.make_trees, false});  // tree 0: the image
+  bool idmap = InInitialUserNamespace() && plan.make_trees;
+  plan.trees.push_back({root, idmap, false});  // tree 0: the image
   if (sandbox.host_view) {
     // The host's file system as it is, with private /run, /tmp, /var/tmp and /dev; the image
     // at image_at. The host's device nodes are bound from a stash made before /dev is
