@@ -12,12 +12,12 @@
 #include "cmd/limit_flags.h"
 #include "cmd/request_flags.h"
 #include "cmd/subcommands.h"
+#include "cmd/without_root.h"
 #include "core/text.h"
 #include "engine/reporter.h"
 #include "spec/kickstart_loader.h"
 #include "spec/spec_builder.h"
 #include "stages/build.h"
-#include "sys/build_namespace.h"
 
 namespace kiln::cmd {
 namespace {
@@ -123,26 +123,7 @@ int BuildHere(const BuildCliOptions& o);
 int Build(BuildCliOptions o) {
   if (o.cache_dir.empty())
     o.cache_dir = sys::NeedsBuildNamespace() ? UserCacheDir() : kRootCacheDir;
-  if (!sys::NeedsBuildNamespace()) return BuildHere(o);
-  // Not root: the build runs as root of a user namespace of its own (the first id of the
-  // user's subordinate range). The directories the user owns are made first, by the user.
-  for (const std::string& dir : {o.cache_dir, o.output}) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      std::cerr << "kiln build: cannot make " << dir << ": " << ec.message() << "\n";
-      return 1;
-    }
-  }
-  sys::BuildNamespace ns = sys::EnterBuildNamespace();
-  if (!ns.error.empty()) {
-    std::cerr << "kiln build: " << ns.error << "\n";
-    return 1;
-  }
-  if (!ns.inside) return ns.exit_code;
-  int code = BuildHere(o);
-  sys::GiveToInvoker(o.output);
-  return code;
+  return RunBuildWithoutRoot("kiln build", o.cache_dir, o.output, [&o] { return BuildHere(o); });
 }
 
 int BuildHere(const BuildCliOptions& o) {

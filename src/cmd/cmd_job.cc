@@ -18,6 +18,7 @@
 #include "cmd/cancel_signals.h"
 #include "cmd/limit_flags.h"
 #include "cmd/subcommands.h"
+#include "cmd/without_root.h"
 #include "core/build_spec_json.h"
 #include "engine/reporter.h"
 #include "stages/build.h"
@@ -115,6 +116,11 @@ int RunJob(const JobOptions& o) {
 
 }  // namespace
 
+// A worker that is not root runs each build as root of a user namespace of its own.
+int Job(const JobOptions& o) {
+  return RunBuildWithoutRoot("kiln job", o.cache_dir, o.output, [&o] { return RunJob(o); });
+}
+
 void SetupJob(CLI::App& app, Action& action) {
   auto o = std::make_shared<JobOptions>();
   CLI::App* job = app.add_subcommand(
@@ -125,7 +131,7 @@ void SetupJob(CLI::App& app, Action& action) {
   job->add_option("--cache-dir", o->cache_dir, "stage and package cache");
   job->add_option("--cache-max-gib", o->cache_max_gib, "bound of the stage cache in GiB");
   AddLimitFlags(job, o->limits);
-  job->callback([o, &action] { action = [o] { return RunJob(*o); }; });
+  job->callback([o, &action] { action = [o] { return Job(*o); }; });
 }
 
 }  // namespace kiln::cmd

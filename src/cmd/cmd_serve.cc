@@ -13,6 +13,7 @@
 #include "cmd/limit_flags.h"
 #include "cmd/service_signals.h"
 #include "cmd/subcommands.h"
+#include "cmd/without_root.h"
 #include "queue/amqp.h"
 #include "server/api.h"
 #include "server/coordinator.h"
@@ -33,6 +34,7 @@ struct ServeOptions {
   std::string listen = "0.0.0.0:5000";
   std::string data_dir = "/var/lib/kiln";
   std::string cache_dir = "/var/cache/kiln";
+  std::string run_as;  // as root: the user to become ("" = kiln if it exists)
   int workers = 0;
   int threads = 2;
   double body_limit_mib = 64;
@@ -87,6 +89,8 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
         if (!from_flag("--data-dir")) o.data_dir = v.value;
       } else if (key == "cache_dir") {
         if (!from_flag("--cache-dir")) o.cache_dir = v.value;
+      } else if (key == "run_as") {
+        if (!from_flag("--run-as")) o.run_as = v.value;
       } else if (key == "workers") {
         if (!from_flag("--workers")) o.workers = std::stoi(v.value);
       } else if (key == "threads") {
@@ -105,7 +109,7 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
         if (!from_flag("--max-attempts")) o.max_attempts = std::stoi(v.value);
       } else {
         std::cerr << o.config << ":" << v.line << ": unknown key '" << key
-                  << "' in [server] (known: listen, data_dir, cache_dir, workers, threads, "
+                  << "' in [server] (known: listen, data_dir, cache_dir, run_as, workers, threads, "
                      "body_limit_mib, cache_max_gib, request_timeout, retention_days, "
                      "retention_max_gib, max_attempts)\n";
         return false;
@@ -165,12 +169,10 @@ int Serve(const ServeOptions& o) {
               << "'\n";
     return 2;
   }
-  if (o.workers > 0 && geteuid() != 0) {
-    std::cerr << "kiln serve: local workers build images and must run as root "
-                 "(or start with --workers 0)\n";
+  fs::path data_dir = fs::absolute(o.data_dir);
+  if (!DropRoot("kiln serve", o.run_as, {{data_dir}, {fs::absolute(o.cache_dir)}}, o.workers > 0)) {
     return 2;
   }
-  fs::path data_dir = fs::absolute(o.data_dir);
   fs::create_directories(data_dir);
   // The database, tokens and every build's files: the service's alone (a build's bootstrap
   // sees the host's files as nobody, docs/security.md).
@@ -310,6 +312,9 @@ void SetupServe(CLI::App& app, Action& action) {
                     "database, logs and artifacts (default /var/lib/kiln)");
   serve->add_option("--cache-dir", o->cache_dir,
                     "stage and package cache of the local workers (default /var/cache/kiln)");
+  serve->add_option("--run-as", o->run_as,
+                    "started as root: the user to run as, builds in its subordinate id range "
+                    "(default kiln, if that account exists; root keeps root)");
   serve->add_option("--workers", o->workers, "local workers: builds run at once on this host")
       ->check(CLI::Range(0, 64));
   serve->add_option("--threads", o->threads, "HTTP I/O threads (default 2)")

@@ -10,6 +10,7 @@
 #include "cmd/limit_flags.h"
 #include "cmd/service_signals.h"
 #include "cmd/subcommands.h"
+#include "cmd/without_root.h"
 #include "core/build_spec.h"
 #include "core/text.h"
 #include "sys/files.h"
@@ -23,6 +24,7 @@ struct WorkerFlags {
   std::string master, token_file, broker, arch = "x86_64", releases = "bookworm", id;
   std::string data_dir = "/var/lib/kiln-worker";
   std::string cache_dir;
+  std::string run_as;  // as root: the user to become ("" = kiln if it exists)
   int capacity = 1;
   double cache_max_gib = 20;
   double lease_s = 30;
@@ -72,16 +74,16 @@ int RunWorker(const WorkerFlags& f) {
     std::cerr << "kiln worker: the token file " << f.token_file << " is empty\n";
     return 2;
   }
-  if (geteuid() != 0) {
-    std::cerr << "kiln worker: workers build images and must run as root\n";
-    return 2;
-  }
   o.master_url = f.master;
   o.broker_url = f.broker;
   o.id = f.id.empty() ? DefaultId(o.arch) : f.id;
   o.capacity = f.capacity;
   o.data_dir = fs::absolute(f.data_dir);
   if (!f.cache_dir.empty()) o.cache_dir = fs::absolute(f.cache_dir);
+  if (!DropRoot("kiln worker", f.run_as,
+                {{o.data_dir}, {o.cache_dir.empty() ? o.data_dir / "cache" : o.cache_dir}}, true)) {
+    return 2;
+  }
   o.kiln_binary = fs::read_symlink("/proc/self/exe");
   o.cache_max_gib = f.cache_max_gib;
   o.limits = f.limits;
@@ -125,6 +127,9 @@ void SetupWorker(CLI::App& app, Action& action) {
   cmd->add_option("--cache-dir", f->cache_dir,
                   "stage and package cache (default DATA_DIR/cache; workers of one host may "
                   "share it)");
+  cmd->add_option("--run-as", f->run_as,
+                  "started as root: the user to run as, builds in its subordinate id range "
+                  "(default kiln, if that account exists; root keeps root)");
   cmd->add_option("--id", f->id, "worker id shown on the workers page (default HOST:ARCH:PID)");
   cmd->add_option("--cache-max-gib", f->cache_max_gib, "bound of the stage cache in GiB");
   AddLimitFlags(cmd, f->limits);

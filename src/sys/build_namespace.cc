@@ -108,35 +108,61 @@ bool InInitialUserNamespace() {
 
 bool NeedsBuildNamespace() { return geteuid() != 0; }
 
-BuildNamespace EnterBuildNamespace() {
-  BuildNamespace out;
-  uid_t uid = getuid();
-  gid_t gid = getgid();
-  passwd* pw = getpwuid(uid);
-  std::string user = pw != nullptr ? pw->pw_name : std::to_string(uid);
+namespace {
+
+struct BuildIds {
+  std::string user;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  IdRange uids, gids;
+};
+
+// The invoking user's ids and subordinate ranges, or nullopt and what is missing.
+std::optional<BuildIds> FindBuildIds(std::string& error) {
+  BuildIds ids;
+  ids.uid = getuid();
+  ids.gid = getgid();
+  passwd* pw = getpwuid(ids.uid);
+  ids.user = pw != nullptr ? pw->pw_name : std::to_string(ids.uid);
   if (std::string why = SandboxUnavailableReason(); !why.empty()) {
-    out.error = why;
-    return out;
+    error = why;
+    return std::nullopt;
   }
-  std::optional<IdRange> uids = SubordinateRange("/etc/subuid", user, uid);
-  std::optional<IdRange> gids = SubordinateRange("/etc/subgid", user, uid);
+  std::optional<IdRange> uids = SubordinateRange("/etc/subuid", ids.user, ids.uid);
+  std::optional<IdRange> gids = SubordinateRange("/etc/subgid", ids.user, ids.uid);
   if (!uids || !gids) {
     IdRange free = FreeSubordinateRange("/etc/subuid", "/etc/subgid");
-    out.error = "user " + user + " has no subordinate " + (uids ? "gid" : "uid") + " range of " +
-                std::to_string(kBuildIdCount) + " ids in " +
-                (uids ? "/etc/subgid" : "/etc/subuid") +
-                " (a build's root is the first id of that range, never " + user +
-                " itself); as root: usermod --add-subuids " + Range(free) + " --add-subgids " +
-                Range(free) + " " + user;
-    return out;
+    error = "user " + ids.user + " has no subordinate " + (uids ? "gid" : "uid") + " range of " +
+            std::to_string(kBuildIdCount) + " ids in " + (uids ? "/etc/subgid" : "/etc/subuid") +
+            " (a build's root is the first id of that range, never " + ids.user +
+            " itself); as root: usermod --add-subuids " + Range(free) + " --add-subgids " +
+            Range(free) + " " + ids.user;
+    return std::nullopt;
   }
   for (const char* helper : {"/usr/bin/newuidmap", "/usr/bin/newgidmap"}) {
     if (access(helper, X_OK) != 0) {
-      out.error = std::string("builds as an ordinary user need ") + helper +
-                  " (package uidmap): scripts/install-deps.sh build";
-      return out;
+      error = std::string("builds without root need ") + helper +
+              " (package uidmap): scripts/install-deps.sh build";
+      return std::nullopt;
     }
   }
+  ids.uids = *uids;
+  ids.gids = *gids;
+  return ids;
+}
+
+}  // namespace
+
+std::string BuildNamespaceUnavailableReason() {
+  std::string error;
+  FindBuildIds(error);
+  return error;
+}
+
+BuildNamespace EnterBuildNamespace() {
+  BuildNamespace out;
+  std::optional<BuildIds> ids = FindBuildIds(out.error);
+  if (!ids) return out;
   int to_parent[2], to_child[2];
   if (pipe2(to_parent, O_CLOEXEC) != 0 || pipe2(to_child, O_CLOEXEC) != 0) {
     out.error = std::string("pipe: ") + strerror(errno);
@@ -182,8 +208,8 @@ BuildNamespace EnterBuildNamespace() {
              "): inside a chroot the kernel refuses them; run kiln in the machine's own root or a "
              "container's";
   } else {
-    failed = MapIds("/usr/bin/newuidmap", child, *uids, uid);
-    if (failed.empty()) failed = MapIds("/usr/bin/newgidmap", child, *gids, gid);
+    failed = MapIds("/usr/bin/newuidmap", child, ids->uids, ids->uid);
+    if (failed.empty()) failed = MapIds("/usr/bin/newgidmap", child, ids->gids, ids->gid);
   }
   (void)!write(to_child[1], failed.empty() ? "y" : "n", 1);
   close(to_child[1]);

@@ -49,6 +49,10 @@ bool NeedsBuildNamespace();
 // True in the host's own user namespace (all ids mapped one to one).
 bool InInitialUserNamespace();
 
+// "" if this process can enter a build namespace, else what is missing and the command that
+// fixes it (user namespaces off, no subordinate range, no newuidmap).
+std::string BuildNamespaceUnavailableReason();
+
 // Forks; the child makes a user and mount namespace, the parent maps the ids through
 // newuidmap/newgidmap, and the child becomes the namespace's root and returns {inside}. The
 // parent waits for it (passing SIGTERM and SIGHUP on; SIGINT reaches both from the
