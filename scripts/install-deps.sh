@@ -8,6 +8,10 @@
 #   scripts/install-deps.sh undo    # remove what this script installed (and what apt pulled
 #                                   # in for them), as recorded in /var/lib/kiln/install-deps.log
 #
+# Like a package's postinst, it also makes the service account `kiln serve` and `kiln worker`
+# run as when started by root: a system user `kiln` with a subordinate id range for its builds
+# (undo removes it again if this script made it).
+#
 # Runs as root, or through sudo. When apt is busy (another apt, unattended-upgrades), it waits
 # up to KILN_APT_LOCK_WAIT seconds (default 60) for the lock, then stops with nothing changed.
 set -euo pipefail
@@ -29,6 +33,8 @@ build_pkgs=(
   mmdebstrap zstd util-linux ca-certificates
   # %post scripts' outbound network: a user-mode TCP/IP stack outside the sandbox
   slirp4netns
+  # builds without root: newuidmap/newgidmap map a user's subordinate ids (docs/security.md)
+  uidmap
   # mmdebstrap refuses another architecture than the host's (i686 on x86_64) without it
   arch-test
   # image assembly without mounting: partition tables, file systems, GRUB, ISO, qcow2
@@ -79,7 +85,7 @@ missing=()
 if [ "$profile" = undo ]; then
   # Only what is still installed; packages in use elsewhere are the user's to keep (apt says).
   wanted=($(sort -u "$record" 2>/dev/null || true))
-  if [ "${#wanted[@]}" -eq 0 ]; then
+  if [ "${#wanted[@]}" -eq 0 ] && [ ! -s /var/lib/kiln/install-deps.account ]; then
     echo "install-deps: nothing to undo ($record lists no packages)"
     exit 0
   fi
@@ -98,7 +104,9 @@ if [ "$profile" = undo ]; then
   missing=("${installed[@]}")
 elif [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps: all ${#wanted[@]} packages present"
-  exit 0
+  if id kiln >/dev/null 2>&1; then
+    exit 0
+  fi
 fi
 
 # Root, or sudo that works without asking, or sudo that may ask on this terminal.
@@ -109,6 +117,10 @@ elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
 elif command -v sudo >/dev/null && [ -t 0 ]; then
   sudo=(sudo)
 else
+  if [ "${#missing[@]}" -eq 0 ]; then
+    die "the service user kiln is to be made and there is no way to become root: run this" \
+      "as root, or as a user who may use sudo"
+  fi
   die "${#missing[@]} packages to install (${missing[@]:0:3} ...) and no way to become root:" \
     "run this as root, or as a user who may use sudo"
 fi
@@ -151,7 +163,31 @@ apt() {
   die "apt-get $step failed (above)"
 }
 
+# The service account: a system user whose subordinate ids (the first 65536-id block above
+# every range already given out) are its builds' ids. Made once; undo removes it if made here.
+account_record=/var/lib/kiln/install-deps.account
+ensure_service_user() {
+  if id kiln >/dev/null 2>&1; then
+    return 0
+  fi
+  local end start
+  end=$(cat /etc/subuid /etc/subgid 2>/dev/null |
+    awk -F: 'BEGIN { m = 100000 } NF == 3 && $2 + $3 > m { m = $2 + $3 } END { print m }')
+  start=$(((end + 65535) / 65536 * 65536))
+  "${sudo[@]}" useradd --system --home-dir /var/lib/kiln --shell /usr/sbin/nologin kiln
+  "${sudo[@]}" usermod --add-subuids "$start-$((start + 65535))" \
+    --add-subgids "$start-$((start + 65535))" kiln
+  "${sudo[@]}" mkdir -p "$(dirname "$account_record")"
+  echo kiln | "${sudo[@]}" tee "$account_record" >/dev/null
+  echo "install-deps: made the service user kiln (subordinate ids $start-$((start + 65535)))"
+}
+
 if [ "$profile" = undo ]; then
+  if [ -s "$account_record" ]; then
+    "${sudo[@]}" userdel kiln 2>/dev/null || true
+    "${sudo[@]}" rm -f "$account_record"
+    echo "install-deps: removed the service user kiln"
+  fi
   echo "install-deps: removing ${missing[*]:-nothing} and what apt installed only for them"
   [ "${#missing[@]}" -eq 0 ] || apt purge -y --autoremove "${missing[@]}"
   "${sudo[@]}" rm -f "$record"
@@ -159,9 +195,12 @@ if [ "$profile" = undo ]; then
   exit 0
 fi
 
-echo "install-deps: installing ${missing[*]}"
-apt update
-apt install -y --no-install-recommends "${missing[@]}"
-"${sudo[@]}" mkdir -p "$(dirname "$record")"
-printf '%s\n' "${missing[@]}" | "${sudo[@]}" tee -a "$record" >/dev/null
-echo "install-deps: done ($record lists what was installed; 'scripts/install-deps.sh undo' removes it)"
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt update
+  apt install -y --no-install-recommends "${missing[@]}"
+  "${sudo[@]}" mkdir -p "$(dirname "$record")"
+  printf '%s\n' "${missing[@]}" | "${sudo[@]}" tee -a "$record" >/dev/null
+  echo "install-deps: done ($record lists what was installed; 'scripts/install-deps.sh undo' removes it)"
+fi
+ensure_service_user

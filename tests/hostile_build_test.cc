@@ -60,23 +60,56 @@ bool HostHasProcess(const std::string& marker) {
   return false;
 }
 
-class HostileBuildTest : public ::testing::Test {
+// Each test runs twice: as root (`kiln build` as root of the host) and as an ordinary user
+// with a subordinate id range (the build as root of its own user namespace).
+class HostileBuildTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     if (std::string why = kiln::testing::RealBuildSkipReason(); !why.empty()) GTEST_SKIP() << why;
+    if (AsUser()) {
+      if (std::string why = kiln::testing::PrepareBuildUser(KILN_BINARY, user_); !why.empty()) {
+        GTEST_SKIP() << why;
+      }
+    }
   }
+
+  bool AsUser() const { return GetParam(); }
+  // Where a build's outputs and stages go: the shared ones as root, the user's own otherwise.
+  fs::path Out(const std::string& name) const {
+    return AsUser() ? user_.home / "hostile-tests" / name : kWork / name;
+  }
+  fs::path Cache() const { return AsUser() ? user_.home / ".cache" / "kiln" : kCache; }
 
   RunResult Build(const std::string& ks_text, const std::string& out,
                   const std::string& extra = "") {
-    return kiln::testing::KilnBuild(KILN_BINARY, ks_text, out, "--type tar " + extra);
+    if (!AsUser()) {
+      return kiln::testing::KilnBuild(KILN_BINARY, ks_text, out, "--type tar " + extra);
+    }
+    fs::path ks = kWork / ("user-" + out + ".ks");
+    std::ofstream(ks) << ks_text;
+    fs::permissions(ks, fs::perms::others_read, fs::perm_options::add);
+    return Sh(user_.As(user_.kiln + " build --ks " + ks.string() + " --output " +
+                       Out(out).string() + " --cache-dir " + Cache().string() + " --type tar " +
+                       extra));
   }
+
+  kiln::testing::BuildUser user_;
 };
 
-TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
+INSTANTIATE_TEST_SUITE_P(AsRootAndAsAUser, HostileBuildTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "AsAUser" : "AsRoot";
+                         });
+
+TEST_P(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
   // A secret only the host has, a service on its loopback, and a process of its own.
-  fs::path secret = "/var/tmp/kiln-hostile-secret-" + Id();
+  // As a user: the secret is the user's own (the build's scripts must not hold the invoker's
+  // files either: its service's database and tokens).
+  fs::path secret = AsUser() ? user_.home / ("hostile-secret-" + Id())
+                             : fs::path("/var/tmp/kiln-hostile-secret-" + Id());
   std::ofstream(secret) << "host-secret-" << Id() << "\n";
   fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
+  if (AsUser()) Sh("chown " + user_.name + ": " + secret.string());
   kiln::testing::LoopbackListener listener;
   ASSERT_TRUE(listener.ok());
   std::string port = listener.port();
@@ -147,7 +180,7 @@ TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
   bool victim_alive = kill(victim, 0) == 0;
   kill(victim, SIGKILL);
   waitpid(victim, nullptr, 0);
-  std::string log = ReadFile(kWork / "hostile" / "build.log");
+  std::string log = ReadFile(Out("hostile") / "build.log");
 
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(HostState(watched), before) << "the host's files, name and mounts are unchanged";
@@ -162,7 +195,7 @@ TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
     EXPECT_NE(log.find(good), std::string::npos) << good << "\n" << log;
   }
   // What the scripts wrote went into the image, not the host.
-  fs::path image = kWork / "hostile" / "kiln-bookworm-tar-x86_64.tar.zst";
+  fs::path image = Out("hostile") / "kiln-bookworm-tar-x86_64.tar.zst";
   RunResult files = Sh("zstd -dc " + image.string() + " | tar -xO ./etc/from-nochroot");
   EXPECT_EQ(files.out.substr(0, 9), "nochroot\n") << files.out;
   // The --log whose file an earlier script made a symlink (to a host path) is not followed.
@@ -173,7 +206,7 @@ TEST_F(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
 
 // kiln build's scripts reach the internet (through slirp4netns), never the host's loopback;
 // with --script-network none (a service's default) they reach nothing.
-TEST_F(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
+TEST_P(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
   kiln::testing::LoopbackListener listener;
   ASSERT_TRUE(listener.ok());
   std::string port = listener.port();
@@ -187,8 +220,8 @@ TEST_F(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
   listener.Close();
   ASSERT_EQ(outbound.exit_code, 0) << outbound.out;
   ASSERT_EQ(none.exit_code, 0) << none.out;
-  std::string out_log = ReadFile(kWork / "net-outbound" / "build.log");
-  std::string none_log = ReadFile(kWork / "net-none" / "build.log");
+  std::string out_log = ReadFile(Out("net-outbound") / "build.log");
+  std::string none_log = ReadFile(Out("net-none") / "build.log");
   EXPECT_NE(out_log.find("RESOLVED"), std::string::npos) << out_log;
   EXPECT_NE(none_log.find("no-dns"), std::string::npos) << none_log;
   for (const std::string* log : {&out_log, &none_log}) {
@@ -197,7 +230,7 @@ TEST_F(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
   }
 }
 
-TEST_F(HostileBuildTest, AForkBombFailsItsBuildAndNotTheOneBesideIt) {
+TEST_P(HostileBuildTest, AForkBombFailsItsBuildAndNotTheOneBesideIt) {
   std::string nonce = Id() + "-" + std::to_string(time(nullptr));
   auto beside = std::async(std::launch::async, [&] {
     return Build(std::string(kSmall) + "%post\nsleep 5; echo " + nonce + " > /etc/beside\n%end\n",
@@ -213,7 +246,7 @@ TEST_F(HostileBuildTest, AForkBombFailsItsBuildAndNotTheOneBesideIt) {
   EXPECT_NE(bomb.out.find("[resource/process-limit-exceeded]"), std::string::npos) << bomb.out;
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   RunResult beside_file =
-      Sh("zstd -dc " + (kWork / "beside-bomb" / "kiln-bookworm-tar-x86_64.tar.zst").string() +
+      Sh("zstd -dc " + (Out("beside-bomb") / "kiln-bookworm-tar-x86_64.tar.zst").string() +
          " | tar -xO ./etc/beside");
   EXPECT_EQ(beside_file.out, nonce + "\n");
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(120))
@@ -221,18 +254,18 @@ TEST_F(HostileBuildTest, AForkBombFailsItsBuildAndNotTheOneBesideIt) {
   EXPECT_FALSE(HostHasProcess("/var/lib/kiln/post-")) << "every process of the bomb is gone";
 }
 
-TEST_F(HostileBuildTest, FillingTheDiskEndsTheBuildAtItsBudget) {
+TEST_P(HostileBuildTest, FillingTheDiskEndsTheBuildAtItsBudget) {
   RunResult r = Build(std::string(kSmall) +
                           "%post\ndd if=/dev/zero of=/fill bs=1M count=3000 2>&1 | tail -1\n"
                           "sleep 5\n%end\n",
                       "disk-fill", "--disk-budget-gib 0.7");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("[resource/disk-budget-exceeded]"), std::string::npos) << r.out;
-  EXPECT_EQ(Sh("ls " + (kCache / "stages" / "work").string()).out, "")
+  EXPECT_EQ(Sh("ls " + (Cache() / "stages" / "work").string()).out, "")
       << "the stage's work directory is gone";
 }
 
-TEST_F(HostileBuildTest, AllocatingTwentyGibFailsInsideTheSandbox) {
+TEST_P(HostileBuildTest, AllocatingTwentyGibFailsInsideTheSandbox) {
   RunResult r = Build(std::string(kSmall) +
                           "%post --erroronfail\n"
                           "perl -e '$x = \"x\" x (20 * 1024**3); print \"ALLOCATED\\n\"'\n%end\n",

@@ -70,4 +70,50 @@ inline RunResult KilnBuild(const std::string& kiln, const std::string& ks_text,
             " --cache-dir " + kBuildCache.string() + " " + flags);
 }
 
+// The ordinary user the tests build as (without root: docs/security.md), and what it runs.
+struct BuildUser {
+  std::string name = "kiln-test-builder";
+  std::filesystem::path home;  // its own directory: outputs and its cache go there
+  std::string kiln;            // a copy of the binary it may run
+  // `command` as that user (HOME is its own).
+  std::string As(const std::string& command) const {
+    return "runuser -u " + name + " -- " + command;
+  }
+};
+
+// Makes the build user if missing (useradd gives a new user a subordinate id range, as on any
+// Debian machine), a copy of `kiln` it can run, and /dev/net/tun as udev leaves it (0666: a
+// build without root opens it for its scripts' network). "" or why the user cannot build.
+inline std::string PrepareBuildUser(const std::string& kiln, BuildUser& user) {
+  if (geteuid() != 0) return "making the build user needs root; run the slow tests as root";
+  if (Sh("command -v newuidmap").exit_code != 0) {
+    return "newuidmap is missing (scripts/install-deps.sh build installs uidmap)";
+  }
+  if (Sh("id " + user.name).exit_code != 0) {
+    RunResult made = Sh("useradd --create-home --shell /bin/sh " + user.name);
+    if (made.exit_code != 0) return "useradd " + user.name + ": " + made.out;
+  }
+  RunResult range = Sh("grep '^" + user.name + ":' /etc/subuid /etc/subgid | wc -l");
+  if (range.out != "2\n") {
+    return user.name + " got no subordinate id range from useradd (/etc/login.defs SUB_UID_COUNT)";
+  }
+  user.home = Sh("getent passwd " + user.name + " | cut -d: -f6").out;
+  while (!user.home.empty() && user.home.native().back() == '\n') {
+    user.home = user.home.native().substr(0, user.home.native().size() - 1);
+  }
+  Sh("chmod 0666 /dev/net/tun");
+  std::filesystem::path bin = kBuildWork / "bin";
+  std::filesystem::create_directories(bin);
+  std::filesystem::permissions(kBuildWork, std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  std::error_code ec;
+  std::filesystem::path fresh = bin / ("kiln.new." + std::to_string(getpid()));
+  std::filesystem::copy_file(kiln, fresh, std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return "cannot copy " + kiln + ": " + ec.message();
+  std::filesystem::rename(fresh, bin / "kiln", ec);
+  Sh("chmod 0755 " + bin.string() + " " + (bin / "kiln").string());
+  user.kiln = (bin / "kiln").string();
+  return "";
+}
+
 }  // namespace kiln::testing

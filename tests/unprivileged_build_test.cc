@@ -1,0 +1,116 @@
+// Builds without root (label slow; run as root, which makes the users): `kiln build` as an
+// ordinary user with a subordinate id range makes the very bytes a build as root makes, tar
+// and raw alike, gives the user its output, and `kiln boot-test` boots the result without
+// root. A user without a range gets the command that gives them one.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "shell.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using kiln::testing::ReadFile;
+using kiln::testing::RunResult;
+using kiln::testing::Sh;
+
+const fs::path kWork = kiln::testing::kBuildWork;
+
+// build_test's small tar (so the root build is a cache hit there) and boot_image_test's server.
+const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+const char* kServer =
+    "lang en_US.UTF-8\nkeyboard us\ntimezone Etc/UTC --utc\nrootpw --plaintext kiln\n"
+    "network --bootproto=dhcp --hostname=kiln-boot\n"
+    "bootloader --timeout=1 --append=\"console=ttyS0,115200\"\n"
+    "part /boot/efi --fstype=efi --size=64\npart / --fstype=ext4 --size=1024 --grow\n"
+    "%packages --excludedocs\n-nano\n%end\n"
+    "%post --erroronfail\necho kiln-boot-test > /etc/motd\n%end\n";
+
+class UnprivilegedBuildTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string why = kiln::testing::RealBuildSkipReason(); !why.empty()) GTEST_SKIP() << why;
+    if (std::string why = kiln::testing::PrepareBuildUser(KILN_BINARY, user_); !why.empty()) {
+      GTEST_SKIP() << why;
+    }
+  }
+
+  // The same kickstart built as root (shared cache) and as the user (its own cache).
+  void BuildBoth(const std::string& ks_text, const std::string& name, const std::string& type) {
+    RunResult root = kiln::testing::KilnBuild(KILN_BINARY, ks_text, "root-" + name, type);
+    ASSERT_EQ(root.exit_code, 0) << root.out;
+    fs::path ks = kWork / ("user-" + name + ".ks");
+    std::ofstream(ks) << ks_text;
+    fs::permissions(ks, fs::perms::others_read, fs::perm_options::add);
+    fs::path out = user_.home / "unprivileged-tests" / name;
+    fs::remove_all(out);
+    RunResult user =
+        Sh(user_.As(user_.kiln + " build --ks " + ks.string() + " --output " + out.string() +
+                    " --cache-dir " + (user_.home / ".cache" / "kiln").string() + " " + type));
+    ASSERT_EQ(user.exit_code, 0) << user.out;
+    std::string root_sums = ReadFile(kWork / ("root-" + name) / "SHA256SUMS");
+    EXPECT_EQ(root_sums.size(), 64u + 2 + root_sums.substr(66).size());
+    EXPECT_EQ(ReadFile(out / "SHA256SUMS"), root_sums) << "the same bytes as a build as root";
+    // Everything in the output is the user's, so they can move and delete it.
+    struct stat home {};
+    ASSERT_EQ(stat(user_.home.c_str(), &home), 0);
+    for (const fs::directory_entry& e : fs::recursive_directory_iterator(out)) {
+      struct stat st {};
+      ASSERT_EQ(lstat(e.path().c_str(), &st), 0);
+      EXPECT_EQ(st.st_uid, home.st_uid) << e.path();
+    }
+  }
+
+  kiln::testing::BuildUser user_;
+};
+
+TEST_F(UnprivilegedBuildTest, TarImageIsTheBytesOfARootBuild) {
+  BuildBoth(kSmall, "tar", "--type tar");
+}
+
+TEST_F(UnprivilegedBuildTest, RawImageIsTheBytesOfARootBuildAndBootsWithoutRoot) {
+  if (Sh("command -v qemu-system-x86_64").exit_code != 0) {
+    GTEST_SKIP() << "qemu is missing (scripts/install-deps.sh test installs it)";
+  }
+  BuildBoth(kServer, "raw", "--type raw");
+  fs::path image = user_.home / "unprivileged-tests" / "raw" / "kiln-bookworm-raw-x86_64.raw";
+  RunResult boot = Sh(user_.As(user_.kiln + " boot-test " + image.string() + " --timeout 400"));
+  EXPECT_EQ(boot.exit_code, 0) << boot.out;
+  EXPECT_NE(boot.out.find("login prompt after"), std::string::npos) << boot.out;
+  EXPECT_NE(ReadFile(image.string() + ".console.log").find("kiln-boot login:"), std::string::npos);
+}
+
+TEST_F(UnprivilegedBuildTest, AUserWithoutARangeIsToldTheCommandThatGivesOne) {
+  const std::string name = "kiln-test-norange";
+  Sh("userdel -r " + name);
+  ASSERT_EQ(
+      Sh("useradd --create-home --shell /bin/sh -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 " + name)
+          .exit_code,
+      0);
+  fs::path ks = kWork / "user-norange.ks";
+  std::ofstream(ks) << "lang C\nthisisnotacommand\n";
+  fs::permissions(ks, fs::perms::others_read, fs::perm_options::add);
+  std::string build =
+      "runuser -u " + name + " -- " + user_.kiln + " build --ks " + ks.string() + " --output /tmp";
+  RunResult refused = Sh(build);
+  EXPECT_EQ(refused.exit_code, 1) << refused.out;
+  EXPECT_NE(refused.out.find("user " + name + " has no subordinate uid range"), std::string::npos)
+      << refused.out;
+  // The fix it names works as given; then the build gets as far as the kickstart.
+  std::smatch fix;
+  ASSERT_TRUE(std::regex_search(refused.out, fix, std::regex("as root: (usermod [^\\n]+)")))
+      << refused.out;
+  ASSERT_EQ(Sh(fix[1].str()).exit_code, 0) << fix[1].str();
+  RunResult checked = Sh(build);
+  EXPECT_EQ(checked.exit_code, 1) << checked.out;
+  EXPECT_EQ(checked.out.find("subordinate"), std::string::npos) << checked.out;
+  EXPECT_NE(checked.out.find("thisisnotacommand"), std::string::npos) << checked.out;
+  Sh("userdel -r " + name);
+}
+
+}  // namespace
