@@ -1,8 +1,8 @@
 // The client with a real build (root, network; slow): `kiln submit --follow` in a
 // pseudo-terminal shows stage and overall progress bars that advance and finish, then
 // `kiln download` fetches every artifact, verified against the server's SHA-256, resumes a
-// broken-off file and refuses a corrupt one. The stage cache is the build tests'
-// (kiln-build-tests/cache), so the package set bootstraps once per machine.
+// broken-off file and refuses a corrupt one. The stage cache is the services'
+// (kiln-build-tests/service-cache), so the package set bootstraps once per machine.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
@@ -14,6 +14,7 @@
 #include <regex>
 
 #include "service_harness.h"
+#include "shell.h"
 
 namespace kiln::testing {
 namespace {
@@ -78,7 +79,7 @@ class ClientBuildTest : public ::testing::Test {
     curl_global_init(CURL_GLOBAL_ALL);
     dir_ = kWork / ("client-" + std::to_string(getpid()));
     fs::remove_all(dir_);
-    service_ = std::make_unique<Service>(KILN_BINARY, dir_, 1, kWork / "cache");
+    service_ = std::make_unique<Service>(KILN_BINARY, dir_, 1, kiln::testing::kServiceCache);
     ASSERT_TRUE(service_->Start()) << service_->Log();
   }
   void TearDown() override {

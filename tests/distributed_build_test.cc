@@ -2,7 +2,7 @@
 // master), and what happens when parts fail mid-build: a worker killed, the master killed and
 // restarted, a worker cut off from the master, a cancel, a SIGTERM. The builds are small tar
 // images whose %post sleeps, so each test can act while one runs; the stage and package
-// cache is the build tests' (kiln-build-tests/cache), so the bootstrap is shared.
+// cache is the services' (kiln-build-tests/service-cache), so the bootstrap is shared.
 #include <csignal>
 
 #include "core/sha256.h"
@@ -11,7 +11,7 @@
 namespace kiln::testing {
 namespace {
 
-const fs::path kSharedCache = fs::temp_directory_path() / "kiln-build-tests" / "cache";
+const fs::path kSharedCache = fs::temp_directory_path() / "kiln-build-tests" / "service-cache";
 
 class DistributedBuildTest : public DistributedTest {
  protected:

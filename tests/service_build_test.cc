@@ -1,16 +1,20 @@
 // Real builds through `kiln serve --workers 1`: submit, watch the event stream to the end,
 // download (whole, ranged, HEAD, conditional) and check the SHA-256; cancel a running build
 // and find no process of it left; kill the server mid-build and see the build finish after a
-// restart. The stage cache is the build tests' (kiln-build-tests/cache), so the package set
+// restart. The stage cache is the services' (kiln-build-tests/service-cache), so the package set
 // here bootstraps once per machine.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
 
 #include "core/sha256.h"
 #include "service_harness.h"
+#include "shell.h"
 
 namespace kiln::testing {
 namespace {
@@ -30,7 +34,7 @@ class ServiceBuildTest : public ::testing::Test {
     curl_global_init(CURL_GLOBAL_ALL);
     dir_ = kWork / ("service-" + std::to_string(getpid()));
     fs::remove_all(dir_);
-    service_ = std::make_unique<Service>(KILN_BINARY, dir_, 1, kWork / "cache");
+    service_ = std::make_unique<Service>(KILN_BINARY, dir_, 1, kiln::testing::kServiceCache);
     ASSERT_TRUE(service_->Start()) << service_->Log();
     token_ = service_->AdminToken();
   }
@@ -164,7 +168,8 @@ TEST_F(ServiceBuildTest, CancelARunningBuildLeavesNoProcess) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(gone) << "the job and its %post are gone within 5 s of the cancel";
-  EXPECT_EQ(Sh("grep -c " + (kWork / "cache").string() + " /proc/self/mounts").out, "0\n");
+  EXPECT_EQ(Sh("grep -c " + kiln::testing::kServiceCache.string() + " /proc/self/mounts").out,
+            "0\n");
 }
 
 // A non-admin user's %post goes for the master: its database and token file, its API on the
@@ -200,6 +205,56 @@ TEST_F(ServiceBuildTest, AUsersScriptCannotReachTheMaster) {
   EXPECT_EQ(log.find(service_->AdminToken()), std::string::npos) << "the admin token leaked";
   EXPECT_NE(log.find("api-unreachable"), std::string::npos) << log;
   EXPECT_NE(log.find("no-network"), std::string::npos) << log;
+}
+
+// The host user a process runs as (its real uid), or -1.
+long ProcessUid(const fs::path& proc) {
+  std::string status = ReadFile(proc / "status");
+  size_t at = status.find("\nUid:");
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + 5));
+}
+
+// Started as root where the service user exists (scripts/install-deps.sh makes it), the
+// server becomes that user, and every process of a build runs in its subordinate range.
+TEST_F(ServiceBuildTest, StartedAsRootItRunsAsItsUserAndBuildsInItsRange) {
+  RunResult kiln_uid = Sh("id -u kiln");
+  if (kiln_uid.exit_code != 0) GTEST_SKIP() << "no user kiln (scripts/install-deps.sh makes it)";
+  long uid = std::stol(kiln_uid.out);
+  long range = std::stol(Sh("grep '^kiln:' /etc/subuid | cut -d: -f2").out);
+  EXPECT_NE(service_->Log().find("kiln serve: running as kiln"), std::string::npos)
+      << service_->Log();
+  EXPECT_EQ(ProcessUid("/proc/" + std::to_string(service_->pid())), uid);
+  struct stat data {};
+  ASSERT_EQ(stat((dir_ / "data").c_str(), &data), 0);
+  EXPECT_EQ(long(data.st_uid), uid);
+  EXPECT_EQ(data.st_mode & 0777, 0700u);
+  // While the build's script sleeps: the uids of every process of it (its command lines name
+  // the build's directory or the script).
+  std::string nonce = Nonce();
+  json b = Submit(std::string(kSmall) + "%post\n# " + nonce + "\nsleep 6\n%end\n");
+  std::set<long> uids;
+  for (Clock::time_point end = Clock::now() + std::chrono::seconds(300); Clock::now() < end;) {
+    for (const fs::directory_entry& e : fs::directory_iterator("/proc")) {
+      std::string cmd = ReadFile(e.path() / "cmdline");
+      for (char& c : cmd) c = c == '\0' ? ' ' : c;
+      if (cmd.find(dir_.string()) != std::string::npos ||
+          cmd.find("/var/lib/kiln/post-") != std::string::npos) {
+        uids.insert(ProcessUid(e.path()));
+      }
+    }
+    std::string state = Get(b["url"])["state"];
+    if (state == "succeeded" || state == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(Get(b["url"])["state"], "succeeded");
+  uids.erase(-1);  // ended while read
+  EXPECT_TRUE(uids.count(uid)) << "kiln job, as the service user";
+  EXPECT_TRUE(uids.count(range)) << "the build, as root of its namespace: the range's first id";
+  EXPECT_EQ(uids.count(0), 0u) << "no process of the build is root of the host";
+  for (long u : uids) EXPECT_TRUE(u == uid || (u >= range && u < range + 65536)) << u;
+  struct stat stages {};
+  ASSERT_EQ(stat((kiln::testing::kServiceCache / "stages").c_str(), &stages), 0);
+  EXPECT_EQ(long(stages.st_uid), range) << "the cache's stages are the range's";
 }
 
 TEST_F(ServiceBuildTest, AKilledBuildProcessFailsTheBuildNotTheServer) {

@@ -51,6 +51,11 @@ inline const std::filesystem::path kBuildWork =
     std::filesystem::temp_directory_path() / "kiln-build-tests";
 inline const std::filesystem::path kBuildCache = kBuildWork / "cache";
 
+// The cache of the services' builds (kiln serve, kiln worker). Started as root, a service
+// becomes its user kiln (made by scripts/install-deps.sh), whose builds' files are of that
+// user's id range: the cache of root builds is not one they can use.
+inline const std::filesystem::path kServiceCache = kBuildWork / "service-cache";
+
 // Why a real `kiln build` cannot run here, or "" if it can (root and mmdebstrap).
 inline std::string RealBuildSkipReason() {
   if (geteuid() != 0) return "kiln build needs root; run the slow tests as root";
