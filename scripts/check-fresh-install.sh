@@ -8,7 +8,8 @@
 #   2. the first command's set-up (scripts/demo.sh --build-only: install-deps build, configure,
 #      build kiln, kiln --version, kiln ks validate) and a whole `cmake --build --preset
 #      release`, which must work with only the build packages;
-#   3. one real `kiln build --type tar` of examples/debian-minimal.ks, its SHA256SUMS checked;
+#   3. one real `kiln build --type tar` of examples/debian-minimal.ks, its SHA256SUMS checked,
+#      and the same build by a new ordinary user (no root), which must give the same bytes;
 #   4. the test command's install step (install-deps.sh test) and a configure of every preset.
 # Prints how long each part took; exits non-zero at the first part that fails.
 # With --full it then runs both commands whole inside the root: scripts/demo.sh (image built,
@@ -214,6 +215,19 @@ tar_build() {
           cd /root/out && ls -l && sha256sum -c SHA256SUMS && ls *.tar.zst'
 }
 
+# The same build by an ordinary user (a new account: useradd gives it a subordinate id range),
+# without root anywhere: the same bytes. Its scripts get no network (/dev/net/tun is the
+# host's, which may be root's alone here).
+user_tar_build() {
+  inside 'id builder >/dev/null 2>&1 || useradd --create-home --shell /bin/sh builder
+          install -m 755 build/release/src/kiln /tmp/kiln-for-builder
+          install -m 644 examples/debian-minimal.ks /tmp/minimal.ks
+          runuser -u builder -- /tmp/kiln-for-builder build --ks /tmp/minimal.ks --type tar \
+            --script-network none --output /home/builder/out &&
+          cmp /root/out/SHA256SUMS /home/builder/out/SHA256SUMS &&
+          echo "the same image as the build as root: $(cat /home/builder/out/SHA256SUMS)"'
+}
+
 configure_every_preset() {
   inside 'for preset in $(cmake --list-presets | sed -n "s/^ *\"\([a-z]*\)\".*/\1/p"); do
             echo "cmake --preset $preset"
@@ -230,6 +244,7 @@ part "first command's set-up (demo.sh --build-only)" inside 'scripts/demo.sh --b
 part "cmake --build --preset release with the build packages only" \
   inside 'cmake --preset release >/dev/null && cmake --build --preset release'
 part "kiln build --type tar examples/debian-minimal.ks" tar_build
+part "the same build by an ordinary user, without root" user_tar_build
 part "test command's install step (install-deps.sh test)" inside 'scripts/install-deps.sh test'
 part "configure every preset" configure_every_preset
 if $full; then

@@ -26,6 +26,7 @@ BuildSpec FullSpec() {
   s.package_files = {{"tool_1.0_i386.deb", "uploads/ab12", std::string(64, 'a')}};
   s.mirror = "http://deb.debian.org/debian";
   s.proxy = "http://proxy.example.org:3128";
+  s.script_network = "none";
   s.staging = {"file:///srv/stage", "ftp://127.0.0.1/pub"};
   s.notify.email = {"a@example.org"};
   s.notify.webhook = {"https://hooks.example.org/kiln"};
@@ -80,14 +81,17 @@ TEST(BuildSpecTest, EveryProblemIsReported) {
   s.staging = {"http://nope"};
   s.notify.email = {"not-an-address"};
   s.kickstart = std::string(5u << 20, '#');
+  s.script_network = "everything";
   Diagnostics diags;
   ValidateBuildSpec(s, {"req.json", 0}, diags);
-  EXPECT_EQ(diags.ErrorCount(), 9);
+  EXPECT_EQ(diags.ErrorCount(), 10);
   std::string all;
   for (const auto& d : diags.items()) all += FormatDiagnostic(d) + "\n";
   EXPECT_NE(all.find("unknown release 'bookwrom' (did you mean bookworm?)"), std::string::npos)
       << all;
   EXPECT_NE(all.find("'jq' is listed twice"), std::string::npos) << all;
+  EXPECT_NE(all.find("script_network: 'everything' is not none or outbound"), std::string::npos)
+      << all;
 }
 
 TEST(BuildSpecTest, UnknownJsonFieldsAndTypes) {

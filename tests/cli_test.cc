@@ -78,6 +78,20 @@ TEST(CliTest, VersionAndHelp) {
   EXPECT_NE(bad.exit_code, 0);
 }
 
+// A worker whose admin gives scripts no network refuses a build that asks for outbound, as an
+// input error naming the fix, before it downloads or builds anything.
+TEST(CliTest, AJobAskingForMoreNetworkThanItsHostGivesIsRefused) {
+  TempDir dir;
+  fs::path spec = dir.Write(
+      "spec.json", R"({"type": "tar", "kickstart": "lang C\n", "script_network": "outbound"})");
+  RunResult r = Kiln("job --spec " + spec.string() + " --output " + (dir.path() / "out").string() +
+                     " --cache-dir " + (dir.path() / "cache").string() + " --script-network none");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("code":"script-network-forbidden")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("class":"input")"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("bootstrap"), std::string::npos) << "nothing was built\n" << r.out;
+}
+
 TEST(CliTest, ValidateExamples) {
   for (const char* f : {"debian-minimal.ks", "debian-live.ks"}) {
     RunResult r = Kiln("ks validate " + kExamples + f);

@@ -206,14 +206,16 @@ TEST_P(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
 
 // kiln build's scripts reach the internet (through slirp4netns), never the host's loopback;
 // with --script-network none (a service's default) they reach nothing.
-TEST_P(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
-  kiln::testing::LoopbackListener listener;
+TEST_P(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHost) {
+  kiln::testing::LoopbackListener listener(true);  // on 0.0.0.0, as the master listens
   ASSERT_TRUE(listener.ok());
   std::string port = listener.port();
+  std::string host = kiln::testing::HostAddress();
   std::string script = "%post\n" + Fresh() +
                        "getent hosts deb.debian.org >/dev/null && echo RESOLVED || echo no-dns\n"
-                       "for a in 127.0.0.1 10.0.2.2; do (exec 3<>/dev/tcp/$a/" +
-                       port + ") 2>/dev/null && echo REACHED-$a || echo closed-$a; done\n%end\n";
+                       "for a in 127.0.0.1 10.0.2.2 " +
+                       host + " 169.254.169.254; do (exec 3<>/dev/tcp/$a/" + port +
+                       ") 2>/dev/null && echo REACHED-$a || echo closed-$a; done\n%end\n";
   RunResult outbound = Build(std::string(kSmall) + script, "net-outbound");
   RunResult none =
       Build(std::string(kSmall) + script + "# none\n", "net-none", "--script-network none");
@@ -227,6 +229,8 @@ TEST_P(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHostLoopback) {
   for (const std::string* log : {&out_log, &none_log}) {
     EXPECT_EQ(log->find("REACHED-"), std::string::npos) << *log;
     EXPECT_NE(log->find("closed-10.0.2.2"), std::string::npos) << *log;
+    EXPECT_NE(log->find("closed-" + host), std::string::npos) << *log;
+    EXPECT_NE(log->find("closed-169.254.169.254"), std::string::npos) << *log;
   }
 }
 

@@ -254,13 +254,17 @@ TEST_F(SandboxTest, NoNetworkButItsOwnLoopback) {
   EXPECT_EQ(out.find("eth"), std::string::npos) << out;
 }
 
-// Outbound (kiln build's %post): the mirror is reachable through slirp4netns, the host's
-// loopback is not (neither as 127.0.0.1 nor through slirp's gateway address 10.0.2.2).
-TEST_F(SandboxTest, OutboundReachesTheMirrorButNotTheHostLoopback) {
+// Outbound (kiln build's %post): the mirror is reachable through slirp4netns; the host is
+// not: neither its loopback (as 127.0.0.1 or through slirp's gateway address 10.0.2.2), nor
+// its own addresses (the master listens on 0.0.0.0), nor a link-local metadata address — and
+// the script cannot change the routes that say so.
+TEST_F(SandboxTest, OutboundReachesTheMirrorButNotTheHost) {
   if (std::system("command -v slirp4netns >/dev/null") != 0) {
     GTEST_SKIP() << "slirp4netns is missing: scripts/install-deps.sh build";
   }
-  kiln::testing::LoopbackListener listener;
+  kiln::testing::LoopbackListener listener(true);
+  std::string host_address = kiln::testing::HostAddress();
+  ASSERT_FALSE(host_address.empty()) << "the host has no address but loopback";
   ASSERT_TRUE(listener.ok());
   std::string port = listener.port();
   // The mirror by address (a static busybox has no working name service, and its wget
@@ -287,7 +291,10 @@ TEST_F(SandboxTest, OutboundReachesTheMirrorButNotTheHostLoopback) {
              " 80 | busybox grep -m1 -o Origin:; "
              "echo x | busybox nc -w 2 127.0.0.1 " +
              port + " && echo REACHED-LOOPBACK; echo x | busybox nc -w 2 10.0.2.2 " + port +
-             " && echo REACHED-GATEWAY; echo done",
+             " && echo REACHED-GATEWAY; echo x | busybox nc -w 2 " + host_address + " " + port +
+             " && echo REACHED-HOST-ADDRESS; busybox nc -w 5 169.254.169.254 80 </dev/null 2>&1 "
+             "| busybox head -1; busybox ip route del unreachable 169.254.0.0/16 2>&1 | "
+             "busybox head -1; busybox ip route | busybox grep -c unreachable; echo done",
          60s, options);
   listener.Close();
   std::string out = Output(r);
@@ -295,6 +302,9 @@ TEST_F(SandboxTest, OutboundReachesTheMirrorButNotTheHostLoopback) {
   EXPECT_NE(out.find("Origin:"), std::string::npos) << "the mirror " << mirror << "\n" << out;
   EXPECT_EQ(out.find("REACHED-LOOPBACK"), std::string::npos) << out;
   EXPECT_EQ(out.find("REACHED-GATEWAY"), std::string::npos) << out;
+  EXPECT_EQ(out.find("REACHED-HOST-ADDRESS"), std::string::npos) << host_address << "\n" << out;
+  EXPECT_NE(out.find("No route to host"), std::string::npos) << "169.254.169.254\n" << out;
+  EXPECT_NE(out.find("Operation not permitted"), std::string::npos) << "ip route del\n" << out;
   EXPECT_NE(out.find("done"), std::string::npos) << out;
   EXPECT_EQ(ReadFile(root_ / "etc/resolv.conf"), "") << "the image's own file is unchanged";
   EXPECT_EQ(out.find("slirp"), std::string::npos) << "slirp4netns's chatter is not the output";

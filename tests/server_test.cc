@@ -318,6 +318,22 @@ TEST_F(ServerTest, InjectionAttemptsAreRefusedNamingTheField) {
   EXPECT_FALSE(std::filesystem::exists(marker));
 }
 
+// A service gives scripts no network unless its admin says otherwise: a request asking for
+// outbound is refused with the fix; asking for none is fine.
+TEST_F(ServerTest, OutboundScriptNetworkIsRefusedWhereTheServerGivesNone) {
+  json outbound = Request("tar", "lang C\n");
+  outbound["script_network"] = "outbound";
+  HttpReply refused = Submit(outbound, Auth(bob_token_));
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  EXPECT_NE(refused.body.find("script-network-forbidden"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("--script-network none"), std::string::npos) << refused.body;
+  json none = Request("tar", "lang C\n# none\n");
+  none["script_network"] = "none";
+  HttpReply accepted = Submit(none, Auth(bob_token_));
+  EXPECT_EQ(accepted.status, 201) << accepted.body;
+  EXPECT_EQ(json::parse(accepted.body)["spec"]["script_network"], "none") << accepted.body;
+}
+
 TEST_F(ServerTest, MultipartWithAKickstartFileAndAnUploadedPackage) {
   std::string b = "kiln-test-boundary-7d3";
   auto field = [&](const std::string& name, const std::string& value,

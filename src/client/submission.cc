@@ -59,6 +59,7 @@ std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std:
   AddField(parts, "version", f.version);
   AddField(parts, "mirror", f.mirror);
   AddField(parts, "proxy", f.proxy);
+  AddField(parts, "script_network", f.script_network);
   for (const std::string& s : f.staging) parts.push_back({"staging", s, ""});
   for (const std::string& e : f.email) parts.push_back({"email", e, ""});
   for (const std::string& p : f.extra_packages) {

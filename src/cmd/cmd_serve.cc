@@ -213,6 +213,7 @@ int Serve(const ServeOptions& o) {
   server::ApiOptions api_options;
   api_options.body_limit = static_cast<size_t>(o.body_limit_mib * 1024 * 1024);
   api_options.on_submit = wake_workers;
+  api_options.script_network = o.limits.script_network;
   api_options.online_workers = [&store] {
     std::vector<store::Worker> online;
     int64_t now = server::Coordinator::NowMs();

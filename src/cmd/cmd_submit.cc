@@ -154,6 +154,11 @@ void SetupSubmit(CLI::App& app, Action& action) {
   AddRequestFlags(sub, o->input.fields);
   sub->add_option("--staging", o->input.fields.staging, "where to copy the image (repeatable)");
   sub->add_option("--email", o->input.fields.email, "whom to tell when it ends (repeatable)");
+  sub->add_option_function<std::string>(
+         "--script-network", [o](const std::string& v) { o->input.fields.script_network = v; },
+         "what the kickstart's %post may reach: none or outbound (default: what the server "
+         "gives)")
+      ->check(CLI::IsMember({"none", "outbound"}));
   sub->add_option("--priority", o->priority, "-100..100 (above 0: admins only)")
       ->check(CLI::Range(-100, 100));
   sub->add_flag("--dry-run", o->dry_run,

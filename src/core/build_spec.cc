@@ -206,6 +206,12 @@ void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagn
       error("package_files: sha256 of '" + f.name + "' is not 64 hex digits");
     }
   }
+  if (!spec.script_network.empty() && spec.script_network != "none" &&
+      spec.script_network != "outbound") {
+    error("script_network: '" + Printable(spec.script_network) + "' is not none or outbound",
+          "say none (loopback only) or outbound (the internet, never the build host), or leave "
+          "it out for what the build host gives");
+  }
   // URLs reach apt's configuration, sources lines and other programs' command lines: only
   // what RFC 3986's grammar allows gets through (no spaces, quotes or line breaks).
   auto check_url = [&](const char* field, const std::string& url,

@@ -83,6 +83,11 @@ struct BuildSpec {
   std::vector<std::string> staging;  // targets the image is copied to after success
   Notify notify;
 
+  // What the kickstart's %post scripts may reach: "" (what the build host gives: none for a
+  // service, outbound for `kiln build`), "none", or "outbound" (refused where the host gives
+  // none).
+  std::string script_network;
+
   // Plan only: the worker answers with the stages and, for each, whether the cache has it
   // and why, without downloading or building anything.
   bool dry_run = false;

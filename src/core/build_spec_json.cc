@@ -59,7 +59,7 @@ class Reader {
 const std::vector<std::string_view> kFields = {
     "type",  "arch",    "release", "kickstart", "kickstart_url",  "kickstart_name", "name",
     "label", "title",   "product", "version",   "extra_packages", "package_files",  "mirror",
-    "proxy", "staging", "notify",  "ignored",   "dry_run",
+    "proxy", "staging", "notify",  "ignored",   "dry_run",        "script_network",
 };
 
 }  // namespace
@@ -96,6 +96,7 @@ json BuildSpecToJson(const BuildSpec& spec) {
                  {"webhook", StringList(spec.notify.webhook)}};
   j["ignored"] = StringList(spec.ignored);
   if (spec.dry_run) j["dry_run"] = true;  // only when set: real builds' hashes stay as they were
+  if (!spec.script_network.empty()) j["script_network"] = spec.script_network;  // likewise
   return j;
 }
 
@@ -152,6 +153,8 @@ bool BuildSpecFromJson(const json& j, BuildSpec& spec, const SourceLocation& whe
       r.Strings(value, key, spec.staging);
     } else if (key == "ignored") {
       r.Strings(value, key, spec.ignored);
+    } else if (key == "script_network") {
+      r.String(value, key, spec.script_network);
     } else if (key == "dry_run") {
       if (value.is_boolean()) {
         spec.dry_run = value.get<bool>();

@@ -174,11 +174,17 @@ std::string LocalSourceIn(const BuildSpec& spec) {
 using TextMember = std::optional<std::string> spec::RequestFields::*;
 TextMember TextField(std::string_view name) {
   static const std::pair<std::string_view, TextMember> kFields[] = {
-      {"type", &spec::RequestFields::type},       {"arch", &spec::RequestFields::arch},
-      {"release", &spec::RequestFields::release}, {"name", &spec::RequestFields::name},
-      {"label", &spec::RequestFields::label},     {"title", &spec::RequestFields::title},
-      {"product", &spec::RequestFields::product}, {"version", &spec::RequestFields::version},
-      {"mirror", &spec::RequestFields::mirror},   {"proxy", &spec::RequestFields::proxy},
+      {"type", &spec::RequestFields::type},
+      {"arch", &spec::RequestFields::arch},
+      {"release", &spec::RequestFields::release},
+      {"name", &spec::RequestFields::name},
+      {"label", &spec::RequestFields::label},
+      {"title", &spec::RequestFields::title},
+      {"product", &spec::RequestFields::product},
+      {"version", &spec::RequestFields::version},
+      {"mirror", &spec::RequestFields::mirror},
+      {"proxy", &spec::RequestFields::proxy},
+      {"script_network", &spec::RequestFields::script_network},
   };
   for (const auto& [field, member] : kFields) {
     if (field == name) return member;
@@ -465,6 +471,12 @@ struct Handler {
                    "kiln cannot build " + std::string(ToString(spec.type)) +
                        " images yet: this version builds " + BuildableTypesText() + " images",
                    "ask for type live (a live ISO), raw or qcow2 (a bootable disk) or tar");
+    }
+    if (spec.script_network == "outbound" && options.script_network != "outbound") {
+      return Error(422, "script-network-forbidden",
+                   "script_network: this server gives %post scripts no network (it runs with "
+                   "--script-network none), and the request asks for outbound",
+                   "leave script_network out, or ask the server's admin for outbound");
     }
     if (std::string local = LocalSourceIn(spec); !local.empty()) {
       return Error(422, "invalid-request",

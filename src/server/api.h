@@ -26,6 +26,9 @@ struct ApiOptions {
   std::function<std::vector<store::Worker>()> online_workers;
   std::function<void()> on_submit;  // wakes local workers
   bool fetch_urls = true;           // kickstart_url and %include of URLs (off in the fuzzer)
+  // What this master's builds give %post scripts (its --script-network): a request asking
+  // for more is refused at submit. Remote workers check against their own again.
+  std::string script_network = "none";
 };
 
 class Api {

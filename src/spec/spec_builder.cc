@@ -93,6 +93,7 @@ void ApplyFields(const RequestFields& f, BuildSpec& spec, const SourceLocation& 
   if (f.version) spec.version = *f.version;
   if (f.mirror) spec.mirror = *f.mirror;
   if (f.proxy) spec.proxy = *f.proxy;
+  if (f.script_network) spec.script_network = *f.script_network;
   for (const std::string& p : f.extra_packages) {
     ExtraPackage pkg;
     if (EndsWith(p, ".deb")) {

@@ -19,7 +19,8 @@ struct RequestFields {
   std::optional<std::string> type, arch, release;
   std::optional<std::string> name, label, title, product, version;
   std::optional<std::string> mirror, proxy;
-  std::vector<std::string> extra_packages;  // NAME or NAME=VERSION
+  std::optional<std::string> script_network;  // none or outbound: what %post may reach
+  std::vector<std::string> extra_packages;    // NAME or NAME=VERSION
   std::vector<std::string> staging;
   std::vector<std::string> email;
 };

@@ -172,6 +172,14 @@ bool CopyOut(const fs::path& from, const fs::path& to, std::string& error) {
 }
 
 // Commands that this build does not apply: said in the log, never silently skipped.
+// What the build's %post scripts get: the request's choice within what the build host allows
+// ("none" narrows "outbound"), or "" when the request asks for more than the host gives.
+std::string ScriptNetwork(const BuildSpec& spec, const BuildLimits& limits) {
+  if (spec.script_network.empty()) return limits.script_network;
+  if (spec.script_network == "outbound" && limits.script_network != "outbound") return "";
+  return spec.script_network;
+}
+
 void WarnUnapplied(const spec::Kickstart& ks, const BuildSpec& spec, engine::Reporter& reporter) {
   static const std::set<std::string> kApplied = {"url",     "lang",    "keyboard", "timezone",
                                                  "rootpw",  "user",    "group",    "sshkey",
@@ -368,6 +376,15 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
                  "kiln ks validate and kiln submit show every problem"},
                 reporter);
   }
+  if (ScriptNetwork(spec, options.limits).empty()) {
+    return Fail("plan",
+                {engine::FailureClass::kInput, "script-network-forbidden",
+                 "plan: the request asks for outbound network for its %post scripts, and this "
+                 "build host gives them none (--script-network none)",
+                 "leave script_network out (the scripts then get no network), or build where "
+                 "the admin allows outbound"},
+                reporter);
+  }
   WarnUnapplied(ks, spec, reporter);
   std::vector<std::string> config_warnings;
   SystemConfig config = ReadSystemConfig(ks, config_warnings);
@@ -526,7 +543,7 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
     limits.max_processes = options.limits.max_processes;
     limits.max_memory_bytes =
         static_cast<uint64_t>(options.limits.max_memory_gib * double(1ull << 30));
-    limits.outbound_network = options.limits.script_network == "outbound";
+    limits.outbound_network = ScriptNetwork(spec, options.limits) == "outbound";
     plan.push_back(std::make_unique<ScriptsStage>(std::move(posts), limits));
   }
   if (spec.type == ImageType::kTar) {

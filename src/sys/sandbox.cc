@@ -1,8 +1,12 @@
 #include "sys/sandbox.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <ifaddrs.h>
+#include <linux/capability.h>
 #include <linux/nsfs.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -74,6 +78,14 @@ struct Plan {
   bool outbound = false;
   std::vector<std::string> slirp_args;
   size_t slirp_pid_slot = 0;
+  // Outbound: destinations PID 1 makes unreachable before the program starts (the host's own
+  // addresses, link-local ones such as a cloud's metadata service); the program then lacks
+  // CAP_NET_ADMIN to change the routes back.
+  struct Ipv4Net {
+    uint32_t address = 0;  // network byte order
+    uint8_t prefix = 32;
+  };
+  std::vector<Ipv4Net> unreachable;
   std::string resolv_conf;  // the image's /etc/resolv.conf is covered by this text
   bool make_trees = false;  // false: no rights to make mounts outside; trees become binds
   bool pivot = true;        // false (host view): no pivot_root, the host's / stays
@@ -201,6 +213,52 @@ void BuildView(const Plan& plan, const int* trees, int err_fd) {
         break;
     }
   }
+}
+
+// An "unreachable" route to each of the plan's destinations (rtnetlink): a connection there
+// fails at once with EHOSTUNREACH instead of leaving through slirp4netns.
+void BlockDestinations(const Plan& plan, int err_fd) {
+  int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (nl < 0) Fail(err_fd, "socket", "rtnetlink");
+  uint32_t seq = 0;
+  for (const Plan::Ipv4Net& net : plan.unreachable) {
+    struct {
+      nlmsghdr header;
+      rtmsg route;
+      char attributes[32];
+    } request{};
+    request.header.nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg));
+    request.header.nlmsg_type = RTM_NEWROUTE;
+    request.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK;
+    request.header.nlmsg_seq = ++seq;
+    request.route.rtm_family = AF_INET;
+    request.route.rtm_dst_len = net.prefix;
+    request.route.rtm_table = RT_TABLE_MAIN;
+    request.route.rtm_protocol = RTPROT_STATIC;
+    request.route.rtm_scope = RT_SCOPE_UNIVERSE;
+    request.route.rtm_type = RTN_UNREACHABLE;
+    auto* dst = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(&request) +
+                                          NLMSG_ALIGN(request.header.nlmsg_len));
+    dst->rta_type = RTA_DST;
+    dst->rta_len = RTA_LENGTH(sizeof net.address);
+    memcpy(RTA_DATA(dst), &net.address, sizeof net.address);
+    request.header.nlmsg_len = NLMSG_ALIGN(request.header.nlmsg_len) + RTA_ALIGN(dst->rta_len);
+    if (send(nl, &request, request.header.nlmsg_len, 0) < 0) Fail(err_fd, "send", "rtnetlink");
+    alignas(nlmsghdr) char reply[512];
+    ssize_t got = recv(nl, reply, sizeof reply, 0);
+    auto* answer = reinterpret_cast<nlmsghdr*>(reply);
+    if (got < static_cast<ssize_t>(NLMSG_LENGTH(sizeof(nlmsgerr))) ||
+        answer->nlmsg_type != NLMSG_ERROR) {
+      errno = EPROTO;
+      Fail(err_fd, "add a route", "(no answer from rtnetlink)");
+    }
+    int error = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(answer))->error;
+    if (error != 0) {
+      errno = -error;
+      Fail(err_fd, "add an unreachable route", "for the host's addresses");
+    }
+  }
+  close(nl);
 }
 
 // Loopback up in the new network namespace: the only interface there is.
@@ -470,6 +528,7 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
     }
     close(slirp_ready[0]);
     // slirp_exit[1] stays open here, in PID 1 only, until the sandbox ends.
+    BlockDestinations(plan, err_fd);
   }
   if (plan.pivot) {
     if (chdir(plan.new_root.c_str()) != 0) Fail(err_fd, "chdir", plan.new_root.c_str());
@@ -486,6 +545,10 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
+    // Routes stay as PID 1 made them (no CAP_NET_ADMIN after exec, whoever runs).
+    if (plan.outbound && prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) != 0) {
+      Fail(err_fd, "drop CAP_NET_ADMIN", "");
+    }
     SetLimit(RLIMIT_NPROC, plan.limits.max_processes);
     SetLimit(RLIMIT_CORE, 0);
     if (plan.limits.max_memory_bytes > 0) SetLimit(RLIMIT_AS, plan.limits.max_memory_bytes);
@@ -608,6 +671,27 @@ std::string FindProgram(const std::string& name) {
   return "";
 }
 
+// What outbound scripts must not reach though slirp4netns would carry them there: the host's
+// own IPv4 addresses (its services listen on them: the master's API on 0.0.0.0) and the
+// link-local range (169.254.0.0/16: a cloud's metadata service). Its loopback slirp4netns
+// refuses itself; addresses in slirp's own 10.0.2.0/24 stay, or the sandbox's network would
+// break.
+std::vector<Plan::Ipv4Net> UnreachableFromScripts() {
+  std::vector<Plan::Ipv4Net> out = {{htonl(0xA9FE0000U), 16}};  // 169.254.0.0/16
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    uint32_t address = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr;
+    uint32_t host_order = ntohl(address);
+    if ((host_order >> 24) == 127 || (host_order & 0xFFFFFF00U) == 0x0A000200U) continue;
+    if ((host_order & 0xFFFF0000U) == 0xA9FE0000U) continue;  // in the range already
+    out.push_back({address, 32});
+  }
+  freeifaddrs(list);
+  return out;
+}
+
 // True when this process's mount namespace belongs to its own user namespace (so it may
 // copy mounts: open_tree).
 bool OwnsMountNamespace() {
@@ -669,6 +753,7 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
       return missing;
     }
     plan.outbound = true;
+    plan.unreachable = UnreachableFromScripts();
     plan.slirp_args = {slirp,
                        "--configure",
                        "--mtu=65520",

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# What kiln's isolation costs (issue 16), two ways of building side by side in one run, on the
+# same kickstart, mirror state and package downloads:
+#   root     kiln as it was before the sandbox (ROOT_KILN), mmdebstrap and %post as root
+#   sandbox  kiln run by root: every untrusted step in a sandbox
+#   user     kiln run by an ordinary user (BENCH_USER): the whole build as root of the user's
+#            own user namespace, no root anywhere
+# For each image type:
+#   cold       an empty stage cache (the packages already downloaded, for both)
+#   warm       a new %post: the scripts stage and the assembly run again
+#   identical  the same request again: every stage a cache hit
+# and the SHA-256 of the cold images, which must be equal (same spec, same mirror state).
+#
+#   sudo MODES="sandbox user" bench/build/isolation.sh
+#   sudo MODES="root sandbox" ROOT_KILN=/path/to/kiln-before-the-sandbox bench/build/isolation.sh
+#
+# ROOT_KILN is a kiln binary from before the sandbox (commit 5a455f6 or older; build it in a
+# git worktree with `cmake --preset release && cmake --build --preset release --target kiln`).
+# Environment (optional): MODES ("sandbox user": the first is the reference of the ratios),
+# KILN (build/release/src/kiln), BENCH_USER (kiln-bench, made with useradd if missing, which
+# gives it a subordinate id range), WORK (/var/tmp/kiln-bench-isolation), TYPES ("tar raw"),
+# ROUNDS (1: each round runs both modes, in turn first), RESULTS
+# (bench/results/DATE-HOST-isolation.txt).
+set -euo pipefail
+
+SELF="$(readlink -f "$0")"
+cd "$(dirname "$SELF")/../.."
+
+MODES="${MODES:-sandbox user}"
+ROOT_KILN="${ROOT_KILN:-}"
+KILN="${KILN:-build/release/src/kiln}"
+BENCH_USER="${BENCH_USER:-kiln-bench}"
+WORK="${WORK:-/var/tmp/kiln-bench-isolation}"
+TYPES="${TYPES:-tar raw}"
+ROUNDS="${ROUNDS:-1}"
+RESULTS="${RESULTS:-bench/results/$(date +%F)-$(hostname -s)-isolation.txt}"
+KS=examples/debian-minimal.ks
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+[ "$(id -u)" = 0 ] || { echo "isolation.sh: run as root (it runs each mode as it needs)" >&2; exit 2; }
+read -r MODE_A MODE_B <<< "$MODES"
+[ -n "$MODE_B" ] || { echo "isolation.sh: MODES names two of root, sandbox, user" >&2; exit 2; }
+case " $MODES " in *" root "*) [ -n "$ROOT_KILN" ] ||
+  { echo "isolation.sh: mode root needs ROOT_KILN, a kiln from before the sandbox" >&2; exit 2; } ;;
+esac
+for bin in ${ROOT_KILN:+"$ROOT_KILN"} "$KILN"; do
+  [ -x "$bin" ] || { echo "isolation.sh: $bin is not an executable kiln" >&2; exit 2; }
+done
+if [[ " $MODES " == *" user "* ]] && ! id "$BENCH_USER" >/dev/null 2>&1; then
+  useradd --create-home --shell /bin/sh "$BENCH_USER"
+fi
+KILN="$(readlink -f "$KILN")"
+
+mkdir -p "$WORK/logs"
+ROWS="$WORK/rows.tsv"
+: > "$ROWS"
+
+# The packages every cold build starts with: downloaded once, by the sandboxed kiln.
+if [ ! -d "$WORK/packages" ]; then
+  log "downloading the packages once"
+  "$KILN" build --ks "$KS" --type tar --output "$WORK/prefetch" --cache-dir "$WORK/prefetch-cache" \
+    > "$WORK/logs/prefetch.log" 2>&1
+  cp -a "$WORK/prefetch-cache/packages" "$WORK/packages"
+fi
+
+# build MODE TYPE CASE KS-FILE: one timed build into $WORK/out-MODE-TYPE-CASE.
+build() {
+  local mode=$1 type=$2 case=$3 ks=$4
+  local out="$WORK/out-$mode-$type-$case" start end
+  local run=("$KILN")
+  [ "$mode" = root ] && run=("$ROOT_KILN")
+  [ "$mode" = user ] && run=(runuser -u "$BENCH_USER" -- "$KILN")
+  rm -rf "$out"
+  if [ "$mode" = user ]; then
+    mkdir -p "$out" && chown "$BENCH_USER:" "$out"
+  fi
+  start=$(date +%s.%N)
+  if ! "${run[@]}" build --ks "$ks" --type "$type" --output "$out" --cache-dir "$WORK/cache-$mode" \
+      > "$WORK/logs/$mode-$type-$case.log" 2>&1; then
+    log "FAILED: $mode $type $case (see $WORK/logs/$mode-$type-$case.log)"
+    exit 1
+  fi
+  end=$(date +%s.%N)
+  local image sha
+  image=$(ls "$out"/*."$type"* | head -1)
+  sha=$(sha256sum "$image" | cut -c1-64)
+  printf '%s\t%s\t%s\t%.1f\t%s\n' "$mode" "$type" "$case" "$(echo "$end - $start" | bc)" "$sha" \
+    >> "$ROWS"
+  log "$mode $type $case: $(echo "$end - $start" | bc | cut -c1-6) s"
+}
+
+# A cache with the downloaded packages, for MODE: the user's belongs to the user (its build
+# namespace's root may write there), and the sandboxed modes' to root.
+fresh_cache() {
+  local mode=$1
+  rm -rf "$WORK/cache-$mode"
+  mkdir -p "$WORK/cache-$mode"
+  if [ "$mode" = user ]; then
+    cp -a "$WORK/packages" "$WORK/cache-$mode/packages"
+    chown -R "$BENCH_USER:" "$WORK/cache-$mode"
+  else
+    cp -al "$WORK/packages" "$WORK/cache-$mode/packages"
+  fi
+}
+
+chmod 755 "$WORK"
+for round in $(seq 1 "$ROUNDS"); do
+  order="$MODE_A $MODE_B"
+  [ $((round % 2)) = 0 ] && order="$MODE_B $MODE_A"
+  for type in $TYPES; do
+    for mode in $order; do
+      fresh_cache "$mode"
+      build "$mode" "$type" cold "$KS"
+      warm="$WORK/warm-$round.ks"
+      { cat "$KS"; printf '%%post\necho %s > /etc/bench-round\n%%end\n' "$round-$(date +%s%N)"; } > "$warm"
+      chmod 644 "$warm"
+      build "$mode" "$type" warm "$warm"
+      build "$mode" "$type" identical "$warm"
+    done
+  done
+done
+
+# The median of MODE's seconds for TYPE and CASE (with 2 rounds the lower).
+median() {
+  awk -v m="$1" -v t="$2" -v c="$3" '$1==m && $2==t && $3==c {print $4}' "$ROWS" | sort -n |
+    awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+{
+  echo "# kiln build: $MODE_A vs $MODE_B — $(date -u +%FT%TZ), $(hostname -s)"
+  echo "# $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; kickstart $KS; $ROUNDS round(s)"
+  echo "# seconds (median over rounds; with 2 rounds the lower) and $MODE_B/$MODE_A; cold image SHA-256 compared"
+  printf '%-5s %-10s %9s %9s %7s\n' type case "$MODE_A" "$MODE_B" ratio
+  for type in $TYPES; do
+    for case in cold warm identical; do
+      a=$(median "$MODE_A" "$type" "$case")
+      b=$(median "$MODE_B" "$type" "$case")
+      printf '%-5s %-10s %9s %9s %7.2f\n' "$type" "$case" "$a" "$b" "$(echo "$b / $a" | bc -l)"
+    done
+    as=$(awk -v m="$MODE_A" -v t="$type" '$1==m && $2==t && $3=="cold" {print $5}' "$ROWS" | sort -u)
+    bs=$(awk -v m="$MODE_B" -v t="$type" '$1==m && $2==t && $3=="cold" {print $5}' "$ROWS" | sort -u)
+    if [ "$as" = "$bs" ]; then
+      echo "$type: cold images identical: sha256 $as"
+    else
+      echo "$type: cold images DIFFER: $MODE_A $as / $MODE_B $bs"
+    fi
+  done
+  echo
+  echo "# every timed build: mode, type, case, seconds, image sha256 (rounds in order)"
+  cat "$ROWS"
+} | tee "$RESULTS"
