@@ -27,14 +27,7 @@ const fs::path kWork = kiln::testing::kBuildWork;
 const fs::path kCache = kiln::testing::kBuildCache;
 const std::string kKiln = KILN_BINARY;
 
-// The project's own example of a small server, with a serial console.
-const char* kServer =
-    "lang en_US.UTF-8\nkeyboard us\ntimezone Etc/UTC --utc\nrootpw --plaintext kiln\n"
-    "network --bootproto=dhcp --hostname=kiln-boot\n"
-    "bootloader --timeout=1 --append=\"console=ttyS0,115200\"\n"
-    "part /boot/efi --fstype=efi --size=64\npart / --fstype=ext4 --size=1024 --grow\n"
-    "%packages --excludedocs\n-nano\n%end\n"
-    "%post --erroronfail\necho kiln-boot-test > /etc/motd\n%end\n";
+const char* kServer = kiln::testing::kServerKickstart;
 
 class BootImageTest : public ::testing::Test {
  protected:

@@ -42,7 +42,7 @@ class BuildTest : public ::testing::Test {
   }
 };
 
-const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+const char* kSmall = kiln::testing::kSmallKickstart;
 
 TEST_F(BuildTest, TarImageWithItsOutputs) {
   RunResult r = Build(kSmall, "small");

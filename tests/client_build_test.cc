@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
-const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+const char* kSmall = kiln::testing::kSmallKickstart;
 
 struct PtyRun {
   int exit_code = -1;

@@ -29,7 +29,7 @@ using kiln::testing::Sh;
 
 const fs::path kWork = kiln::testing::kBuildWork;
 const fs::path kCache = kiln::testing::kBuildCache;
-const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+const char* kSmall = kiln::testing::kSmallKickstart;
 
 std::string Id() { return std::to_string(getpid()); }
 

@@ -23,7 +23,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 const fs::path kWork = fs::temp_directory_path() / "kiln-build-tests";
-const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+const char* kSmall = kiln::testing::kSmallKickstart;
 std::string Nonce() { return std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr)); }
 
 class ServiceBuildTest : public ::testing::Test {

@@ -45,6 +45,17 @@ inline std::string ReadFile(const std::filesystem::path& p) {
 // mmdebstrap needs for an i686 root: some VMs' kernels run no 32-bit programs at all.
 inline bool HostRunsI386() { return Sh("arch-test i386 >/dev/null").exit_code == 0; }
 
+// The kickstarts the real-build tests share, so their stages are built once per run: a small
+// tar's package set, and the project's example of a small server with a serial console.
+inline constexpr char kSmallKickstart[] = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
+inline constexpr char kServerKickstart[] =
+    "lang en_US.UTF-8\nkeyboard us\ntimezone Etc/UTC --utc\nrootpw --plaintext kiln\n"
+    "network --bootproto=dhcp --hostname=kiln-boot\n"
+    "bootloader --timeout=1 --append=\"console=ttyS0,115200\"\n"
+    "part /boot/efi --fstype=efi --size=64\npart / --fstype=ext4 --size=1024 --grow\n"
+    "%packages --excludedocs\n-nano\n%end\n"
+    "%post --erroronfail\necho kiln-boot-test > /etc/motd\n%end\n";
+
 // The slow tests' real builds share one work directory and one stage cache, so later tests
 // reuse earlier ones' downloads and stages.
 inline const std::filesystem::path kBuildWork =

@@ -22,14 +22,8 @@ using kiln::testing::Sh;
 const fs::path kWork = kiln::testing::kBuildWork;
 
 // build_test's small tar (so the root build is a cache hit there) and boot_image_test's server.
-const char* kSmall = "lang C\n%packages --excludedocs\njq\n-nano\n%end\n";
-const char* kServer =
-    "lang en_US.UTF-8\nkeyboard us\ntimezone Etc/UTC --utc\nrootpw --plaintext kiln\n"
-    "network --bootproto=dhcp --hostname=kiln-boot\n"
-    "bootloader --timeout=1 --append=\"console=ttyS0,115200\"\n"
-    "part /boot/efi --fstype=efi --size=64\npart / --fstype=ext4 --size=1024 --grow\n"
-    "%packages --excludedocs\n-nano\n%end\n"
-    "%post --erroronfail\necho kiln-boot-test > /etc/motd\n%end\n";
+const char* kSmall = kiln::testing::kSmallKickstart;
+const char* kServer = kiln::testing::kServerKickstart;
 
 class UnprivilegedBuildTest : public ::testing::Test {
  protected:
