@@ -16,8 +16,13 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
 
 #include "loopback_listener.h"
+#include "service_harness.h"
 #include "shell.h"
 
 namespace {
@@ -60,31 +65,54 @@ bool HostHasProcess(const std::string& marker) {
   return false;
 }
 
-// Each test runs twice: as root (`kiln build` as root of the host) and as an ordinary user
-// with a subordinate id range (the build as root of its own user namespace).
-class HostileBuildTest : public ::testing::TestWithParam<bool> {
+// Each test runs three ways: `kiln build` as root of the host; `kiln build` as an ordinary
+// user with a subordinate id range (the build as root of its own user namespace); and a build
+// a non-admin user submits to `kiln serve --workers 2` started as root (which becomes its
+// service user, with the test's limits as the server's).
+enum class Builder { kRoot, kUser, kService };
+
+const char* NameOf(Builder b) {
+  return b == Builder::kRoot ? "AsRoot" : b == Builder::kUser ? "AsAUser" : "ThroughTheService";
+}
+void PrintTo(Builder b, std::ostream* os) { *os << NameOf(b); }
+
+class HostileBuildTest : public ::testing::TestWithParam<Builder> {
  protected:
   void SetUp() override {
     if (std::string why = kiln::testing::RealBuildSkipReason(); !why.empty()) GTEST_SKIP() << why;
-    if (AsUser()) {
+    if (GetParam() == Builder::kUser) {
       if (std::string why = kiln::testing::PrepareBuildUser(KILN_BINARY, user_); !why.empty()) {
         GTEST_SKIP() << why;
       }
     }
+    if (GetParam() == Builder::kService) {
+      curl_global_init(CURL_GLOBAL_ALL);
+      kiln::testing::OpenTunAsUdevDoes();  // the service user's builds
+    }
+  }
+  void TearDown() override {
+    if (service_) service_->Stop();
   }
 
-  bool AsUser() const { return GetParam(); }
+  bool AsUser() const { return GetParam() == Builder::kUser; }
   // Where a build's outputs and stages go: the shared ones as root, the user's own otherwise.
   fs::path Out(const std::string& name) const {
+    if (GetParam() == Builder::kService) return kWork / "hostile-service-out" / name;
     return AsUser() ? user_.home / "hostile-tests" / name : kWork / name;
   }
-  fs::path Cache() const { return AsUser() ? user_.home / ".cache" / "kiln" : kCache; }
+  fs::path Cache() const {
+    if (GetParam() == Builder::kService) return kiln::testing::kServiceCache;
+    return AsUser() ? user_.home / ".cache" / "kiln" : kCache;
+  }
 
+  // A tar build of `ks_text` into Out(out); `extra`: kiln build's limit flags (the server's,
+  // for a service). Its output names the failure as [class/code] either way.
   RunResult Build(const std::string& ks_text, const std::string& out,
                   const std::string& extra = "") {
-    if (!AsUser()) {
+    if (GetParam() == Builder::kRoot) {
       return kiln::testing::KilnBuild(KILN_BINARY, ks_text, out, "--type tar " + extra);
     }
+    if (GetParam() == Builder::kService) return ServiceBuild(ks_text, out, extra);
     fs::path ks = kWork / ("user-" + out + ".ks");
     std::ofstream(ks) << ks_text;
     fs::permissions(ks, fs::perms::others_read, fs::perm_options::add);
@@ -93,12 +121,78 @@ class HostileBuildTest : public ::testing::TestWithParam<bool> {
                        extra));
   }
 
+  RunResult ServiceBuild(const std::string& ks_text, const std::string& out,
+                         const std::string& extra) {
+    std::string token;
+    {
+      // One server for the flags asked (kiln build's outbound network unless they say).
+      std::lock_guard<std::mutex> lock(service_mu_);
+      std::string flags = extra;
+      if (flags.find("--script-network") == std::string::npos) {
+        flags += " --script-network outbound";
+      }
+      if (!service_ || flags != service_flags_) {
+        if (service_) service_->Stop();
+        fs::path dir = kWork / "hostile-service";
+        fs::remove_all(dir);
+        service_ = std::make_unique<kiln::testing::Service>(KILN_BINARY, dir, 2, Cache());
+        std::vector<std::string> args;
+        std::istringstream words(flags);
+        for (std::string w; words >> w;) args.push_back(w);
+        if (!service_->Start(args)) return {1, "kiln serve did not start: " + service_->Log()};
+        service_flags_ = flags;
+        Sh(service_->Kiln("user add mallory"));
+        std::string made = Sh(service_->Kiln("token create --user mallory --name hostile")).out;
+        size_t at = made.find("kiln_");
+        mallory_ = at == std::string::npos ? "" : made.substr(at, made.find('\n', at) - at);
+      }
+      token = mallory_;
+    }
+    using nlohmann::json;
+    std::vector<std::string> auth = {"Authorization: Bearer " + token,
+                                     "Content-Type: application/json"};
+    json req = {
+        {"type", "tar"}, {"arch", "x86_64"}, {"release", "bookworm"}, {"kickstart", ks_text}};
+    kiln::testing::HttpReply r =
+        kiln::testing::Http("POST", service_->Url("/api/v1/builds"), auth, req.dump());
+    if (r.status != 201) return {1, "submit: " + std::to_string(r.status) + " " + r.body};
+    std::string url = json::parse(r.body)["url"];
+    json b;
+    for (auto end = std::chrono::steady_clock::now() + std::chrono::minutes(15);
+         std::chrono::steady_clock::now() < end;) {
+      b = json::parse(kiln::testing::Http("GET", service_->Url(url), auth).body, nullptr, false);
+      std::string state = b.is_object() ? b.value("state", "") : "";
+      if (state == "succeeded" || state == "failed" || state == "canceled") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    fs::remove_all(Out(out));
+    fs::create_directories(Out(out));
+    std::string log = kiln::testing::Http("GET", service_->Url(url + "/log"), auth).body;
+    std::ofstream(Out(out) / "build.log") << log;
+    if (b.value("state", "") == "succeeded") {
+      std::ofstream(Out(out) / "kiln-bookworm-tar-x86_64.tar.zst", std::ios::binary)
+          << kiln::testing::Http(
+                 "GET", service_->Url(url + "/artifacts/kiln-bookworm-tar-x86_64.tar.zst"), auth)
+                 .body;
+      return {0, log};
+    }
+    const json& e = b["error"];
+    std::string why = e.is_object() ? "[" + e.value("class", "") + "/" + e.value("code", "") +
+                                          "] " + e.value("message", "")
+                                    : b.dump();
+    return {1, why + "\n" + log};
+  }
+
   kiln::testing::BuildUser user_;
+  std::mutex service_mu_;
+  std::unique_ptr<kiln::testing::Service> service_;
+  std::string service_flags_, mallory_;
 };
 
-INSTANTIATE_TEST_SUITE_P(AsRootAndAsAUser, HostileBuildTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& param) {
-                           return param.param ? "AsAUser" : "AsRoot";
+INSTANTIATE_TEST_SUITE_P(AsRootAsAUserAndThroughTheService, HostileBuildTest,
+                         ::testing::Values(Builder::kRoot, Builder::kUser, Builder::kService),
+                         [](const ::testing::TestParamInfo<Builder>& param) {
+                           return std::string(NameOf(param.param));
                          });
 
 TEST_P(HostileBuildTest, ScriptsThatAttackTheHostLeaveItAsItWas) {
@@ -234,17 +328,20 @@ TEST_P(HostileBuildTest, ScriptNetworkIsOutboundOrNoneAndNeverTheHost) {
   }
 }
 
+// Both builds with the same limits (a service's are its server's).
+const char* kBombLimits = "--max-processes 200 --script-timeout 600";
+
 TEST_P(HostileBuildTest, AForkBombFailsItsBuildAndNotTheOneBesideIt) {
   std::string nonce = Id() + "-" + std::to_string(time(nullptr));
   auto beside = std::async(std::launch::async, [&] {
     return Build(std::string(kSmall) + "%post\nsleep 5; echo " + nonce + " > /etc/beside\n%end\n",
-                 "beside-bomb");
+                 "beside-bomb", kBombLimits);
   });
   // The script stays (sleep) while its bomb grows: the process limit is what stops it.
   auto started = std::chrono::steady_clock::now();
   RunResult bomb = Build(std::string(kSmall) + "%post\n" + Fresh() +
                              "bomb() { bomb | bomb & }; bomb; sleep 300\n%end\n",
-                         "fork-bomb", "--max-processes 200 --script-timeout 600");
+                         "fork-bomb", kBombLimits);
   RunResult ok = beside.get();
   EXPECT_EQ(bomb.exit_code, 1) << bomb.out;
   EXPECT_NE(bomb.out.find("[resource/process-limit-exceeded]"), std::string::npos) << bomb.out;

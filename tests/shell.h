@@ -97,6 +97,10 @@ struct BuildUser {
   }
 };
 
+// /dev/net/tun as udev leaves it on a Debian machine (0666): builds without root open it for
+// their scripts' outbound network (a machine without udev, like this VM, has it 0600).
+inline void OpenTunAsUdevDoes() { Sh("chmod 0666 /dev/net/tun"); }
+
 // Makes the build user if missing (useradd gives a new user a subordinate id range, as on any
 // Debian machine), a copy of `kiln` it can run, and /dev/net/tun as udev leaves it (0666: a
 // build without root opens it for its scripts' network). "" or why the user cannot build.
@@ -117,7 +121,7 @@ inline std::string PrepareBuildUser(const std::string& kiln, BuildUser& user) {
   while (!user.home.empty() && user.home.native().back() == '\n') {
     user.home = user.home.native().substr(0, user.home.native().size() - 1);
   }
-  Sh("chmod 0666 /dev/net/tun");
+  OpenTunAsUdevDoes();
   std::filesystem::path bin = kBuildWork / "bin";
   std::filesystem::create_directories(bin);
   std::filesystem::permissions(kBuildWork, std::filesystem::perms::others_exec,
