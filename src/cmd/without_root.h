@@ -70,9 +70,7 @@ inline bool DropRoot(const std::string& command, std::string run_as,
     if (!chosen && getpwnam(run_as.c_str()) == nullptr) {
       std::cerr << command << ": warning: running as root, so its builds do too (in their "
                 << "sandboxes); make the service's own user (as root: "
-                << sys::ServiceUserFix(
-                       run_as, dirs.owned.empty() ? "/var/lib/kiln" : dirs.owned.front().string())
-                << ") or say --run-as root\n";
+                << sys::ServiceUserFix(run_as, dirs) << ") or say --run-as root\n";
       return true;
     }
     if (std::string error = sys::BecomeServiceUser(run_as, dirs); !error.empty()) {

@@ -171,7 +171,6 @@ bool CopyOut(const fs::path& from, const fs::path& to, std::string& error) {
   return true;
 }
 
-// Commands that this build does not apply: said in the log, never silently skipped.
 // What the build's %post scripts get: the request's choice within what the build host allows
 // ("none" narrows "outbound"), or "" when the request asks for more than the host gives.
 std::string ScriptNetwork(const BuildSpec& spec, const BuildLimits& limits) {
@@ -180,6 +179,7 @@ std::string ScriptNetwork(const BuildSpec& spec, const BuildLimits& limits) {
   return spec.script_network;
 }
 
+// Commands that this build does not apply: said in the log, never silently skipped.
 void WarnUnapplied(const spec::Kickstart& ks, const BuildSpec& spec, engine::Reporter& reporter) {
   static const std::set<std::string> kApplied = {"url",     "lang",    "keyboard", "timezone",
                                                  "rootpw",  "user",    "group",    "sshkey",
@@ -376,7 +376,8 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
                  "kiln ks validate and kiln submit show every problem"},
                 reporter);
   }
-  if (ScriptNetwork(spec, options.limits).empty()) {
+  const std::string script_network = ScriptNetwork(spec, options.limits);
+  if (script_network.empty()) {
     return Fail("plan",
                 {engine::FailureClass::kInput, "script-network-forbidden",
                  "plan: the request asks for outbound network for its %post scripts, and this "
@@ -543,7 +544,7 @@ std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptio
     limits.max_processes = options.limits.max_processes;
     limits.max_memory_bytes =
         static_cast<uint64_t>(options.limits.max_memory_gib * double(1ull << 30));
-    limits.outbound_network = ScriptNetwork(spec, options.limits) == "outbound";
+    limits.outbound_network = script_network == "outbound";
     plan.push_back(std::make_unique<ScriptsStage>(std::move(posts), limits));
   }
   if (spec.type == ImageType::kTar) {

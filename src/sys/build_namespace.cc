@@ -108,6 +108,19 @@ bool InInitialUserNamespace() {
 
 bool NeedsBuildNamespace() { return geteuid() != 0; }
 
+std::string FreeRangeText() { return Range(FreeSubordinateRange("/etc/subuid", "/etc/subgid")); }
+
+std::string MissingRangeReason(const std::string& user, uid_t id) {
+  bool uids = SubordinateRange("/etc/subuid", user, id).has_value();
+  bool gids = SubordinateRange("/etc/subgid", user, id).has_value();
+  if (uids && gids) return "";
+  std::string free = FreeRangeText();
+  return "user " + user + " has no subordinate " + (uids ? "gid" : "uid") + " range of " +
+         std::to_string(kBuildIdCount) + " ids in " + (uids ? "/etc/subgid" : "/etc/subuid") +
+         " (a build's root is the first id of that range, never " + user +
+         " itself); as root: usermod --add-subuids " + free + " --add-subgids " + free + " " + user;
+}
+
 namespace {
 
 struct BuildIds {
@@ -128,15 +141,8 @@ std::optional<BuildIds> FindBuildIds(std::string& error) {
     error = why;
     return std::nullopt;
   }
-  std::optional<IdRange> uids = SubordinateRange("/etc/subuid", ids.user, ids.uid);
-  std::optional<IdRange> gids = SubordinateRange("/etc/subgid", ids.user, ids.uid);
-  if (!uids || !gids) {
-    IdRange free = FreeSubordinateRange("/etc/subuid", "/etc/subgid");
-    error = "user " + ids.user + " has no subordinate " + (uids ? "gid" : "uid") + " range of " +
-            std::to_string(kBuildIdCount) + " ids in " + (uids ? "/etc/subgid" : "/etc/subuid") +
-            " (a build's root is the first id of that range, never " + ids.user +
-            " itself); as root: usermod --add-subuids " + Range(free) + " --add-subgids " +
-            Range(free) + " " + ids.user;
+  if (std::string why = MissingRangeReason(ids.user, ids.uid); !why.empty()) {
+    error = why;
     return std::nullopt;
   }
   for (const char* helper : {"/usr/bin/newuidmap", "/usr/bin/newgidmap"}) {
@@ -146,8 +152,8 @@ std::optional<BuildIds> FindBuildIds(std::string& error) {
       return std::nullopt;
     }
   }
-  ids.uids = *uids;
-  ids.gids = *gids;
+  ids.uids = *SubordinateRange("/etc/subuid", ids.user, ids.uid);
+  ids.gids = *SubordinateRange("/etc/subgid", ids.user, ids.uid);
   return ids;
 }
 

@@ -33,6 +33,13 @@ std::optional<IdRange> SubordinateRange(const std::string& file, const std::stri
 // suggests), on a 65536 boundary above 100000.
 IdRange FreeSubordinateRange(const std::string& subuid_file, const std::string& subgid_file);
 
+// A free range of /etc/subuid and /etc/subgid as usermod takes it: "START-END".
+std::string FreeRangeText();
+
+// "" if `user` (uid `id`) has uid and gid ranges of kBuildIdCount ids in /etc/subuid and
+// /etc/subgid, else which is missing and the usermod that gives the user a free one.
+std::string MissingRangeReason(const std::string& user, uid_t id);
+
 struct BuildNamespace {
   // Set in the process that goes on inside the namespace (as its root).
   bool inside = false;

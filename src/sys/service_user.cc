@@ -16,10 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string Range(const IdRange& r) {
-  return std::to_string(r.start) + "-" + std::to_string(r.start + r.count - 1);
-}
-
 // lchown of `path` and, when `deep`, of everything under it; false and the path on a failure.
 bool GiveTree(const fs::path& path, uid_t uid, gid_t gid, bool deep, std::string& failed) {
   if (lchown(path.c_str(), uid, gid) != 0) {
@@ -39,19 +35,19 @@ bool GiveTree(const fs::path& path, uid_t uid, gid_t gid, bool deep, std::string
 
 }  // namespace
 
-std::string ServiceUserFix(const std::string& user, const std::string& home) {
-  IdRange free = FreeSubordinateRange("/etc/subuid", "/etc/subgid");
+std::string ServiceUserFix(const std::string& user, const ServiceDirectories& dirs) {
+  std::string home = dirs.owned.empty() ? "/var/lib/kiln" : dirs.owned.front().string();
+  std::string free = FreeRangeText();
   return "useradd --system --home-dir " + home + " --shell /usr/sbin/nologin " + user +
-         " && usermod --add-subuids " + Range(free) + " --add-subgids " + Range(free) + " " + user;
+         " && usermod --add-subuids " + free + " --add-subgids " + free + " " + user;
 }
 
 std::string BecomeServiceUser(const std::string& user, const ServiceDirectories& dirs) {
   if (geteuid() != 0) return "";
-  std::string home = dirs.owned.empty() ? "/var/lib/kiln" : dirs.owned.front().string();
   passwd* pw = getpwnam(user.c_str());
   if (pw == nullptr) {
     return "there is no user " + user +
-           " to run the service as; make it (as root: " + ServiceUserFix(user, home) +
+           " to run the service as; make it (as root: " + ServiceUserFix(user, dirs) +
            "), or name another with --run-as";
   }
   uid_t uid = pw->pw_uid;
@@ -59,13 +55,7 @@ std::string BecomeServiceUser(const std::string& user, const ServiceDirectories&
   std::string name = pw->pw_name;
   std::string user_home = pw->pw_dir;
   if (uid == 0) return "";  // --run-as root: the builds run as root, as before
-  if (!SubordinateRange("/etc/subuid", name, uid) || !SubordinateRange("/etc/subgid", name, uid)) {
-    IdRange free = FreeSubordinateRange("/etc/subuid", "/etc/subgid");
-    return "user " + name + " has no subordinate id range of " + std::to_string(kBuildIdCount) +
-           " ids in /etc/subuid and /etc/subgid (its builds run as root of a user namespace "
-           "of that range); as root: usermod --add-subuids " +
-           Range(free) + " --add-subgids " + Range(free) + " " + name;
-  }
+  if (std::string why = MissingRangeReason(name, uid); !why.empty()) return why;
   std::string failed;
   for (const fs::path& dir : dirs.owned) {
     std::error_code ec;

@@ -26,7 +26,8 @@ inline constexpr char kServiceUser[] = "kiln";
 // returns what is wrong and the commands that fix it. Not root: does nothing and returns "".
 std::string BecomeServiceUser(const std::string& user, const ServiceDirectories& dirs);
 
-// The commands that make the service account with a subordinate range, for messages.
-std::string ServiceUserFix(const std::string& user, const std::string& home);
+// The commands that make the service account (its home the first owned directory) with a
+// subordinate range, for messages.
+std::string ServiceUserFix(const std::string& user, const ServiceDirectories& dirs);
 
 }  // namespace kiln::sys
