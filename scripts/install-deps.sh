@@ -64,6 +64,8 @@ test_pkgs=(
 bench_pkgs=(
   # load generator, and the web server bench/service compares with
   wrk nginx-light sqlite3
+  # CPU time of a whole build (bench/build/isolation.sh)
+  time
 )
 
 # The packages this script installed, one per line, so that `undo` removes only those.

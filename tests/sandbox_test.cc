@@ -15,11 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "loopback_listener.h"
 #include "stages/debian_mirror.h"
+#include "sys/cgroup.h"
 #include "sys/root_dir.h"
 
 namespace kiln::sys {
@@ -480,6 +482,135 @@ TEST_F(SandboxTest, RootDirResolvesSymlinksInsideTheImage) {
   EXPECT_TRUE(dir.Symlink("/usr/share/zoneinfo/UTC", "/etc/leak"));
   EXPECT_EQ(fs::read_symlink(root_ / "etc/leak"), "/usr/share/zoneinfo/UTC");
   EXPECT_EQ(ReadFile(host_dir_ / "secret"), "host\n") << "the link was replaced, not its target";
+}
+
+// Where the host delegates a cgroup v2 to kiln: this test process is put, as a Delegate=yes
+// unit's would be, alone in a cgroup of its own (kiln-test-PID under the hierarchy's root), then
+// claims it as a service does (sys/cgroup.h). Afterwards it goes back where it was.
+class SandboxCgroupTest : public SandboxTest {
+ protected:
+  void SetUp() override {
+    SandboxTest::SetUp();
+    if (IsSkipped()) return;
+    if (geteuid() != 0) GTEST_SKIP() << "making a cgroup to delegate needs root";
+    std::ifstream mounts("/proc/self/mountinfo");
+    for (std::string line; std::getline(mounts, line);) {
+      if (line.find(" - cgroup2 ") == std::string::npos) continue;
+      std::istringstream fields(line);
+      std::string id, parent, device, root, at;
+      fields >> id >> parent >> device >> root >> at;
+      if (root == "/") mount_ = at;
+    }
+    if (mount_.empty()) GTEST_SKIP() << "this host has no cgroup v2 hierarchy";
+    std::ifstream own("/proc/self/cgroup");
+    for (std::string line; std::getline(own, line);) {
+      if (line.rfind("0::", 0) == 0) home_ = line.substr(3);
+    }
+    delegated_ = mount_ / ("kiln-test-" + std::to_string(getpid()));
+    ASSERT_TRUE(fs::create_directory(delegated_)) << delegated_;
+    MoveHere(delegated_);
+  }
+  void TearDown() override {
+    if (!delegated_.empty()) {
+      MoveHere(mount_ / fs::path(home_).relative_path());
+      rmdir((delegated_ / kSupervisorCgroup).c_str());
+      EXPECT_EQ(rmdir(delegated_.c_str()), 0) << delegated_ << ": " << strerror(errno);
+    }
+    SandboxTest::TearDown();
+  }
+  static void MoveHere(const fs::path& cgroup) {
+    std::ofstream procs(cgroup / "cgroup.procs");
+    procs << getpid() << std::flush;
+    ASSERT_TRUE(procs.good()) << "cannot move into " << cgroup;
+  }
+  // The sandbox cgroups left under the delegated one.
+  std::vector<std::string> Leftovers() const {
+    std::vector<std::string> out;
+    for (const fs::directory_entry& e : fs::directory_iterator(delegated_)) {
+      if (e.is_directory() && e.path().filename().string().rfind("sandbox-", 0) == 0) {
+        out.push_back(e.path().filename().string());
+      }
+    }
+    return out;
+  }
+
+  fs::path mount_, delegated_;
+  std::string home_;
+};
+
+TEST_F(SandboxCgroupTest, EachSandboxRunsInACgroupOfItsOwnThatGoesWithIt) {
+  CgroupClaim claim = ClaimDelegatedCgroup();
+  ASSERT_TRUE(claim.delegated) << claim.note;
+  EXPECT_NE(claim.note.find("moved into cgroup"), std::string::npos) << claim.note;
+  EXPECT_NE(ReadFile("/proc/self/cgroup").find(std::string("/") + kSupervisorCgroup + "\n"),
+            std::string::npos);
+  EXPECT_TRUE(ClaimDelegatedCgroup().note.empty()) << "a second claim changes nothing";
+
+  RunOptions run;
+  // A daemon that would outlive the script, and where the script finds itself.
+  run.argv = {"/bin/sh", "-c", "busybox setsid busybox sleep 300 & busybox cat /proc/self/cgroup"};
+  run.timeout = 20s;
+  SandboxOptions options;
+  options.root = root_;
+  SandboxReport report;
+  RunResult r = RunInSandbox(options, run, &report);
+  ASSERT_TRUE(r.ok()) << r.Describe() << "\n" << Output(r);
+  std::string inside = "/" + delegated_.filename().string() + "/sandbox-";
+  EXPECT_NE(Output(r).find("0::" + inside), std::string::npos) << Output(r);
+  EXPECT_NE(report.cgroup.find(inside), std::string::npos) << report.cgroup;
+  EXPECT_TRUE(report.no_cgroup.empty()) << report.no_cgroup;
+  EXPECT_FALSE(report.out_of_memory);
+  EXPECT_TRUE(Leftovers().empty()) << "the sandbox's cgroup is removed with it";
+  EXPECT_FALSE(MountsLeft());
+}
+
+TEST_F(SandboxCgroupTest, ACgroupWithOtherProcessesIsNotClaimed) {
+  pid_t other = fork();
+  ASSERT_GE(other, 0);
+  if (other == 0) {
+    pause();
+    _exit(0);
+  }
+  CgroupClaim claim = ClaimDelegatedCgroup();
+  kill(other, SIGKILL);
+  waitpid(other, nullptr, 0);
+  EXPECT_FALSE(claim.delegated);
+  EXPECT_NE(claim.note.find("holds other processes too"), std::string::npos) << claim.note;
+  std::string why;
+  EXPECT_EQ(SandboxCgroup::Make({}, &why), nullptr);
+  EXPECT_NE(why.find("not in one delegated to it"), std::string::npos) << why;
+  // The sandbox still runs, bounded by its RLIMITs.
+  RunOptions run;
+  run.argv = {"/bin/sh", "-c", "echo ran"};
+  SandboxOptions options;
+  options.root = root_;
+  SandboxReport report;
+  RunResult r = RunInSandbox(options, run, &report);
+  EXPECT_TRUE(r.ok()) << r.Describe() << "\n" << Output(r);
+  EXPECT_TRUE(report.cgroup.empty());
+  EXPECT_FALSE(report.no_cgroup.empty());
+}
+
+TEST_F(SandboxCgroupTest, MemoryPastTheLimitIsKilledAndReported) {
+  ASSERT_TRUE(ClaimDelegatedCgroup().delegated);
+  if (ReadFile(delegated_ / "cgroup.subtree_control").find("memory") == std::string::npos) {
+    GTEST_SKIP() << "this host's cgroup v2 hierarchy has no memory controller to delegate ("
+                 << mount_.string() << "/cgroup.controllers: a cgroup v1 hierarchy holds it); "
+                 << "memory is bounded per process by RLIMIT_AS here";
+  }
+  RunOptions run;
+  // 200 MiB of buffer, touched by reading into it, against a 64 MiB sandbox.
+  run.argv = {"/bin/sh", "-c", "busybox dd if=/dev/zero of=/dev/null bs=200M count=1; echo $?"};
+  run.timeout = 20s;
+  SandboxOptions options;
+  options.root = root_;
+  options.limits.max_memory_bytes = 64ll << 20;
+  SandboxReport report;
+  RunResult r = RunInSandbox(options, run, &report);
+  EXPECT_TRUE(report.memory_by_cgroup);
+  EXPECT_TRUE(report.out_of_memory) << r.Describe() << "\n" << Output(r);
+  EXPECT_NE(r.tail.back(), "0") << "dd was killed\n" << Output(r);
+  EXPECT_TRUE(Leftovers().empty());
 }
 
 }  // namespace

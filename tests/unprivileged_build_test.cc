@@ -6,9 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <string>
+#include <vector>
 
 #include "shell.h"
 
@@ -105,6 +108,49 @@ TEST_F(UnprivilegedBuildTest, AUserWithoutARangeIsToldTheCommandThatGivesOne) {
   EXPECT_EQ(checked.out.find("subordinate"), std::string::npos) << checked.out;
   EXPECT_NE(checked.out.find("thisisnotacommand"), std::string::npos) << checked.out;
   Sh("userdel -r " + name);
+}
+
+// A cgroup v2 the host delegates to the user (as systemd-run --user -p Delegate=yes does: the
+// directory and its cgroup.procs, cgroup.subtree_control and cgroup.threads are the user's),
+// with `kiln build` alone in it: kiln moves into kiln-supervisor there and each sandbox, the
+// %post among them, runs in a cgroup of its own, made and removed by the build namespace's root.
+TEST_F(UnprivilegedBuildTest, InACgroupDelegatedToTheUserEachSandboxGetsItsOwn) {
+  std::string mount = Sh("findmnt -n -t cgroup2 -o TARGET | head -1").out;
+  if (mount.empty()) GTEST_SKIP() << "this host has no cgroup v2 hierarchy";
+  mount.pop_back();
+  std::string name = "kiln-test-delegated-" + std::to_string(getpid());
+  fs::path delegated = fs::path(mount) / name;
+  ASSERT_TRUE(fs::create_directory(delegated));
+  std::string owner = user_.name + ":";
+  ASSERT_EQ(Sh("cd " + delegated.string() + " && chown " + owner +
+               " . cgroup.procs cgroup.subtree_control cgroup.threads")
+                .exit_code,
+            0);
+  fs::path ks = kWork / "user-cgroup.ks";
+  // A script of its own each run (a cached scripts stage would not show where it ran).
+  std::ofstream(ks) << kSmall << "%post\ncat /proc/self/cgroup # " << name << "-"
+                    << std::chrono::system_clock::now().time_since_epoch().count() << "\n%end\n";
+  fs::permissions(ks, fs::perms::others_read, fs::perm_options::add);
+  fs::path out = user_.home / "unprivileged-tests" / "cgroup";
+  fs::remove_all(out);
+  // setpriv execs kiln in place (runuser would stay beside it in the cgroup).
+  RunResult built = Sh("sh -c 'echo $$ > " + delegated.string() + "/cgroup.procs && exec setpriv " +
+                       "--reuid " + user_.name + " --regid " + user_.name + " --init-groups env " +
+                       "HOME=" + user_.home.string() + " " + user_.kiln + " build --ks " +
+                       ks.string() + " --output " + out.string() + " --cache-dir " +
+                       (user_.home / ".cache" / "kiln").string() + " --type tar'");
+  EXPECT_EQ(built.exit_code, 0) << built.out;
+  EXPECT_NE(built.out.find("moved into cgroup /" + name + "/kiln-supervisor"), std::string::npos)
+      << built.out;
+  EXPECT_NE(ReadFile(out / "build.log").find("] 0::/" + name + "/sandbox-"), std::string::npos)
+      << ReadFile(out / "build.log");
+  std::vector<std::string> left;
+  for (const fs::directory_entry& e : fs::directory_iterator(delegated)) {
+    if (e.is_directory()) left.push_back(e.path().filename().string());
+  }
+  EXPECT_EQ(left, std::vector<std::string>{"kiln-supervisor"}) << "no sandbox cgroup is left";
+  Sh("rmdir " + (delegated / "kiln-supervisor").string() + " " + delegated.string());
+  EXPECT_FALSE(fs::exists(delegated));
 }
 
 }  // namespace

@@ -74,8 +74,10 @@ build() {
   if [ "$mode" = user ]; then
     mkdir -p "$out" && chown "$BENCH_USER:" "$out"
   fi
+  sync  # the writes before this build (cache set-up, the last one's output) are not its cost
   start=$(date +%s.%N)
-  if ! "${run[@]}" build --ks "$ks" --type "$type" --output "$out" --cache-dir "$WORK/cache-$mode" \
+  if ! /usr/bin/time -o "$WORK/logs/$mode-$type-$case.cpu" -f '%U %S' \
+      "${run[@]}" build --ks "$ks" --type "$type" --output "$out" --cache-dir "$WORK/cache-$mode" \
       > "$WORK/logs/$mode-$type-$case.log" 2>&1; then
     log "FAILED: $mode $type $case (see $WORK/logs/$mode-$type-$case.log)"
     exit 1
@@ -84,23 +86,28 @@ build() {
   local image sha
   image=$(ls "$out"/*."$type"* | head -1)
   sha=$(sha256sum "$image" | cut -c1-64)
-  printf '%s\t%s\t%s\t%.1f\t%s\n' "$mode" "$type" "$case" "$(echo "$end - $start" | bc)" "$sha" \
-    >> "$ROWS"
-  log "$mode $type $case: $(echo "$end - $start" | bc | cut -c1-6) s"
+  local cpu
+  cpu=$(tail -1 "$WORK/logs/$mode-$type-$case.cpu" | awk '{printf "%.1f", $1 + $2}')
+  printf '%s\t%s\t%s\t%.1f\t%s\t%s\n' "$mode" "$type" "$case" "$(echo "$end - $start" | bc)" \
+    "$cpu" "$sha" >> "$ROWS"
+  log "$mode $type $case: $(echo "$end - $start" | bc | cut -c1-6) s (cpu user sys: $(tail -1 "$WORK/logs/$mode-$type-$case.cpu"))"
 }
 
 # A cache with the downloaded packages, for MODE: the user's belongs to the user (its build
-# namespace's root may write there), and the sandboxed modes' to root.
+# namespace's root may write there), and the sandboxed modes' to root. Both are hard links to
+# one copy each, so neither build starts with freshly written data still to be flushed.
+if [[ " $MODES " == *" user "* ]] && [ ! -d "$WORK/packages-user" ]; then
+  cp -a "$WORK/packages" "$WORK/packages-user"
+  chown -R "$BENCH_USER:" "$WORK/packages-user"
+fi
 fresh_cache() {
-  local mode=$1
+  local mode=$1 packages="$WORK/packages"
+  [ "$mode" = user ] && packages="$WORK/packages-user"
   rm -rf "$WORK/cache-$mode"
   mkdir -p "$WORK/cache-$mode"
-  if [ "$mode" = user ]; then
-    cp -a "$WORK/packages" "$WORK/cache-$mode/packages"
-    chown -R "$BENCH_USER:" "$WORK/cache-$mode"
-  else
-    cp -al "$WORK/packages" "$WORK/cache-$mode/packages"
-  fi
+  cp -al "$packages" "$WORK/cache-$mode/packages"
+  [ "$mode" = user ] && chown "$BENCH_USER:" "$WORK/cache-$mode"
+  return 0
 }
 
 chmod 755 "$WORK"
@@ -120,25 +127,32 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-# The median of MODE's seconds for TYPE and CASE (with 2 rounds the lower).
+# The median of MODE's seconds for TYPE and CASE (with 2 rounds the lower): wall-clock time
+# (column 4) or the CPU time of the build and all its processes (column 5, user + system).
 median() {
-  awk -v m="$1" -v t="$2" -v c="$3" '$1==m && $2==t && $3==c {print $4}' "$ROWS" | sort -n |
-    awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  awk -v m="$1" -v t="$2" -v c="$3" -v col="${4:-4}" '$1==m && $2==t && $3==c {print $col}' \
+    "$ROWS" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
 {
   echo "# kiln build: $MODE_A vs $MODE_B — $(date -u +%FT%TZ), $(hostname -s)"
   echo "# $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; kickstart $KS; $ROUNDS round(s)"
-  echo "# seconds (median over rounds; with 2 rounds the lower) and $MODE_B/$MODE_A; cold image SHA-256 compared"
-  printf '%-5s %-10s %9s %9s %7s\n' type case "$MODE_A" "$MODE_B" ratio
+  echo "# seconds (median over rounds; with 2 rounds the lower) and $MODE_B/$MODE_A, wall-clock"
+  echo "# and CPU (user + system of every process of the build: what noise from other machines"
+  echo "# on a shared host does not change); cold image SHA-256 compared"
+  printf '%-5s %-10s %9s %9s %7s %9s %9s %7s\n' type case "$MODE_A" "$MODE_B" ratio \
+    "cpu-$MODE_A" "cpu-$MODE_B" ratio
   for type in $TYPES; do
     for case in cold warm identical; do
       a=$(median "$MODE_A" "$type" "$case")
       b=$(median "$MODE_B" "$type" "$case")
-      printf '%-5s %-10s %9s %9s %7.2f\n' "$type" "$case" "$a" "$b" "$(echo "$b / $a" | bc -l)"
+      ca=$(median "$MODE_A" "$type" "$case" 5)
+      cb=$(median "$MODE_B" "$type" "$case" 5)
+      printf '%-5s %-10s %9s %9s %7.2f %9s %9s %7.2f\n' "$type" "$case" "$a" "$b" \
+        "$(echo "$b / $a" | bc -l)" "$ca" "$cb" "$(echo "$cb / $ca" | bc -l)"
     done
-    as=$(awk -v m="$MODE_A" -v t="$type" '$1==m && $2==t && $3=="cold" {print $5}' "$ROWS" | sort -u)
-    bs=$(awk -v m="$MODE_B" -v t="$type" '$1==m && $2==t && $3=="cold" {print $5}' "$ROWS" | sort -u)
+    as=$(awk -v m="$MODE_A" -v t="$type" '$1==m && $2==t && $3=="cold" {print $6}' "$ROWS" | sort -u)
+    bs=$(awk -v m="$MODE_B" -v t="$type" '$1==m && $2==t && $3=="cold" {print $6}' "$ROWS" | sort -u)
     if [ "$as" = "$bs" ]; then
       echo "$type: cold images identical: sha256 $as"
     else
@@ -146,6 +160,6 @@ median() {
     fi
   done
   echo
-  echo "# every timed build: mode, type, case, seconds, image sha256 (rounds in order)"
+  echo "# every timed build: mode, type, case, seconds, cpu seconds, image sha256 (rounds in order)"
   cat "$ROWS"
 } | tee "$RESULTS"

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "sys/build_namespace.h"
+#include "sys/cgroup.h"
 #include "sys/service_user.h"
 
 namespace kiln::cmd {
@@ -33,6 +34,12 @@ inline std::string RootsCacheDirectory(const std::string& cache_dir) {
 // code, or 1 after saying (prefixed with `command`) why no namespace could be made.
 inline int RunBuildWithoutRoot(const std::string& command, const std::string& cache_dir,
                                const std::string& output, const std::function<int()>& build) {
+  // A cgroup the host delegates to this build (a systemd-run --user -p Delegate=yes scope)
+  // bounds its sandboxes; a job of a service is in the service's already.
+  if (sys::CgroupClaim claim = sys::ClaimDelegatedCgroup();
+      claim.delegated && !claim.note.empty()) {
+    std::cerr << command << ": " << claim.note << "\n";
+  }
   if (!sys::NeedsBuildNamespace()) return build();
   for (const std::string& dir : {cache_dir, output}) {
     std::error_code ec;
@@ -71,9 +78,7 @@ inline bool DropRoot(const std::string& command, std::string run_as,
       std::cerr << command << ": warning: running as root, so its builds do too (in their "
                 << "sandboxes); make the service's own user (as root: "
                 << sys::ServiceUserFix(run_as, dirs) << ") or say --run-as root\n";
-      return true;
-    }
-    if (std::string error = sys::BecomeServiceUser(run_as, dirs); !error.empty()) {
+    } else if (std::string error = sys::BecomeServiceUser(run_as, dirs); !error.empty()) {
       std::cerr << command << ": " << error << "\n";
       return false;
     }
@@ -83,6 +88,15 @@ inline bool DropRoot(const std::string& command, std::string run_as,
     if (std::string why = sys::BuildNamespaceUnavailableReason(); !why.empty()) {
       std::cerr << command << ": cannot build without root: " << why << "\n";
       return false;
+    }
+  }
+  if (builds) {
+    // Memory bounds per build where the host delegates a cgroup (sys/cgroup.h), else per
+    // process: the admin sees which.
+    sys::CgroupClaim claim = sys::ClaimDelegatedCgroup();
+    if (!claim.note.empty()) {
+      std::cerr << command << ": cgroup: " << claim.note
+                << (claim.delegated ? "" : "; sandboxes are bounded by RLIMITs") << "\n";
     }
   }
   return true;

@@ -138,7 +138,8 @@ bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
     run.env = {{"INSTALL_ROOT", "/mnt/sysimage"}, {"HOME", "/root"}, {"LC_ALL", "C.UTF-8"}};
   }
   ctx.reporter->Log("running " + label + " with " + s.interpreter);
-  sys::RunResult r = sys::RunInSandbox(sandbox, run);
+  sys::SandboxReport report;
+  sys::RunResult r = sys::RunInSandbox(sandbox, run, &report);
   if (s.log) {
     std::optional<std::string> in_image = ScriptLogInImage(s);
     std::string text;
@@ -167,6 +168,17 @@ bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
                    std::to_string(limits_.disk_budget_bytes >> 20) + " MiB",
                "write less in %post, or ask the service's admin for a bigger budget"};
     return false;
+  }
+  if (report.out_of_memory && r.kind != sys::ExitKind::kCanceled) {
+    std::string what = label + " went past the build's memory limit of " +
+                       std::to_string(limits_.max_memory_bytes >> 20) +
+                       " MiB and the kernel killed a process of it";
+    if (!r.ok()) {
+      failure = {engine::FailureClass::kResource, "memory-limit-exceeded", "scripts: " + what,
+                 "use less memory in %post, or ask the service's admin for a larger limit"};
+      return false;
+    }
+    ctx.reporter->Log("warning: " + what + "; the script went on and succeeded");
   }
   bool no_interpreter = false;
   for (const std::string& l : r.tail) no_interpreter |= l.find("kiln sandbox: cannot run") == 0;

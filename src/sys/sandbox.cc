@@ -26,6 +26,7 @@
 #include <fstream>
 
 #include "sys/build_namespace.h"
+#include "sys/cgroup.h"
 
 namespace kiln::sys {
 namespace fs = std::filesystem;
@@ -91,6 +92,10 @@ struct Plan {
   bool pivot = true;        // false (host view): no pivot_root, the host's / stays
   std::string image;        // the image root on the host
   SandboxLimits limits;
+  // The sandbox's own cgroup (sys/cgroup.h), joined first thing in the child; -1 = none.
+  int cgroup_procs_fd = -1;
+  std::string cgroup_dir;
+  bool memory_by_cgroup = false;  // memory.max bounds it: no RLIMIT_AS
 };
 
 // --- async-signal-safe helpers for the child ---------------------------------------------
@@ -395,6 +400,13 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
   // waits and passes the exit code on.
   signal(SIGTERM, SIG_IGN);
   signal(SIGINT, SIG_IGN);
+  // Into its cgroup before anything else starts, so every process of it is counted there.
+  if (plan.cgroup_procs_fd >= 0) {
+    if (write(plan.cgroup_procs_fd, "0", 1) != 1) {
+      Fail(err_fd, "join the sandbox's cgroup", plan.cgroup_dir.c_str());
+    }
+    close(plan.cgroup_procs_fd);
+  }
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) Fail(err_fd, "pipe", "");
   int tree_channel[2];
@@ -551,7 +563,9 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
     }
     SetLimit(RLIMIT_NPROC, plan.limits.max_processes);
     SetLimit(RLIMIT_CORE, 0);
-    if (plan.limits.max_memory_bytes > 0) SetLimit(RLIMIT_AS, plan.limits.max_memory_bytes);
+    if (plan.limits.max_memory_bytes > 0 && !plan.memory_by_cgroup) {
+      SetLimit(RLIMIT_AS, plan.limits.max_memory_bytes);
+    }
     if (plan.limits.max_file_bytes > 0) SetLimit(RLIMIT_FSIZE, plan.limits.max_file_bytes);
     if (chdir(plan.cwd.c_str()) != 0) Fail(err_fd, "chdir", plan.cwd.c_str());
     ExecInPath(argv, envp);
@@ -726,7 +740,7 @@ std::string SandboxUnavailableReason() {
   return "";
 }
 
-RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
+RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run, SandboxReport* report) {
   Plan plan;
   std::string root = fs::absolute(sandbox.root).lexically_normal().string();
   while (root.size() > 1 && root.back() == '/') root.pop_back();
@@ -854,10 +868,27 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run) {
   for (const auto& [k, v] : run.env) has_path = has_path || k == "PATH";
   if (!has_path)
     run.env.emplace_back("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  // Where the host delegates a cgroup to kiln, one per sandbox bounds its memory as a whole;
+  // elsewhere RLIMITs do (per process).
+  std::string no_cgroup;
+  std::unique_ptr<SandboxCgroup> cgroup =
+      SandboxCgroup::Make({plan.limits.max_memory_bytes, plan.limits.max_processes}, &no_cgroup);
+  if (cgroup) {
+    plan.cgroup_procs_fd = cgroup->procs_fd();
+    plan.cgroup_dir = cgroup->dir();
+    plan.memory_by_cgroup = cgroup->limits_memory();
+  }
   run.exec_in_child = [&plan](char* const* argv, char* const* envp, int err_fd) {
     EnterSandbox(plan, argv, envp, err_fd);
   };
-  return RunProcess(run);
+  RunResult result = RunProcess(run);
+  if (report != nullptr) {
+    report->cgroup = cgroup ? cgroup->dir() : "";
+    report->no_cgroup = no_cgroup;
+    report->memory_by_cgroup = plan.memory_by_cgroup;
+    report->out_of_memory = cgroup && cgroup->OutOfMemory();
+  }
+  return result;
 }
 
 }  // namespace kiln::sys

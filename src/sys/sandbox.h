@@ -23,9 +23,11 @@
 namespace kiln::sys {
 
 struct SandboxLimits {
-  long max_processes = 2048;       // RLIMIT_NPROC in the sandbox's user namespace
-  long long max_memory_bytes = 0;  // RLIMIT_AS per process; 0 = none
-  long long max_file_bytes = 0;    // RLIMIT_FSIZE; 0 = none
+  long max_processes = 2048;  // RLIMIT_NPROC in the sandbox's user namespace (and pids.max)
+  // The sandbox's memory.max where the host delegates a cgroup to kiln (sys/cgroup.h), else
+  // RLIMIT_AS per process; 0 = none.
+  long long max_memory_bytes = 0;
+  long long max_file_bytes = 0;  // RLIMIT_FSIZE; 0 = none
 };
 
 struct SandboxOptions {
@@ -60,7 +62,16 @@ struct SandboxOptions {
 // `run.cwd` is a path inside the sandbox ("" = "/"). A set-up step that fails (the host has no
 // user namespaces, the image's /dev is a symlink) ends it as kFailedToStart, with the step
 // named in the output.
-RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run);
+// What the sandbox saw of a run beyond the program's own result.
+struct SandboxReport {
+  std::string cgroup;             // the cgroup it ran in (removed now), or ""
+  std::string no_cgroup;          // else why it had none (the host delegates none to kiln)
+  bool memory_by_cgroup = false;  // its memory was bounded by memory.max, not RLIMIT_AS
+  bool out_of_memory = false;     // the kernel killed a process of it at memory.max
+};
+
+RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run,
+                       SandboxReport* report = nullptr);
 
 // "" if this host can run sandboxes, else what is missing and how to get it.
 std::string SandboxUnavailableReason();
