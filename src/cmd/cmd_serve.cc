@@ -173,10 +173,16 @@ int Serve(const ServeOptions& o) {
   if (!DropRoot("kiln serve", o.run_as, {{data_dir}, {fs::absolute(o.cache_dir)}}, o.workers > 0)) {
     return 2;
   }
+  // The database (kickstarts with their passwords), tokens and every build's files: the
+  // service's alone (a build's bootstrap sees the host's files as nobody, docs/security.md).
+  umask(077);
   fs::create_directories(data_dir);
-  // The database, tokens and every build's files: the service's alone (a build's bootstrap
-  // sees the host's files as nobody, docs/security.md).
   fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace);
+  for (const char* name : {"kiln.db", "kiln.db-wal", "kiln.db-shm"}) {
+    std::error_code ec;  // from a version that made them 0644
+    fs::permissions(data_dir / name, fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::replace, ec);
+  }
   std::unique_ptr<store::Store> store;
   try {
     store = store::Store::Open(data_dir / "kiln.db");

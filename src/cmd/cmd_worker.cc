@@ -84,6 +84,7 @@ int RunWorker(const WorkerFlags& f) {
                 {{o.data_dir}, {o.cache_dir.empty() ? o.data_dir / "cache" : o.cache_dir}}, true)) {
     return 2;
   }
+  umask(077);  // its token, builds and logs are the service's alone
   o.kiln_binary = fs::read_symlink("/proc/self/exe");
   o.cache_max_gib = f.cache_max_gib;
   o.limits = f.limits;

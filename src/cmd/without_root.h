@@ -6,6 +6,7 @@
 #pragma once
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -34,6 +35,9 @@ inline std::string RootsCacheDirectory(const std::string& cache_dir) {
 // code, or 1 after saying (prefixed with `command`) why no namespace could be made.
 inline int RunBuildWithoutRoot(const std::string& command, const std::string& cache_dir,
                                const std::string& output, const std::function<int()>& build) {
+  // An image's files must not depend on who builds it: the tools in it get the usual umask
+  // (a service runs with 077 for its own files).
+  umask(022);
   // A cgroup the host delegates to this build (a systemd-run --user -p Delegate=yes scope)
   // bounds its sandboxes; a job of a service is in the service's already.
   if (sys::CgroupClaim claim = sys::ClaimDelegatedCgroup();

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/untrusted_json.h"
+
 namespace kiln::queue {
 namespace {
 
@@ -97,7 +99,7 @@ std::string EncodeBuildMessage(const BuildMessage& m) {
 }
 
 std::optional<BuildMessage> DecodeBuildMessage(std::string_view body) {
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json j = ParseUntrustedJson(body);
   if (!j.is_object() || !j.contains("build") || !j["build"].is_number_integer()) {
     return std::nullopt;
   }

@@ -12,6 +12,7 @@
 #include "core/build_spec_json.h"
 #include "core/sha256.h"
 #include "core/text.h"
+#include "core/untrusted_json.h"
 #include "server/json_reply.h"
 #include "server/multipart.h"
 #include "server/tokens.h"
@@ -305,6 +306,13 @@ HttpResponse Api::Handle(const HttpRequest& request) {
 
 namespace {
 
+// A .deb file sent with a multipart submit: where the server will keep it (by its SHA-256)
+// and its bytes, written only once the request is accepted.
+struct Upload {
+  PackageFile file;
+  std::string data;
+};
+
 struct Handler {
   Api& api;
   Coordinator& co;
@@ -460,12 +468,21 @@ struct Handler {
     return j;
   }
 
+  // The request's JSON body, or a 400 saying why it is none (not JSON, nested too deep).
+  std::optional<HttpResponse> BodyJson(json& out) {
+    std::string why;
+    out = ParseUntrustedJson(req.body, &why);
+    if (out.is_discarded()) return Error(400, "bad-json", "the body is " + why);
+    return std::nullopt;
+  }
+
   // ---- submit
 
   // The checks every submitted spec passes and the store row it becomes; an error answer
   // if it is refused. `key`: the Idempotency-Key it is submitted under (may be empty).
   std::optional<HttpResponse> PrepareBuild(const BuildSpec& spec, std::string_view key,
-                                           store::NewBuild& nb) {
+                                           store::NewBuild& nb,
+                                           const std::vector<Upload>& uploads = {}) {
     if (!CanBuild(spec.type)) {
       return Error(422, "type-not-supported",
                    "kiln cannot build " + std::string(ToString(spec.type)) +
@@ -483,10 +500,11 @@ struct Handler {
                    "package source '" + local + "' is not an http(s) or ftp URL",
                    "the server builds only from network mirrors and repositories");
     }
-    // Package files come from the network or from this server's upload area, never from
-    // another path on the server.
+    // Package files come from the network or are this request's uploads (whose paths only
+    // the server makes), never from another path on the server.
     for (const PackageFile& f : spec.package_files) {
-      bool uploaded = StartsWith(f.source, (co.UploadDir() / "").string());
+      bool uploaded = std::any_of(uploads.begin(), uploads.end(),
+                                  [&f](const Upload& u) { return u.file.source == f.source; });
       if (!uploaded && (!spec::IsUrl(f.source) || StartsWith(f.source, "file:"))) {
         return Error(422, "invalid-request",
                      "package file '" + f.name + "' must be an http(s) or ftp URL or an upload",
@@ -527,11 +545,27 @@ struct Handler {
     return std::nullopt;
   }
 
-  HttpResponse SubmitSpec(const BuildSpec& spec, const Diagnostics& diags) {
+  // `uploads`: the request's .deb files, added to the spec's package files and written to the
+  // upload area only once the request passed every check.
+  HttpResponse SubmitSpec(const BuildSpec& submitted, const Diagnostics& diags,
+                          const std::vector<Upload>& uploads = {}) {
     std::string_view key = req.Header("idempotency-key");
     if (key.size() > 200) return Error(400, "bad-idempotency-key", "Idempotency-Key is too long");
+    BuildSpec spec = submitted;
+    for (const Upload& u : uploads) spec.package_files.push_back(u.file);
     store::NewBuild nb;
-    if (std::optional<HttpResponse> refused = PrepareBuild(spec, key, nb)) return *refused;
+    if (std::optional<HttpResponse> refused = PrepareBuild(spec, key, nb, uploads)) {
+      return *refused;
+    }
+    for (const Upload& u : uploads) {
+      std::error_code ec;
+      if (fs::exists(u.file.source, ec)) continue;  // content-addressed: the same bytes
+      fs::create_directories(co.UploadDir(), ec);
+      if (!sys::WriteFileAtomic(u.file.source, u.data)) {
+        return Error(507, "upload-failed", "the server cannot store " + u.file.name,
+                     "retry later; the server's disk may be full");
+      }
+    }
     store::SubmitResult r = co.Submit(nb);
     if (options.on_submit) options.on_submit();
     std::optional<store::Build> b = store().GetBuild(r.id);
@@ -571,7 +605,8 @@ struct Handler {
   // queued and the error names its index. An Idempotency-Key covers the whole batch (each
   // build gets KEY#INDEX), so a retried batch answers the builds it made the first time.
   HttpResponse SubmitBatch() {
-    json body = json::parse(req.body, nullptr, false);
+    json body;
+    if (std::optional<HttpResponse> bad = BodyJson(body)) return *bad;
     if (!body.is_object() || !body.contains("builds") || !body["builds"].is_array()) {
       return Error(400, "bad-json", "the body must be {\"builds\": [build request, ...]}",
                    "each element is what POST /api/v1/builds takes as JSON");
@@ -649,7 +684,7 @@ struct Handler {
     std::optional<std::string> config;
     std::string config_name = "imagebuild.conf";
     SentFilesResolver resolver(options.fetch_urls);
-    std::vector<PackageFile> uploads;
+    std::vector<Upload> uploads;
     for (FormPart& part : parts) {
       const std::string& n = part.name;
       if (n == "kickstart") {
@@ -686,17 +721,12 @@ struct Handler {
           return Error(422, "invalid-request",
                        "uploaded package '" + part.filename + "' must be a .deb file");
         }
-        PackageFile f;
-        f.name = name;
-        f.sha256 = Sha256Hex(part.data);
-        fs::path stored = co.UploadDir() / (f.sha256 + ".deb");
-        std::error_code ec;
-        if (!fs::exists(stored, ec)) {
-          fs::create_directories(co.UploadDir(), ec);
-          sys::WriteFileAtomic(stored, part.data);
-        }
-        f.source = stored.string();
-        uploads.push_back(std::move(f));
+        Upload u;
+        u.file.name = name;
+        u.file.sha256 = Sha256Hex(part.data);
+        u.file.source = (co.UploadDir() / (u.file.sha256 + ".deb")).string();
+        u.data = std::move(part.data);
+        uploads.push_back(std::move(u));
       } else {
         return Error(422, "invalid-request", "unknown form field '" + n + "'",
                      "see docs/openapi.yaml for the fields");
@@ -722,14 +752,14 @@ struct Handler {
       return Error(422, "invalid-request", "the build request has errors",
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
     }
-    spec->package_files.insert(spec->package_files.end(), uploads.begin(), uploads.end());
-    return SubmitSpec(*spec, diags);
+    return SubmitSpec(*spec, diags, uploads);
   }
 
   // The seed's POST /rest: {"config": imagebuild.conf text, "ksfname": name|URL|null,
   // "ks": kickstart text}.
   HttpResponse SubmitRest() {
-    json j = json::parse(req.body, nullptr, false);
+    json j;
+    if (std::optional<HttpResponse> bad = BodyJson(j)) return *bad;
     if (!j.is_object()) {
       return Error(400, "bad-json", "the body must be a JSON object with config, ksfname and ks");
     }
@@ -1028,7 +1058,8 @@ struct Handler {
     if (!caller->admin()) {
       return Error(403, "forbidden", "only admins create tokens");
     }
-    json j = json::parse(req.body, nullptr, false);
+    json j;
+    if (std::optional<HttpResponse> bad = BodyJson(j)) return *bad;
     if (!j.is_object()) return Error(400, "bad-json", "the body must be a JSON object");
     auto text = [&](const char* key) {
       return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
@@ -1047,7 +1078,8 @@ struct Handler {
   }
 
   HttpResponse Login() {
-    json j = json::parse(req.body, nullptr, false);
+    json j;
+    if (std::optional<HttpResponse> bad = BodyJson(j)) return *bad;
     if (!j.is_object() || !j.contains("user") || !j["user"].is_string() ||
         !j.contains("password") || !j["password"].is_string()) {
       return Error(400, "bad-json", "send {\"user\": ..., \"password\": ...}");
@@ -1068,6 +1100,11 @@ struct Handler {
     return r;
   }
 };
+
+// The worker name a caller's calls are bound to: a worker token's own; "" for an admin.
+std::string WorkerName(const Api::Caller& caller) {
+  return caller.user.role == Role::kWorker ? caller.user.name : "";
+}
 
 }  // namespace
 
@@ -1098,7 +1135,7 @@ std::optional<HttpResponse> Api::BeginUpload(const HttpRequest& head, UploadPlan
       return Error(403, "forbidden", "uploads need a worker token",
                    "create one with `kiln token create --worker NAME`");
     }
-    return BeginWorkerUpload(coordinator_, head, plan);
+    return BeginWorkerUpload(coordinator_, head, WorkerName(*h.caller), plan);
   } catch (const std::exception& e) {
     return Error(503, "store-unavailable", std::string("the upload cannot start: ") + e.what(),
                  "retry later");
@@ -1223,7 +1260,9 @@ HttpResponse Api::Route(const HttpRequest& req) {
       return Error(403, "forbidden", "worker routes need a worker token",
                    "create one with `kiln token create --worker NAME`");
     }
-    if (std::optional<HttpResponse> r = RouteWorkerApi(coordinator_, req)) return *r;
+    if (std::optional<HttpResponse> r = RouteWorkerApi(coordinator_, req, WorkerName(*h.caller))) {
+      return *r;
+    }
   }
   if (top == "session" && p.size() == 3 && m == "GET") {
     // Who the caller is (the CLI's `kiln login` checks its token with this).

@@ -234,10 +234,11 @@ bool Coordinator::IsCurrentAttempt(int64_t id, int attempt) {
 }
 
 bool Coordinator::Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
-                         const std::optional<Progress>& latest) {
+                         const std::optional<Progress>& latest, const std::string& worker) {
   store::Store::Batch batch(store_);  // the check, the progress and the events: one commit
   std::optional<store::Store::RunningAttempt> running = store_.RunningAttemptOf(id);
   if (!running || running->attempt != attempt) return false;
+  if (!worker.empty() && running->worker != worker) return false;
   Record(id, *running, events, latest);
   batch.Commit();
   return true;

@@ -108,9 +108,10 @@ class Coordinator {
   };
   // A batch of events from the running attempt: "log" events (data {"line": ...}) are also
   // appended to the log file; `latest` updates the build's stage and progress. Events of an
-  // attempt that is no longer current are dropped (false).
+  // attempt that is no longer current, or (with `worker`) not that worker's, are dropped
+  // (false).
   bool Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
-              const std::optional<Progress>& latest);
+              const std::optional<Progress>& latest, const std::string& worker = "");
   // Moves a finished file of the attempt into the build's artifacts, with its size and
   // SHA-256. False (and `error`) if the file is unreadable or the attempt is not current.
   // `known_sha256` skips reading the file again when the caller just checked it.

@@ -29,6 +29,10 @@ std::optional<IssuedToken> IssueToken(store::Store& store, const TokenRequest& r
       error = "'" + r.worker + "' is not a valid worker name (letters, digits, '-', '_', '.')";
       return std::nullopt;
     }
+    if (r.worker == "local") {
+      error = "'local' names the master's own workers; choose another worker name";
+      return std::nullopt;
+    }
     user = r.worker;
     std::optional<store::User> existing = store.FindUser(user);
     if (existing && existing->role != Role::kWorker) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.h"
+#include "core/untrusted_json.h"
 #include "server/json_reply.h"
 #include "sys/files.h"
 
@@ -15,7 +16,9 @@ namespace {
 
 // The JSON object body, or an error answer.
 std::optional<HttpResponse> ParseBody(const HttpRequest& req, json& body) {
-  body = json::parse(req.body, nullptr, false);
+  std::string error;
+  body = ParseUntrustedJson(req.body, &error);
+  if (body.is_discarded()) return ErrorReply(400, "bad-json", "the body is " + error);
   if (!body.is_object()) return ErrorReply(400, "bad-json", "the body must be a JSON object");
   return std::nullopt;
 }
@@ -63,6 +66,11 @@ std::string TicketJson(const JobTicket& t, int64_t lease_ms) {
       t.spec_json.empty() ? "null" : t.spec_json);
 }
 
+// The kinds of event a worker reports (a `kiln job`'s lines, worker/job_runner.cc). State
+// changes are the master's own: a worker cannot write them, nor a kind that would break a
+// user's event stream.
+constexpr std::string_view kWorkerEventKinds[] = {"log", "stage", "progress", "stage_done", "plan"};
+
 // `j["events"]`, if there are any; an error answer if they are malformed.
 std::optional<HttpResponse> ParseEvents(const json& j, std::vector<store::Store::NewEvent>& out) {
   if (!j.contains("events") || !j["events"].is_array()) return std::nullopt;
@@ -71,7 +79,13 @@ std::optional<HttpResponse> ParseEvents(const json& j, std::vector<store::Store:
         !e["data"].is_object()) {
       return ErrorReply(400, "bad-event", "events are {\"kind\": string, \"data\": object}");
     }
-    out.push_back({e["kind"].get<std::string>(), e["data"].dump()});
+    std::string kind = e["kind"].get<std::string>();
+    if (std::find(std::begin(kWorkerEventKinds), std::end(kWorkerEventKinds), kind) ==
+        std::end(kWorkerEventKinds)) {
+      return ErrorReply(400, "bad-event",
+                        "an event's kind is one of log, stage, progress, stage_done, plan");
+    }
+    out.push_back({std::move(kind), e["data"].dump()});
   }
   return std::nullopt;
 }
@@ -95,7 +109,16 @@ constexpr size_t kMaxWorkerBatch = 256;
 
 }  // namespace
 
-std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& req) {
+std::string BoundWorkerId(const std::string& token_worker, const std::string& claimed) {
+  if (token_worker.empty() || claimed == token_worker ||
+      claimed.rfind(token_worker + "/", 0) == 0) {
+    return claimed;
+  }
+  return token_worker + "/" + claimed;
+}
+
+std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& req,
+                                           const std::string& token_worker) {
   std::vector<std::string_view> p = SplitPath(req.path);
   if (p.size() < 4 || p[0] != "api" || p[1] != "v1" || p[2] != "worker") return std::nullopt;
   if (req.method != "POST") {
@@ -105,10 +128,11 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
   }
   json body;
   if (std::optional<HttpResponse> bad = ParseBody(req, body)) return bad;
-  std::string worker = Str(body, "worker");
-  if (worker.empty() || worker.size() > 200) {
+  std::string given = Str(body, "worker");
+  if (given.empty() || given.size() > 200) {
     return ErrorReply(400, "bad-worker", "every worker call names its worker id (\"worker\")");
   }
+  std::string worker = BoundWorkerId(token_worker, given);
   int64_t lease_ms = std::clamp<int64_t>(Int(body, "lease_ms", kDefaultLeaseMs), 1000, kMaxLeaseMs);
 
   if (p.size() == 4 && p[3] == "register") {
@@ -236,7 +260,7 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
                                            ? std::clamp(pr["fraction"].get<double>(), 0.0, 1.0)
                                            : 0.0};
     }
-    if (!co.Report(id, attempt, events, progress)) return stale();
+    if (!co.Report(id, attempt, events, progress, worker)) return stale();
     return JsonReply(200, {{"accepted", events.size()}});
   }
   if (action == "result") {
@@ -261,7 +285,7 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& r
 }
 
 std::optional<HttpResponse> BeginWorkerUpload(Coordinator& co, const HttpRequest& head,
-                                              UploadPlan& plan) {
+                                              const std::string& token_worker, UploadPlan& plan) {
   std::vector<std::string_view> p = SplitPath(head.path);
   // api v1 worker ID artifacts NAME
   uint64_t id = 0;
@@ -275,10 +299,10 @@ std::optional<HttpResponse> BeginWorkerUpload(Coordinator& co, const HttpRequest
         400, "bad-name",
         "artifact names are letters, digits, '.', '-', '_' and '+' (not " + plan.name + ")");
   }
-  plan.worker = head.Query("worker").value_or("");
+  std::string claimed = head.Query("worker").value_or("");
+  plan.worker = BoundWorkerId(token_worker, claimed);
   uint64_t attempt = 0;
-  if (plan.worker.empty() || !ParseU64(head.Query("attempt").value_or(""), attempt) ||
-      attempt == 0) {
+  if (claimed.empty() || !ParseU64(head.Query("attempt").value_or(""), attempt) || attempt == 0) {
     return ErrorReply(400, "bad-upload", "an upload names ?worker=ID&attempt=N");
   }
   plan.attempt = static_cast<int>(attempt);

@@ -11,9 +11,16 @@
 
 namespace kiln::server {
 
-// Answers a request under /api/v1/worker/ from an authenticated worker or admin, or nullopt if
-// the path is not one of these routes.
-std::optional<HttpResponse> RouteWorkerApi(Coordinator& coordinator, const HttpRequest& request);
+// The worker id a call acts as: a worker token's calls are bound to its worker name (an id
+// the call gives that is not NAME or NAME/... becomes "NAME/ID", so one build host's token
+// cannot act as another host's workers); an admin's (`token_worker` "") are taken as given.
+std::string BoundWorkerId(const std::string& token_worker, const std::string& claimed);
+
+// Answers a request under /api/v1/worker/ from an authenticated worker (`token_worker`: the
+// name its token was made for) or admin (""), or nullopt if the path is not one of these
+// routes.
+std::optional<HttpResponse> RouteWorkerApi(Coordinator& coordinator, const HttpRequest& request,
+                                           const std::string& token_worker);
 
 // PUT /api/v1/worker/{id}/artifacts/{name}?worker=W&attempt=N, headers Content-Length,
 // X-Kiln-Sha256 (of the whole file) and, to resume, Content-Range: bytes START-END/TOTAL.
@@ -21,7 +28,7 @@ std::optional<HttpResponse> RouteWorkerApi(Coordinator& coordinator, const HttpR
 // has. Then the body is streamed to plan.partial and FinishWorkerUpload stores the artifact
 // once the whole file is there and its SHA-256 matches.
 std::optional<HttpResponse> BeginWorkerUpload(Coordinator& coordinator, const HttpRequest& head,
-                                              UploadPlan& plan);
+                                              const std::string& token_worker, UploadPlan& plan);
 HttpResponse FinishWorkerUpload(Coordinator& coordinator, const UploadPlan& plan,
                                 bool body_complete);
 

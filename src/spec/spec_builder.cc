@@ -7,6 +7,7 @@
 #include "core/build_spec_json.h"
 #include "core/sha256.h"
 #include "core/text.h"
+#include "core/untrusted_json.h"
 #include "spec/build_values.h"
 #include "spec/imagebuild_conf.h"
 #include "spec/kickstart_loader.h"
@@ -319,9 +320,10 @@ std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::
 std::optional<BuildSpec> SpecFromJson(std::string_view json_text, std::string_view name,
                                       Resolver& resolver, Diagnostics& diags) {
   SourceLocation where{std::string(name), 0};
-  nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  std::string error;
+  nlohmann::json j = ParseUntrustedJson(json_text, &error);
   if (j.is_discarded()) {
-    diags.Error(where, "not valid JSON", "check quotes, commas and brackets");
+    diags.Error(where, error, "check quotes, commas and brackets");
     return std::nullopt;
   }
   BuildSpec spec;

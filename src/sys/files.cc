@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -19,16 +20,28 @@ std::string ReadFileText(const fs::path& path) {
   return ss.str();
 }
 
-void WriteFileAtomic(const fs::path& path, const std::string& text, mode_t mode) {
-  fs::create_directories(path.parent_path());
+bool WriteFileAtomic(const fs::path& path, const std::string& text, mode_t mode) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  // Unique per call: two threads may write the same path at once.
+  static std::atomic<unsigned> serial{0};
   fs::path tmp = path;
-  tmp += ".kiln-tmp." + std::to_string(getpid());
+  tmp += ".kiln-tmp." + std::to_string(getpid()) + "." + std::to_string(++serial);
+  bool written = false;
   {
     std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
     out << text;
+    out.close();
+    written = out.good();
   }
-  chmod(tmp.c_str(), mode);
-  fs::rename(tmp, path);
+  // A short write (a full disk) never replaces the old file.
+  if (!written || chmod(tmp.c_str(), mode) != 0) {
+    fs::remove(tmp, ec);
+    return false;
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) fs::remove(tmp, ec);
+  return !ec;
 }
 
 bool Sha256File(const fs::path& path, std::string& hex) {

@@ -15,7 +15,8 @@ std::string ReadFileText(const std::filesystem::path& path);
 
 // Writes `text` to a temporary file beside `path`, sets `mode`, then renames it into place:
 // readers see the old file or the new one, never a part. Parent directories are created.
-void WriteFileAtomic(const std::filesystem::path& path, const std::string& text,
+// False (and the old file as it was) when it cannot be written whole (a full disk).
+bool WriteFileAtomic(const std::filesystem::path& path, const std::string& text,
                      mode_t mode = 0644);
 
 // The lower-case hex SHA-256 of a file's bytes; false if it cannot be read.

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/build_spec_json.h"
+#include "core/untrusted_json.h"
 #include "engine/reporter.h"
 #include "stages/build.h"
 #include "sys/files.h"
@@ -27,7 +28,7 @@ namespace {
 class JobEventReader {
  public:
   void Line(std::string_view text, std::vector<store::Store::NewEvent>& out) {
-    json j = json::parse(text, nullptr, false);
+    json j = ParseUntrustedJson(text);
     if (!j.is_object() || !j.contains("event")) {
       // Not ours (a tool wrote to stdout directly): keep it as a log line.
       out.push_back({"log", json({{"line", text}}).dump()});

@@ -1,0 +1,256 @@
+// Hostile requests against a real `kiln serve` (loopback only, bounded loops; issue 17): what a
+// stranger with an account, a leaked worker token or no credentials at all tries, one case per
+// finding. Each is answered with a 4xx, the master stays up, and its memory stays under the
+// bound the test states.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "service_harness.h"
+
+namespace kiln::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const char* kKickstart = "lang C\nrootpw --lock\n%packages\nopenssh-server\n%end\n";
+
+// The server's resident memory in KiB (VmRSS).
+long RssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// `depth` arrays nested in one another: "[[[...]]]".
+std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+class HostileRequestTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    curl_global_init(CURL_GLOBAL_ALL);
+    dir_ = fs::temp_directory_path() / ("kiln-hostile-request-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    service_ = new Service(KILN_BINARY, dir_);
+    ASSERT_TRUE(service_->Start()) << service_->Log();
+    admin_ = service_->AdminToken();
+    ASSERT_EQ(Sh(service_->Kiln("user add mallory")).exit_code, 0);
+    mallory_ = Token("--user mallory --name test");
+    worker_a_ = Token("--worker host-a");
+    worker_b_ = Token("--worker host-b");
+  }
+  static void TearDownTestSuite() {
+    delete service_;
+    fs::remove_all(dir_);
+  }
+  void TearDown() override {
+    ASSERT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200)
+        << "the master is still up\n"
+        << service_->Log();
+  }
+
+  static std::string Token(const std::string& args) {
+    RunResult t = Sh(service_->Kiln("token create " + args));
+    EXPECT_EQ(t.exit_code, 0) << t.out;
+    size_t at = t.out.find("kiln_");
+    return at == std::string::npos ? "" : t.out.substr(at, t.out.find('\n', at) - at);
+  }
+  static std::vector<std::string> As(const std::string& token) {
+    return {"Authorization: Bearer " + token, "Content-Type: application/json"};
+  }
+  static json Request(const std::string& extra_ks = "") {
+    return {{"type", "qcow2"},
+            {"arch", "x86_64"},
+            {"release", "bookworm"},
+            {"kickstart", std::string(kKickstart) + extra_ks}};
+  }
+
+  static inline fs::path dir_;
+  static inline Service* service_ = nullptr;
+  static inline std::string admin_, mallory_, worker_a_, worker_b_;
+};
+
+TEST_F(HostileRequestTest, JsonNestedTooDeepIsRefusedOnEveryRoute) {
+  long before = RssKib(service_->pid());
+  // 100,000 levels: about 200 KB of text, which once crashed the master (a stack overflow
+  // while re-serialising the value).
+  std::string deep = Nested(100000);
+  struct Case {
+    std::string path;
+    std::string token;
+    std::string body;
+  };
+  std::vector<Case> cases = {
+      {"/api/v1/builds", mallory_, R"({"type":"qcow2","kickstart":)" + deep + "}"},
+      {"/api/v1/builds/batch", mallory_, R"({"builds":[)" + deep + "]}"},
+      {"/api/v1/kickstart/validate", mallory_, R"({"kickstart":)" + deep + "}"},
+      {"/api/v1/tokens", admin_, R"({"user":)" + deep + "}"},
+      {"/rest", mallory_, R"({"config":)" + deep + "}"},
+      {"/api/v1/session", "", R"({"user":)" + deep + "}"},
+      {"/api/v1/worker/register", worker_a_, R"({"worker":"host-a/1","arches":)" + deep + "}"},
+      {"/api/v1/worker/claim", worker_a_, R"({"worker":"host-a/1","x":)" + deep + "}"},
+      {"/api/v1/worker/1/events", worker_a_,
+       R"({"worker":"host-a/1","attempt":1,"events":[{"kind":"log","data":{"x":)" + deep + "}}]}"},
+      {"/api/v1/worker/results", worker_a_, R"({"worker":"host-a/1","results":)" + deep + "}"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> headers = {"Content-Type: application/json"};
+    if (!c.token.empty()) headers.push_back("Authorization: Bearer " + c.token);
+    HttpReply r = Http("POST", service_->Url(c.path), headers, c.body);
+    if (c.path == "/api/v1/kickstart/validate") {
+      // Validation answers what is wrong with its input as diagnostics.
+      EXPECT_EQ(r.status, 200) << r.body;
+      EXPECT_NE(r.body.find("\"valid\":false"), std::string::npos) << r.body;
+      EXPECT_NE(r.body.find("deeper than 64 levels"), std::string::npos) << r.body;
+      continue;
+    }
+    EXPECT_GE(r.status, 400) << c.path << ": " << r.body;
+    EXPECT_LT(r.status, 500) << c.path << ": " << r.body;
+    if (r.status == 400) {
+      EXPECT_NE(r.body.find("deeper than 64 levels"), std::string::npos) << c.path << r.body;
+    }
+    ASSERT_EQ(Http("GET", service_->Url("/api/v1/health")).status, 200)
+        << "the master died on " << c.path << "\n"
+        << service_->Log();
+  }
+  // 64 levels are still JSON the routes read (and refuse for what it says, not how deep).
+  HttpReply ok_depth = Http("POST", service_->Url("/api/v1/builds"), As(mallory_),
+                            R"({"type":"qcow2","kickstart":)" + Nested(63) + "}");
+  EXPECT_EQ(ok_depth.status, 422) << ok_depth.body;
+  long after = RssKib(service_->pid());
+  EXPECT_LT(after - before, 64 * 1024) << "KiB of resident memory these requests left behind";
+}
+
+TEST_F(HostileRequestTest, AWorkerReportsOnlyEventKindsOfItsOwn) {
+  json build = json::parse(Http("POST", service_->Url("/api/v1/builds"), As(mallory_),
+                                Request("%post\necho kinds\n%end\n").dump())
+                               .body);
+  int64_t id = build["id"];
+  HttpReply claim = Http("POST", service_->Url("/api/v1/worker/" + std::to_string(id) + "/claim"),
+                         As(worker_a_), R"({"worker":"host-a/kinds"})");
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  int attempt = json::parse(claim.body)["attempt"];
+  for (const std::string& kind : {std::string("state"), std::string("log\nevent: state"),
+                                  std::string("result"), std::string("")}) {
+    json body = {{"worker", "host-a/kinds"},
+                 {"attempt", attempt},
+                 {"events", {{{"kind", kind}, {"data", {{"state", "succeeded"}}}}}}};
+    HttpReply r = Http("POST", service_->Url("/api/v1/worker/" + std::to_string(id) + "/events"),
+                       As(worker_a_), body.dump());
+    EXPECT_EQ(r.status, 400) << json(kind).dump() << ": " << r.body;
+  }
+  json state = json::parse(
+      Http("GET", service_->Url("/api/v1/builds/" + std::to_string(id)), As(mallory_)).body);
+  EXPECT_EQ(state["state"], "running") << "no forged state change reached the build";
+  Http("POST", service_->Url("/api/v1/builds/" + std::to_string(id) + "/cancel"), As(mallory_));
+}
+
+TEST_F(HostileRequestTest, AWorkerTokenActsOnlyAsItsOwnWorkers) {
+  json build = json::parse(Http("POST", service_->Url("/api/v1/builds"), As(mallory_),
+                                Request("%post\necho bound\n%end\n").dump())
+                               .body);
+  std::string id = std::to_string(build["id"].get<int64_t>());
+  auto call = [&](const std::string& token, const std::string& path, const json& body) {
+    return Http("POST", service_->Url("/api/v1/worker/" + path), As(token), body.dump());
+  };
+  HttpReply claim = call(worker_a_, id + "/claim", {{"worker", "host-a/1"}});
+  ASSERT_EQ(claim.status, 200) << claim.body;
+  int attempt = json::parse(claim.body)["attempt"];
+  // host-b's token, naming host-a's worker: it acts as host-b/host-a/1, which holds nothing.
+  json as_a = {{"worker", "host-a/1"}, {"attempt", attempt}, {"state", "succeeded"}};
+  EXPECT_EQ(call(worker_b_, id + "/result", as_a).status, 409);
+  EXPECT_EQ(json::parse(call(worker_b_, id + "/heartbeat", as_a).body)["lease"], "lost");
+  json events = {{"worker", "host-a/1"},
+                 {"attempt", attempt},
+                 {"events", {{{"kind", "log"}, {"data", {{"line", "forged by host-b"}}}}}}};
+  EXPECT_EQ(call(worker_b_, id + "/events", events).status, 409);
+  HttpReply log = Http("GET", service_->Url("/api/v1/builds/" + id + "/log"), As(mallory_));
+  EXPECT_EQ(log.body.find("forged by host-b"), std::string::npos) << log.body;
+  // What host-b registers is listed under its own name.
+  ASSERT_EQ(call(worker_b_, "register", {{"worker", "host-a/9"}, {"arches", "x86_64"}}).status,
+            200);
+  json workers = json::parse(Http("GET", service_->Url("/api/v1/workers"), As(admin_)).body);
+  std::vector<std::string> ids;
+  for (const json& w : workers["workers"]) ids.push_back(w["id"]);
+  EXPECT_NE(std::find(ids.begin(), ids.end(), "host-b/host-a/9"), ids.end()) << workers.dump();
+  EXPECT_EQ(std::find(ids.begin(), ids.end(), "host-a/9"), ids.end()) << workers.dump();
+  // A worker may not be named after the master's own workers.
+  RunResult local = Sh(service_->Kiln("token create --worker local"));
+  EXPECT_NE(local.exit_code, 0) << local.out;
+  EXPECT_NE(local.out.find("master's own workers"), std::string::npos) << local.out;
+  json done = {{"worker", "host-a/1"}, {"attempt", attempt}, {"state", "canceled"}};
+  EXPECT_EQ(call(worker_a_, id + "/result", done).status, 200);
+}
+
+TEST_F(HostileRequestTest, PackageSourcesNeverNameAPathOnTheServer) {
+  fs::path uploads = dir_ / "data" / "uploads";
+  for (const std::string& source :
+       {(uploads / "../../../../etc/shadow").string(), uploads.string() + "/x.deb",
+        std::string("/etc/shadow"), std::string("file:///etc/shadow")}) {
+    json request = Request();
+    request["package_files"] = {{{"name", "x_1_amd64.deb"}, {"source", source}}};
+    HttpReply r = Http("POST", service_->Url("/api/v1/builds"), As(mallory_), request.dump());
+    EXPECT_EQ(r.status, 422) << source << ": " << r.body;
+  }
+}
+
+TEST_F(HostileRequestTest, UploadsOfARefusedRequestAreNeverStored) {
+  fs::path uploads = dir_ / "data" / "uploads";
+  auto count = [&] {
+    std::error_code ec;
+    size_t n = 0;
+    for (auto it = fs::directory_iterator(uploads, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+      ++n;
+    }
+    return n;
+  };
+  size_t before = count();
+  std::string boundary = "kilnboundary";
+  auto part = [&](const std::string& name, const std::string& data,
+                  const std::string& filename = "") {
+    return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
+           (filename.empty() ? "" : "; filename=\"" + filename + "\"") + "\r\n\r\n" + data + "\r\n";
+  };
+  std::string body = part("type", "no-such-type") + part("arch", "x86_64") +
+                     part("kickstart", kKickstart, "ks.cfg") +
+                     part("package", std::string(4096, 'x'), "junk_1_amd64.deb") + "--" + boundary +
+                     "--\r\n";
+  HttpReply r = Http("POST", service_->Url("/api/v1/builds"),
+                     {"Authorization: Bearer " + mallory_,
+                      "Content-Type: multipart/form-data; boundary=" + boundary},
+                     body);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(count(), before) << "nothing of a refused request is kept";
+}
+
+TEST_F(HostileRequestTest, TheDataDirectoryIsTheServicesAlone) {
+  struct stat st {};
+  ASSERT_EQ(stat((dir_ / "data").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  for (const char* name : {"kiln.db", "admin.token"}) {
+    ASSERT_EQ(stat((dir_ / "data" / name).c_str(), &st), 0) << name;
+    EXPECT_EQ(st.st_mode & 0077, 0u) << name << " is readable by others";
+  }
+}
+
+TEST_F(HostileRequestTest, UrlsWithLineBreaksAreRefused) {
+  for (const char* field : {"mirror", "proxy", "kickstart_url"}) {
+    json request = Request();
+    request[field] = "http://deb.debian.org/debian\nAPT::Update::Pre-Invoke {\"id\"}";
+    HttpReply r = Http("POST", service_->Url("/api/v1/builds"), As(mallory_), request.dump());
+    EXPECT_EQ(r.status, 422) << field << ": " << r.body;
+    EXPECT_NE(r.body.find(field), std::string::npos) << r.body;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::testing
