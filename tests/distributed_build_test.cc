@@ -121,12 +121,12 @@ TEST_F(DistributedBuildTest, AWorkerCutOffFromTheMasterLosesItsBuildToAnother) {
   AddWorker("host-cut", "x86_64", "bookworm", {},
             "http://127.0.0.1:" + std::to_string(proxy.port()));
   Running r = StartSleepingBuild("20");
-  ASSERT_EQ(r.build["worker"], "host-cut");
+  ASSERT_EQ(r.build["worker"], "build-hosts/host-cut");
   AddWorker("host-b", "x86_64", "bookworm");
   proxy.Cut();  // the broker still reaches host-cut; the master does not
   json done = WaitFinal({r.build["url"]}, std::chrono::seconds(300))[0];
   EXPECT_EQ(done["state"], "succeeded") << done.dump(2);
-  EXPECT_EQ(done["worker"], "host-b");
+  EXPECT_EQ(done["worker"], "build-hosts/host-b");
   EXPECT_EQ(done["attempt"], 2);
   WorkerProcess* cut = ByName("host-cut");
   ASSERT_NE(cut, nullptr);

@@ -41,7 +41,8 @@ TEST_F(DistributedTest, BuildsGoToTheWorkersOfTheirArchAndRelease) {
     for (const Want& w : wants) {
       json b = SubmitDryRun(w.arch, w.release, "route-" + std::to_string(copy));
       urls.push_back(b["url"]);
-      expected_worker.push_back(w.worker);
+      // A worker token acts as its own workers: build-hosts/ID.
+      expected_worker.push_back("build-hosts/" + std::string(w.worker));
     }
   }
   std::vector<json> done = WaitFinal(urls, std::chrono::seconds(120));
@@ -63,14 +64,14 @@ TEST_F(DistributedTest, BuildsGoToTheWorkersOfTheirArchAndRelease) {
   json workers = Get("/api/v1/workers")["workers"];
   std::map<std::string, json> by_id;
   for (const json& w : workers) by_id[w["id"]] = w;
-  ASSERT_EQ(by_id.count("amd64-both"), 1u) << workers.dump(2);
-  EXPECT_EQ(by_id["amd64-both"]["arches"], "x86_64");
-  EXPECT_EQ(by_id["amd64-both"]["releases"], "bookworm,trixie");
-  EXPECT_EQ(by_id["amd64-both"]["capacity"], 1);
-  EXPECT_EQ(by_id["amd64-both"]["online"], true);
-  EXPECT_TRUE(by_id["amd64-both"]["current_builds"].empty());
-  EXPECT_FALSE(by_id["i386-trixie"]["version"].get<std::string>().empty());
-  EXPECT_TRUE(by_id["i386-trixie"]["last_heartbeat"].is_string());
+  ASSERT_EQ(by_id.count("build-hosts/amd64-both"), 1u) << workers.dump(2);
+  EXPECT_EQ(by_id["build-hosts/amd64-both"]["arches"], "x86_64");
+  EXPECT_EQ(by_id["build-hosts/amd64-both"]["releases"], "bookworm,trixie");
+  EXPECT_EQ(by_id["build-hosts/amd64-both"]["capacity"], 1);
+  EXPECT_EQ(by_id["build-hosts/amd64-both"]["online"], true);
+  EXPECT_TRUE(by_id["build-hosts/amd64-both"]["current_builds"].empty());
+  EXPECT_FALSE(by_id["build-hosts/i386-trixie"]["version"].get<std::string>().empty());
+  EXPECT_TRUE(by_id["build-hosts/i386-trixie"]["last_heartbeat"].is_string());
 }
 
 TEST_F(DistributedTest, ARequestNoWorkerServesWaitsAndSaysSo) {
@@ -87,7 +88,7 @@ TEST_F(DistributedTest, ARequestNoWorkerServesWaitsAndSaysSo) {
   AddWorker("i386", "i686", "trixie");
   json done = WaitFinal({b["url"]}, std::chrono::seconds(60))[0];
   EXPECT_EQ(done["state"], "succeeded") << done.dump(2);
-  EXPECT_EQ(done["worker"], "i386");
+  EXPECT_EQ(done["worker"], "build-hosts/i386");
 }
 
 TEST_F(DistributedTest, NothingIsLostWhenTheBrokerRestartsOrIsAway) {

@@ -7,11 +7,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "server_process.h"
 #include "service_harness.h"
 
 namespace kiln::testing {
@@ -29,6 +34,9 @@ long RssKib(pid_t pid) {
   }
   return -1;
 }
+
+// The server the free functions below talk to (set by each test).
+std::string service_url_for_tests;
 
 // `depth` arrays nested in one another: "[[[...]]]".
 std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
@@ -250,6 +258,167 @@ TEST_F(HostileRequestTest, UrlsWithLineBreaksAreRefused) {
     EXPECT_EQ(r.status, 422) << field << ": " << r.body;
     EXPECT_NE(r.body.find(field), std::string::npos) << r.body;
   }
+}
+
+// A small HTTP server on 127.0.0.1 (python3's http.server with handlers of the test's own):
+// /secret answers a secret, /redirect?to=URL redirects there, /drip sends a byte a second.
+class TestHttpServer {
+ public:
+  explicit TestHttpServer(const std::string& secret)
+      : process_({"/usr/bin/python3", "-u", "-c", Script(secret)}, "serving on port ") {}
+  int port() const { return process_.port(); }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port()) + path;
+  }
+
+ private:
+  static std::string Script(const std::string& secret) {
+    return R"(
+import http.server, sys, time, urllib.parse
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        u = urllib.parse.urlparse(self.path)
+        if u.path == '/redirect':
+            self.send_response(302)
+            self.send_header('Location', urllib.parse.parse_qs(u.query)['to'][0])
+            self.end_headers()
+        elif u.path == '/drip':
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(60):
+                self.wfile.write(b'#')
+                self.wfile.flush()
+                time.sleep(1)
+        else:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b')" +
+           secret + R"(\n')
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+print('serving on port', s.server_address[1], flush=True)
+s.serve_forever()
+)";
+  }
+  ServerProcess process_;
+};
+
+constexpr char kSecret[] = "kiln-test-secret-7f3a";
+
+// What a validate of a kickstart including `url` answers.
+json ValidateIncluding(const std::string& url, const std::string& token) {
+  HttpReply r = Http("POST", service_url_for_tests + "/api/v1/kickstart/validate",
+                     {"Authorization: Bearer " + token, "Content-Type: text/plain"},
+                     std::string(kKickstart) + "%include " + url + "\n");
+  json body = json::parse(r.body, nullptr, false);
+  body["status"] = r.status;
+  body["raw"] = r.body;
+  return body;
+}
+
+TEST_F(HostileRequestTest, TheServerFetchesNoInternalAddressForAUser) {
+  TestHttpServer secret(kSecret);
+  ASSERT_GT(secret.port(), 0);
+  std::string port = std::to_string(secret.port());
+  service_url_for_tests = service_->Url("");
+  // Loopback by number, by name and by the forms that spell it differently; link-local (a
+  // cloud's metadata service); a closed port beside an open one.
+  std::vector<std::string> urls = {
+      secret.Url("/secret"),
+      "http://localhost:" + port + "/secret",
+      "http://[::1]:" + port + "/secret",
+      "http://[::ffff:127.0.0.1]:" + port + "/secret",
+      "http://2130706433:" + port + "/secret",
+      "http://0.0.0.0:" + port + "/secret",
+      "http://169.254.169.254/latest/meta-data/",
+      "http://127.0.0.1:9/secret",
+  };
+  std::set<std::string> messages;
+  for (const std::string& url : urls) {
+    auto start = std::chrono::steady_clock::now();
+    json v = ValidateIncluding(url, mallory_);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << url;
+    EXPECT_EQ(v["status"], 200) << url;
+    EXPECT_EQ(v["valid"], false) << url << ": " << v["raw"];
+    EXPECT_EQ(v["raw"].get<std::string>().find(kSecret), std::string::npos)
+        << url << ": the secret came back\n"
+        << v["raw"];
+    for (const json& d : v["diagnostics"]) {
+      std::string m = d["message"];
+      // Without the URL, every refusal reads the same: nothing tells an open port from a
+      // closed one.
+      size_t at = m.find(url);
+      if (at != std::string::npos) m.erase(at, url.size());
+      messages.insert(m);
+    }
+  }
+  ASSERT_EQ(messages.size(), 1u) << ::testing::PrintToString(messages);
+  EXPECT_NE(messages.begin()->find("refused by the server's fetch policy"), std::string::npos)
+      << *messages.begin();
+  // The same through a submit: a kickstart_url of the master's own loopback.
+  json request = Request();
+  request.erase("kickstart");
+  request["kickstart_url"] = secret.Url("/secret");
+  HttpReply submit = Http("POST", service_->Url("/api/v1/builds"), As(mallory_), request.dump());
+  EXPECT_EQ(submit.status, 422) << submit.body;
+  EXPECT_EQ(submit.body.find(kSecret), std::string::npos) << submit.body;
+}
+
+// A server whose admin opened 127.0.0.1 to fetches: a redirect from there to another internal
+// address is refused where it lands, and slow fetches hold only the fetch slots, never the
+// threads sign-ins need.
+TEST_F(HostileRequestTest, RedirectsAreCheckedAndSlowFetchesDoNotStarveSignIns) {
+  Service opened(KILN_BINARY, dir_ / "opened");
+  ASSERT_TRUE(opened.Start({"--fetch-allow", "127.0.0.1/32", "--fetch-timeout", "6"}))
+      << opened.Log();
+  ASSERT_EQ(Sh(opened.Kiln("user add dave")).exit_code, 0);
+  ASSERT_EQ(Sh("echo 'erin-password' | " + opened.Kiln("user add erin --password-stdin")).exit_code,
+            0);
+  RunResult t = Sh(opened.Kiln("token create --user dave --name test"));
+  size_t at = t.out.find("kiln_");
+  ASSERT_NE(at, std::string::npos) << t.out;
+  std::string dave = t.out.substr(at, t.out.find('\n', at) - at);
+  TestHttpServer web(kSecret);
+  ASSERT_GT(web.port(), 0);
+  service_url_for_tests = opened.Url("");
+
+  json allowed = ValidateIncluding(web.Url("/secret"), dave);
+  EXPECT_NE(allowed["raw"].get<std::string>().find(kSecret), std::string::npos)
+      << "an opened range is fetched: " << allowed["raw"];
+  std::string elsewhere = "http://127.0.0.2:" + std::to_string(web.port()) + "/secret";
+  json redirected = ValidateIncluding(web.Url("/redirect?to=" + elsewhere), dave);
+  EXPECT_EQ(redirected["raw"].get<std::string>().find(kSecret), std::string::npos)
+      << redirected["raw"];
+  EXPECT_NE(redirected["raw"].get<std::string>().find("refused by the server's fetch policy"),
+            std::string::npos)
+      << redirected["raw"];
+
+  // Four slow includes at once: two fetch (the server's limit), two are told to come back.
+  std::vector<std::future<json>> slow;
+  for (int i = 0; i < 4; ++i) {
+    slow.push_back(
+        std::async(std::launch::async, [&] { return ValidateIncluding(web.Url("/drip"), dave); }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto start = std::chrono::steady_clock::now();
+  HttpReply login = Http("POST", opened.Url("/api/v1/session"), {},
+                         R"({"user":"erin","password":"erin-password"})");
+  EXPECT_EQ(login.status, 200) << login.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3))
+      << "a sign-in waited for the slow fetches";
+  int refused = 0, timed_out = 0;
+  for (std::future<json>& f : slow) {
+    json v = f.get();
+    if (v["status"] == 429) ++refused;
+    std::string raw = v["raw"];
+    if (raw.find("took longer than") != std::string::npos ||
+        raw.find("timed out") != std::string::npos || raw.find("Timeout") != std::string::npos) {
+      ++timed_out;
+    }
+  }
+  EXPECT_EQ(refused, 2);
+  EXPECT_EQ(timed_out, 2) << "the fetch time limit ended the others";
 }
 
 }  // namespace

@@ -31,7 +31,9 @@ namespace {
 
 struct ServeOptions {
   std::string config;
-  std::string listen = "0.0.0.0:5000";
+  // Loopback unless told otherwise: a public service sits behind a TLS proxy (docs/tls.md) or
+  // is opened on purpose (--listen 0.0.0.0:5000).
+  std::string listen = "127.0.0.1:5000";
   std::string data_dir = "/var/lib/kiln";
   std::string cache_dir = "/var/cache/kiln";
   std::string run_as;  // as root: the user to become ("" = kiln if it exists)
@@ -45,6 +47,9 @@ struct ServeOptions {
   std::vector<std::string> brokers;  // --broker URL | ARCH=URL
   server::BrokerRoutes routes;       // from --broker, else the config's [broker]
   int max_attempts = 3;              // a build that loses its worker this often fails
+  std::string fetch_allow;           // address ranges the server may fetch users' URLs from
+  double fetch_timeout_s = 20;       // all of one request's fetches
+  double max_kickstart_kib = 1024;   // each kickstart file of a request
   stages::BuildLimits limits = stages::ServiceLimits();  // of the local workers' builds
 };
 
@@ -78,6 +83,25 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
       }
     }
   }
+  // [fetch]: where the server may fetch users' URLs from, beyond the public internet.
+  if (const spec::IniSection* f = ini.Find("fetch"); f != nullptr) {
+    for (const auto& [key, v] : f->values) {
+      if (key == "allow") {
+        if (app->count("--fetch-allow") == 0) o.fetch_allow = v.value;
+      } else if (key == "timeout") {
+        try {
+          if (app->count("--fetch-timeout") == 0) o.fetch_timeout_s = std::stod(v.value);
+        } catch (const std::exception&) {
+          std::cerr << o.config << ":" << v.line << ": '" << v.value << "' is not a number\n";
+          return false;
+        }
+      } else {
+        std::cerr << o.config << ":" << v.line << ": unknown key '" << key
+                  << "' in [fetch] (known: allow, timeout)\n";
+        return false;
+      }
+    }
+  }
   const spec::IniSection* s = ini.Find("server");
   if (s == nullptr) return true;
   for (const auto& [key, v] : s->values) {
@@ -107,11 +131,13 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
         if (!from_flag("--retention-max-gib")) o.retention_max_gib = std::stod(v.value);
       } else if (key == "max_attempts") {
         if (!from_flag("--max-attempts")) o.max_attempts = std::stoi(v.value);
+      } else if (key == "max_kickstart_kib") {
+        if (!from_flag("--max-kickstart-kib")) o.max_kickstart_kib = std::stod(v.value);
       } else {
         std::cerr << o.config << ":" << v.line << ": unknown key '" << key
                   << "' in [server] (known: listen, data_dir, cache_dir, run_as, workers, threads, "
                      "body_limit_mib, cache_max_gib, request_timeout, retention_days, "
-                     "retention_max_gib, max_attempts)\n";
+                     "retention_max_gib, max_attempts, max_kickstart_kib)\n";
         return false;
       }
     } catch (const std::exception&) {
@@ -169,6 +195,13 @@ int Serve(const ServeOptions& o) {
               << "'\n";
     return 2;
   }
+  std::string ranges_error;
+  std::optional<std::vector<spec::IpRange>> fetch_allow =
+      spec::ParseIpRanges(o.fetch_allow, &ranges_error);
+  if (!fetch_allow) {
+    std::cerr << "kiln serve: --fetch-allow: " << ranges_error << "\n";
+    return 2;
+  }
   fs::path data_dir = fs::absolute(o.data_dir);
   if (!DropRoot("kiln serve", o.run_as, {{data_dir}, {fs::absolute(o.cache_dir)}}, o.workers > 0)) {
     return 2;
@@ -220,6 +253,9 @@ int Serve(const ServeOptions& o) {
   api_options.body_limit = static_cast<size_t>(o.body_limit_mib * 1024 * 1024);
   api_options.on_submit = wake_workers;
   api_options.script_network = o.limits.script_network;
+  api_options.fetch_allow = *fetch_allow;
+  api_options.fetch_timeout_s = static_cast<long>(o.fetch_timeout_s);
+  api_options.kickstart_limit = static_cast<size_t>(o.max_kickstart_kib * 1024);
   api_options.online_workers = [&store] {
     std::vector<store::Worker> online;
     int64_t now = server::Coordinator::NowMs();
@@ -314,7 +350,9 @@ void SetupServe(CLI::App& app, Action& action) {
   CLI::App* serve = app.add_subcommand(
       "serve", "Run the build service: HTTP API on port 5000, embedded queue, local workers");
   serve->add_option("--config", o->config, "server config file ([server] section)");
-  serve->add_option("--listen", o->listen, "ADDRESS:PORT to listen on (default 0.0.0.0:5000)");
+  serve->add_option("--listen", o->listen,
+                    "ADDRESS:PORT to listen on (default 127.0.0.1:5000; 0.0.0.0:5000 opens it to "
+                    "the network: put a TLS proxy in front, docs/tls.md)");
   serve->add_option("--data-dir", o->data_dir,
                     "database, logs and artifacts (default /var/lib/kiln)");
   serve->add_option("--cache-dir", o->cache_dir,
@@ -346,6 +384,18 @@ void SetupServe(CLI::App& app, Action& action) {
       ->add_option("--max-attempts", o->max_attempts,
                    "a build whose worker is lost this many times fails (default 3)")
       ->check(CLI::Range(1, 100));
+  serve->add_option("--fetch-allow", o->fetch_allow,
+                    "address ranges (comma-separated CIDR) the server may fetch users' URLs from "
+                    "beyond the public internet, e.g. an internal kickstart server 10.1.2.0/24 "
+                    "(default: public addresses only)");
+  serve
+      ->add_option("--fetch-timeout", o->fetch_timeout_s,
+                   "seconds all of one request's URL fetches may take (default 20)")
+      ->check(CLI::Range(1.0, 600.0));
+  serve
+      ->add_option("--max-kickstart-kib", o->max_kickstart_kib,
+                   "the largest kickstart file a request may give or include (default 1024)")
+      ->check(CLI::Range(1.0, 65536.0));
   AddLimitFlags(serve, o->limits);
   serve->callback([o, serve, &action] {
     action = [o, serve] {

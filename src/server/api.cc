@@ -89,15 +89,32 @@ json DiagnosticsJson(const Diagnostics& diags) {
   return out;
 }
 
+// How one request's resolver fetches: the server's settings and the caller whose fetch slots
+// it takes. A null `api`: nothing is fetched.
+struct FetchAccess {
+  Api* api = nullptr;
+  const ApiOptions* options = nullptr;
+  int64_t user_id = 0;
+};
+
 // The server reads kickstarts only from the request or from network URLs: never a path on
-// its own disk (a "%include /etc/shadow" must not work).
+// its own disk (a "%include /etc/shadow" must not work), and a URL only where the address
+// policy lets it connect (spec/fetch_policy.h), in a fetch slot of the caller's, all of one
+// request's fetches within the fetch time limit.
 class NetworkOnlyResolver : public spec::Resolver {
  public:
   // `may_block` false: a URL is not fetched but noted (needed_network), for a request that
   // runs on an I/O thread and goes to the slow pool if it needs the network after all.
-  explicit NetworkOnlyResolver(bool fetch = true, bool may_block = true)
-      : fetch_(fetch), may_block_(may_block) {}
+  explicit NetworkOnlyResolver(FetchAccess access, bool may_block = true)
+      : access_(access), may_block_(may_block) {}
+  ~NetworkOnlyResolver() override {
+    if (holding_slot_) access_.api->ReturnFetchSlot(access_.user_id);
+  }
+  NetworkOnlyResolver(const NetworkOnlyResolver&) = delete;
+  NetworkOnlyResolver& operator=(const NetworkOnlyResolver&) = delete;
+
   bool needed_network = false;
+  bool busy = false;  // no fetch slot was free: the request is answered 429
   bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
             std::string& error) override {
     std::string resolved = from != nullptr && !spec::IsUrl(ref)
@@ -108,7 +125,7 @@ class NetworkOnlyResolver : public spec::Resolver {
               std::string(ref) + "'; flatten the kickstart first (kiln ks flatten) or use a URL";
       return false;
     }
-    if (!fetch_) {
+    if (access_.api == nullptr || !access_.options->fetch_urls) {
       error = "this server does not fetch URLs";
       return false;
     }
@@ -117,12 +134,38 @@ class NetworkOnlyResolver : public spec::Resolver {
       error = "fetched on the slow pool";
       return false;
     }
-    return files_.Read(resolved, from, out, error);
+    if (!holding_slot_) {
+      if (!access_.api->TakeFetchSlot(access_.user_id)) {
+        busy = true;
+        error = "the server is fetching too many URLs at once; retry in a few seconds";
+        return false;
+      }
+      holding_slot_ = true;
+      deadline_ =
+          std::chrono::steady_clock::now() + std::chrono::seconds(access_.options->fetch_timeout_s);
+    }
+    long left = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                      deadline_ - std::chrono::steady_clock::now())
+                                      .count());
+    if (left < 1) {
+      error = "the request's URLs took longer than " +
+              std::to_string(access_.options->fetch_timeout_s) + " s to fetch";
+      return false;
+    }
+    spec::FetchOptions fetch;
+    fetch.total_timeout_s = left;
+    fetch.connect_timeout_s = std::min(left, 10L);
+    fetch.max_bytes = access_.options->kickstart_limit;
+    fetch.policy = &access_.api->fetch_policy();
+    spec::FileResolver files(fetch);
+    return files.Read(resolved, from, out, error);
   }
 
  private:
-  bool fetch_, may_block_;
-  spec::FileResolver files_;
+  FetchAccess access_;
+  bool may_block_;
+  bool holding_slot_ = false;
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 // The files a multipart submit carries (`kiln submit` sends the imagebuild.conf or kickstart
@@ -130,7 +173,7 @@ class NetworkOnlyResolver : public spec::Resolver {
 // comes from the network as above.
 class SentFilesResolver : public spec::Resolver {
  public:
-  explicit SentFilesResolver(bool fetch) : network_(fetch) {}
+  explicit SentFilesResolver(FetchAccess access) : network(access) {}
   void Add(std::string name, std::string text) { files_.Add(std::move(name), std::move(text)); }
   bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
             std::string& error) override {
@@ -138,7 +181,7 @@ class SentFilesResolver : public spec::Resolver {
     std::string target =
         from != nullptr ? spec::ResolveRelative(from->name, ref) : std::string(ref);
     if (spec::IsUrl(target) && !StartsWith(target, "file:")) {
-      return network_.Read(ref, from, out, error);
+      return network.Read(ref, from, out, error);
     }
     error = "'" + target +
             "' was not sent with the request; send it as an 'include' part (kiln submit "
@@ -146,9 +189,10 @@ class SentFilesResolver : public spec::Resolver {
     return false;
   }
 
+  NetworkOnlyResolver network;
+
  private:
   spec::MemoryResolver files_;
-  NetworkOnlyResolver network_;
 };
 
 // A request over the network may name mirrors and repositories only on the network: a
@@ -216,7 +260,24 @@ std::string CookieValue(std::string_view cookies, std::string_view name) {
 }  // namespace
 
 Api::Api(Coordinator& coordinator, ApiOptions options)
-    : coordinator_(coordinator), options_(std::move(options)) {}
+    : coordinator_(coordinator),
+      options_(std::move(options)),
+      fetch_policy_(options_.fetch_allow) {}
+
+bool Api::TakeFetchSlot(int64_t user_id) {
+  std::lock_guard<std::mutex> lock(fetch_mu_);
+  int& mine = fetches_by_user_[user_id];
+  if (fetches_ >= options_.fetches_total || mine >= options_.fetches_per_user) return false;
+  ++mine;
+  ++fetches_;
+  return true;
+}
+
+void Api::ReturnFetchSlot(int64_t user_id) {
+  std::lock_guard<std::mutex> lock(fetch_mu_);
+  if (--fetches_by_user_[user_id] <= 0) fetches_by_user_.erase(user_id);
+  --fetches_;
+}
 
 Api::~Api() = default;
 
@@ -468,6 +529,16 @@ struct Handler {
     return j;
   }
 
+  FetchAccess Fetching() { return {&api, &options, caller ? caller->user.id : 0}; }
+  static HttpResponse TooManyFetches() {
+    HttpResponse r =
+        Error(429, "too-many-fetches",
+              "the server is fetching too many URLs at once (for you, or for everyone)",
+              "retry in a few seconds");
+    r.Set("Retry-After", "5");
+    return r;
+  }
+
   // The request's JSON body, or a 400 saying why it is none (not JSON, nested too deep).
   std::optional<HttpResponse> BodyJson(json& out) {
     std::string why;
@@ -589,10 +660,11 @@ struct Handler {
   }
 
   HttpResponse SubmitJson() {
-    NetworkOnlyResolver resolver(options.fetch_urls, req.may_block);
+    NetworkOnlyResolver resolver(Fetching(), req.may_block);
     Diagnostics diags;
     std::optional<BuildSpec> spec = spec::SpecFromJson(req.body, "request", resolver, diags);
     if (resolver.needed_network) return OnSlowPool();
+    if (resolver.busy) return TooManyFetches();
     if (!spec) {
       return Error(422, "invalid-request", "the build request has errors",
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
@@ -636,11 +708,12 @@ struct Handler {
       if (!items[i].is_object()) {
         return at(i, Error(400, "bad-json", "a build request is a JSON object"));
       }
-      NetworkOnlyResolver resolver(options.fetch_urls, req.may_block);
+      NetworkOnlyResolver resolver(Fetching(), req.may_block);
       Diagnostics diags;
       std::string name = "builds[" + std::to_string(i) + "]";
       std::optional<BuildSpec> spec = spec::SpecFromJson(items[i].dump(), name, resolver, diags);
       if (resolver.needed_network) return OnSlowPool();
+      if (resolver.busy) return TooManyFetches();
       if (!spec) {
         return at(
             i, Error(422, "invalid-request", "the build request has errors",
@@ -683,7 +756,7 @@ struct Handler {
     std::string kickstart, kickstart_name = "kickstart", kickstart_url;
     std::optional<std::string> config;
     std::string config_name = "imagebuild.conf";
-    SentFilesResolver resolver(options.fetch_urls);
+    SentFilesResolver resolver(Fetching());
     std::vector<Upload> uploads;
     for (FormPart& part : parts) {
       const std::string& n = part.name;
@@ -748,6 +821,7 @@ struct Handler {
     } else {
       spec = spec::SpecFromKickstartText("", "defaults", fields, resolver, diags);
     }
+    if (resolver.network.busy) return TooManyFetches();
     if (!spec) {
       return Error(422, "invalid-request", "the build request has errors",
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
@@ -783,8 +857,8 @@ struct Handler {
     // serves that name from the request (or fetches it when it is a URL).
     class RestResolver : public spec::Resolver {
      public:
-      RestResolver(std::string name, std::string text, bool fetch)
-          : name_(std::move(name)), text_(std::move(text)), network_(fetch) {}
+      RestResolver(std::string name, std::string text, FetchAccess fetch)
+          : network(fetch), name_(std::move(name)), text_(std::move(text)) {}
       bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
                 std::string& error) override {
         std::string base = fs::path(std::string(ref)).filename().string();
@@ -793,20 +867,22 @@ struct Handler {
           out = {text_, name_.empty() ? std::string(ref) : name_, "rest:" + name_};
           return true;
         }
-        return network_.Read(ref, from, out, error);
+        return network.Read(ref, from, out, error);
       }
+
+      NetworkOnlyResolver network;
 
      private:
       std::string name_, text_;
-      NetworkOnlyResolver network_;
     };
-    RestResolver resolver(ksfname, ks, options.fetch_urls);
+    RestResolver resolver(ksfname, ks, Fetching());
     Diagnostics diags;
     std::optional<BuildSpec> spec =
         spec::SpecFromImagebuildConfText(config, "imagebuild.conf", {}, resolver, diags);
     if (spec && spec->kickstart.empty() && !ks.empty()) {
       spec = spec::SpecFromKickstartText(ks, ksfname.empty() ? "ks" : ksfname, {}, resolver, diags);
     }
+    if (resolver.network.busy) return TooManyFetches();
     if (!spec) {
       return Error(422, "invalid-request", "the request has errors",
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
@@ -817,7 +893,7 @@ struct Handler {
   }
 
   HttpResponse Validate() {
-    NetworkOnlyResolver resolver(options.fetch_urls);
+    NetworkOnlyResolver resolver(Fetching());
     Diagnostics diags;
     std::optional<BuildSpec> spec;
     std::string_view type = req.Header("content-type");
@@ -826,6 +902,7 @@ struct Handler {
     } else {
       spec = spec::SpecFromKickstartText(req.body, "kickstart", {}, resolver, diags);
     }
+    if (resolver.busy) return TooManyFetches();
     json body = {{"valid", spec.has_value() && !diags.HasErrors()},
                  {"errors", diags.ErrorCount()},
                  {"warnings", diags.WarningCount()},

@@ -16,6 +16,7 @@
 
 #include "server/coordinator.h"
 #include "server/http_types.h"
+#include "spec/fetch_policy.h"
 
 namespace kiln::server {
 
@@ -26,6 +27,15 @@ struct ApiOptions {
   std::function<std::vector<store::Worker>()> online_workers;
   std::function<void()> on_submit;  // wakes local workers
   bool fetch_urls = true;           // kickstart_url and %include of URLs (off in the fuzzer)
+  // What the server fetches for a request: only public addresses, unless a range is opened
+  // here ([fetch] allow); each fetch bounded in time and size; at most so many at once, per
+  // user and in all (the rest of the slow pool stays free for sign-ins and submits).
+  std::vector<spec::IpRange> fetch_allow;
+  long fetch_timeout_s = 20;
+  int fetches_per_user = 2;
+  int fetches_total = 2;
+  // The largest kickstart (each file of it: the request's text, an upload, a fetched URL).
+  size_t kickstart_limit = 1u << 20;
   // What this master's builds give %post scripts (its --script-network): a request asking
   // for more is refused at submit. Remote workers check against their own again.
   std::string script_network = "none";
@@ -65,6 +75,12 @@ class Api {
 
   struct Caller;  // the authenticated user of a request
 
+  // Fetches the server makes for users: the address policy, and the slots that bound how many
+  // run at once (a request that finds none is answered 429).
+  const spec::AddressPolicy& fetch_policy() const { return fetch_policy_; }
+  bool TakeFetchSlot(int64_t user_id);
+  void ReturnFetchSlot(int64_t user_id);
+
  private:
   HttpResponse Route(const HttpRequest& request);
   std::optional<HttpResponse> CachedBuild(int64_t id, const Caller& caller);
@@ -72,6 +88,10 @@ class Api {
 
   Coordinator& coordinator_;
   ApiOptions options_;
+  spec::AddressPolicy fetch_policy_;
+  std::mutex fetch_mu_;
+  std::unordered_map<int64_t, int> fetches_by_user_;
+  int fetches_ = 0;
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
 

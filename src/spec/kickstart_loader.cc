@@ -1,6 +1,7 @@
 #include "spec/kickstart_loader.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -51,6 +52,23 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   return n;
 }
 
+// Opens the sockets of a fetch under an address policy: an address it refuses gets no socket,
+// which ends the fetch (CURLE_COULDNT_CONNECT) before a byte is sent.
+struct PolicyState {
+  const AddressPolicy* policy;
+  std::string refusal;
+};
+
+curl_socket_t OpenAllowedSocket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto* state = static_cast<PolicyState*>(user);
+  std::string why = state->policy->Refusal(&address->addr);
+  if (!why.empty()) {
+    state->refusal = why;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
 void GlobalCurlInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -96,7 +114,15 @@ bool FetchUrl(const std::string& url, const FetchOptions& options, std::string& 
   FetchState state{&body, options.max_bytes};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,ftp,file");
+  PolicyState policy{options.policy, ""};
+  if (options.policy != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,ftp");
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OpenAllowedSocket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &policy);
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");  // the connection is to the URL's host itself
+  } else {
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,ftp,file");
+  }
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https,ftp");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
@@ -112,6 +138,11 @@ bool FetchUrl(const std::string& url, const FetchOptions& options, std::string& 
   curl_easy_cleanup(curl);
   if (state.too_large) {
     error = "larger than " + std::to_string(options.max_bytes) + " bytes";
+    return false;
+  }
+  if (!policy.refusal.empty()) {
+    // The same words whatever the address is and whether anything listens there.
+    error = "refused by the server's fetch policy: it fetches only from public addresses";
     return false;
   }
   if (rc != CURLE_OK) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "spec/fetch_policy.h"
+
 namespace kiln::spec {
 
 struct LoadedText {
@@ -30,6 +32,9 @@ struct FetchOptions {
   long connect_timeout_s = 10;
   long total_timeout_s = 60;
   size_t max_bytes = 64u << 20;  // a kickstart larger than this is refused
+  // For fetches made for someone else (the server's): the addresses it may connect to, no
+  // file:// and no proxy from the environment. nullptr = the CLI's own fetches.
+  const AddressPolicy* policy = nullptr;
 };
 
 // Reads local files and http/https/ftp/file URLs (through libcurl). A relative path is
