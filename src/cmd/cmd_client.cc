@@ -356,12 +356,14 @@ int Workers(bool as_json) {
         {"WORKER", "ONLINE", "ARCH", "RELEASES", "CAPACITY", "BUILDS", "VERSION", "LAST HEARTBEAT"},
         {}};
     for (const json& w : j.value("workers", json::array())) {
-      t.rows.push_back({Text(w, "id"), w.value("online", false) ? "yes" : "no",
-                        OrAny(JoinList(w.value("arches", json()))),
-                        OrAny(JoinList(w.value("releases", json()))),
-                        std::to_string(w.value("capacity", 0)),
-                        JoinList(w.value("current_builds", json::array())), Text(w, "version"),
-                        ShortTime(Text(w, "last_heartbeat"))});
+      t.rows.push_back(
+          {Text(w, "id"), w.value("online", false) ? "yes" : "no",
+           OrAny(JoinList(w.value("arches", json()))), OrAny(JoinList(w.value("releases", json()))),
+           std::to_string(w.value("capacity", 0)),
+           // An admin sees which builds; a user how many.
+           w.contains("current_builds") ? JoinList(w["current_builds"])
+                                        : std::to_string(w.value("load", 0)) + " running",
+           Text(w, "version"), ShortTime(Text(w, "last_heartbeat"))});
     }
     if (t.rows.empty()) {
       std::cout << "no workers have registered\n";

@@ -41,15 +41,18 @@ struct ServeOptions {
   int threads = 2;
   double body_limit_mib = 64;
   double cache_max_gib = 20;
-  double request_timeout_s = 15;     // a client must send a whole request within this
-  double retention_days = 0;         // 0 = keep artifacts whatever their age
-  double retention_max_gib = 0;      // 0 = no disk budget for artifacts
-  std::vector<std::string> brokers;  // --broker URL | ARCH=URL
-  server::BrokerRoutes routes;       // from --broker, else the config's [broker]
-  int max_attempts = 3;              // a build that loses its worker this often fails
-  std::string fetch_allow;           // address ranges the server may fetch users' URLs from
-  double fetch_timeout_s = 20;       // all of one request's fetches
-  double max_kickstart_kib = 1024;   // each kickstart file of a request
+  double request_timeout_s = 15;          // a client must send a whole request within this
+  double retention_days = 0;              // 0 = keep artifacts whatever their age
+  double retention_max_gib = 0;           // 0 = no disk budget for artifacts
+  std::vector<std::string> brokers;       // --broker URL | ARCH=URL
+  server::BrokerRoutes routes;            // from --broker, else the config's [broker]
+  int max_attempts = 3;                   // a build that loses its worker this often fails
+  std::string fetch_allow;                // address ranges the server may fetch users' URLs from
+  double fetch_timeout_s = 20;            // all of one request's fetches
+  double max_kickstart_kib = 1024;        // each kickstart file of a request
+  int max_connections_per_address = 256;  // 0 = no limit (127.0.0.1, a local proxy: none)
+  int max_requests_per_address = 100;     // a second, per client address; 0 = no limit
+  double upload_quota_mib = 2048;         // new .deb uploads per user in 24 hours; 0 = none
   stages::BuildLimits limits = stages::ServiceLimits();  // of the local workers' builds
 };
 
@@ -256,6 +259,7 @@ int Serve(const ServeOptions& o) {
   api_options.fetch_allow = *fetch_allow;
   api_options.fetch_timeout_s = static_cast<long>(o.fetch_timeout_s);
   api_options.kickstart_limit = static_cast<size_t>(o.max_kickstart_kib * 1024);
+  api_options.upload_quota_bytes = static_cast<uint64_t>(o.upload_quota_mib * 1024 * 1024);
   api_options.online_workers = [&store] {
     std::vector<store::Worker> online;
     int64_t now = server::Coordinator::NowMs();
@@ -272,6 +276,8 @@ int Serve(const ServeOptions& o) {
   http_options.body_limit = api_options.body_limit;
   http_options.request_deadline =
       std::chrono::milliseconds(static_cast<int64_t>(o.request_timeout_s * 1000));
+  http_options.max_connections_per_address = o.max_connections_per_address;
+  http_options.requests_per_address_per_s = o.max_requests_per_address;
   server::HttpServer http(api, http_options);
   std::string error;
   if (!http.Listen(error)) {
@@ -396,6 +402,21 @@ void SetupServe(CLI::App& app, Action& action) {
       ->add_option("--max-kickstart-kib", o->max_kickstart_kib,
                    "the largest kickstart file a request may give or include (default 1024)")
       ->check(CLI::Range(1.0, 65536.0));
+  serve
+      ->add_option("--upload-quota-mib", o->upload_quota_mib,
+                   "MiB of new .deb uploads one user may add in 24 hours (default 2048; 0 = no "
+                   "limit)")
+      ->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--max-connections-per-address", o->max_connections_per_address,
+                   "open connections one client address may hold (default 256; 0 = no limit; "
+                   "127.0.0.1, where a TLS proxy connects from, has none)")
+      ->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--max-requests-per-address", o->max_requests_per_address,
+                   "requests a second one client address may send, with bursts of 4 seconds' "
+                   "worth (default 100; 0 = no limit)")
+      ->check(CLI::NonNegativeNumber);
   AddLimitFlags(serve, o->limits);
   serve->callback([o, serve, &action] {
     action = [o, serve] {

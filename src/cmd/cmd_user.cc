@@ -1,4 +1,4 @@
-// kiln user add|list|del and kiln token create|list|revoke — administration of the master's
+// kiln user add|list|del|unlock and kiln token create|list|revoke — administration of the master's
 // users and API tokens, on its database directly (so: run them on the master, as the user
 // that owns the data directory). `kiln token create` also works over the API, from anywhere,
 // with an admin's token: for a build host's worker token, say.
@@ -137,6 +137,39 @@ int TokenCreateOverApi(const AdminOptions& o, const client::Connection& c) {
   return 0;
 }
 
+// POST /api/v1/users/NAME/unlock with an admin's token: lockouts live in the running master.
+int UserUnlock(const AdminOptions& o) {
+  std::string config_error;
+  client::Connection c = client::ResolveConnection(config_error);
+  if (!o.server.empty()) {
+    c.url = o.server;
+    c.url_source = "--server";
+    while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
+  }
+  if (c.url.empty() || c.token.empty()) {
+    std::cerr << "kiln user unlock: lockouts live in the running master: name it (--server or "
+                 "KILN_SERVER) with an admin's token (KILN_TOKEN or the CLI config)\n";
+    return 3;
+  }
+  client::ApiClient api(c);
+  client::Reply r;
+  try {
+    r = api.Send("POST", "/api/v1/users/" + o.name + "/unlock", "{}");
+  } catch (const client::Unreachable& e) {
+    std::cerr << "kiln user unlock: " << e.what() << "\n";
+    return 3;
+  }
+  nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  if (r.status != 200 || !j.is_object()) {
+    std::cerr << "kiln user unlock: " << client::DescribeError(r, c) << "\n";
+    return r.status == 401 || r.status == 403 ? 3 : 1;
+  }
+  std::cerr << "kiln user unlock: " << o.name
+            << (j.value("unlocked", false) ? ": its failed sign-ins are forgotten\n"
+                                           : " had no failed sign-ins\n");
+  return 0;
+}
+
 int TokenCreate(const AdminOptions& o) {
   // Over the API when a master is named (--server, KILN_SERVER), or when there is no database
   // here to use and the CLI config names one; the token as every client command finds it.
@@ -217,6 +250,11 @@ void SetupUser(CLI::App& app, Action& action) {
   del->add_option("NAME", o->name, "user name")->required();
   del->add_flag("--with-builds", o->with_builds, "also delete the user's builds");
   del->callback([o, &action] { action = [o] { return UserDel(*o); }; });
+  CLI::App* unlock = user->add_subcommand(
+      "unlock", "Forget a user's failed sign-ins (after a lockout), over the master's API");
+  unlock->add_option("NAME", o->name, "user name")->required();
+  unlock->add_option("--server", o->server, "the master (default KILN_SERVER or the CLI config)");
+  unlock->callback([o, &action] { action = [o] { return UserUnlock(*o); }; });
 
   CLI::App* token = app.add_subcommand("token", "Manage API tokens (admin, on the master)");
   token->require_subcommand(1);

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "auth/credentials.h"
@@ -20,6 +21,7 @@
 #include "spec/imagebuild_conf.h"
 #include "spec/kickstart_loader.h"
 #include "spec/kickstart_parser.h"
+#include "spec/line_stream.h"
 #include "spec/spec_builder.h"
 #include "spec/typed_commands.h"
 #include "store/sqlite.h"
@@ -89,6 +91,16 @@ json DiagnosticsJson(const Diagnostics& diags) {
   return out;
 }
 
+// The client's address: the peer's, or, when the peer is this host's loopback (the TLS proxy in
+// front of kiln, docs/tls.md), the address the proxy puts in X-Forwarded-For.
+std::string ClientAddress(const HttpRequest& req) {
+  std::string_view forwarded = req.Header("x-forwarded-for");
+  bool from_proxy = req.remote == "127.0.0.1" || req.remote == "::1";
+  if (!from_proxy || forwarded.empty()) return req.remote;
+  std::string_view last = forwarded.substr(forwarded.rfind(',') + 1);
+  return std::string(Trim(last)).substr(0, 64);
+}
+
 // How one request's resolver fetches: the server's settings and the caller whose fetch slots
 // it takes. A null `api`: nothing is fetched.
 struct FetchAccess {
@@ -112,6 +124,10 @@ class NetworkOnlyResolver : public spec::Resolver {
   }
   NetworkOnlyResolver(const NetworkOnlyResolver&) = delete;
   NetworkOnlyResolver& operator=(const NetworkOnlyResolver&) = delete;
+
+  size_t MaxTextBytes() const override {
+    return access_.options != nullptr ? access_.options->kickstart_limit : 0;
+  }
 
   bool needed_network = false;
   bool busy = false;  // no fetch slot was free: the request is answered 429
@@ -152,13 +168,23 @@ class NetworkOnlyResolver : public spec::Resolver {
               std::to_string(access_.options->fetch_timeout_s) + " s to fetch";
       return false;
     }
+    // All files of one request together: a kickstart including one file many times must not
+    // make the server hold many times the limit.
+    size_t limit = access_.options->kickstart_limit;
+    if (fetched_bytes_ >= 4 * limit) {
+      error = "the request's included files add up to more than " +
+              std::to_string(4 * limit >> 10) + " KiB";
+      return false;
+    }
     spec::FetchOptions fetch;
     fetch.total_timeout_s = left;
     fetch.connect_timeout_s = std::min(left, 10L);
-    fetch.max_bytes = access_.options->kickstart_limit;
+    fetch.max_bytes = std::min(limit, 4 * limit - fetched_bytes_);
     fetch.policy = &access_.api->fetch_policy();
     spec::FileResolver files(fetch);
-    return files.Read(resolved, from, out, error);
+    if (!files.Read(resolved, from, out, error)) return false;
+    fetched_bytes_ += out.text.size();
+    return true;
   }
 
  private:
@@ -166,6 +192,7 @@ class NetworkOnlyResolver : public spec::Resolver {
   bool may_block_;
   bool holding_slot_ = false;
   std::chrono::steady_clock::time_point deadline_;
+  size_t fetched_bytes_ = 0;
 };
 
 // The files a multipart submit carries (`kiln submit` sends the imagebuild.conf or kickstart
@@ -174,10 +201,17 @@ class NetworkOnlyResolver : public spec::Resolver {
 class SentFilesResolver : public spec::Resolver {
  public:
   explicit SentFilesResolver(FetchAccess access) : network(access) {}
+  size_t MaxTextBytes() const override { return network.MaxTextBytes(); }
   void Add(std::string name, std::string text) { files_.Add(std::move(name), std::move(text)); }
   bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
             std::string& error) override {
-    if (files_.Read(ref, from, out, error)) return true;
+    if (files_.Read(ref, from, out, error)) {
+      if (size_t max = MaxTextBytes(); max > 0 && out.text.size() > max) {
+        error = "it is larger than this server takes (" + std::to_string(max >> 10) + " KiB)";
+        return false;
+      }
+      return true;
+    }
     std::string target =
         from != nullptr ? spec::ResolveRelative(from->name, ref) : std::string(ref);
     if (spec::IsUrl(target) && !StartsWith(target, "file:")) {
@@ -204,8 +238,22 @@ std::string LocalSourceIn(const BuildSpec& spec) {
            !StartsWith(lower, "ftp://");
   };
   if (local(spec.mirror)) return spec.mirror;
+  // Only the top-level url and repo commands matter: those lines of the (flattened, written
+  // by kiln) kickstart are parsed, not its script bodies, which may be most of it.
+  std::string sources;
+  bool in_section = false;
+  for (std::string_view line : spec::SplitLines(spec.kickstart)) {
+    std::string_view t = Trim(line);
+    if (in_section) {
+      in_section = t != "%end";
+    } else if (StartsWith(t, "%")) {
+      in_section = true;
+    } else if (StartsWith(t, "url") || StartsWith(t, "repo")) {
+      sources.append(line).push_back('\n');
+    }
+  }
   spec::MemoryResolver none;
-  spec::ParseResult parsed = spec::ParseKickstartText(spec.kickstart, "kickstart", none);
+  spec::ParseResult parsed = spec::ParseKickstartText(std::move(sources), "kickstart", none);
   if (const spec::ParsedCommand* url = parsed.kickstart.Single("url")) {
     if (const std::string* u = url->String("url"); u != nullptr && local(*u)) return *u;
   }
@@ -263,6 +311,26 @@ Api::Api(Coordinator& coordinator, ApiOptions options)
     : coordinator_(coordinator),
       options_(std::move(options)),
       fetch_policy_(options_.fetch_allow) {}
+
+const std::string& Api::DummyPasswordHash() {
+  std::call_once(dummy_hash_once_, [this] { dummy_hash_ = auth::HashPassword(auth::NewSecret()); });
+  return dummy_hash_;
+}
+
+bool Api::TakeUploadQuota(int64_t user_id, uint64_t bytes) {
+  if (options_.upload_quota_bytes == 0) return true;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(upload_mu_);
+  auto& recent = uploads_by_user_[user_id];
+  while (!recent.empty() && now - recent.front().first > std::chrono::hours(24)) {
+    recent.pop_front();
+  }
+  uint64_t used = 0;
+  for (const auto& [when, n] : recent) used += n;
+  if (used + bytes > options_.upload_quota_bytes) return false;
+  recent.emplace_back(now, bytes);
+  return true;
+}
 
 bool Api::TakeFetchSlot(int64_t user_id) {
   std::lock_guard<std::mutex> lock(fetch_mu_);
@@ -334,7 +402,8 @@ void Api::KeepBuild(int64_t id, uint64_t version, int64_t owner_id, const std::s
 
 void Api::CountRequest(const std::string& route, int status) {
   std::lock_guard<std::mutex> lock(metrics_mu_);
-  ++requests_[{route, status}];
+  // A path that is no route is counted as "other": made-up paths must not grow the table.
+  ++requests_[{status == 404 ? std::string("other") : route, status}];
 }
 
 std::string Api::RouteLabel(const HttpRequest& r) {
@@ -343,8 +412,9 @@ std::string Api::RouteLabel(const HttpRequest& r) {
   for (size_t i = 0; i < p.size(); ++i) {
     bool numeric = ParseId(p[i]).has_value();
     bool artifact = i == 5 && p.size() == 6 && p[4] == "artifacts";
+    bool user = i == 3 && p[2] == "users";
     out += "/";
-    out += numeric ? "{id}" : artifact ? "{name}" : std::string(p[i]);
+    out += numeric ? "{id}" : artifact || user ? "{name}" : std::string(p[i]);
   }
   if (out.empty()) out = "/";
   if (out.size() > 64 ||
@@ -618,15 +688,27 @@ struct Handler {
 
   // `uploads`: the request's .deb files, added to the spec's package files and written to the
   // upload area only once the request passed every check.
-  HttpResponse SubmitSpec(const BuildSpec& submitted, const Diagnostics& diags,
+  HttpResponse SubmitSpec(BuildSpec spec, const Diagnostics& diags,
                           const std::vector<Upload>& uploads = {}) {
     std::string_view key = req.Header("idempotency-key");
     if (key.size() > 200) return Error(400, "bad-idempotency-key", "Idempotency-Key is too long");
-    BuildSpec spec = submitted;
     for (const Upload& u : uploads) spec.package_files.push_back(u.file);
     store::NewBuild nb;
     if (std::optional<HttpResponse> refused = PrepareBuild(spec, key, nb, uploads)) {
       return *refused;
+    }
+    uint64_t new_bytes = 0;
+    for (const Upload& u : uploads) {
+      std::error_code ec;
+      if (!fs::exists(u.file.source, ec)) new_bytes += u.data.size();
+    }
+    if (new_bytes > 0 && !api.TakeUploadQuota(caller->user.id, new_bytes)) {
+      return Error(413, "upload-quota-exceeded",
+                   "these uploads would take you past " +
+                       std::to_string(options.upload_quota_bytes >> 20) +
+                       " MiB of new .deb files on this server in 24 hours",
+                   "build from a repository (a URL) instead, or ask the server's admin "
+                   "(--upload-quota-mib)");
     }
     for (const Upload& u : uploads) {
       std::error_code ec;
@@ -639,6 +721,10 @@ struct Handler {
     }
     store::SubmitResult r = co.Submit(nb);
     if (options.on_submit) options.on_submit();
+    // What is stored now is read back for the answer: the copies held so far go first (a
+    // large kickstart is in each).
+    spec = BuildSpec();
+    std::string().swap(nb.spec_json);
     std::optional<store::Build> b = store().GetBuild(r.id);
     json body = BuildJson(*b, true, /*place=*/false);
     body["warnings"] = DiagnosticsJson(diags);
@@ -669,7 +755,7 @@ struct Handler {
       return Error(422, "invalid-request", "the build request has errors",
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
     }
-    return SubmitSpec(*spec, diags);
+    return SubmitSpec(std::move(*spec), diags);
   }
 
   // Many builds in one request (a matrix of arches and releases, a load test): one
@@ -826,7 +912,7 @@ struct Handler {
       return Error(422, "invalid-request", "the build request has errors",
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
     }
-    return SubmitSpec(*spec, diags, uploads);
+    return SubmitSpec(std::move(*spec), diags, uploads);
   }
 
   // The seed's POST /rest: {"config": imagebuild.conf text, "ksfname": name|URL|null,
@@ -859,6 +945,7 @@ struct Handler {
      public:
       RestResolver(std::string name, std::string text, FetchAccess fetch)
           : network(fetch), name_(std::move(name)), text_(std::move(text)) {}
+      size_t MaxTextBytes() const override { return network.MaxTextBytes(); }
       bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
                 std::string& error) override {
         std::string base = fs::path(std::string(ref)).filename().string();
@@ -887,7 +974,7 @@ struct Handler {
       return Error(422, "invalid-request", "the request has errors",
                    "fix the listed problems and submit again", DiagnosticsJson(diags));
     }
-    HttpResponse r = SubmitSpec(*spec, diags);
+    HttpResponse r = SubmitSpec(std::move(*spec), diags);
     // The seed's clients read "id" and "message".
     return r;
   }
@@ -1117,15 +1204,21 @@ struct Handler {
     for (const store::Worker& w : store().ListWorkers()) {
       bool is_online = std::any_of(online.begin(), online.end(),
                                    [&](const store::Worker& o) { return o.id == w.id; });
-      list.push_back({{"id", w.id},
-                      {"online", is_online},
-                      {"arches", w.arches},
-                      {"releases", w.releases},
-                      {"types", w.types},
-                      {"version", w.version},
-                      {"capacity", w.capacity},
-                      {"current_builds", w.current_builds},
-                      {"last_heartbeat", TimeOrNull(w.last_seen_ms)}});
+      // Users see what explains a wait; host names, ids, versions and other users' builds are
+      // for admins.
+      json item = {{"online", is_online},
+                   {"arches", w.arches},
+                   {"releases", w.releases},
+                   {"types", w.types},
+                   {"capacity", w.capacity},
+                   {"load", w.current_builds.size()},
+                   {"last_heartbeat", TimeOrNull(w.last_seen_ms)}};
+      if (caller->admin()) {
+        item["id"] = w.id;
+        item["version"] = w.version;
+        item["current_builds"] = w.current_builds;
+      }
+      list.push_back(std::move(item));
     }
     return Json(200, {{"workers", list}});
   }
@@ -1161,20 +1254,56 @@ struct Handler {
         !j.contains("password") || !j["password"].is_string()) {
       return Error(400, "bad-json", "send {\"user\": ..., \"password\": ...}");
     }
-    std::optional<store::User> u = store().FindUser(j["user"].get<std::string>());
-    if (!u || !auth::VerifyPassword(u->password_hash, j["password"].get<std::string>())) {
+    std::string name = j["user"].get<std::string>();
+    if (name.size() > 200) return Error(400, "bad-json", "that user name is too long");
+    std::string address = ClientAddress(req);
+    auto now = SignInGuard::Clock::now();
+    SignInGuard& guard = api.sign_in_guard();
+    if (auto wait = guard.Wait(name, address, now); wait.count() > 0) {
+      long seconds = std::max<long>(
+          1, static_cast<long>(std::chrono::ceil<std::chrono::seconds>(wait).count()));
+      HttpResponse r = Error(429, "too-many-sign-ins",
+                             "too many failed sign-ins for this user or from this address",
+                             "try again in " + std::to_string(seconds) +
+                                 " s; an admin can unlock a user (kiln user unlock NAME)");
+      r.Set("Retry-After", std::to_string(seconds));
+      return r;
+    }
+    std::optional<store::User> u = store().FindUser(name);
+    // An unknown user (or one without a password) costs the same hashing as a wrong password:
+    // the answer's time does not tell which names exist.
+    bool has_password = u && !u->password_hash.empty();
+    bool ok = auth::VerifyPassword(has_password ? u->password_hash : api.DummyPasswordHash(),
+                                   j["password"].get<std::string>()) &&
+              has_password;
+    if (!ok) {
+      bool locked = guard.Failed(name, address, now);
+      std::cerr << "kiln serve: sign-in failed for user '" + Printable(name) + "' from " + address +
+                       (locked ? " (locked out for a while)" : "") + "\n";
       return Error(401, "bad-credentials", "wrong user name or password");
     }
+    guard.Succeeded(name);
     std::string session = auth::NewSecret();
     std::string csrf = auth::NewSecret();
     int64_t expires = Coordinator::NowMs() + options.session_ttl_ms;
     store().AddSession(auth::SecretHash(session), u->id, csrf, expires);
     HttpResponse r =
         Json(200, {{"user", u->name}, {"role", ToString(u->role)}, {"csrf_token", csrf}});
-    r.Set("Set-Cookie", "kiln_session=" + session +
-                            "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                            std::to_string(options.session_ttl_ms / 1000));
+    // Secure when the client reached us over TLS (through the proxy that terminates it).
+    bool tls = ToLower(req.Header("x-forwarded-proto")) == "https";
+    r.Set("Set-Cookie",
+          "kiln_session=" + session + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+              std::to_string(options.session_ttl_ms / 1000) + (tls ? "; Secure" : ""));
     return r;
+  }
+
+  // An admin forgets a user's failed sign-ins (after a lockout).
+  HttpResponse Unlock(std::string_view name) {
+    if (!caller->admin()) return Error(403, "forbidden", "only admins unlock users");
+    std::string user(name);
+    if (!store().FindUser(user)) return Error(404, "no-such-user", "no user '" + user + "'");
+    bool was_locked = api.sign_in_guard().Clear(user);
+    return Json(200, {{"user", user}, {"unlocked", was_locked}});
   }
 };
 
@@ -1199,9 +1328,21 @@ bool Api::IsQuick(const HttpRequest& request) {
   // it answers kOnSlowPool before anything is stored and runs again there. (A password
   // sign-in hashes, multipart bodies may be large: those stay on the slow pool.)
   if (request.path != "/api/v1/builds" && request.path != "/api/v1/builds/batch") return false;
+  // A large body takes a while to parse: not on an I/O thread, where it would hold up others.
+  if (request.body.size() > (64u << 10)) return false;
   std::string_view type = request.Header("content-type");
   return StartsWith(ToLower(request.Header("authorization")), "bearer ") &&
          (type.empty() || StartsWith(type, "application/json"));
+}
+
+std::optional<HttpResponse> Api::RefuseUnauthenticated(const HttpRequest& head) {
+  try {
+    Handler h{*this, coordinator_, options_, head, std::nullopt};
+    return h.Authenticate();
+  } catch (const std::exception& e) {
+    return Error(503, "store-unavailable", std::string("cannot check credentials: ") + e.what(),
+                 "retry later");
+  }
 }
 
 std::optional<HttpResponse> Api::BeginUpload(const HttpRequest& head, UploadPlan& plan) {
@@ -1243,6 +1384,22 @@ HttpResponse Api::Route(const HttpRequest& req) {
         413, "body-too-large",
         "the body is larger than the limit of " + std::to_string(options_.body_limit) + " bytes");
   }
+  // JSON is parsed whole, at several times its size in memory: a JSON body may hold a
+  // kickstart of the server's limit and a little more (a batch, a few of them), no more.
+  // Multipart bodies, which carry .deb files, keep the body limit.
+  if (StartsWith(req.Header("content-type"), "application/json") ||
+      (req.method == "POST" && req.Header("content-type").empty())) {
+    size_t json_limit = 2 * options_.kickstart_limit + (64u << 10);
+    if (req.path == "/api/v1/builds/batch") json_limit *= 8;
+    if (req.body.size() > json_limit) {
+      return Error(413, "body-too-large",
+                   "the JSON body is " + std::to_string(req.body.size() >> 10) +
+                       " KiB, more than this server reads (" + std::to_string(json_limit >> 10) +
+                       " KiB: kickstarts up to " + std::to_string(options_.kickstart_limit >> 10) +
+                       " KiB)",
+                   "send a smaller kickstart, or ask the server's admin (--max-kickstart-kib)");
+    }
+  }
 
   // Open routes.
   if (p.size() == 3 && p[0] == "api" && p[1] == "v1" && p[2] == "health") {
@@ -1274,6 +1431,16 @@ HttpResponse Api::Route(const HttpRequest& req) {
     if (m != "GET") return method_not_allowed("GET");
     std::string out;
     out += "# HELP kiln_builds Builds by state.\n# TYPE kiln_builds gauge\n";
+    if (!h.caller->admin()) {
+      // A user's own numbers; the service's are for admins.
+      for (const auto& [s, n] : coordinator_.store().CountByState(h.caller->user.id)) {
+        out += "kiln_builds{state=\"" + s + "\"} " + std::to_string(n) + "\n";
+      }
+      HttpResponse r;
+      r.Set("Content-Type", "text/plain; version=0.0.4");
+      r.body = std::move(out);
+      return r;
+    }
     std::map<std::string, int64_t> by_state = coordinator_.store().CountByState();
     for (const auto& [s, n] : by_state) {
       out += "kiln_builds{state=\"" + s + "\"} " + std::to_string(n) + "\n";
@@ -1311,6 +1478,14 @@ HttpResponse Api::Route(const HttpRequest& req) {
       out += "kiln_build_duration_seconds_count{" + labels + "} " + std::to_string(series.count) +
              "\n";
     }
+    out +=
+        "# HELP kiln_sign_in_failures_total Failed sign-ins (wrong password or unknown user).\n"
+        "# TYPE kiln_sign_in_failures_total counter\n"
+        "kiln_sign_in_failures_total " +
+        std::to_string(sign_in_guard_.failures()) +
+        "\n# HELP kiln_sign_in_lockouts_total Failed sign-ins that locked a user or an address "
+        "out.\n# TYPE kiln_sign_in_lockouts_total counter\nkiln_sign_in_lockouts_total " +
+        std::to_string(sign_in_guard_.lockouts()) + "\n";
     out += "# HELP kiln_event_watchers Open event streams.\n# TYPE kiln_event_watchers gauge\n";
     out += "kiln_event_watchers " + std::to_string(coordinator_.hub().Watchers()) + "\n";
     out +=
@@ -1353,6 +1528,9 @@ HttpResponse Api::Route(const HttpRequest& req) {
     HttpResponse r = Json(200, {{"signed_out", true}});
     r.Set("Set-Cookie", "kiln_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     return r;
+  }
+  if (top == "users" && p.size() == 5 && p[4] == "unlock") {
+    return m == "POST" ? h.Unlock(p[3]) : method_not_allowed("POST");
   }
   if (top == "releases" && p.size() == 3) {
     return m == "GET" ? h.Releases() : method_not_allowed("GET");

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 
 #include "server/coordinator.h"
 #include "server/http_types.h"
+#include "server/sign_in_guard.h"
 #include "spec/fetch_policy.h"
 
 namespace kiln::server {
@@ -36,6 +38,8 @@ struct ApiOptions {
   int fetches_total = 2;
   // The largest kickstart (each file of it: the request's text, an upload, a fetched URL).
   size_t kickstart_limit = 1u << 20;
+  // Bytes of .deb uploads one user may add to the master's disk in 24 hours (0 = no limit).
+  uint64_t upload_quota_bytes = 2ull << 30;
   // What this master's builds give %post scripts (its --script-network): a request asking
   // for more is refused at submit. Remote workers check against their own again.
   std::string script_network = "none";
@@ -56,6 +60,10 @@ class Api {
   static std::string RouteLabel(const HttpRequest& request);
 
   Coordinator& coordinator() { return coordinator_; }
+
+  // Checked on a request's headers before its body is read: nullopt if they carry valid
+  // credentials, else the answer (401, or 403 for a session without its CSRF token).
+  std::optional<HttpResponse> RefuseUnauthenticated(const HttpRequest& head);
 
   // Streamed uploads (PUT /api/v1/worker/{id}/artifacts/{name}): the server asks with the
   // request's headers only whether to take the body; nullopt and `plan` filled means stream
@@ -80,6 +88,14 @@ class Api {
   const spec::AddressPolicy& fetch_policy() const { return fetch_policy_; }
   bool TakeFetchSlot(int64_t user_id);
   void ReturnFetchSlot(int64_t user_id);
+  // Counts `bytes` of new uploads against the user's quota for the last 24 hours; false (and
+  // nothing counted) if they do not fit.
+  bool TakeUploadQuota(int64_t user_id, uint64_t bytes);
+  // Failed sign-ins and their lockouts (server/sign_in_guard.h).
+  SignInGuard& sign_in_guard() { return sign_in_guard_; }
+  // A password hash no password matches, verified for unknown users so that a wrong name costs
+  // the same time as a wrong password.
+  const std::string& DummyPasswordHash();
 
  private:
   HttpResponse Route(const HttpRequest& request);
@@ -89,9 +105,17 @@ class Api {
   Coordinator& coordinator_;
   ApiOptions options_;
   spec::AddressPolicy fetch_policy_;
+  SignInGuard sign_in_guard_;
+  std::once_flag dummy_hash_once_;
+  std::string dummy_hash_;
   std::mutex fetch_mu_;
   std::unordered_map<int64_t, int> fetches_by_user_;
   int fetches_ = 0;
+  std::mutex upload_mu_;
+  // Per user: (when, bytes) of the uploads of the last 24 hours, oldest first.
+  std::unordered_map<int64_t,
+                     std::deque<std::pair<std::chrono::steady_clock::time_point, uint64_t>>>
+      uploads_by_user_;
   std::mutex metrics_mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
 

@@ -19,8 +19,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/text.h"
@@ -78,14 +81,74 @@ bool ToApiRequest(http::request<http::string_body>& breq, const std::string& rem
   return true;
 }
 
-// The method and path of a request whose header was read, enough to pick how to read its body.
-HttpRequest HeadOf(const http::request<http::string_body>& breq) {
+// The method, path and headers of a request whose header was read: enough to pick how to read
+// its body, and to check its credentials first.
+HttpRequest HeadOf(const http::request<http::string_body>& breq, const std::string& remote = "") {
   HttpRequest head;
   head.method = std::string(breq.method_string());
+  head.remote = remote;
   std::string_view target = breq.target();
   PercentDecode(target.substr(0, target.find('?')), head.path, false);
+  for (const auto& field : breq) {
+    head.headers.emplace_back(ToLower(field.name_string()), std::string(field.value()));
+  }
   return head;
 }
+
+// Where a TLS proxy on this host connects from: no per-address limits (it has its own).
+bool IsLocalProxyAddress(const std::string& address) {
+  return address == "127.0.0.1" || address == "::1" || address == "::ffff:127.0.0.1";
+}
+
+// Connections and request rates per client address, bounded in size.
+class AddressLimits {
+ public:
+  explicit AddressLimits(const HttpServerOptions& o) : options_(o) {}
+  // False if `address` has its connections already.
+  bool OpenConnection(const std::string& address) {
+    if (options_.max_connections_per_address <= 0 || IsLocalProxyAddress(address)) return true;
+    std::lock_guard<std::mutex> lock(mu_);
+    int& n = connections_[address];
+    if (n >= options_.max_connections_per_address) {
+      if (n == 0) connections_.erase(address);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void CloseConnection(const std::string& address) {
+    if (options_.max_connections_per_address <= 0 || IsLocalProxyAddress(address)) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = connections_.find(address);
+    if (it != connections_.end() && --it->second <= 0) connections_.erase(it);
+  }
+  // False if `address` is over its request rate now.
+  bool TakeRequest(const std::string& address) {
+    int rate = options_.requests_per_address_per_s;
+    if (rate <= 0 || IsLocalProxyAddress(address)) return true;
+    auto now = std::chrono::steady_clock::now();
+    double burst = 4.0 * rate;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (buckets_.size() > 100000) buckets_.clear();  // a bound, not an LRU: rare
+    auto [it, added] = buckets_.try_emplace(address, Bucket{burst, now});
+    Bucket& b = it->second;
+    b.tokens = std::min(burst, b.tokens + rate * std::chrono::duration<double>(now - b.at).count());
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point at;
+  };
+  const HttpServerOptions& options_;
+  std::mutex mu_;
+  std::unordered_map<std::string, int> connections_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
 
 }  // namespace
 
@@ -124,10 +187,16 @@ int HandleRawRequest(Api& api, std::string_view raw, const HttpServerOptions& op
 
 struct HttpServer::Impl {
   Impl(Api& a, HttpServerOptions o)
-      : api(a), options(std::move(o)), io(options.threads), acceptor(io), slow(4) {}
+      : api(a),
+        options(std::move(o)),
+        limits(options),
+        io(options.threads),
+        acceptor(io),
+        slow(4) {}
 
   Api& api;
   HttpServerOptions options;
+  AddressLimits limits;
   // Before io: the io_context's destructor destroys the sessions, which count themselves out.
   std::atomic<int> connections{0};
   asio::io_context io;
@@ -142,8 +211,12 @@ struct HttpServer::Impl {
                             HttpResponse& res);
   awaitable<void> StreamEvents(beast::tcp_stream& stream, const EventStreamReply& reply);
   awaitable<bool> WriteRaw(beast::tcp_stream& stream, std::string text);
+  // After an answer sent before the body was read: the client may still be sending it, and a
+  // close now would reset the connection before it reads the answer. A little of what it
+  // sends is read and dropped (at most 1 MiB, for at most a second), never kept.
+  awaitable<void> Linger(beast::tcp_stream& stream);
   awaitable<void> Reject(beast::tcp_stream& stream, http::status status, std::string code,
-                         std::string message);
+                         std::string message, std::string retry_after = "");
   // A streamed upload after its header: false when the connection must close.
   awaitable<bool> ReceiveUpload(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                 http::request_parser<http::string_body>& header,
@@ -171,10 +244,25 @@ awaitable<bool> HttpServer::Impl::WriteRaw(beast::tcp_stream& stream, std::strin
   co_return !ec;
 }
 
+awaitable<void> HttpServer::Impl::Linger(beast::tcp_stream& stream) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::chrono::seconds(1));
+  char sink[16384];
+  size_t dropped = 0;
+  while (dropped < (1u << 20)) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+    if (ec) break;
+    dropped += n;
+  }
+}
+
 awaitable<void> HttpServer::Impl::Reject(beast::tcp_stream& stream, http::status status,
-                                         std::string code, std::string message) {
+                                         std::string code, std::string message,
+                                         std::string retry_after) {
   http::response<http::string_body> res{status, 11};
   res.set(http::field::content_type, "application/json");
+  if (!retry_after.empty()) res.set(http::field::retry_after, retry_after);
   res.set(http::field::connection, "close");
   res.body() = ErrorBody(code, message);
   res.prepare_payload();
@@ -396,6 +484,17 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
   }
   beast::error_code peer_ec;
   std::string remote = socket.remote_endpoint(peer_ec).address().to_string();
+  if (!limits.OpenConnection(remote)) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await Reject(stream, http::status::service_unavailable, "too-many-connections",
+                    "too many open connections from your address; close some and retry");
+    co_return;
+  }
+  struct Opened {
+    AddressLimits& limits;
+    const std::string& address;
+    ~Opened() { limits.CloseConnection(address); }
+  } opened{limits, remote};
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   bool first = true;
@@ -408,6 +507,25 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
     stream.expires_after(first ? options.request_deadline : options.idle_timeout);
     first = false;
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    if (!ec && !limits.TakeRequest(remote)) {
+      co_await Reject(stream, http::status::too_many_requests, "too-many-requests",
+                      "too many requests from your address; slow down", "1");
+      break;
+    }
+    if (!ec && !parser.is_done()) {
+      // Strangers' bodies cost nothing: past a few KiB, the credentials come first.
+      auto length = parser.content_length();  // boost::optional
+      if (!length || *length > options.unauthenticated_body_limit) {
+        std::optional<HttpResponse> refused =
+            api.RefuseUnauthenticated(HeadOf(parser.get(), remote));
+        if (refused) {
+          api.CountRequest(Api::RouteLabel(HeadOf(parser.get())), refused->status);
+          co_await WriteSimple(stream, parser.get().version(), false, *refused);
+          co_await Linger(stream);
+          break;
+        }
+      }
+    }
     if (!ec && Api::IsUpload(HeadOf(parser.get()))) {
       // A worker's artifact: streamed to a file, never held in memory or held to the
       // request deadline.

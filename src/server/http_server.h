@@ -25,6 +25,13 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{60000};     // a client that reads nothing this long
   std::chrono::milliseconds event_keepalive{15000};   // comment lines on quiet event streams
   int max_connections = 20000;
+  // Per client address (except 127.0.0.1 and ::1, where a TLS proxy in front of kiln connects
+  // from and enforces its own limits): open connections, and requests a second (a bucket of
+  // 4 seconds' worth, refilled at this rate); 0 = no limit.
+  int max_connections_per_address = 256;
+  int requests_per_address_per_s = 100;
+  // A request body larger than this is read only after the headers' credentials are checked.
+  size_t unauthenticated_body_limit = 4096;
 };
 
 class HttpServer {

@@ -148,11 +148,11 @@ std::string AddressPolicy::Refusal(const sockaddr* address) const {
   for (const IpRange& r : allow_) {
     if (r.Contains(family, bytes)) return "";
   }
-  for (const IpRange& r : own_) {
-    if (r.Contains(family, bytes)) return "the master's own address";
-  }
   for (const auto& [range, why] : RefusedRanges()) {
     if (range.Contains(family, bytes)) return why;
+  }
+  for (const IpRange& r : own_) {
+    if (r.Contains(family, bytes)) return "the master's own address";
   }
   if (family == AF_INET && bytes[0] == 255) return "broadcast";
   return "";

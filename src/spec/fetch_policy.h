@@ -23,7 +23,7 @@ struct IpRange {
   int family = 0;                   // AF_INET or AF_INET6
   std::array<uint8_t, 16> bytes{};  // network byte order; IPv4 in the first 4
   int prefix = 0;                   // bits
-  bool Contains(int family, const uint8_t* address) const;
+  bool Contains(int address_family, const uint8_t* address) const;
 };
 
 // "10.0.0.0/8", "fd00::/8", or one address ("192.0.2.7" = /32); nullopt if not that.

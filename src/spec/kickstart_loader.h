@@ -25,6 +25,9 @@ class Resolver {
   // top-level file). Returns false with a message in `error` when it cannot be read.
   virtual bool Read(std::string_view ref, const LoadedText* from, LoadedText& out,
                     std::string& error) = 0;
+  // The largest kickstart text it takes, the request's own included (a server's limit); 0 =
+  // no limit.
+  virtual size_t MaxTextBytes() const { return 0; }
 };
 
 // Options for fetching URLs.

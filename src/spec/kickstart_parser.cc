@@ -147,7 +147,7 @@ class Parser {
         stream_(resolver, options.follow_includes, options.max_include_depth, result.diagnostics,
                 result.files) {}
 
-  void Run(std::string_view ref, const std::string* text) {
+  void Run(std::string_view ref, std::string* text) {
     if (!stream_.Start(ref, text)) return;
     Line line;
     while (NextCommandLine(line)) {
@@ -608,6 +608,14 @@ ParseResult ParseKickstartText(std::string_view text, std::string_view name, Res
   Parser parser(resolver, options, result);
   std::string copy(text);
   parser.Run(name, &copy);
+  return result;
+}
+
+ParseResult ParseKickstartText(std::string&& text, std::string_view name, Resolver& resolver,
+                               const ParserOptions& options) {
+  ParseResult result;
+  Parser parser(resolver, options, result);
+  parser.Run(name, &text);
   return result;
 }
 

@@ -35,5 +35,8 @@ ParseResult ParseKickstartFile(std::string_view path, Resolver& resolver,
 // relative includes.
 ParseResult ParseKickstartText(std::string_view text, std::string_view name, Resolver& resolver,
                                const ParserOptions& options = {});
+// The same, taking the text over (a large kickstart is then held once, not copied).
+ParseResult ParseKickstartText(std::string&& text, std::string_view name, Resolver& resolver,
+                               const ParserOptions& options = {});
 
 }  // namespace kiln::spec

@@ -150,6 +150,11 @@ std::string WriteKickstart(const Kickstart& ks) {
       out += WriteCommand(e.merged, e.merged.name) + "\n";
     }
   }
+  // Script bodies are most of a large kickstart: room for them at once, not by doubling.
+  size_t bodies = 0;
+  for (const Script& s : ks.scripts) bodies += s.body.size() + 128;
+  for (const OpaqueSection& s : ks.opaque_sections) bodies += s.body.size() + 128;
+  out.reserve(out.size() + bodies + 4096);
   for (const Script& s : ks.scripts) WriteScript(s, out);
   for (const OpaqueSection& s : ks.opaque_sections) {
     out += '\n';

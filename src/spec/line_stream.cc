@@ -20,11 +20,11 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
   return lines;
 }
 
-bool LineStream::Start(std::string_view ref, const std::string* text) {
+bool LineStream::Start(std::string_view ref, std::string* text) {
   auto frame = std::make_unique<Frame>();
   std::string error;
   if (text != nullptr) {
-    frame->src.text = *text;
+    frame->src.text = std::move(*text);
     frame->src.name = std::string(ref);
     frame->src.id = std::string(ref);
   } else if (!resolver_.Read(ref, nullptr, frame->src, error)) {

@@ -33,9 +33,10 @@ class LineStream {
         diags_(diags),
         files_(files) {}
 
-  // Opens the top-level file `ref`, or uses `text` (named `ref`) when given. False if the
-  // file cannot be read (reported).
-  bool Start(std::string_view ref, const std::string* text);
+  // Opens the top-level file `ref`, or uses `text` (named `ref`) when given, taking its
+  // contents (the caller's string is left empty: a large kickstart is held once). False if
+  // the file cannot be read (reported).
+  bool Start(std::string_view ref, std::string* text);
 
   // The next line, or false at the end of the top-level file. %ksappend lines of the
   // top-level file are replaced by the named file's lines here, in any state, as pykickstart's

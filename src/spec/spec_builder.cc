@@ -126,9 +126,17 @@ void ApplyFields(const RequestFields& f, BuildSpec& spec, const SourceLocation& 
 }
 
 // Parses a kickstart into the spec: flattened text, plus image checks.
-bool LoadKickstart(std::string_view ref, const std::string* text, Resolver& resolver,
-                   BuildSpec& spec, Diagnostics& diags) {
-  ParseResult parsed = text != nullptr ? ParseKickstartText(*text, ref, resolver)
+// `text` (if given) is taken over: the caller's string is left empty.
+bool LoadKickstart(std::string_view ref, std::string* text, Resolver& resolver, BuildSpec& spec,
+                   Diagnostics& diags) {
+  if (size_t max = resolver.MaxTextBytes(); text != nullptr && max > 0 && text->size() > max) {
+    diags.Error({std::string(ref), 0},
+                "the kickstart is " + std::to_string(text->size() >> 10) +
+                    " KiB, larger than this server takes (" + std::to_string(max >> 10) + " KiB)",
+                "split it with %include, or ask the server's admin (--max-kickstart-kib)");
+    return false;
+  }
+  ParseResult parsed = text != nullptr ? ParseKickstartText(std::move(*text), ref, resolver)
                                        : ParseKickstartFile(ref, resolver);
   diags.Append(parsed.diagnostics);
   if (!parsed.ok()) return false;
@@ -328,8 +336,9 @@ std::optional<BuildSpec> SpecFromJson(std::string_view json_text, std::string_vi
   }
   BuildSpec spec;
   if (!BuildSpecFromJson(j, spec, where, diags)) return std::nullopt;
+  j = nullptr;  // a large kickstart is held once at a time: here in spec, then in the parser
   if (!spec.kickstart.empty()) {
-    std::string text = spec.kickstart;
+    std::string text = std::move(spec.kickstart);
     std::string label =
         spec.kickstart_name.empty() ? std::string(name) + "#kickstart" : spec.kickstart_name;
     std::string keep_name = spec.kickstart_name;

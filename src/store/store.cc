@@ -484,14 +484,20 @@ bool Store::DeleteBuild(int64_t id) {
   return db_->Changes() > 0;
 }
 
-std::map<std::string, int64_t> Store::CountByState() {
+std::map<std::string, int64_t> Store::CountByState(std::optional<int64_t> owner_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   std::map<std::string, int64_t> out;
   for (BuildState s : {BuildState::kQueued, BuildState::kRunning, BuildState::kSucceeded,
                        BuildState::kFailed, BuildState::kCanceled}) {
     out[std::string(ToString(s))] = 0;
   }
-  Statement s = db_->Prepare("SELECT state, COUNT(*) FROM builds GROUP BY state");
+  Statement s = db_->Prepare(
+      "SELECT state, COUNT(*) FROM builds WHERE ?1 IS NULL OR owner_id=?1 GROUP BY state");
+  if (owner_id) {
+    s.Bind(1, *owner_id);
+  } else {
+    s.BindNull(1);
+  }
   while (s.Step()) out[s.Text(0)] = s.Int(1);
   return out;
 }

@@ -212,7 +212,8 @@ class Store {
     std::optional<double> typical_duration_s;
   };
   BuildExtras ExtrasOf(const Build& build, bool place = true);  // place: queue position too
-  std::map<std::string, int64_t> CountByState();  // "queued" -> n, ... (every state listed)
+  // "queued" -> n, ... (every state listed): all builds, or one owner's.
+  std::map<std::string, int64_t> CountByState(std::optional<int64_t> owner_id = std::nullopt);
   struct FinishedRun {
     std::string type, state;
     double seconds = 0;
