@@ -21,22 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include "loopback_listener.h"
 #include "shell.h"
 
 namespace kiln::testing {
-
-// A TCP port nobody listens on now.
-inline int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 inline bool PortOpen(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -13,6 +13,19 @@
 
 namespace kiln::testing {
 
+// A TCP port nobody listens on now.
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
 class LoopbackListener {
  public:
   // `every_address`: on all of the host's addresses (0.0.0.0), as `kiln serve` listens.

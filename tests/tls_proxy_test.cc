@@ -13,24 +13,12 @@
 #include <regex>
 #include <thread>
 
+#include "loopback_listener.h"
 #include "service_harness.h"
 
 namespace kiln::testing {
 namespace {
 namespace fs = std::filesystem;
-
-// A port nothing listens on now.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 struct Answer {
   long status = 0;
