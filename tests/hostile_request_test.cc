@@ -13,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -565,6 +566,15 @@ TEST_F(HostileRequestTest, GuessingPasswordsLocksTheNameOutAndTakesAsLongForUnkn
       << "behind a TLS proxy the cookie is Secure";
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KILN_HAS_ASAN 1
+#endif
+#endif
+#ifndef KILN_HAS_ASAN
+#define KILN_HAS_ASAN 0
+#endif
+
 // The server's peak memory in KiB (VmHWM).
 long PeakKib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -597,7 +607,12 @@ TEST_F(HostileRequestTest, KickstartsHaveASizeLimitAndCostAFewTimesTheirSize) {
   EXPECT_NE(validated.body.find("\"valid\":true"), std::string::npos)
       << validated.body.substr(0, 400);
   long grown = PeakKib(fresh.pid()) - before;
+#if defined(__SANITIZE_ADDRESS__) || KILN_HAS_ASAN
+  // ASan keeps freed memory in quarantine and pads every block: its peak is not the server's.
+  std::cerr << "peak memory grew " << grown << " KiB (under ASan: not checked)\n";
+#else
   EXPECT_LE(grown, 12 * 1000) << "KiB of peak memory for a 1000 KiB kickstart";
+#endif
 
   // Past the limit: a 422 that says so, or a 413 for a JSON body that could not hold a
   // kickstart of the limit.
