@@ -81,16 +81,20 @@ bool ToApiRequest(http::request<http::string_body>& breq, const std::string& rem
   return true;
 }
 
-// The method, path and headers of a request whose header was read: enough to pick how to read
-// its body, and to check its credentials first.
-HttpRequest HeadOf(const http::request<http::string_body>& breq, const std::string& remote = "") {
+// The method and path of a request whose header was read, enough to pick how to read its body;
+// with `remote`, also its headers, to check its credentials before the body (only then: this
+// runs for every request).
+HttpRequest HeadOf(const http::request<http::string_body>& breq,
+                   const std::string* remote = nullptr) {
   HttpRequest head;
   head.method = std::string(breq.method_string());
-  head.remote = remote;
   std::string_view target = breq.target();
   PercentDecode(target.substr(0, target.find('?')), head.path, false);
-  for (const auto& field : breq) {
-    head.headers.emplace_back(ToLower(field.name_string()), std::string(field.value()));
+  if (remote != nullptr) {
+    head.remote = *remote;
+    for (const auto& field : breq) {
+      head.headers.emplace_back(ToLower(field.name_string()), std::string(field.value()));
+    }
   }
   return head;
 }
@@ -517,7 +521,7 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
       auto length = parser.content_length();  // boost::optional
       if (!length || *length > options.unauthenticated_body_limit) {
         std::optional<HttpResponse> refused =
-            api.RefuseUnauthenticated(HeadOf(parser.get(), remote));
+            api.RefuseUnauthenticated(HeadOf(parser.get(), &remote));
         if (refused) {
           api.CountRequest(Api::RouteLabel(HeadOf(parser.get())), refused->status);
           co_await WriteSimple(stream, parser.get().version(), false, *refused);
