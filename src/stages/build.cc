@@ -152,17 +152,14 @@ std::string ContentSeed(const BuildSpec& spec) {
   return Sha256Hex(BuildSpecToJson(content).dump());
 }
 
-// Copies a finished image out of the cache, keeping a sparse disk image sparse; written whole
-// or not at all.
-bool CopyOut(const fs::path& from, const fs::path& to, std::string& error) {
+// Copies a finished image out of the cache, keeping a sparse disk image sparse, and hashes it
+// in the same pass (a disk image is mostly holes: neither step reads them); written whole or
+// not at all.
+bool CopyOut(const fs::path& from, const fs::path& to, std::string& sha256, std::string& error) {
   fs::path staged = to;
   staged += ".tmp";
-  sys::RunOptions run;
-  run.argv = {"cp", "--sparse=always", "--reflink=auto", from.string(), staged.string()};
-  sys::RunResult r = sys::RunProcess(run);
-  if (!r.ok()) {
-    error = "copying the image out of the cache: " + r.Describe() +
-            (r.tail.empty() ? "" : ": " + r.tail.back());
+  if (!sys::CopySparseFile(from, staged, &sha256, error)) {
+    error = "copying the image out of the cache: " + error;
     std::error_code ec;
     fs::remove(staged, ec);
     return false;
@@ -607,13 +604,12 @@ BuildOutcome BuildImage(const BuildSpec& spec, const BuildOptions& options,
   // flattened kickstart. Each written whole or not at all.
   BuildOutcome out;
   out.image = options.output_dir / image_name;
-  if (!CopyOut(result.output / image_name, out.image, error)) {
+  if (!CopyOut(result.output / image_name, out.image, out.image_sha256, error)) {
     return Fail("output",
                 {engine::FailureClass::kResource, "output-failed", "output: " + error,
                  "check free space in the output directory"},
                 reporter);
   }
-  sys::Sha256File(out.image, out.image_sha256);
   sys::WriteFileAtomic(options.output_dir / "SHA256SUMS",
                        out.image_sha256 + "  " + image_name + "\n");
   sys::WriteFileAtomic(options.output_dir / "kickstart.ks", spec.kickstart);

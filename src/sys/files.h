@@ -19,8 +19,16 @@ std::string ReadFileText(const std::filesystem::path& path);
 bool WriteFileAtomic(const std::filesystem::path& path, const std::string& text,
                      mode_t mode = 0644);
 
-// The lower-case hex SHA-256 of a file's bytes; false if it cannot be read.
+// The lower-case hex SHA-256 of a file's bytes; false if it cannot be read. Holes in a sparse
+// file are hashed as the zeros they read as, without reading them.
 bool Sha256File(const std::filesystem::path& path, std::string& hex);
+
+// Copies `from` to `to` (created or truncated) keeping it sparse: holes stay holes, and 64 KiB
+// blocks of zeros become holes. With `sha256_hex`, also the SHA-256 of its bytes, in the same
+// pass. False and `error` (with the system's reason: a full disk) when it fails; `to` may then
+// hold a part, for the caller to remove.
+bool CopySparseFile(const std::filesystem::path& from, const std::filesystem::path& to,
+                    std::string* sha256_hex, std::string& error);
 
 // The disk space a tree takes: allocated blocks of its regular files (a sparse disk image
 // counts what it holds; hard links count once per name). Symlinks are not followed.
