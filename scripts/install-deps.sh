@@ -26,6 +26,8 @@ profile="${1:-build}"
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
   nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libssl-dev libcrypt-dev
+  # untrusted JSON: a SAX reader whose memory stays proportional to the text
+  rapidjson-dev
   # the service: HTTP (Beast/Asio, header-only), SQLite store, Argon2id (libsodium)
   libboost1.81-dev libsqlite3-dev libsodium-dev
   # distributed mode: RabbitMQ client (AMQP 0-9-1)

@@ -9,8 +9,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/untrusted_json.h"
-
 namespace kiln::spec {
 namespace {
 
@@ -78,20 +76,6 @@ TEST(FetchPolicyTest, RangesParseOrSayWhich) {
   std::optional<IpRange> r = ParseIpRange("192.168.0.0/16");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->prefix, 16);
-}
-
-TEST(UntrustedJsonTest, DepthIsCheckedBeforeParsingAndStringsDoNotCount) {
-  EXPECT_TRUE(JsonDepthWithin(std::string(64, '[') + std::string(64, ']')));
-  EXPECT_FALSE(JsonDepthWithin(std::string(65, '[') + std::string(65, ']')));
-  EXPECT_TRUE(JsonDepthWithin("{\"a\":\"" + std::string(1000, '[') + "\"}"));
-  EXPECT_TRUE(JsonDepthWithin(R"({"a":"\"[[[[[[[[[[["})", 2));
-  std::string why;
-  EXPECT_TRUE(
-      ParseUntrustedJson(std::string(100000, '[') + std::string(100000, ']'), &why).is_discarded());
-  EXPECT_EQ(why, "nested deeper than 64 levels");
-  EXPECT_TRUE(ParseUntrustedJson("{nope", &why).is_discarded());
-  EXPECT_EQ(why, "not valid JSON");
-  EXPECT_EQ(ParseUntrustedJson(R"({"a":[1,{"b":2}]})")["a"][1]["b"], 2);
 }
 
 }  // namespace
