@@ -1,7 +1,5 @@
 #include "core/diagnostics.h"
 
-#include <algorithm>
-
 namespace kiln {
 
 std::string FormatDiagnostic(const Diagnostic& d) {
@@ -25,14 +23,32 @@ std::string FormatDiagnostic(const Diagnostic& d) {
   return out;
 }
 
-bool Diagnostics::HasErrors() const { return ErrorCount() > 0; }
-
-int Diagnostics::ErrorCount() const {
-  return static_cast<int>(std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) {
-    return d.severity == Severity::kError;
-  }));
+void Diagnostics::Keep(Diagnostic d) {
+  if (items_.size() < kMaxKept) {
+    items_.push_back(std::move(d));
+    return;
+  }
+  // An error however many of them are warnings: a parser stops reading here, so what
+  // follows was never checked.
+  if (left_out_++ == 0) {
+    ++errors_;
+    items_.push_back({Severity::kError, std::move(d.where),
+                      "too many problems: only the first " + std::to_string(kMaxKept) +
+                          " are listed, and what follows them is not read",
+                      "fix these and check again"});
+  }
 }
 
-int Diagnostics::WarningCount() const { return static_cast<int>(items_.size()) - ErrorCount(); }
+void Diagnostics::Append(const Diagnostics& other) {
+  bool was_full = left_out_ > 0;
+  for (const Diagnostic& d : other.items_) {
+    if (left_out_ > 0) break;
+    Keep(d);
+  }
+  errors_ += other.errors_;
+  if (!was_full && left_out_ > 0 && other.left_out_ > 0) --errors_;  // one note, not two
+  warnings_ += other.warnings_;
+  left_out_ += other.left_out_;
+}
 
 }  // namespace kiln

@@ -28,26 +28,38 @@ struct Diagnostic {
 // Formats a diagnostic as "FILE:LINE: message (hint)" or "FILE:LINE: warning: message".
 std::string FormatDiagnostic(const Diagnostic& d);
 
-// An ordered list of diagnostics. Collects every problem instead of stopping at the first.
+// An ordered list of diagnostics. Collects every problem instead of stopping at the first,
+// but keeps only the first kMaxKept, then an error saying the rest were left out (the input
+// is refused: a parser stops reading there): a kickstart of a million bad lines is a short
+// answer, not a million messages. The counts count them all (and that error).
 class Diagnostics {
  public:
+  static constexpr size_t kMaxKept = 200;
+
   void Error(SourceLocation where, std::string message, std::string hint = {}) {
-    items_.push_back({Severity::kError, std::move(where), std::move(message), std::move(hint)});
+    ++errors_;
+    Keep({Severity::kError, std::move(where), std::move(message), std::move(hint)});
   }
   void Warning(SourceLocation where, std::string message, std::string hint = {}) {
-    items_.push_back({Severity::kWarning, std::move(where), std::move(message), std::move(hint)});
+    ++warnings_;
+    Keep({Severity::kWarning, std::move(where), std::move(message), std::move(hint)});
   }
-  void Append(const Diagnostics& other) {
-    items_.insert(items_.end(), other.items_.begin(), other.items_.end());
-  }
+  void Append(const Diagnostics& other);
 
   const std::vector<Diagnostic>& items() const { return items_; }
-  bool HasErrors() const;
-  int ErrorCount() const;
-  int WarningCount() const;
+  bool HasErrors() const { return errors_ > 0; }
+  int ErrorCount() const { return errors_; }
+  int WarningCount() const { return warnings_; }
+  // True once some were left out: a parser may stop reading there.
+  bool Full() const { return left_out_ > 0; }
 
  private:
+  void Keep(Diagnostic d);
+
   std::vector<Diagnostic> items_;
+  int errors_ = 0;
+  int warnings_ = 0;
+  int left_out_ = 0;
 };
 
 }  // namespace kiln

@@ -4,20 +4,22 @@
 
 namespace kiln::spec {
 
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
+bool LineSplitter::Next(std::string_view& line) {
+  if (pos_ >= text_.size()) return false;
+  size_t start = pos_;
+  for (size_t i = start; i < text_.size(); ++i) {
+    char c = text_[i];
     if (c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\x1c' || c == '\x1d' ||
         c == '\x1e') {
-      lines.push_back(text.substr(start, i - start));
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      start = i + 1;
+      line = text_.substr(start, i - start);
+      if (c == '\r' && i + 1 < text_.size() && text_[i + 1] == '\n') ++i;
+      pos_ = i + 1;
+      return true;
     }
   }
-  if (start < text.size()) lines.push_back(text.substr(start));
-  return lines;
+  line = text_.substr(start);
+  pos_ = text_.size();
+  return true;
 }
 
 bool LineStream::Start(std::string_view ref, std::string* text) {
@@ -39,14 +41,13 @@ bool LineStream::Start(std::string_view ref, std::string* text) {
 bool LineStream::Next(Line& out) {
   while (!stack_.empty()) {
     Frame& f = *stack_.back();
-    if (f.next >= f.lines.size()) {
+    std::string_view text;
+    if (!f.lines.Next(text)) {
       stack_.pop_back();
       continue;
     }
-    size_t index = f.next++;
-    std::string_view text = f.lines[index];
     out.text.assign(text);
-    out.where = {f.src.name, static_cast<int>(index) + 1};
+    out.where = {f.src.name, ++f.line_number};
     // %ksappend is expanded where it stands in the top-level file only (pykickstart's
     // preprocessing step), in any state, before the parser sees the line.
     if (f.top_level && StartsWith(Trim(text), "%ksappend")) {
@@ -84,7 +85,7 @@ void LineStream::Include(std::string_view ref, const SourceLocation& where) {
 }
 
 void LineStream::Push(std::unique_ptr<Frame> frame) {
-  frame->lines = SplitLines(frame->src.text);
+  frame->lines = LineSplitter(frame->src.text);
   files_.push_back(frame->src.name);
   stack_.push_back(std::move(frame));
 }

@@ -18,8 +18,18 @@ struct Line {
   SourceLocation where;
 };
 
-// Splits text into lines like Python's str.splitlines() (endings dropped).
-std::vector<std::string_view> SplitLines(std::string_view text);
+// The lines of a text like Python's str.splitlines() (endings dropped), one at a time: a
+// kickstart of short lines would take more memory as a list of them than as text.
+class LineSplitter {
+ public:
+  explicit LineSplitter(std::string_view text) : text_(text) {}
+  // The next line into `line`; false after the last.
+  bool Next(std::string_view& line);
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
 
 class LineStream {
  public:
@@ -50,8 +60,8 @@ class LineStream {
  private:
   struct Frame {
     LoadedText src;
-    std::vector<std::string_view> lines;
-    size_t next = 0;
+    LineSplitter lines{""};  // over src.text (set once src is loaded)
+    int line_number = 0;     // of the last line read
     bool top_level = false;
   };
 
