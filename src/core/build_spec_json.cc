@@ -100,6 +100,14 @@ json BuildSpecToJson(const BuildSpec& spec) {
   return j;
 }
 
+json BuildSpecToJson(BuildSpec&& spec) {
+  std::string kickstart = std::move(spec.kickstart);
+  spec.kickstart.clear();
+  json j = BuildSpecToJson(spec);
+  j["kickstart"] = std::move(kickstart);
+  return j;
+}
+
 bool BuildSpecFromJson(const json& j, BuildSpec& spec, const SourceLocation& where,
                        Diagnostics& diags) {
   Reader r(where, diags);

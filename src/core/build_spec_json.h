@@ -9,6 +9,9 @@
 namespace kiln {
 
 nlohmann::json BuildSpecToJson(const BuildSpec& spec);
+// The same, taking the kickstart (the part that can be large) over instead of copying it:
+// `spec` is left without one.
+nlohmann::json BuildSpecToJson(BuildSpec&& spec);
 
 // Reads the fields present in `json` over `spec` (absent fields keep their value). Unknown
 // fields and wrong types are errors naming the field. Returns false on any error.

@@ -242,7 +242,8 @@ std::string LocalSourceIn(const BuildSpec& spec) {
   // by kiln) kickstart are parsed, not its script bodies, which may be most of it.
   std::string sources;
   bool in_section = false;
-  for (std::string_view line : spec::SplitLines(spec.kickstart)) {
+  spec::LineSplitter lines(spec.kickstart);
+  for (std::string_view line; lines.Next(line);) {
     std::string_view t = Trim(line);
     if (in_section) {
       in_section = t != "%end";
@@ -394,10 +395,18 @@ std::optional<HttpResponse> Api::CachedBuild(int64_t id, const Caller& caller) {
 }
 
 void Api::KeepBuild(int64_t id, uint64_t version, int64_t owner_id, const std::string& body) {
+  // Expired answers stay until replaced or cleared: the cache is bounded by count and bytes,
+  // and an answer with a large kickstart in it (read seldom) is not kept at all.
+  constexpr size_t kRenderedBytes = 32 << 20, kLargestRendered = 64 << 10;
+  if (body.size() > kLargestRendered) return;
   std::lock_guard<std::mutex> lock(cache_mu_);
-  if (rendered_.size() > 10000) rendered_.clear();
-  rendered_[id] = {version, std::chrono::steady_clock::now() + std::chrono::seconds(1), owner_id,
-                   body};
+  if (rendered_.size() >= 10000 || rendered_bytes_ + body.size() > kRenderedBytes) {
+    rendered_.clear();
+    rendered_bytes_ = 0;
+  }
+  RenderedBuild& kept = rendered_[id];
+  rendered_bytes_ = rendered_bytes_ - kept.body.size() + body.size();
+  kept = {version, std::chrono::steady_clock::now() + std::chrono::seconds(1), owner_id, body};
 }
 
 void Api::CountRequest(const std::string& route, int status) {
@@ -424,7 +433,7 @@ std::string Api::RouteLabel(const HttpRequest& r) {
   return out;
 }
 
-HttpResponse Api::Handle(const HttpRequest& request) {
+HttpResponse Api::Handle(HttpRequest& request) {
   try {
     return Route(request);
   } catch (const store::StoreError& e) {
@@ -450,6 +459,7 @@ struct Handler {
   const ApiOptions& options;
   const HttpRequest& req;
   std::optional<Api::Caller> caller;
+  HttpRequest* taken_from = nullptr;  // `req`, when a handler may take its body (Api::Route)
 
   store::Store& store() { return co.store(); }
 
@@ -498,10 +508,12 @@ struct Handler {
 
   // The build if the caller may see it; otherwise a 404 (not 403: another user's build
   // id says nothing about whether it exists).
-  std::optional<store::Build> VisibleBuild(std::string_view id_text, HttpResponse& error) {
+  // `with_spec`: read its spec too (only its own page shows it).
+  std::optional<store::Build> VisibleBuild(std::string_view id_text, HttpResponse& error,
+                                           bool with_spec = false) {
     std::optional<int64_t> id = ParseId(id_text);
     std::optional<store::Build> b;
-    if (id) b = store().GetBuild(*id);
+    if (id) b = with_spec ? store().GetBuildWithSpec(*id) : store().GetBuild(*id);
     if (!b || !MaySee(*b)) {
       error = Error(404, "not-found", "no build " + std::string(id_text));
       return std::nullopt;
@@ -621,7 +633,8 @@ struct Handler {
 
   // The checks every submitted spec passes and the store row it becomes; an error answer
   // if it is refused. `key`: the Idempotency-Key it is submitted under (may be empty).
-  std::optional<HttpResponse> PrepareBuild(const BuildSpec& spec, std::string_view key,
+  // `spec`'s kickstart goes into `nb` (moved, not copied: it can be large).
+  std::optional<HttpResponse> PrepareBuild(BuildSpec& spec, std::string_view key,
                                            store::NewBuild& nb,
                                            const std::vector<Upload>& uploads = {}) {
     if (!CanBuild(spec.type)) {
@@ -667,22 +680,21 @@ struct Handler {
       }
       priority = static_cast<int>(*v);
     }
-    json spec_json = BuildSpecToJson(spec);
-    if (std::optional<std::string> dry = req.Query("dry_run")) {
-      if (*dry != "1" && *dry != "true" && *dry != "0" && *dry != "false") {
-        return Error(400, "bad-dry-run", "dry_run must be 1/true or 0/false");
-      }
-      if (*dry == "1" || *dry == "true") spec_json["dry_run"] = true;
+    std::optional<std::string> dry = req.Query("dry_run");
+    if (dry && *dry != "1" && *dry != "true" && *dry != "0" && *dry != "false") {
+      return Error(400, "bad-dry-run", "dry_run must be 1/true or 0/false");
     }
     nb.owner_id = caller->user.id;
-    nb.spec_json = spec_json.dump();
-    nb.spec_hash = Sha256Hex(nb.spec_json);
     nb.type = std::string(ToString(spec.type));
     nb.arch = std::string(ToString(spec.arch));
     nb.release = spec.release;
     nb.name = spec.name;
     nb.priority = priority;
     nb.idempotency_key = std::string(key);
+    json spec_json = BuildSpecToJson(std::move(spec));
+    if (dry && (*dry == "1" || *dry == "true")) spec_json["dry_run"] = true;
+    nb.spec_json = spec_json.dump();
+    nb.spec_hash = Sha256Hex(nb.spec_json);
     return std::nullopt;
   }
 
@@ -721,10 +733,11 @@ struct Handler {
     }
     store::SubmitResult r = co.Submit(nb);
     if (options.on_submit) options.on_submit();
-    // What is stored now is read back for the answer: the copies held so far go first (a
-    // large kickstart is in each).
-    spec = BuildSpec();
-    std::string().swap(nb.spec_json);
+    // The answer: the build as stored, with its spec; a new build's is the one just stored
+    // (read back, it would be held twice).
+    std::string spec_json = r.outcome == store::SubmitOutcome::kCreated
+                                ? std::move(nb.spec_json)
+                                : store().GetBuildWithSpec(r.id)->spec_json;
     std::optional<store::Build> b = store().GetBuild(r.id);
     json body = BuildJson(*b, true, /*place=*/false);
     body["warnings"] = DiagnosticsJson(diags);
@@ -739,16 +752,23 @@ struct Handler {
         body["message"] = "an identical build is in progress: build " + std::to_string(r.id);
         break;
     }
-    HttpResponse resp =
-        WithSpec(Json(r.outcome == store::SubmitOutcome::kCreated ? 201 : 200, body), b->spec_json);
+    HttpResponse resp = WithSpec(
+        Json(r.outcome == store::SubmitOutcome::kCreated ? 201 : 200, body), std::move(spec_json));
     resp.Set("Location", "/api/v1/builds/" + std::to_string(r.id));
     return resp;
+  }
+
+  // The request's body for a handler that reads it once: taken over (its memory freed as soon
+  // as it is parsed) on the request's last run, on the pool; a quick run may be run again
+  // there with the same request, so it gets a copy (quick requests are small).
+  std::string TakeBody() {
+    return taken_from != nullptr && req.may_block ? std::move(taken_from->body) : req.body;
   }
 
   HttpResponse SubmitJson() {
     NetworkOnlyResolver resolver(Fetching(), req.may_block);
     Diagnostics diags;
-    std::optional<BuildSpec> spec = spec::SpecFromJson(req.body, "request", resolver, diags);
+    std::optional<BuildSpec> spec = spec::SpecFromJson(TakeBody(), "request", resolver, diags);
     if (resolver.needed_network) return OnSlowPool();
     if (resolver.busy) return TooManyFetches();
     if (!spec) {
@@ -985,16 +1005,16 @@ struct Handler {
     std::optional<BuildSpec> spec;
     std::string_view type = req.Header("content-type");
     if (StartsWith(type, "application/json")) {
-      spec = spec::SpecFromJson(req.body, "request", resolver, diags);
+      spec = spec::SpecFromJson(TakeBody(), "request", resolver, diags);
     } else {
-      spec = spec::SpecFromKickstartText(req.body, "kickstart", {}, resolver, diags);
+      spec = spec::SpecFromKickstartText(TakeBody(), "kickstart", {}, resolver, diags);
     }
     if (resolver.busy) return TooManyFetches();
     json body = {{"valid", spec.has_value() && !diags.HasErrors()},
                  {"errors", diags.ErrorCount()},
                  {"warnings", diags.WarningCount()},
                  {"diagnostics", DiagnosticsJson(diags)}};
-    if (spec) body["spec"] = BuildSpecToJson(*spec);
+    if (spec) body["spec"] = BuildSpecToJson(std::move(*spec));
     return Json(200, body);
   }
 
@@ -1369,9 +1389,9 @@ HttpResponse Api::FinishUpload(const UploadPlan& plan, bool body_complete) {
   }
 }
 
-HttpResponse Api::Route(const HttpRequest& req) {
+HttpResponse Api::Route(HttpRequest& req) {
   std::vector<std::string_view> p = SplitPath(req.path);
-  Handler h{*this, coordinator_, options_, req, std::nullopt};
+  Handler h{*this, coordinator_, options_, req, std::nullopt, &req};
   const std::string& m = req.method;
   auto method_not_allowed = [&](const char* allowed) {
     HttpResponse r = Error(405, "method-not-allowed",
@@ -1578,11 +1598,11 @@ HttpResponse Api::Route(const HttpRequest& req) {
   if (top == "builds" && p.size() >= 4) {
     uint64_t version = coordinator_.Version();  // read before the store: never newer than it
     HttpResponse error;
-    std::optional<store::Build> b = h.VisibleBuild(p[3], error);
+    std::optional<store::Build> b = h.VisibleBuild(p[3], error, p.size() == 4 && m == "GET");
     if (!b) return error;
     if (p.size() == 4) {
       if (m == "GET") {
-        HttpResponse r = WithSpec(Json(200, h.BuildJson(*b, true)), b->spec_json);
+        HttpResponse r = WithSpec(Json(200, h.BuildJson(*b, true)), std::move(b->spec_json));
         KeepBuild(b->id, version, b->owner_id, r.body);
         return r;
       }

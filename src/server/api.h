@@ -50,8 +50,10 @@ class Api {
   Api(Coordinator& coordinator, ApiOptions options);
   ~Api();
 
-  // Answers one request; never throws (a failure inside is a 500 with a JSON error).
-  HttpResponse Handle(const HttpRequest& request);
+  // Answers one request; never throws (a failure inside is a 500 with a JSON error). On the
+  // request's last run (request.may_block) a handler may take its body over (a large submit
+  // is then held once), so the caller reads only the head afterwards.
+  HttpResponse Handle(HttpRequest& request);
 
   // Counts a finished response for /metrics (the server calls it for every request,
   // including those it answers itself, such as 400s for malformed HTTP).
@@ -98,7 +100,7 @@ class Api {
   const std::string& DummyPasswordHash();
 
  private:
-  HttpResponse Route(const HttpRequest& request);
+  HttpResponse Route(HttpRequest& request);
   std::optional<HttpResponse> CachedBuild(int64_t id, const Caller& caller);
   void KeepBuild(int64_t id, uint64_t version, int64_t owner_id, const std::string& body);
 
@@ -135,6 +137,7 @@ class Api {
     std::string body;
   };
   std::unordered_map<int64_t, RenderedBuild> rendered_;
+  size_t rendered_bytes_ = 0;  // of their bodies: the cache is emptied past kRenderedBytes
   std::chrono::steady_clock::time_point online_until_;
 };
 

@@ -114,11 +114,10 @@ void Coordinator::StateEvent(int64_t id, BuildState state, const std::string& de
 }
 
 store::SubmitResult Coordinator::Submit(const store::NewBuild& build) {
-  return SubmitMany({build}).front();
+  return SubmitMany({&build, 1}).front();  // not copied: its spec can hold a 1 MiB kickstart
 }
 
-std::vector<store::SubmitResult> Coordinator::SubmitMany(
-    const std::vector<store::NewBuild>& builds) {
+std::vector<store::SubmitResult> Coordinator::SubmitMany(std::span<const store::NewBuild> builds) {
   std::vector<store::SubmitResult> results;
   results.reserve(builds.size());
   bool created = false;
@@ -134,6 +133,11 @@ std::vector<store::SubmitResult> Coordinator::SubmitMany(
     }
     batch.Commit();
   }
+  // A large spec (a kickstart near the server's limit) stays in SQLite's page cache, a copy
+  // the server does not need: given back.
+  size_t spec_bytes = 0;
+  for (const store::NewBuild& build : builds) spec_bytes += build.spec_json.size();
+  if (spec_bytes > (256u << 10)) store_.ReleaseCacheMemory();
   if (created) Queued();
   return results;
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -85,7 +86,7 @@ class Coordinator {
   // Users' side. Each state change is also an event.
   store::SubmitResult Submit(const store::NewBuild& build);
   // Several builds in one transaction (all or none stored), results in the same order.
-  std::vector<store::SubmitResult> SubmitMany(const std::vector<store::NewBuild>& builds);
+  std::vector<store::SubmitResult> SubmitMany(std::span<const store::NewBuild> builds);
   bool Cancel(int64_t id);
   bool Retry(int64_t id);
   bool Delete(int64_t id);  // final builds only; removes their files too

@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
+constexpr size_t kLargeBody = 256 << 10;  // a body past this is trimmed after (malloc_trim)
 
 namespace {
 
@@ -573,6 +575,7 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
     // hashing, kickstart URL fetches) run on the slow pool so that they never hold up an I/O
     // thread.
     HttpResponse res;
+    size_t body_bytes = req.body.size();  // a handler may take the body
     bool quick = Api::IsQuick(req);
     if (quick) {
       req.may_block = false;
@@ -587,6 +590,10 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
           use_awaitable);
     }
     api.CountRequest(Api::RouteLabel(req), res.status);
+    // A large body's request leaves its small blocks (a parsed kickstart's lines and
+    // commands) free in the arenas of the threads that handled it: given back to the system,
+    // so that the next large request does not stack on top of them.
+    if (body_bytes > kLargeBody) malloc_trim(0);
     if (res.events) {
       co_await StreamEvents(stream, *res.events);
       break;

@@ -20,19 +20,22 @@ HttpResponse JsonTextReply(int status, std::string body) {
   return r;
 }
 
-std::string WithSpecText(std::string object_json, const std::string& spec_json) {
+std::string WithSpecText(std::string object_json, std::string spec_json) {
   if (object_json.size() < 2 || object_json.back() != '}' || spec_json.empty()) {
     return object_json;
   }
+  // Built in the spec's own buffer (it can hold a 1 MiB kickstart): in place when it has room
+  // for the object before it, as what dump() makes usually has.
   object_json.pop_back();
   object_json += ",\"spec\":";
-  object_json += spec_json;
-  object_json += '}';
-  return object_json;
+  spec_json.reserve(object_json.size() + spec_json.size() + 1);
+  spec_json.insert(0, object_json);
+  spec_json += '}';
+  return spec_json;
 }
 
-HttpResponse WithSpec(HttpResponse r, const std::string& spec_json) {
-  r.body = WithSpecText(std::move(r.body), spec_json);
+HttpResponse WithSpec(HttpResponse r, std::string spec_json) {
+  r.body = WithSpecText(std::move(r.body), std::move(spec_json));
   return r;
 }
 

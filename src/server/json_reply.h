@@ -15,8 +15,8 @@ HttpResponse JsonTextReply(int status, std::string body);
 // A JSON object's text with "spec" added as the store holds it: JSON text kiln wrote, so
 // parsing and printing it again for every answer would be wasted work. An empty spec or a
 // text that is not an object is left as it is.
-std::string WithSpecText(std::string object_json, const std::string& spec_json);
-HttpResponse WithSpec(HttpResponse r, const std::string& spec_json);
+std::string WithSpecText(std::string object_json, std::string spec_json);
+HttpResponse WithSpec(HttpResponse r, std::string spec_json);
 HttpResponse ErrorReply(int status, std::string code, std::string message, std::string hint = {});
 HttpResponse ErrorReply(int status, std::string code, std::string message, std::string hint,
                         const nlohmann::json& details);

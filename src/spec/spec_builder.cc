@@ -182,14 +182,13 @@ std::optional<BuildSpec> SpecFromKickstart(std::string_view path, const RequestF
   return Finish(std::move(spec), where, diags);
 }
 
-std::optional<BuildSpec> SpecFromKickstartText(std::string_view text, std::string_view name,
+std::optional<BuildSpec> SpecFromKickstartText(std::string text, std::string_view name,
                                                const RequestFields& fields, Resolver& resolver,
                                                Diagnostics& diags) {
   BuildSpec spec;
   SourceLocation where{std::string(name), 0};
   ApplyFields(fields, spec, where, diags);
-  std::string copy(text);
-  LoadKickstart(name, &copy, resolver, spec, diags);
+  LoadKickstart(name, &text, resolver, spec, diags);
   return Finish(std::move(spec), where, diags);
 }
 
@@ -325,11 +324,12 @@ std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::
   return Finish(std::move(spec), {file, 0}, diags);
 }
 
-std::optional<BuildSpec> SpecFromJson(std::string_view json_text, std::string_view name,
+std::optional<BuildSpec> SpecFromJson(std::string json_text, std::string_view name,
                                       Resolver& resolver, Diagnostics& diags) {
   SourceLocation where{std::string(name), 0};
   std::string error;
   nlohmann::json j = ParseUntrustedJson(json_text, &error);
+  std::string().swap(json_text);  // a large kickstart is in it, and now in `j` too
   if (j.is_discarded()) {
     diags.Error(where, error, "check quotes, commas and brackets");
     return std::nullopt;

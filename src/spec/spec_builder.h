@@ -29,8 +29,9 @@ struct RequestFields {
 std::optional<BuildSpec> SpecFromKickstart(std::string_view path, const RequestFields& fields,
                                            Resolver& resolver, Diagnostics& diags);
 
-// From kickstart text plus request fields; `name` labels the text in messages.
-std::optional<BuildSpec> SpecFromKickstartText(std::string_view text, std::string_view name,
+// From kickstart text plus request fields; `name` labels the text in messages. The text is
+// taken by value and let go of once parsed (move a large one in).
+std::optional<BuildSpec> SpecFromKickstartText(std::string text, std::string_view name,
                                                const RequestFields& fields, Resolver& resolver,
                                                Diagnostics& diags);
 
@@ -44,8 +45,8 @@ std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::
                                                     Diagnostics& diags);
 
 // From a JSON request (DESIGN §3 field names); the kickstart inside is parsed, flattened and
-// checked like a file.
-std::optional<BuildSpec> SpecFromJson(std::string_view json_text, std::string_view name,
+// checked like a file. The JSON text is let go of once parsed, as the kickstart's text.
+std::optional<BuildSpec> SpecFromJson(std::string json_text, std::string_view name,
                                       Resolver& resolver, Diagnostics& diags);
 
 // True if `text` looks like an imagebuild.conf (its first meaningful line is a [section]).

@@ -41,6 +41,14 @@ Statement& Statement::Bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::BindBorrowed(int index, std::string_view value) {
+  if (sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                        SQLITE_STATIC) != SQLITE_OK) {
+    Throw(db_, "bind");
+  }
+  return *this;
+}
+
 Statement& Statement::Bind(int index, const std::optional<std::string>& value) {
   return value ? Bind(index, std::string_view(*value)) : BindNull(index);
 }
@@ -140,6 +148,8 @@ Statement Database::Prepare(std::string_view sql) {
 int64_t Database::LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
 
 int Database::Changes() const { return sqlite3_changes(db_); }
+
+void Database::ReleaseMemory() { sqlite3_db_release_memory(db_); }
 
 Transaction::Transaction(Database& db) : db_(db), outer_(db.transaction_depth == 0) {
   if (outer_) db_.Prepare("BEGIN IMMEDIATE").Run();

@@ -46,6 +46,9 @@ class Statement {
     return Bind(index, std::string_view(value));
   }
   Statement& Bind(int index, const std::optional<std::string>& value);
+  // Text SQLite reads where it is instead of copying (a large one): it must stay alive and
+  // unchanged until the statement is reset or finalized.
+  Statement& BindBorrowed(int index, std::string_view value);
   Statement& BindNull(int index);
 
   // Advances to the next row: true if there is one, false when the statement is done.
@@ -83,6 +86,8 @@ class Database {
   Statement Prepare(std::string_view sql);
   int64_t LastInsertId() const;
   int Changes() const;  // rows changed by the last statement
+  // Frees the page cache's memory that no statement is using (after a large row).
+  void ReleaseMemory();
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}

@@ -109,11 +109,15 @@ CREATE INDEX builds_in_flight ON builds(spec_hash, owner_id)
 )sql",
 };
 
-constexpr char kBuildColumns[] =
-    "b.id, b.owner_id, u.name, b.state, b.spec_json, b.spec_hash, b.type, b.arch, b.release, "
-    "b.name, b.priority, b.attempt, b.worker, b.created_ms, b.queued_ms, b.started_ms, "
-    "b.finished_ms, b.lease_until_ms, b.stage, b.progress, b.cancel_requested, b.error_code, "
-    "b.error_class, b.error_message, b.error_hint, b.artifacts_removed_ms";
+// The columns ReadBuild reads. The spec (which holds the whole kickstart, up to the server's
+// limit) only when it is asked for: lists, polls and most routes need none of it.
+std::string BuildColumns(bool with_spec) {
+  return std::string("b.id, b.owner_id, u.name, b.state, ") + (with_spec ? "b.spec_json" : "''") +
+         ", b.spec_hash, b.type, b.arch, b.release, b.name, b.priority, b.attempt, b.worker, "
+         "b.created_ms, b.queued_ms, b.started_ms, b.finished_ms, b.lease_until_ms, b.stage, "
+         "b.progress, b.cancel_requested, b.error_code, b.error_class, b.error_message, "
+         "b.error_hint, b.artifacts_removed_ms";
+}
 
 Build ReadBuild(const Statement& s) {
   Build b;
@@ -381,7 +385,7 @@ SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
       "priority, idempotency_key, created_ms, queued_ms) "
       "VALUES(?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
   insert.Bind(1, build.owner_id)
-      .Bind(2, build.spec_json)
+      .BindBorrowed(2, build.spec_json)  // `build` outlives `insert`; a kickstart can be 1 MiB
       .Bind(3, build.spec_hash)
       .Bind(4, build.type)
       .Bind(5, build.arch)
@@ -400,8 +404,13 @@ SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
   return {id, SubmitOutcome::kCreated};
 }
 
-std::optional<Build> Store::GetBuildLocked(int64_t id) {
-  Statement s = db_->Prepare(std::string("SELECT ") + kBuildColumns +
+void Store::ReleaseCacheMemory() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  db_->ReleaseMemory();
+}
+
+std::optional<Build> Store::GetBuildLocked(int64_t id, bool with_spec) {
+  Statement s = db_->Prepare("SELECT " + BuildColumns(with_spec) +
                              " FROM builds b JOIN users u ON u.id = b.owner_id WHERE b.id=?1");
   s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
@@ -410,7 +419,12 @@ std::optional<Build> Store::GetBuildLocked(int64_t id) {
 
 std::optional<Build> Store::GetBuild(int64_t id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  return GetBuildLocked(id);
+  return GetBuildLocked(id, /*with_spec=*/false);
+}
+
+std::optional<Build> Store::GetBuildWithSpec(int64_t id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return GetBuildLocked(id, /*with_spec=*/true);
 }
 
 std::optional<Store::RunningAttempt> Store::RunningAttemptOf(int64_t id) {
@@ -426,7 +440,7 @@ std::optional<Store::RunningAttempt> Store::RunningAttemptOf(int64_t id) {
 std::vector<Build> Store::ListBuilds(const BuildFilter& f) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(
-      std::string("SELECT ") + kBuildColumns +
+      "SELECT " + BuildColumns(/*with_spec=*/false) +
       " FROM builds b JOIN users u ON u.id = b.owner_id WHERE (?1 IS NULL OR b.state=?1) AND "
       "(?2 IS NULL OR b.owner_id=?2) AND (?3 IS NULL OR b.type=?3) AND (?4 IS NULL OR "
       "b.arch=?4) AND (?5 IS NULL OR b.release=?5) AND (?6 = 0 OR b.id < ?6) "
@@ -589,7 +603,7 @@ std::optional<Build> Store::ClaimLocked(int64_t id, const WorkerCaps& caps, int6
       .Bind(1, caps.worker)
       .Bind(2, now_ms)
       .Run();
-  return GetBuildLocked(id);
+  return GetBuildLocked(id, /*with_spec=*/true);  // the worker builds the spec
 }
 
 std::optional<Build> Store::ClaimNext(const WorkerCaps& caps, int64_t lease_ms, int64_t now_ms) {

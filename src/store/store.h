@@ -51,7 +51,8 @@ struct Build {
   int64_t owner_id = 0;
   std::string owner;  // the owner's user name
   BuildState state = BuildState::kQueued;
-  std::string spec_json, spec_hash;
+  std::string spec_json;  // empty unless read with it (Store::GetBuildWithSpec, claims)
+  std::string spec_hash;
   std::string type, arch, release, name;
   int priority = 0;
   int attempt = 0;     // 0 until first claimed
@@ -188,7 +189,12 @@ class Store {
 
   // Builds.
   SubmitResult SubmitBuild(const NewBuild& build, int64_t now_ms);
+  // Gives back the memory SQLite's page cache holds (a large spec just stored sits in it).
+  void ReleaseCacheMemory();
+  // A build without its spec (spec_json empty): the spec holds the whole kickstart, and only
+  // a claim (which gives it to a worker) and a build's own page need it.
   std::optional<Build> GetBuild(int64_t id);
+  std::optional<Build> GetBuildWithSpec(int64_t id);
   // The attempt and worker of a running build (the worker protocol's check; no full read).
   struct RunningAttempt {
     int attempt = 0;
@@ -301,7 +307,7 @@ class Store {
   void Migrate();
   std::optional<Build> ClaimLocked(int64_t id, const WorkerCaps& caps, int64_t lease_ms,
                                    int64_t now_ms);
-  std::optional<Build> GetBuildLocked(int64_t id);
+  std::optional<Build> GetBuildLocked(int64_t id, bool with_spec);
   QueuePlace PlaceInQueueLocked(int64_t id);
   std::optional<double> TypicalDurationLocked(const std::string& type, const std::string& arch,
                                               const std::string& release);
