@@ -38,6 +38,7 @@ TEST(UntrustedJsonTest, ReadsWhatNlohmannReadsAsNlohmannReadsIt) {
       R"({"same":1,"same":2})",  // the last one wins
       "\xEF\xBB\xBF{\"after a byte order mark\":true}",
       R"([0.1,1.7976931348623157e308,5e-324,123456789012345678901234567890])",
+      R"([1e-400,-0.0,-9223372036854775809,18446744073709551616,1E2,-1e-2])",  // edges
   };
   for (const std::string& text : documents) {
     json expected = json::parse(text);
@@ -66,6 +67,10 @@ TEST(UntrustedJsonTest, RefusesWhatIsNotJsonAndSaysWhere) {
       "[01]",
       "[NaN]",
       "[1e400]",  // past a double (nlohmann would make it infinity, printed as null)
+      "[1.5e999999]",
+      "\xEF"
+      "8",                    // a byte of a byte order mark, not the mark
+      std::string("3\0", 2),  // nlohmann would stop at the NUL and take the 3
       "{'a':1}",
   };
   for (const std::string& text : bad) {

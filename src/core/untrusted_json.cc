@@ -1,10 +1,12 @@
 #include "core/untrusted_json.h"
 
-#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -54,21 +56,50 @@ class ValueBuilder {
 
   bool Null() { return Put(nullptr); }
   bool Bool(bool b) { return Put(b); }
-  // As nlohmann's parser: negative integers signed, the others unsigned.
-  bool Int(int i) { return i < 0 ? Put(static_cast<int64_t>(i)) : Put(static_cast<uint64_t>(i)); }
-  bool Uint(unsigned u) { return Put(static_cast<uint64_t>(u)); }
-  bool Int64(int64_t i) { return i < 0 ? Put(i) : Put(static_cast<uint64_t>(i)); }
-  bool Uint64(uint64_t u) { return Put(u); }
-  bool Double(double d) { return Put(d); }
-  bool RawNumber(const char*, SizeType, bool) { return false; }  // not asked for
+  // Numbers come as their text (kParseNumbersAsStringsFlag), read as nlohmann reads them:
+  // integers signed when negative, unsigned otherwise, a double past 64 bits; other numbers
+  // doubles by strtod. One past a double's range is refused (nlohmann makes it infinity,
+  // which prints as null), as RapidJSON refuses an exponent past 308 (even 0e400).
+  bool Int(int) { return false; }
+  bool Uint(unsigned) { return false; }
+  bool Int64(int64_t) { return false; }
+  bool Uint64(uint64_t) { return false; }
+  bool Double(double) { return false; }
+  bool RawNumber(const char* s, SizeType n, bool) {
+    const char* end = s + n;
+    if (std::string_view(s, n).find_first_of(".eE") == std::string_view::npos) {
+      if (*s == '-') {
+        int64_t v = 0;
+        if (auto [at, ec] = std::from_chars(s, end, v); ec == std::errc() && at == end) {
+          return Put(v);
+        }
+      } else {
+        uint64_t v = 0;
+        if (auto [at, ec] = std::from_chars(s, end, v); ec == std::errc() && at == end) {
+          return Put(v);
+        }
+      }
+    }
+    std::string text(s, n);  // strtod, as nlohmann: an underflow is 0, not an error
+    char* stop = nullptr;
+    double d = std::strtod(text.c_str(), &stop);
+    if (stop != text.c_str() + n || !std::isfinite(d)) {
+      refusal = "a number out of a double's range";
+      return false;
+    }
+    return Put(d);
+  }
   bool String(const char* s, SizeType n, bool) {
-    return !HasEncodedSurrogate(s, n) && Put(std::string(s, n));
+    if (HasEncodedSurrogate(s, n)) return Refuse();
+    return Put(std::string(s, n));
   }
   bool Key(const char* s, SizeType n, bool) {
-    if (HasEncodedSurrogate(s, n)) return false;
+    if (HasEncodedSurrogate(s, n)) return Refuse();
     key_.assign(s, n);
     return true;
   }
+
+  std::string refusal;  // why a handler stopped the parse
   bool StartObject() { return Open(nlohmann::json::object()); }
   bool EndObject(SizeType) { return Close(); }
   bool StartArray() { return Open(nlohmann::json::array()); }
@@ -108,6 +139,10 @@ class ValueBuilder {
     open_.pop_back();
     return true;
   }
+  bool Refuse() {
+    refusal = "a string that is not Unicode (a lone surrogate escape)";
+    return false;
+  }
 
   nlohmann::json root_;
   std::vector<nlohmann::json*> open_;
@@ -130,18 +165,18 @@ nlohmann::json ParseUntrustedJson(std::string_view text, std::string* error) {
   }
   constexpr unsigned kFlags = rapidjson::kParseIterativeFlag |
                               rapidjson::kParseValidateEncodingFlag |
-                              rapidjson::kParseFullPrecisionFlag;
-  rapidjson::MemoryStream bytes(text.data(), text.size());
-  // (It skips a UTF-8 byte order mark, as nlohmann's parser does.)
-  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(bytes);
+                              rapidjson::kParseNumbersAsStringsFlag;
+  // A UTF-8 byte order mark is skipped, as nlohmann's parser does (RapidJSON's own skipping
+  // swallows a lone 0xEF too).
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  rapidjson::MemoryStream in(text.data(), text.size());
   rapidjson::Reader reader;
   ValueBuilder builder;
   rapidjson::ParseResult ok = reader.Parse<kFlags>(in, builder);
   if (!ok) {
     if (error != nullptr) {
-      // A handler's refusal is a string that is not Unicode (a lone surrogate escape).
-      const char* why = ok.Code() == rapidjson::kParseErrorTermination
-                            ? "Invalid encoding in string."
+      std::string why = ok.Code() == rapidjson::kParseErrorTermination
+                            ? builder.refusal
                             : rapidjson::GetParseError_En(ok.Code());
       *error = "not valid JSON (at byte " + std::to_string(ok.Offset()) + ": " + why + ")";
     }
