@@ -20,7 +20,9 @@
 # KILN (build/release/src/kiln), BENCH_USER (kiln-bench, made with useradd if missing, which
 # gives it a subordinate id range), WORK (/var/tmp/kiln-bench-isolation), TYPES ("tar raw"),
 # ROUNDS (1: each round runs both modes, in turn first), RESULTS
-# (bench/results/DATE-HOST-isolation.txt).
+# (bench/results/DATE-HOST-isolation.txt), PERF (1: record each build's program runs with
+# `perf record` on the exec/exit tracepoints, into $WORK/logs/MODE-TYPE-CASE-ROUND.perf; read
+# them with bench/build/exec_times.py).
 set -euo pipefail
 
 SELF="$(readlink -f "$0")"
@@ -33,6 +35,7 @@ BENCH_USER="${BENCH_USER:-kiln-bench}"
 WORK="${WORK:-/var/tmp/kiln-bench-isolation}"
 TYPES="${TYPES:-tar raw}"
 ROUNDS="${ROUNDS:-1}"
+PERF="${PERF:-}"
 RESULTS="${RESULTS:-bench/results/$(date +%F)-$(hostname -s)-isolation.txt}"
 KS=examples/debian-minimal.ks
 
@@ -43,6 +46,8 @@ read -r MODE_A MODE_B <<< "$MODES"
 case " $MODES " in *" root "*) [ -n "$ROOT_KILN" ] ||
   { echo "isolation.sh: mode root needs ROOT_KILN, a kiln from before the sandbox" >&2; exit 2; } ;;
 esac
+[ -z "$PERF" ] || command -v perf >/dev/null ||
+  { echo "isolation.sh: PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 2; }
 for bin in ${ROOT_KILN:+"$ROOT_KILN"} "$KILN"; do
   [ -x "$bin" ] || { echo "isolation.sh: $bin is not an executable kiln" >&2; exit 2; }
 done
@@ -70,6 +75,10 @@ build() {
   local run=("$KILN")
   [ "$mode" = root ] && run=("$ROOT_KILN")
   [ "$mode" = user ] && run=(runuser -u "$BENCH_USER" -- "$KILN")
+  if [ -n "$PERF" ]; then
+    run=(perf record -q -o "$WORK/logs/$mode-$type-$case-$round.perf"
+         -e sched:sched_process_exec -e sched:sched_process_exit -a -- "${run[@]}")
+  fi
   rm -rf "$out"
   if [ "$mode" = user ]; then
     mkdir -p "$out" && chown "$BENCH_USER:" "$out"
