@@ -7,7 +7,7 @@
 #
 # Build BASE in a git worktree: `git worktree add /var/tmp/kiln-base COMMIT && cd
 # /var/tmp/kiln-base && cmake --preset release && cmake --build --preset release --target kiln`.
-# Environment: ROUNDS (2), RESULTS (bench/results/DATE-HOST-service-compare.txt), and what
+# Environment: ROUNDS (2), SUMMARY_ONLY (1: no runs, the table from OUT's last ones), RESULTS (bench/results/DATE-HOST-service-compare.txt), and what
 # run.sh reads (DURATION, CONNECTIONS, STREAMS, BIG_GIB, SAMPLES).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,15 +20,17 @@ OUT=${OUT:-/var/tmp/kiln-bench-service-compare}
 for bin in "$BASE" "$NEW"; do
   [ -x "$bin" ] || { echo "compare.sh: $bin is not an executable kiln" >&2; exit 2; }
 done
-rm -rf "$OUT"
-mkdir -p "$OUT"
+if [ -z "${SUMMARY_ONLY:-}" ]; then  # SUMMARY_ONLY=1: the table again from $OUT's runs
+  rm -rf "$OUT"
+  mkdir -p "$OUT"
+fi
 
 run() {  # NAME BINARY ROUND
   echo "[$(date +%T)] $1 (round $3)" >&2
   KILN="$2" RESULTS="$OUT/$1-$3.txt" bench/service/run.sh >"$OUT/$1-$3.log" 2>&1 ||
     { echo "compare.sh: the $1 run failed; see $OUT/$1-$3.log" >&2; exit 1; }
 }
-for round in $(seq 1 "$ROUNDS"); do
+for round in $([ -n "${SUMMARY_ONLY:-}" ] || seq 1 "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then run base "$BASE" "$round"; run new "$NEW" "$round"
   else run new "$NEW" "$round"; run base "$BASE" "$round"; fi
 done
@@ -54,6 +56,9 @@ row() {  # TITLE CASE-LINE LABEL
   echo "# base: $BASE ($("$BASE" --version)); new: $NEW ($("$NEW" --version)), commit $(git rev-parse --short HEAD)"
   echo "# $ROUNDS rounds (order base new, new base, ...); medians; each run's file in $OUT"
   printf '%-34s %12s %12s %7s\n' case base new new/base
+  # kiln/nginx within one run: what load from elsewhere on a shared machine moves least.
+  row "GET build JSON, kiln/nginx" "ratio kiln/nginx: .*20000" "kiln/nginx:"
+  row "2 GiB download, kiln/nginx" "ratio kiln/nginx: .*target: >= 0.9" "kiln/nginx:"
   row "GET build JSON, req/s" "^   kiln: .*req/s, p99" "kiln:"
   row "GET build JSON, p99 ms" "^   kiln: .*req/s, p99" "p99"
   row "with 1000 streams open, req/s" "^   kiln: .*RSS" "kiln:"
