@@ -661,7 +661,10 @@ TEST_F(HostileRequestTest, KickstartsHaveASizeLimitAndCostAFewTimesTheirSize) {
       {lines("", "%post\nx\n%end\n#"), "more than 200 sections"},
       {lines("", "zz"), "too many problems: only the first 200 are listed"},
   };
-  for (const auto& [text, error] : short_lines) {
+  for (const auto& item : short_lines) {
+    // (Named, not bound: clang 14 cannot capture a structured binding in a lambda.)
+    const std::string& text = item.first;
+    const std::string& error = item.second;
     request["kickstart"] = text;
     body = request.dump();
     costs("a submit: " + error, body.size(), [&] {
