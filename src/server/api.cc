@@ -734,11 +734,11 @@ struct Handler {
     store::SubmitResult r = co.Submit(nb);
     if (options.on_submit) options.on_submit();
     // The answer: the build as stored, with its spec; a new build's is the one just stored
-    // (read back, it would be held twice).
-    std::string spec_json = r.outcome == store::SubmitOutcome::kCreated
-                                ? std::move(nb.spec_json)
-                                : store().GetBuildWithSpec(r.id)->spec_json;
-    std::optional<store::Build> b = store().GetBuild(r.id);
+    // (read back, it would be held twice), an existing one's is read with it.
+    bool created = r.outcome == store::SubmitOutcome::kCreated;
+    std::optional<store::Build> b =
+        created ? store().GetBuild(r.id) : store().GetBuildWithSpec(r.id);
+    std::string spec_json = created ? std::move(nb.spec_json) : std::move(b->spec_json);
     json body = BuildJson(*b, true, /*place=*/false);
     body["warnings"] = DiagnosticsJson(diags);
     switch (r.outcome) {
@@ -752,8 +752,7 @@ struct Handler {
         body["message"] = "an identical build is in progress: build " + std::to_string(r.id);
         break;
     }
-    HttpResponse resp = WithSpec(
-        Json(r.outcome == store::SubmitOutcome::kCreated ? 201 : 200, body), std::move(spec_json));
+    HttpResponse resp = WithSpec(Json(created ? 201 : 200, body), std::move(spec_json));
     resp.Set("Location", "/api/v1/builds/" + std::to_string(r.id));
     return resp;
   }
