@@ -19,7 +19,10 @@
 # Environment (optional): MODES ("sandbox user": the first is the reference of the ratios),
 # KILN (build/release/src/kiln), BENCH_USER (kiln-bench, made with useradd if missing, which
 # gives it a subordinate id range), WORK (/var/tmp/kiln-bench-isolation), TYPES ("tar raw"),
-# ROUNDS (1: each round runs both modes, in turn first), RESULTS
+# ROUNDS (1: each round runs both modes, in turn first; use an even number, so that each mode
+# goes first as often: the second of a round runs on a page cache the first filled, which on
+# a small machine costs its warm build 1-2 s), DROP_CACHES (1: before each mode's cold build,
+# write back and drop the page cache, so that both start from the same memory), RESULTS
 # (bench/results/DATE-HOST-isolation.txt), PERF (1: record each build's program runs with
 # `perf record` on the exec/exit tracepoints, into $WORK/logs/MODE-TYPE-CASE-ROUND.perf; read
 # them with bench/build/exec_times.py).
@@ -36,6 +39,7 @@ WORK="${WORK:-/var/tmp/kiln-bench-isolation}"
 TYPES="${TYPES:-tar raw}"
 ROUNDS="${ROUNDS:-1}"
 PERF="${PERF:-}"
+DROP_CACHES="${DROP_CACHES:-1}"
 RESULTS="${RESULTS:-bench/results/$(date +%F)-$(hostname -s)-isolation.txt}"
 KS=examples/debian-minimal.ks
 
@@ -126,6 +130,10 @@ for round in $(seq 1 "$ROUNDS"); do
   for type in $TYPES; do
     for mode in $order; do
       fresh_cache "$mode"
+      if [ "$DROP_CACHES" = 1 ]; then
+        sync
+        echo 3 > /proc/sys/vm/drop_caches
+      fi
       build "$mode" "$type" cold "$KS"
       warm="$WORK/warm-$round.ks"
       { cat "$KS"; printf '%%post\necho %s > /etc/bench-round\n%%end\n' "$round-$(date +%s%N)"; } > "$warm"
@@ -145,7 +153,8 @@ median() {
 
 {
   echo "# kiln build: $MODE_A vs $MODE_B — $(date -u +%FT%TZ), $(hostname -s)"
-  echo "# $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; kickstart $KS; $ROUNDS round(s)"
+  echo "# $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; kickstart $KS; $ROUNDS round(s)," \
+    "each mode first in turn; page cache dropped before each mode's cold build: ${DROP_CACHES}"
   echo "# seconds (median over rounds; with 2 rounds the lower) and $MODE_B/$MODE_A, wall-clock"
   echo "# and CPU (user + system of every process of the build: what noise from other machines"
   echo "# on a shared host does not change); cold image SHA-256 compared"
