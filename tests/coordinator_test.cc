@@ -99,6 +99,7 @@ TEST_F(CoordinatorTest, ADryRunKeepsNoLogFileEvenAfterTheMasterRestarts) {
   b.arch = "x86_64";
   b.release = "bookworm";
   b.name = "plan";
+  b.dry_run = true;
   int64_t id = co_->Submit(b).id;
   JobTicket t = *co_->ClaimNext({"w", "", "", ""}, 30'000);
   EXPECT_TRUE(t.dry_run);

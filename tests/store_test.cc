@@ -270,6 +270,7 @@ TEST_F(StoreTest, TheRunningAttemptSaysWhoRunsItAndWhetherItIsADryRun) {
   int64_t build = store_->SubmitBuild(Spec(alice_, "b"), 1).id;
   NewBuild plan = Spec(alice_, "p");
   plan.spec_json = R"({"dry_run":true,"type":"tar"})";
+  plan.dry_run = true;
   int64_t dry = store_->SubmitBuild(plan, 2).id;
   EXPECT_FALSE(store_->RunningAttemptOf(build)) << "queued, not running";
   store_->Claim(build, Caps("w1"), 1000, 3);

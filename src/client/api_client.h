@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "client/sse.h"
+#include "core/form_part.h"
 
 struct curl_slist;
 
@@ -43,14 +44,6 @@ struct Reply {
 class Unreachable : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-// One part of a multipart/form-data body: a text field (`filename` empty) or a file whose
-// bytes are `data`.
-struct FormPart {
-  std::string name;
-  std::string data;
-  std::string filename;
 };
 
 class ApiClient {

@@ -36,10 +36,6 @@ class CollectingResolver : public spec::Resolver {
   std::vector<std::pair<std::string, std::string>> read_;
 };
 
-void AddField(std::vector<FormPart>& parts, const char* name, const std::optional<std::string>& v) {
-  if (v) parts.push_back({name, *v, ""});
-}
-
 }  // namespace
 
 std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std::string& error) {
@@ -49,19 +45,14 @@ std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std:
   }
   std::vector<FormPart> parts;
   const spec::RequestFields& f = in.fields;
-  AddField(parts, "type", f.type);
-  AddField(parts, "arch", f.arch);
-  AddField(parts, "release", f.release);
-  AddField(parts, "name", f.name);
-  AddField(parts, "label", f.label);
-  AddField(parts, "title", f.title);
-  AddField(parts, "product", f.product);
-  AddField(parts, "version", f.version);
-  AddField(parts, "mirror", f.mirror);
-  AddField(parts, "proxy", f.proxy);
-  AddField(parts, "script_network", f.script_network);
-  for (const std::string& s : f.staging) parts.push_back({"staging", s, ""});
-  for (const std::string& e : f.email) parts.push_back({"email", e, ""});
+  for (const RequestField& field : RequestFieldTable()) {
+    if (field.text != nullptr && f.*(field.text)) {
+      parts.push_back({std::string(field.key), *(f.*(field.text)), "", ""});
+    } else if (field.list != nullptr && field.list != &RequestFields::extra_packages) {
+      for (const std::string& v : f.*(field.list))
+        parts.push_back({std::string(field.key), v, "", ""});
+    }
+  }
   for (const std::string& p : f.extra_packages) {
     // A local .deb is uploaded; names (and URLs) travel as they are.
     if (EndsWith(p, ".deb") && !spec::IsUrl(p)) {
@@ -71,14 +62,14 @@ std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std:
         error = "cannot read package file '" + p + "'";
         return std::nullopt;
       }
-      parts.push_back({"package", std::move(data), fs::path(p).filename().string()});
+      parts.push_back({"package", std::move(data), fs::path(p).filename().string(), ""});
     } else {
-      parts.push_back({"extra_packages", p, ""});
+      parts.push_back({"extra_packages", p, "", ""});
     }
   }
   if (in.config.empty() && in.ks.empty()) return parts;
   if (!in.ks.empty() && spec::IsUrl(in.ks) && !StartsWith(in.ks, "file:")) {
-    parts.push_back({"kickstart_url", in.ks, ""});
+    parts.push_back({"kickstart_url", in.ks, "", ""});
     return parts;
   }
   // Read what the server will need by running the same loader here; its diagnostics are the
@@ -100,7 +91,7 @@ std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std:
   bool first = true;
   for (const auto& [name, text] : collect.read()) {
     const char* part = first ? (in.config.empty() ? "kickstart" : "config") : "include";
-    parts.push_back({part, text, name});
+    parts.push_back({part, text, name, ""});
     first = false;
   }
   return parts;

@@ -84,10 +84,7 @@ class ConsoleReporter : public engine::Reporter {
                 << "\n";
       Draw();
     } else {
-      std::time_t now = std::time(nullptr);
-      char stamp[32];
-      std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-      std::cerr << stamp << " " << text << "\n";
+      std::cerr << IsoTime(std::time(nullptr)) << " " << text << "\n";
     }
   }
   void Draw() {

@@ -16,6 +16,7 @@
 #include "cmd/client_command.h"
 #include "cmd/subcommands.h"
 #include "core/text.h"
+#include "core/untrusted_json.h"
 #include "sys/files.h"
 
 namespace kiln::cmd {
@@ -30,10 +31,6 @@ json BodyJson(const std::string& name, const Reply& r) {
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded()) std::cerr << "kiln " << name << ": the server's answer is not JSON\n";
   return j;
-}
-
-std::string Text(const json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
 
 // "2026-11-28T16:42:38Z" -> "2026-11-28 16:42".
@@ -59,42 +56,44 @@ int Status(int64_t id, bool as_json) {
     if (b.is_discarded()) return kExitError;
     if (as_json) return PrintJson(b);
     bool color = client::ColorFor(STDOUT_FILENO);
-    std::string state = Text(b, "state");
+    std::string state = StringField(b, "state");
     std::cout << client::Paint("build " + std::to_string(id), client::Color::kBold, color) << "  "
-              << client::Paint(state, client::StateColor(state), color) << "  " << Text(b, "type")
-              << " " << Text(b, "arch") << " " << Text(b, "release");
-    if (!Text(b, "name").empty()) std::cout << "  " << Text(b, "name");
+              << client::Paint(state, client::StateColor(state), color) << "  "
+              << StringField(b, "type") << " " << StringField(b, "arch") << " "
+              << StringField(b, "release");
+    if (!StringField(b, "name").empty()) std::cout << "  " << StringField(b, "name");
     std::cout << "\n";
-    std::cout << "  owner " << Text(b, "owner") << ", attempt " << b.value("attempt", 0);
-    if (!Text(b, "worker").empty()) std::cout << ", worker " << Text(b, "worker");
-    std::cout << "\n  created " << ShortTime(Text(b, "created_at"));
-    if (!Text(b, "started_at").empty())
-      std::cout << ", started " << ShortTime(Text(b, "started_at"));
-    if (!Text(b, "finished_at").empty()) {
-      std::cout << ", finished " << ShortTime(Text(b, "finished_at"));
+    std::cout << "  owner " << StringField(b, "owner") << ", attempt " << b.value("attempt", 0);
+    if (!StringField(b, "worker").empty()) std::cout << ", worker " << StringField(b, "worker");
+    std::cout << "\n  created " << ShortTime(StringField(b, "created_at"));
+    if (!StringField(b, "started_at").empty())
+      std::cout << ", started " << ShortTime(StringField(b, "started_at"));
+    if (!StringField(b, "finished_at").empty()) {
+      std::cout << ", finished " << ShortTime(StringField(b, "finished_at"));
     }
     std::cout << "\n";
     if (state == "running") {
-      std::cout << "  stage " << Text(b, "stage") << "  "
+      std::cout << "  stage " << StringField(b, "stage") << "  "
                 << client::Bar(b.value("progress", 0.0), 30) << " "
                 << static_cast<int>(b.value("progress", 0.0) * 100) << "%\n";
     }
     if (b.contains("queue") && b["queue"].is_object()) {
       const json& q = b["queue"];
       std::cout << "  queued: position " << q.value("position", 0) << " of " << q.value("queued", 0)
-                << "; waiting for " << Text(q, "waiting_for") << "\n";
+                << "; waiting for " << StringField(q, "waiting_for") << "\n";
     }
     if (b.contains("error") && b["error"].is_object()) {
       const json& e = b["error"];
       std::cout << "  " << client::Paint("error", client::Color::kRed, color) << " ["
-                << Text(e, "code") << "]: " << Text(e, "message") << "\n";
-      if (!Text(e, "hint").empty()) std::cout << "  hint: " << Text(e, "hint") << "\n";
+                << StringField(e, "code") << "]: " << StringField(e, "message") << "\n";
+      if (!StringField(e, "hint").empty())
+        std::cout << "  hint: " << StringField(e, "hint") << "\n";
     }
     if (b.contains("artifacts") && b["artifacts"].is_array() && !b["artifacts"].empty()) {
       client::Table t{{"ARTIFACT", "SIZE", "SHA256"}, {}};
       for (const json& a : b["artifacts"]) {
-        t.rows.push_back(
-            {Text(a, "name"), client::HumanBytes(a.value("size", uint64_t{0})), Text(a, "sha256")});
+        t.rows.push_back({StringField(a, "name"), client::HumanBytes(a.value("size", uint64_t{0})),
+                          StringField(a, "sha256")});
       }
       std::cout << "\n" << t.Render(color);
     }
@@ -149,7 +148,7 @@ int List(const ListOptions& o) {
       // Yours by default (admins see everyone's with --all).
       Reply me = api.Get("/api/v1/session");
       if (me.status != 200) return ReportFailure("list", me, api.connection());
-      add("owner", Text(BodyJson("list", me), "user"));
+      add("owner", StringField(BodyJson("list", me), "user"));
     }
     Reply r = api.Get("/api/v1/builds" + query);
     if (r.status != 200) return ReportFailure("list", r, api.connection());
@@ -161,13 +160,14 @@ int List(const ListOptions& o) {
         {"ID", "STATE", "TYPE", "ARCH", "RELEASE", "NAME", "OWNER", "CREATED", "PROGRESS"}, {}};
     for (const json& b : page.value("builds", json::array())) {
       std::string progress =
-          Text(b, "state") == "running"
+          StringField(b, "state") == "running"
               ? std::to_string(static_cast<int>(b.value("progress", 0.0) * 100)) + "% " +
-                    Text(b, "stage")
+                    StringField(b, "stage")
               : "";
-      t.rows.push_back({std::to_string(b.value("id", 0)), Text(b, "state"), Text(b, "type"),
-                        Text(b, "arch"), Text(b, "release"), Text(b, "name"), Text(b, "owner"),
-                        ShortTime(Text(b, "created_at")), progress});
+      t.rows.push_back({std::to_string(b.value("id", 0)), StringField(b, "state"),
+                        StringField(b, "type"), StringField(b, "arch"), StringField(b, "release"),
+                        StringField(b, "name"), StringField(b, "owner"),
+                        ShortTime(StringField(b, "created_at")), progress});
     }
     if (t.rows.empty()) {
       std::cout << "no builds" << (o.state.empty() ? "" : " in state " + o.state) << "\n";
@@ -187,7 +187,7 @@ int Act(const std::string& name, int64_t id, bool as_json) {
     json b = BodyJson(name, r);
     if (b.is_discarded()) return kExitError;
     if (as_json) return PrintJson(b);
-    std::string state = Text(b, "state");
+    std::string state = StringField(b, "state");
     if (name == "cancel") {
       std::cout << "build " << id << ": "
                 << (state == "canceled" ? "canceled" : "cancel requested (it stops within seconds)")
@@ -207,8 +207,8 @@ int Act(const std::string& name, int64_t id, bool as_json) {
 // existing file with the right hash is kept as it is.
 bool DownloadArtifact(ApiClient& api, const json& a, const fs::path& dir, bool progress,
                       std::string& error, bool& skipped, uint64_t& resumed_from) {
-  std::string name = Text(a, "name");
-  std::string sha = Text(a, "sha256");
+  std::string name = StringField(a, "name");
+  std::string sha = StringField(a, "sha256");
   uint64_t size = a.value("size", uint64_t{0});
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
     error = "the server named an artifact '" + name + "'";
@@ -243,7 +243,7 @@ bool DownloadArtifact(ApiClient& api, const json& a, const fs::path& dir, bool p
     std::cerr << "  " << name << std::flush;
   };
   if (offset < size || size == 0) {
-    Reply r = api.Download(Text(a, "url"), part, offset, "\"" + sha + "\"", draw);
+    Reply r = api.Download(StringField(a, "url"), part, offset, "\"" + sha + "\"", draw);
     if (progress) std::cerr << "\r\033[K" << std::flush;
     if (r.status != 200 && r.status != 206) {
       error = name + ": " + client::DescribeError(r, api.connection());
@@ -273,9 +273,9 @@ int Download(int64_t id, const std::string& out_dir, bool as_json) {
     if (b.is_discarded()) return kExitError;
     json artifacts = b.value("artifacts", json::array());
     if (artifacts.empty()) {
-      std::cerr << "kiln download: build " << id << " has no artifacts (state " << Text(b, "state")
-                << ")";
-      if (Text(b, "state") == "running" || Text(b, "state") == "queued") {
+      std::cerr << "kiln download: build " << id << " has no artifacts (state "
+                << StringField(b, "state") << ")";
+      if (StringField(b, "state") == "running" || StringField(b, "state") == "queued") {
         std::cerr << "\n  hint: wait for it: kiln logs -f " << id;
       }
       std::cerr << "\n";
@@ -303,16 +303,16 @@ int Download(int64_t id, const std::string& out_dir, bool as_json) {
       } catch (const std::exception& e) {
         error = e.what();
       }
-      fs::path file = dir / Text(a, "name");
+      fs::path file = dir / StringField(a, "name");
       if (!ok) {
         ++failures;
         std::cerr << "kiln download: " << error << "\n";
         continue;
       }
-      done.push_back({{"name", Text(a, "name")},
+      done.push_back({{"name", StringField(a, "name")},
                       {"path", file.string()},
                       {"size", a.value("size", uint64_t{0})},
-                      {"sha256", Text(a, "sha256")},
+                      {"sha256", StringField(a, "sha256")},
                       {"verified", true},
                       {"already_there", skipped},
                       {"resumed_from", resumed_from}});
@@ -357,13 +357,13 @@ int Workers(bool as_json) {
         {}};
     for (const json& w : j.value("workers", json::array())) {
       t.rows.push_back(
-          {Text(w, "id"), w.value("online", false) ? "yes" : "no",
+          {StringField(w, "id"), w.value("online", false) ? "yes" : "no",
            OrAny(JoinList(w.value("arches", json()))), OrAny(JoinList(w.value("releases", json()))),
            std::to_string(w.value("capacity", 0)),
            // An admin sees which builds; a user how many.
            w.contains("current_builds") ? JoinList(w["current_builds"])
                                         : std::to_string(w.value("load", 0)) + " running",
-           Text(w, "version"), ShortTime(Text(w, "last_heartbeat"))});
+           StringField(w, "version"), ShortTime(StringField(w, "last_heartbeat"))});
     }
     if (t.rows.empty()) {
       std::cout << "no workers have registered\n";
@@ -387,9 +387,9 @@ int Releases(bool as_json) {
     client::Table t{{"RELEASE", "FAMILY", "VERSION", "ARCHES", "TYPES", "ONLINE WORKERS"}, {}};
     for (const json& rel : j.value("releases", json::array())) {
       std::string workers = JoinList(rel.value("online_workers", json::array()));
-      t.rows.push_back({Text(rel, "name"), Text(rel, "family"), Text(rel, "version"),
-                        JoinList(rel.value("arches", json())), JoinList(rel.value("types", json())),
-                        workers.empty() ? "none" : workers});
+      t.rows.push_back({StringField(rel, "name"), StringField(rel, "family"),
+                        StringField(rel, "version"), JoinList(rel.value("arches", json())),
+                        JoinList(rel.value("types", json())), workers.empty() ? "none" : workers});
     }
     std::cout << t.Render(client::ColorFor(STDOUT_FILENO));
     return kExitOk;
@@ -459,12 +459,12 @@ int Login(std::string server, std::string token, bool as_json) {
   }
   if (as_json) {
     return PrintJson({{"server", server},
-                      {"user", Text(who, "user")},
-                      {"role", Text(who, "role")},
+                      {"user", StringField(who, "user")},
+                      {"role", StringField(who, "role")},
                       {"config", path.string()}});
   }
-  std::cout << "logged in to " << server << " as " << Text(who, "user") << " (" << Text(who, "role")
-            << "); saved in " << path.string() << " (mode 0600)\n";
+  std::cout << "logged in to " << server << " as " << StringField(who, "user") << " ("
+            << StringField(who, "role") << "); saved in " << path.string() << " (mode 0600)\n";
   return kExitOk;
 }
 

@@ -66,7 +66,7 @@ std::string NewIdempotencyKey() {
 
 int Submit(const SubmitOptions& o) {
   std::string error;
-  std::optional<std::vector<client::FormPart>> parts = client::SubmissionParts(o.input, error);
+  std::optional<std::vector<FormPart>> parts = client::SubmissionParts(o.input, error);
   if (!parts) {
     std::cerr << "kiln submit: " << error << "\n";
     return kExitUsage;

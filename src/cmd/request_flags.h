@@ -1,5 +1,5 @@
 // The command-line flags that set build request fields (--type, --arch, --release, ...),
-// shared by every subcommand that takes a request.
+// shared by every subcommand that takes a request: made from core/request_fields.h.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -11,22 +11,17 @@ namespace kiln::cmd {
 // Adds the request flags to `app`; each one given sets its field of `fields` (which must
 // outlive the parse).
 inline void AddRequestFlags(CLI::App* app, spec::RequestFields& fields) {
-  auto set = [app](const char* flag, std::optional<std::string>& field, const char* help) {
-    app->add_option_function<std::string>(
-        flag, [&field](const std::string& v) { field = v; }, help);
-  };
-  set("--type", fields.type, "live, raw, qcow2, tar, boot or dvd");
-  set("--arch", fields.arch, "x86_64 (amd64) or i686 (i386)");
-  set("--release", fields.release, "bookworm or trixie");
-  set("--name", fields.name, "image name (file names)");
-  set("--label", fields.label, "ISO volume id");
-  set("--title", fields.title, "boot menu title");
-  set("--product", fields.product, "product name");
-  set("--image-version", fields.version, "image version");
-  set("--mirror", fields.mirror, "package mirror URL");
-  set("--proxy", fields.proxy, "HTTP proxy for downloads");
-  app->add_option("--package", fields.extra_packages,
-                  "extra package NAME[=VERSION], or a .deb file (repeatable)");
+  for (const RequestField& f : RequestFieldTable()) {
+    if (f.flag.empty()) continue;
+    std::string flag(f.flag), help(f.help);
+    if (f.text != nullptr) {
+      std::optional<std::string>& field = fields.*(f.text);
+      app->add_option_function<std::string>(
+          flag, [&field](const std::string& v) { field = v; }, help);
+    } else {
+      app->add_option(flag, fields.*(f.list), help);
+    }
+  }
 }
 
 }  // namespace kiln::cmd

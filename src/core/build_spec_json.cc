@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/request_fields.h"
 #include "core/text.h"
 
 namespace kiln {
@@ -143,26 +144,13 @@ bool BuildSpecFromJson(const json& j, BuildSpec& spec, const SourceLocation& whe
       r.String(value, key, spec.kickstart_url);
     } else if (key == "kickstart_name") {
       r.String(value, key, spec.kickstart_name);
-    } else if (key == "name") {
-      r.String(value, key, spec.name);
-    } else if (key == "label") {
-      r.String(value, key, spec.label);
-    } else if (key == "title") {
-      r.String(value, key, spec.title);
-    } else if (key == "product") {
-      r.String(value, key, spec.product);
-    } else if (key == "version") {
-      r.String(value, key, spec.version);
-    } else if (key == "mirror") {
-      r.String(value, key, spec.mirror);
-    } else if (key == "proxy") {
-      r.String(value, key, spec.proxy);
+    } else if (const RequestField* plain = FindRequestField(key);
+               plain != nullptr && plain->spec_text) {
+      r.String(value, key, spec.*(plain->spec_text));
     } else if (key == "staging") {
       r.Strings(value, key, spec.staging);
     } else if (key == "ignored") {
       r.Strings(value, key, spec.ignored);
-    } else if (key == "script_network") {
-      r.String(value, key, spec.script_network);
     } else if (key == "dry_run") {
       if (value.is_boolean()) {
         spec.dry_run = value.get<bool>();

@@ -276,7 +276,7 @@ bool IsEmailAddress(std::string_view s) {
 }
 
 bool IsPlainFileName(std::string_view s) {
-  return !s.empty() && s.size() <= 255 && IsAlnum(s[0]) &&
+  return !s.empty() && s.size() <= 255 && IsAlnum(s[0]) && s.find("..") == std::string_view::npos &&
          AllOf(s, [](char c) { return IsAlnum(c) || InSet("._+-", c); });
 }
 

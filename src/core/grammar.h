@@ -61,8 +61,8 @@ std::optional<std::string> NormalizeUrl(std::string_view url,
 // An e-mail address (addr-spec with a dot-atom local part and a host name domain).
 bool IsEmailAddress(std::string_view s);
 
-// A file name of an upload: letters, digits, '.', '_', '+', '-', starting with a letter or
-// digit, at most 255 bytes.
+// A file name of an upload or an artifact: letters, digits, '.', '_', '+', '-', starting with
+// a letter or digit, no "..", at most 255 bytes.
 bool IsPlainFileName(std::string_view s);
 
 }  // namespace kiln

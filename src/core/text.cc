@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 
 namespace kiln {
 
@@ -124,6 +126,33 @@ std::string Printable(std::string_view s, size_t max) {
     }
   }
   return out;
+}
+
+bool CommaListAllows(std::string_view list, std::string_view value) {
+  if (list.empty()) return true;
+  while (true) {
+    size_t comma = list.find(',');
+    if (list.substr(0, comma) == value) return true;
+    if (comma == std::string_view::npos) return false;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+std::string IsoTime(int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string IsoTimeMs(int64_t ms) {
+  if (ms <= 0) return {};
+  std::string whole = IsoTime(ms / 1000);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms % 1000));
+  return whole.substr(0, whole.size() - 1) + millis;
 }
 
 }  // namespace kiln

@@ -1,6 +1,7 @@
 // Small string helpers shared by the parsers. No I/O.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,5 +32,14 @@ std::string QuoteIfNeeded(std::string_view s);
 // A user's value as an error message shows it: control characters as \n, \t or \xNN (so a
 // message never breaks a log line), cut to `max` bytes with "..." after.
 std::string Printable(std::string_view s, size_t max = 120);
+
+// Whether a comma-separated list such as a worker's releases ("bookworm,trixie") names
+// `value`; an empty list names everything.
+bool CommaListAllows(std::string_view list, std::string_view value);
+
+// A time as ISO 8601 UTC: seconds since the epoch -> "2026-12-06T16:08:46Z"; milliseconds ->
+// "2026-12-06T16:08:46.123Z" ("" for a time <= 0, which means "not yet").
+std::string IsoTime(int64_t seconds);
+std::string IsoTimeMs(int64_t ms);
 
 }  // namespace kiln

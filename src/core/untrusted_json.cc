@@ -185,4 +185,16 @@ nlohmann::json ParseUntrustedJson(std::string_view text, std::string* error) {
   return builder.Take();
 }
 
+std::string StringField(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t IntField(const nlohmann::json& j, const char* key, int64_t fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+}
+
 }  // namespace kiln

@@ -106,12 +106,9 @@ std::optional<BuildMessage> DecodeBuildMessage(std::string_view body) {
   BuildMessage m;
   m.build_id = j["build"].get<int64_t>();
   if (m.build_id <= 0) return std::nullopt;
-  auto text = [&](const char* key) {
-    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-  };
-  m.arch = text("arch");
-  m.release = text("release");
-  m.type = text("type");
+  m.arch = StringField(j, "arch");
+  m.release = StringField(j, "release");
+  m.type = StringField(j, "type");
   return m;
 }
 

@@ -1,6 +1,8 @@
-// The HTTP API of `kiln serve` as plain functions of a request: routing, authentication
-// (Bearer tokens and browser sessions with CSRF), the /api/v1 routes, the seed's /rest and
-// Prometheus metrics. Transport (sockets, SSE streaming, sendfile) is http_server's job.
+// The HTTP API of `kiln serve` as plain functions of a request: routing by the route table
+// (server/route_table.h), authentication (Bearer tokens and browser sessions with CSRF) and
+// the state its handlers share (caches, fetch slots, upload quotas, sign-in guard, request
+// counts). The handlers are in server/api_*.cc and worker_api.cc, by resource. Transport
+// (sockets, SSE streaming, sendfile) is http_server's job.
 #pragma once
 
 #include <atomic>
@@ -58,8 +60,11 @@ class Api {
   // Counts a finished response for /metrics (the server calls it for every request,
   // including those it answers itself, such as 400s for malformed HTTP).
   void CountRequest(const std::string& route, int status);
-  // The route label of a request for metrics ("/api/v1/builds/{id}").
+  // The route label of a request for metrics: its route's pattern ("/api/v1/builds/{id}"),
+  // or "other".
   static std::string RouteLabel(const HttpRequest& request);
+  // The requests counted so far, by (route label, status).
+  std::map<std::pair<std::string, int>, uint64_t> RequestCounts();
 
   Coordinator& coordinator() { return coordinator_; }
 
@@ -71,8 +76,8 @@ class Api {
   // request's headers only whether to take the body; nullopt and `plan` filled means stream
   // the body to plan.partial, then call FinishUpload (which checks size and SHA-256).
   static bool IsUpload(const HttpRequest& head);
-  // Handlers that only touch the store (reads, the worker protocol): the server runs them on
-  // its I/O threads instead of handing them to its pool.
+  // Handlers that only touch the store (reads, the worker protocol, small JSON submits): the
+  // server runs them on its I/O threads instead of handing them to its pool.
   static bool IsQuick(const HttpRequest& request);
   std::optional<HttpResponse> BeginUpload(const HttpRequest& head, UploadPlan& plan);
   HttpResponse FinishUpload(const UploadPlan& plan, bool body_complete);
@@ -99,10 +104,13 @@ class Api {
   // the same time as a wrong password.
   const std::string& DummyPasswordHash();
 
- private:
-  HttpResponse Route(HttpRequest& request);
+  // GET /api/v1/builds/{id} answers, kept while the coordinator's version stays (and for at
+  // most a second, for changes made by other processes such as `kiln user del`).
   std::optional<HttpResponse> CachedBuild(int64_t id, const Caller& caller);
   void KeepBuild(int64_t id, uint64_t version, int64_t owner_id, const std::string& body);
+
+ private:
+  HttpResponse Dispatch(HttpRequest& request);
 
   Coordinator& coordinator_;
   ApiOptions options_;

@@ -212,7 +212,7 @@ std::optional<JobTicket> Coordinator::Claimed(const std::optional<store::Build>&
   if (!b) return std::nullopt;
   std::string header =
       "=== attempt " + std::to_string(b->attempt) + " on " + caps.worker + " ===\n";
-  bool dry_run = b->spec_json.find(store::kDryRunMark) != std::string::npos;
+  bool dry_run = b->dry_run;
   // A dry run keeps no files: its few log lines are events (the log route reads them).
   if (!dry_run) logs_.Append(b->id, LogPath(b->id), header);
   if (b->attempt > 1) {

@@ -101,11 +101,6 @@ HttpRequest HeadOf(const http::request<http::string_body>& breq,
   return head;
 }
 
-// Where a TLS proxy on this host connects from: no per-address limits (it has its own).
-bool IsLocalProxyAddress(const std::string& address) {
-  return address == "127.0.0.1" || address == "::1" || address == "::ffff:127.0.0.1";
-}
-
 // Connections and request rates per client address, bounded in size.
 class AddressLimits {
  public:

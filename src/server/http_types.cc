@@ -75,4 +75,8 @@ std::vector<std::string_view> SplitPath(std::string_view path) {
   return parts;
 }
 
+bool IsLocalProxyAddress(std::string_view address) {
+  return address == "127.0.0.1" || address == "::1" || address == "::ffff:127.0.0.1";
+}
+
 }  // namespace kiln::server

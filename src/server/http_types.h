@@ -71,6 +71,10 @@ struct HttpResponse {
   }
 };
 
+// This host's loopback: the peer address of the TLS proxy in front of kiln (docs/tls.md),
+// whose X-Forwarded-For is believed and whose connections are not rate-limited per address.
+bool IsLocalProxyAddress(std::string_view address);
+
 // "a%20b" -> "a b"; false if an escape is malformed.
 bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
 // "/api/v1/builds/7" -> {"api", "v1", "builds", "7"} (empty segments dropped).

@@ -6,14 +6,9 @@
 #include <string_view>
 #include <vector>
 
-namespace kiln::server {
+#include "core/form_part.h"
 
-struct FormPart {
-  std::string name;          // the form field
-  std::string filename;      // set for file uploads
-  std::string content_type;  // "" if the part gave none
-  std::string data;
-};
+namespace kiln::server {
 
 // The boundary parameter of a multipart/form-data Content-Type, or "" if it is not one.
 std::string MultipartBoundary(std::string_view content_type);

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/grammar.h"
 #include "core/text.h"
 #include "core/untrusted_json.h"
+#include "server/handlers.h"
 #include "server/json_reply.h"
 #include "sys/files.h"
 
@@ -23,25 +26,8 @@ std::optional<HttpResponse> ParseBody(const HttpRequest& req, json& body) {
   return std::nullopt;
 }
 
-std::string Str(const json& j, const char* key) {
-  return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
-int64_t Int(const json& j, const char* key, int64_t fallback) {
-  return j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : fallback;
-}
-
 constexpr int64_t kDefaultLeaseMs = 30'000;
 constexpr int64_t kMaxLeaseMs = 600'000;
-
-// An artifact's file name: letters, digits, '.', '-', '_', '+'; not hidden, not a path.
-bool ValidArtifactName(std::string_view name) {
-  if (name.empty() || name.size() > 200 || name[0] == '.') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-           c == '+';
-  });
-}
 
 bool ParseU64(std::string_view text, uint64_t& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -92,15 +78,15 @@ std::optional<HttpResponse> ParseEvents(const json& j, std::vector<store::Store:
 
 // An attempt's result: its final state and, if it failed, why.
 std::optional<HttpResponse> ParseResult(const json& j, JobResult& result) {
-  std::optional<BuildState> state = ParseBuildState(Str(j, "state"));
+  std::optional<BuildState> state = ParseBuildState(StringField(j, "state"));
   if (!state || !IsFinal(*state)) {
     return ErrorReply(400, "bad-state", "\"state\" must be succeeded, failed or canceled");
   }
   result.state = *state;
-  result.error_code = Str(j, "error_code");
-  result.error_class = Str(j, "error_class");
-  result.error_message = Str(j, "error_message");
-  result.error_hint = Str(j, "error_hint");
+  result.error_code = StringField(j, "error_code");
+  result.error_class = StringField(j, "error_class");
+  result.error_message = StringField(j, "error_message");
+  result.error_hint = StringField(j, "error_hint");
   return std::nullopt;
 }
 
@@ -117,171 +103,238 @@ std::string BoundWorkerId(const std::string& token_worker, const std::string& cl
   return token_worker + "/" + claimed;
 }
 
-std::optional<HttpResponse> RouteWorkerApi(Coordinator& co, const HttpRequest& req,
-                                           const std::string& token_worker) {
-  std::vector<std::string_view> p = SplitPath(req.path);
-  if (p.size() < 4 || p[0] != "api" || p[1] != "v1" || p[2] != "worker") return std::nullopt;
-  if (req.method != "POST") {
-    HttpResponse r = ErrorReply(405, "method-not-allowed", "worker routes take POST");
-    r.Set("Allow", "POST");
-    return r;
-  }
+namespace {
+
+// What every worker call carries: its JSON body, the worker it acts as (bound to the token's
+// worker name) and the lease it asks for.
+struct WorkerCall {
   json body;
-  if (std::optional<HttpResponse> bad = ParseBody(req, body)) return bad;
-  std::string given = Str(body, "worker");
+  std::string worker;
+  int64_t lease_ms = kDefaultLeaseMs;
+  int64_t id = 0;   // the build, for /worker/{id}/...
+  int attempt = 0;  // the attempt, for the calls about a claimed one
+  store::WorkerCaps Caps() const {
+    return {worker, StringField(body, "arches"), StringField(body, "releases"),
+            StringField(body, "types")};
+  }
+};
+
+std::optional<HttpResponse> ReadCall(RequestContext& ctx, WorkerCall& call) {
+  if (std::optional<HttpResponse> bad = ParseBody(ctx.req, call.body)) return bad;
+  std::string given = StringField(call.body, "worker");
   if (given.empty() || given.size() > 200) {
     return ErrorReply(400, "bad-worker", "every worker call names its worker id (\"worker\")");
   }
-  std::string worker = BoundWorkerId(token_worker, given);
-  int64_t lease_ms = std::clamp<int64_t>(Int(body, "lease_ms", kDefaultLeaseMs), 1000, kMaxLeaseMs);
+  call.worker = BoundWorkerId(ctx.WorkerName(), given);
+  call.lease_ms =
+      std::clamp<int64_t>(IntField(call.body, "lease_ms", kDefaultLeaseMs), 1000, kMaxLeaseMs);
+  return std::nullopt;
+}
 
-  if (p.size() == 4 && p[3] == "register") {
-    store::Worker w;
-    w.id = worker;
-    w.arches = Str(body, "arches");
-    w.releases = Str(body, "releases");
-    w.types = Str(body, "types");
-    w.version = Str(body, "version");
-    w.capacity = static_cast<int>(std::clamp<int64_t>(Int(body, "capacity", 1), 1, 64));
-    co.RegisterWorker(w);
-    return JsonReply(200, {{"registered", worker}});
-  }
-  if (p.size() == 4 && p[3] == "alive") {
-    co.WorkerAlive(worker);
-    return JsonReply(200, {{"alive", worker}});
-  }
-  if (p.size() == 4 && p[3] == "claim") {
-    store::WorkerCaps caps{worker, Str(body, "arches"), Str(body, "releases"), Str(body, "types")};
-    std::optional<JobTicket> t = co.ClaimNext(caps, lease_ms);
-    if (!t) {
-      HttpResponse none;
-      none.status = 204;  // nothing this worker can build is queued
-      return none;
-    }
-    return JsonTextReply(200, TicketJson(*t, lease_ms));
-  }
-  // Batched calls: a worker running several builds at once sends the claims (or results)
-  // that came together as one request, answered in one transaction.
-  if (p.size() == 4 && (p[3] == "claims" || p[3] == "results")) {
-    const char* list = p[3] == "claims" ? "builds" : "results";
-    if (!body.contains(list) || !body[list].is_array() || body[list].empty() ||
-        body[list].size() > kMaxWorkerBatch) {
-      return ErrorReply(400, "bad-batch",
-                        std::string("\"") + list + "\" must be a list of 1 to " +
-                            std::to_string(kMaxWorkerBatch) + " items");
-    }
-    if (p[3] == "claims") {
-      std::vector<int64_t> ids;
-      for (const json& id : body["builds"]) {
-        if (!id.is_number_integer() || id.get<int64_t>() <= 0) {
-          return ErrorReply(400, "bad-batch", "\"builds\" lists build ids");
-        }
-        ids.push_back(id.get<int64_t>());
-      }
-      store::WorkerCaps caps{worker, Str(body, "arches"), Str(body, "releases"),
-                             Str(body, "types")};
-      std::vector<std::optional<JobTicket>> tickets = co.ClaimMany(ids, caps, lease_ms);
-      std::string claimed;
-      json refused = json::array();
-      for (size_t i = 0; i < ids.size(); ++i) {
-        if (tickets[i]) {
-          claimed += claimed.empty() ? "" : ",";
-          claimed += TicketJson(*tickets[i], lease_ms);
-        } else {
-          refused.push_back(ids[i]);
-        }
-      }
-      return JsonTextReply(
-          200, "{\"claimed\":[" + claimed + "],\"not_claimable\":" + refused.dump() + "}");
-    }
-    std::vector<Coordinator::AttemptResult> results;
-    for (const json& r : body["results"]) {
-      Coordinator::AttemptResult a;
-      a.id = r.is_object() ? Int(r, "build_id", 0) : 0;
-      a.attempt = r.is_object() ? static_cast<int>(Int(r, "attempt", 0)) : 0;
-      if (a.id <= 0 || a.attempt <= 0) {
-        return ErrorReply(400, "bad-batch", "each result names its \"build_id\" and \"attempt\"");
-      }
-      if (std::optional<HttpResponse> bad = ParseResult(r, a.result)) return bad;
-      if (std::optional<HttpResponse> bad = ParseEvents(r, a.last_events)) return bad;
-      results.push_back(std::move(a));
-    }
-    std::vector<bool> recorded = co.FinishMany(worker, results);
-    json done = json::array(), stale = json::array();
-    for (size_t i = 0; i < results.size(); ++i)
-      (recorded[i] ? done : stale).push_back(results[i].id);
-    return JsonReply(200, {{"recorded", done}, {"stale", stale}});
-  }
-  if (p.size() != 5 || p[3].empty()) {
-    return ErrorReply(404, "not-found", "no such worker route: " + req.path);
-  }
-  int64_t id = 0;
-  auto [end, ec] = std::from_chars(p[3].data(), p[3].data() + p[3].size(), id);
-  if (ec != std::errc() || end != p[3].data() + p[3].size() || id <= 0) {
-    return ErrorReply(404, "not-found", "no build " + std::string(p[3]));
-  }
-  std::string_view action = p[4];
-  if (action == "claim") {
-    store::WorkerCaps caps{worker, Str(body, "arches"), Str(body, "releases"), Str(body, "types")};
-    std::optional<JobTicket> t = co.Claim(id, caps, lease_ms);
-    if (!t) {
-      return ErrorReply(409, "not-claimable",
-                        "build " + std::to_string(id) +
-                            " is not queued (running elsewhere, "
-                            "finished or canceled)",
-                        "drop the message; the master knows where the build is");
-    }
-    return JsonTextReply(200, TicketJson(*t, lease_ms));
-  }
-  int attempt = static_cast<int>(Int(body, "attempt", 0));
-  if (attempt <= 0)
+// A call about build {id}: with `attempt`, about the attempt the worker claimed.
+std::optional<HttpResponse> ReadBuildCall(RequestContext& ctx, WorkerCall& call,
+                                          bool attempt = true) {
+  if (std::optional<HttpResponse> bad = ReadCall(ctx, call)) return bad;
+  std::optional<int64_t> id = ParseId(ctx.id);
+  if (!id) return ErrorReply(404, "not-found", "no build " + std::string(ctx.id));
+  call.id = *id;
+  if (!attempt) return std::nullopt;
+  call.attempt = static_cast<int>(IntField(call.body, "attempt", 0));
+  if (call.attempt <= 0) {
     return ErrorReply(400, "bad-attempt", "\"attempt\" must be the claimed attempt");
-  auto stale = [&] {
-    return ErrorReply(409, "attempt-not-current",
-                      "attempt " + std::to_string(attempt) + " of build " + std::to_string(id) +
-                          " is not running on " + worker,
-                      "stop working on it; it was canceled, finished or given to another worker");
-  };
-  if (action == "heartbeat") {
-    store::LeaseStatus s = co.Heartbeat(id, attempt, worker, lease_ms);
-    const char* lease = s == store::LeaseStatus::kHeld              ? "held"
-                        : s == store::LeaseStatus::kCancelRequested ? "cancel"
-                                                                    : "lost";
-    return JsonReply(200, {{"lease", lease}});
   }
-  std::vector<store::Store::NewEvent> events;
-  if (std::optional<HttpResponse> bad = ParseEvents(body, events)) return bad;
-  if (action == "events") {
-    std::optional<Coordinator::Progress> progress;
-    if (body.contains("progress") && body["progress"].is_object()) {
-      const json& pr = body["progress"];
-      progress = Coordinator::Progress{Str(pr, "stage"),
-                                       pr.contains("fraction") && pr["fraction"].is_number()
-                                           ? std::clamp(pr["fraction"].get<double>(), 0.0, 1.0)
-                                           : 0.0};
+  return std::nullopt;
+}
+
+// Batched calls: a worker running several builds at once sends the claims (or results) that
+// came together as one request, answered in one transaction. `list`: the body's array.
+std::optional<HttpResponse> ReadBatch(RequestContext& ctx, WorkerCall& call, const char* list) {
+  if (std::optional<HttpResponse> bad = ReadCall(ctx, call)) return bad;
+  const json& items = call.body.contains(list) ? call.body[list] : json();
+  if (!items.is_array() || items.empty() || items.size() > kMaxWorkerBatch) {
+    return ErrorReply(400, "bad-batch",
+                      std::string("\"") + list + "\" must be a list of 1 to " +
+                          std::to_string(kMaxWorkerBatch) + " items");
+  }
+  return std::nullopt;
+}
+
+HttpResponse StaleAttempt(const WorkerCall& call) {
+  return ErrorReply(409, "attempt-not-current",
+                    "attempt " + std::to_string(call.attempt) + " of build " +
+                        std::to_string(call.id) + " is not running on " + call.worker,
+                    "stop working on it; it was canceled, finished or given to another worker");
+}
+
+}  // namespace
+
+HttpResponse WorkerRegister(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadCall(ctx, call)) return *bad;
+  store::Worker w;
+  w.id = call.worker;
+  w.arches = StringField(call.body, "arches");
+  w.releases = StringField(call.body, "releases");
+  w.types = StringField(call.body, "types");
+  w.version = StringField(call.body, "version");
+  w.capacity = static_cast<int>(std::clamp<int64_t>(IntField(call.body, "capacity", 1), 1, 64));
+  ctx.co.RegisterWorker(w);
+  return JsonReply(200, {{"registered", call.worker}});
+}
+
+HttpResponse WorkerAlive(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadCall(ctx, call)) return *bad;
+  ctx.co.WorkerAlive(call.worker);
+  return JsonReply(200, {{"alive", call.worker}});
+}
+
+HttpResponse WorkerClaimNext(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadCall(ctx, call)) return *bad;
+  std::optional<JobTicket> t = ctx.co.ClaimNext(call.Caps(), call.lease_ms);
+  if (!t) {
+    HttpResponse none;
+    none.status = 204;  // nothing this worker can build is queued
+    return none;
+  }
+  return JsonTextReply(200, TicketJson(*t, call.lease_ms));
+}
+
+HttpResponse WorkerClaimMany(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadBatch(ctx, call, "builds")) return *bad;
+  std::vector<int64_t> ids;
+  for (const json& id : call.body["builds"]) {
+    if (!id.is_number_integer() || id.get<int64_t>() <= 0) {
+      return ErrorReply(400, "bad-batch", "\"builds\" lists build ids");
     }
-    if (!co.Report(id, attempt, events, progress, worker)) return stale();
-    return JsonReply(200, {{"accepted", events.size()}});
+    ids.push_back(id.get<int64_t>());
   }
-  if (action == "result") {
-    JobResult result;
-    if (std::optional<HttpResponse> bad = ParseResult(body, result)) return bad;
-    // The attempt's last events may come with its result (a dry run's plan).
-    if (!co.Finish(id, attempt, worker, result, events)) return stale();
-    return JsonReply(200, {{"recorded", ToString(result.state)}});
+  std::vector<std::optional<JobTicket>> tickets = ctx.co.ClaimMany(ids, call.Caps(), call.lease_ms);
+  std::string claimed;
+  json refused = json::array();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (tickets[i]) {
+      claimed += claimed.empty() ? "" : ",";
+      claimed += TicketJson(*tickets[i], call.lease_ms);
+    } else {
+      refused.push_back(ids[i]);
+    }
   }
-  if (action == "upload-status") {
-    std::string name = Str(body, "name");
-    if (!ValidArtifactName(name)) return ErrorReply(400, "bad-name", "no such artifact name");
-    if (!co.HoldsAttempt(id, attempt, worker)) return stale();
-    return JsonReply(
-        200, {{"name", name}, {"received", FileSizeOr0(PartialPath(co, id, attempt, name))}});
+  return JsonTextReply(200,
+                       "{\"claimed\":[" + claimed + "],\"not_claimable\":" + refused.dump() + "}");
+}
+
+HttpResponse WorkerFinishMany(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadBatch(ctx, call, "results")) return *bad;
+  std::vector<Coordinator::AttemptResult> results;
+  for (const json& r : call.body["results"]) {
+    Coordinator::AttemptResult a;
+    a.id = r.is_object() ? IntField(r, "build_id", 0) : 0;
+    a.attempt = r.is_object() ? static_cast<int>(IntField(r, "attempt", 0)) : 0;
+    if (a.id <= 0 || a.attempt <= 0) {
+      return ErrorReply(400, "bad-batch", "each result names its \"build_id\" and \"attempt\"");
+    }
+    if (std::optional<HttpResponse> bad = ParseResult(r, a.result)) return *bad;
+    if (std::optional<HttpResponse> bad = ParseEvents(r, a.last_events)) return *bad;
+    results.push_back(std::move(a));
   }
-  if (action == "handback") {
-    if (!co.HandBack(id, attempt, worker)) return stale();
-    return JsonReply(200, {{"queued", true}});
+  std::vector<bool> recorded = ctx.co.FinishMany(call.worker, results);
+  json done = json::array(), stale = json::array();
+  for (size_t i = 0; i < results.size(); ++i) (recorded[i] ? done : stale).push_back(results[i].id);
+  return JsonReply(200, {{"recorded", done}, {"stale", stale}});
+}
+
+HttpResponse WorkerClaim(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadBuildCall(ctx, call, /*attempt=*/false)) return *bad;
+  std::optional<JobTicket> t = ctx.co.Claim(call.id, call.Caps(), call.lease_ms);
+  if (!t) {
+    return ErrorReply(409, "not-claimable",
+                      "build " + std::to_string(call.id) +
+                          " is not queued (running elsewhere, finished or canceled)",
+                      "drop the message; the master knows where the build is");
   }
-  return ErrorReply(404, "not-found", "no such worker route: " + req.path);
+  return JsonTextReply(200, TicketJson(*t, call.lease_ms));
+}
+
+HttpResponse WorkerHeartbeat(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadBuildCall(ctx, call)) return *bad;
+  store::LeaseStatus s = ctx.co.Heartbeat(call.id, call.attempt, call.worker, call.lease_ms);
+  const char* lease = s == store::LeaseStatus::kHeld              ? "held"
+                      : s == store::LeaseStatus::kCancelRequested ? "cancel"
+                                                                  : "lost";
+  return JsonReply(200, {{"lease", lease}});
+}
+
+HttpResponse WorkerEvents(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadBuildCall(ctx, call)) return *bad;
+  std::vector<store::Store::NewEvent> events;
+  if (std::optional<HttpResponse> bad = ParseEvents(call.body, events)) return *bad;
+  std::optional<Coordinator::Progress> progress;
+  if (call.body.contains("progress") && call.body["progress"].is_object()) {
+    const json& pr = call.body["progress"];
+    progress = Coordinator::Progress{StringField(pr, "stage"),
+                                     pr.contains("fraction") && pr["fraction"].is_number()
+                                         ? std::clamp(pr["fraction"].get<double>(), 0.0, 1.0)
+                                         : 0.0};
+  }
+  if (!ctx.co.Report(call.id, call.attempt, events, progress, call.worker)) {
+    return StaleAttempt(call);
+  }
+  return JsonReply(200, {{"accepted", events.size()}});
+}
+
+HttpResponse WorkerResult(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadBuildCall(ctx, call)) return *bad;
+  // The attempt's last events may come with its result (a dry run's plan).
+  std::vector<store::Store::NewEvent> events;
+  if (std::optional<HttpResponse> bad = ParseEvents(call.body, events)) return *bad;
+  JobResult result;
+  if (std::optional<HttpResponse> bad = ParseResult(call.body, result)) return *bad;
+  if (!ctx.co.Finish(call.id, call.attempt, call.worker, result, events)) {
+    return StaleAttempt(call);
+  }
+  return JsonReply(200, {{"recorded", ToString(result.state)}});
+}
+
+HttpResponse WorkerUploadStatus(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadBuildCall(ctx, call)) return *bad;
+  std::string name = StringField(call.body, "name");
+  if (!IsPlainFileName(name)) return ErrorReply(400, "bad-name", "no such artifact name");
+  if (!ctx.co.HoldsAttempt(call.id, call.attempt, call.worker)) return StaleAttempt(call);
+  return JsonReply(200,
+                   {{"name", name},
+                    {"received", FileSizeOr0(PartialPath(ctx.co, call.id, call.attempt, name))}});
+}
+
+HttpResponse WorkerHandBack(RequestContext& ctx) {
+  WorkerCall call;
+  if (std::optional<HttpResponse> bad = ReadBuildCall(ctx, call)) return *bad;
+  if (!ctx.co.HandBack(call.id, call.attempt, call.worker)) return StaleAttempt(call);
+  return JsonReply(200, {{"queued", true}});
+}
+
+HttpResponse WorkerUpload(RequestContext& ctx) {
+  UploadPlan plan;
+  if (std::optional<HttpResponse> refused =
+          BeginWorkerUpload(ctx.co, ctx.req, ctx.WorkerName(), plan)) {
+    return *refused;
+  }
+  if (ctx.req.body.size() != plan.length) {
+    return ErrorReply(400, "bad-upload", "the body is not the Content-Length it announced");
+  }
+  std::ofstream out(plan.partial, std::ios::binary | std::ios::app);
+  out.write(ctx.req.body.data(), static_cast<std::streamsize>(ctx.req.body.size()));
+  out.close();
+  if (!out) return ErrorReply(507, "upload-failed", "the master cannot store " + plan.name);
+  return FinishWorkerUpload(ctx.co, plan, /*body_complete=*/true);
 }
 
 std::optional<HttpResponse> BeginWorkerUpload(Coordinator& co, const HttpRequest& head,
@@ -294,7 +347,7 @@ std::optional<HttpResponse> BeginWorkerUpload(Coordinator& co, const HttpRequest
   }
   plan.build_id = static_cast<int64_t>(id);
   plan.name = std::string(p[5]);
-  if (!ValidArtifactName(plan.name)) {
+  if (!IsPlainFileName(plan.name)) {
     return ErrorReply(
         400, "bad-name",
         "artifact names are letters, digits, '.', '-', '_' and '+' (not " + plan.name + ")");

@@ -1,7 +1,8 @@
 // The worker protocol (DESIGN §5) over HTTP, for build hosts that are not the master:
 // /api/v1/worker/... — register, claim (the next build it can do, or a named one), heartbeat
 // (which carries cancel requests back), event batches, streamed artifact uploads (resumable,
-// SHA-256 checked), result, hand-back. Callers are worker or admin tokens.
+// SHA-256 checked), result, hand-back. Callers are worker or admin tokens. The handlers of
+// its routes are in server/handlers.h; these are what the server's upload streaming uses.
 #pragma once
 
 #include <optional>
@@ -15,12 +16,6 @@ namespace kiln::server {
 // the call gives that is not NAME or NAME/... becomes "NAME/ID", so one build host's token
 // cannot act as another host's workers); an admin's (`token_worker` "") are taken as given.
 std::string BoundWorkerId(const std::string& token_worker, const std::string& claimed);
-
-// Answers a request under /api/v1/worker/ from an authenticated worker (`token_worker`: the
-// name its token was made for) or admin (""), or nullopt if the path is not one of these
-// routes.
-std::optional<HttpResponse> RouteWorkerApi(Coordinator& coordinator, const HttpRequest& request,
-                                           const std::string& token_worker);
 
 // PUT /api/v1/worker/{id}/artifacts/{name}?worker=W&attempt=N, headers Content-Length,
 // X-Kiln-Sha256 (of the whole file) and, to resume, Content-Range: bytes START-END/TOTAL.

@@ -87,14 +87,9 @@ void ApplyFields(const RequestFields& f, BuildSpec& spec, const SourceLocation& 
     }
   }
   if (f.release) spec.release = ToLower(Trim(*f.release));
-  if (f.name) spec.name = *f.name;
-  if (f.label) spec.label = *f.label;
-  if (f.title) spec.title = *f.title;
-  if (f.product) spec.product = *f.product;
-  if (f.version) spec.version = *f.version;
-  if (f.mirror) spec.mirror = *f.mirror;
-  if (f.proxy) spec.proxy = *f.proxy;
-  if (f.script_network) spec.script_network = *f.script_network;
+  for (const RequestField& field : RequestFieldTable()) {
+    if (field.spec_text != nullptr && f.*(field.text)) spec.*(field.spec_text) = *(f.*(field.text));
+  }
   for (const std::string& p : f.extra_packages) {
     ExtraPackage pkg;
     if (EndsWith(p, ".deb")) {
@@ -254,14 +249,9 @@ std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::
   if (release == nullptr) release = get("release");
   if (release != nullptr) spec.release = ToLower(Trim(release->value));
 
-  for (auto [key, field] : {std::pair<const char*, std::string*>{"label", &spec.label},
-                            {"title", &spec.title},
-                            {"product", &spec.product},
-                            {"version", &spec.version},
-                            {"name", &spec.name},
-                            {"proxy", &spec.proxy},
-                            {"mirror", &spec.mirror}}) {
-    if (const IniValue* v = get(key)) *field = v->value;
+  for (const RequestField& field : RequestFieldTable()) {
+    if (!field.conf) continue;
+    if (const IniValue* v = get(field.key)) spec.*(field.spec_text) = v->value;
   }
   if (const IniValue* v = get(spec.release + "_url")) spec.mirror = v->value;
   if (const IniValue* v = get("staging")) {

@@ -9,21 +9,13 @@
 
 #include "core/build_spec.h"
 #include "core/diagnostics.h"
+#include "core/request_fields.h"
 #include "spec/kickstart_loader.h"
 
 namespace kiln::spec {
 
-// Request fields given next to a kickstart (command-line flags, form fields). Unset fields
-// keep the defaults.
-struct RequestFields {
-  std::optional<std::string> type, arch, release;
-  std::optional<std::string> name, label, title, product, version;
-  std::optional<std::string> mirror, proxy;
-  std::optional<std::string> script_network;  // none or outbound: what %post may reach
-  std::vector<std::string> extra_packages;    // NAME or NAME=VERSION
-  std::vector<std::string> staging;
-  std::vector<std::string> email;
-};
+// The request fields (core/request_fields.h), as the builders below take them.
+using RequestFields = kiln::RequestFields;
 
 // From a kickstart file or URL plus request fields.
 std::optional<BuildSpec> SpecFromKickstart(std::string_view path, const RequestFields& fields,

@@ -61,10 +61,7 @@ class LogFileReporter : public engine::Reporter {
  private:
   void Write(std::string_view line) {
     std::lock_guard<std::mutex> lock(mu_);
-    std::time_t now = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    out_ << stamp << ' ' << line << '\n';
+    out_ << IsoTime(std::time(nullptr)) << ' ' << line << '\n';
     out_.flush();
   }
 
@@ -236,13 +233,6 @@ json ToolVersions(ImageType type) {
     tools["xorriso"] = ToolVersion({"xorriso", "-version"});
   }
   return tools;
-}
-
-std::string IsoTime(long long epoch) {
-  std::time_t t = static_cast<std::time_t>(epoch);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 // Every repository a build used, with the SHA-256 of its InRelease.

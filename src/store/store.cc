@@ -107,6 +107,12 @@ DROP INDEX builds_by_spec;
 CREATE INDEX builds_in_flight ON builds(spec_hash, owner_id)
   WHERE state IN ('queued', 'running');
 )sql",
+    // 5: whether a build is a dry run, a column (it was read from the spec's text, where the
+    // server's writer put "dry_run":true).
+    R"sql(
+ALTER TABLE builds ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
+UPDATE builds SET dry_run = 1 WHERE instr(spec_json, '"dry_run":true') > 0;
+)sql",
 };
 
 // The columns ReadBuild reads. The spec (which holds the whole kickstart, up to the server's
@@ -117,7 +123,7 @@ const std::string& BuildColumns(bool with_spec) {
       ", b.spec_hash, b.type, b.arch, b.release, b.name, b.priority, b.attempt, b.worker, "
       "b.created_ms, b.queued_ms, b.started_ms, b.finished_ms, b.lease_until_ms, b.stage, "
       "b.progress, b.cancel_requested, b.error_code, b.error_class, b.error_message, "
-      "b.error_hint, b.artifacts_removed_ms";
+      "b.error_hint, b.artifacts_removed_ms, b.dry_run";
   static const std::string kWithSpec = "b.id, b.owner_id, u.name, b.state, b.spec_json" + kRest;
   static const std::string kWithoutSpec = "b.id, b.owner_id, u.name, b.state, ''" + kRest;
   return with_spec ? kWithSpec : kWithoutSpec;
@@ -151,6 +157,7 @@ Build ReadBuild(const Statement& s) {
   b.error_message = s.Text(23);
   b.error_hint = s.Text(24);
   b.artifacts_removed_ms = s.Int(25);
+  b.dry_run = s.Int(26) != 0;
   return b;
 }
 
@@ -386,8 +393,8 @@ SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
   if (in_flight.Step()) return {in_flight.Int(0), SubmitOutcome::kAttachedToInFlight};
   Statement insert = db_->Prepare(
       "INSERT INTO builds(owner_id, state, spec_json, spec_hash, type, arch, release, name, "
-      "priority, idempotency_key, created_ms, queued_ms) "
-      "VALUES(?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)");
+      "priority, idempotency_key, created_ms, queued_ms, dry_run) "
+      "VALUES(?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)");
   insert.Bind(1, build.owner_id)
       .BindBorrowed(2, build.spec_json)  // `build` outlives `insert`; a kickstart can be 1 MiB
       .Bind(3, build.spec_hash)
@@ -396,7 +403,8 @@ SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
       .Bind(6, build.release)
       .Bind(7, build.name)
       .Bind(8, build.priority)
-      .Bind(10, now_ms);
+      .Bind(10, now_ms)
+      .Bind(11, build.dry_run ? 1 : 0);
   if (build.idempotency_key.empty()) {
     insert.BindNull(9);
   } else {
@@ -433,10 +441,9 @@ std::optional<Build> Store::GetBuildWithSpec(int64_t id) {
 
 std::optional<Store::RunningAttempt> Store::RunningAttemptOf(int64_t id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  Statement s = db_->Prepare(
-      "SELECT attempt, worker, instr(spec_json, ?2) > 0 FROM builds "
-      "WHERE id=?1 AND state='running'");
-  s.Bind(1, id).Bind(2, kDryRunMark);
+  Statement s =
+      db_->Prepare("SELECT attempt, worker, dry_run FROM builds WHERE id=?1 AND state='running'");
+  s.Bind(1, id);
   if (!s.Step()) return std::nullopt;
   return RunningAttempt{static_cast<int>(s.Int(0)), s.Text(1), s.Int(2) != 0};
 }

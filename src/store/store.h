@@ -44,6 +44,7 @@ struct NewBuild {
   std::string type, arch, release, name;
   int priority = 0;             // higher runs first
   std::string idempotency_key;  // "" = none
+  bool dry_run = false;         // the plan only: no log file, no artifacts
 };
 
 struct Build {
@@ -63,6 +64,7 @@ struct Build {
   bool cancel_requested = false;
   std::string error_code, error_class, error_message, error_hint;
   int64_t artifacts_removed_ms = 0;  // retention removed the files (0 = still there)
+  bool dry_run = false;              // the plan only: no log file, no artifacts
 };
 
 struct Artifact {
@@ -104,10 +106,6 @@ struct OutboxArchFilter {
   std::vector<std::string> arches;
   bool only = false;
 };
-
-// How a build's spec_json marks a dry run: the server writes specs with nlohmann's dump (no
-// spaces), so the flag is this exact text.
-inline constexpr std::string_view kDryRunMark = R"("dry_run":true)";
 
 struct BuildFilter {
   std::optional<BuildState> state;

@@ -1,0 +1,110 @@
+// Sessions and credentials: health, sign-in (rate-limited, timing-safe), who am I, sign-out,
+// API and worker tokens, unlocking a user after failed sign-ins.
+#include <iostream>
+
+#include "auth/credentials.h"
+#include "core/text.h"
+#include "core/untrusted_json.h"
+#include "server/handlers.h"
+#include "server/tokens.h"
+
+namespace kiln::server {
+using nlohmann::json;
+
+HttpResponse Health(RequestContext&) {
+  return Json(200, {{"status", "ok"}, {"version", KILN_VERSION}});
+}
+
+// Who the caller is (the CLI's `kiln login` checks its token with this).
+HttpResponse WhoAmI(RequestContext& ctx) {
+  return Json(200, {{"user", ctx.caller->user.name},
+                    {"role", ToString(ctx.caller->user.role)},
+                    {"via", ctx.caller->via_session ? "session" : "token"}});
+}
+
+HttpResponse SignOut(RequestContext& ctx) {
+  std::string session = SessionCookie(ctx.req);
+  if (!session.empty()) ctx.store().DeleteSession(auth::SecretHash(session));
+  HttpResponse r = Json(200, {{"signed_out", true}});
+  r.Set("Set-Cookie", "kiln_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  return r;
+}
+
+// An admin issues a token: for a user, or for a build host (`kiln token create --worker`).
+HttpResponse CreateToken(RequestContext& ctx) {
+  json j;
+  if (std::optional<HttpResponse> bad = ctx.BodyJson(j)) return *bad;
+  if (!j.is_object()) return Error(400, "bad-json", "the body must be a JSON object");
+  std::string label = StringField(j, "name");
+  TokenRequest r{StringField(j, "user"), StringField(j, "worker"), label.empty() ? "api" : label};
+  std::string error;
+  bool not_found = false;
+  std::optional<IssuedToken> t = IssueToken(ctx.store(), r, error, not_found);
+  if (!t)
+    return Error(not_found ? 404 : 422, not_found ? "no-such-user" : "invalid-request", error);
+  return Json(201, {{"id", t->id},
+                    {"user", t->user},
+                    {"role", ToString(t->role)},
+                    {"token", t->token},
+                    {"message", "shown only now: the server keeps only its hash"}});
+}
+
+HttpResponse SignIn(RequestContext& ctx) {
+  json j;
+  if (std::optional<HttpResponse> bad = ctx.BodyJson(j)) return *bad;
+  if (!j.is_object() || !j.contains("user") || !j["user"].is_string() || !j.contains("password") ||
+      !j["password"].is_string()) {
+    return Error(400, "bad-json", "send {\"user\": ..., \"password\": ...}");
+  }
+  std::string name = j["user"].get<std::string>();
+  if (name.size() > 200) return Error(400, "bad-json", "that user name is too long");
+  std::string address = ClientAddress(ctx.req);
+  auto now = SignInGuard::Clock::now();
+  SignInGuard& guard = ctx.api.sign_in_guard();
+  if (auto wait = guard.Wait(name, address, now); wait.count() > 0) {
+    long seconds =
+        std::max<long>(1, static_cast<long>(std::chrono::ceil<std::chrono::seconds>(wait).count()));
+    HttpResponse r = Error(429, "too-many-sign-ins",
+                           "too many failed sign-ins for this user or from this address",
+                           "try again in " + std::to_string(seconds) +
+                               " s; an admin can unlock a user (kiln user unlock NAME)");
+    r.Set("Retry-After", std::to_string(seconds));
+    return r;
+  }
+  std::optional<store::User> u = ctx.store().FindUser(name);
+  // An unknown user (or one without a password) costs the same hashing as a wrong password:
+  // the answer's time does not tell which names exist.
+  bool has_password = u && !u->password_hash.empty();
+  bool ok = auth::VerifyPassword(has_password ? u->password_hash : ctx.api.DummyPasswordHash(),
+                                 j["password"].get<std::string>()) &&
+            has_password;
+  if (!ok) {
+    bool locked = guard.Failed(name, address, now);
+    std::cerr << "kiln serve: sign-in failed for user '" + Printable(name) + "' from " + address +
+                     (locked ? " (locked out for a while)" : "") + "\n";
+    return Error(401, "bad-credentials", "wrong user name or password");
+  }
+  guard.Succeeded(name);
+  std::string session = auth::NewSecret();
+  std::string csrf = auth::NewSecret();
+  int64_t expires = Coordinator::NowMs() + ctx.options.session_ttl_ms;
+  ctx.store().AddSession(auth::SecretHash(session), u->id, csrf, expires);
+  HttpResponse r =
+      Json(200, {{"user", u->name}, {"role", ToString(u->role)}, {"csrf_token", csrf}});
+  // Secure when the client reached us over TLS (through the proxy that terminates it).
+  bool tls = ToLower(ctx.req.Header("x-forwarded-proto")) == "https";
+  r.Set("Set-Cookie", "kiln_session=" + session + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                          std::to_string(ctx.options.session_ttl_ms / 1000) +
+                          (tls ? "; Secure" : ""));
+  return r;
+}
+
+// An admin forgets a user's failed sign-ins (after a lockout).
+HttpResponse UnlockUser(RequestContext& ctx) {
+  std::string user(ctx.name);
+  if (!ctx.store().FindUser(user)) return Error(404, "no-such-user", "no user '" + user + "'");
+  bool was_locked = ctx.api.sign_in_guard().Clear(user);
+  return Json(200, {{"user", user}, {"unlocked", was_locked}});
+}
+
+}  // namespace kiln::server

@@ -1,0 +1,249 @@
+// The API in process: the route table against docs/openapi.yaml, and requests handed to
+// Api::Handle with no server, no socket and no process — auth and roles, 404 and 405, the
+// metrics labels and the pool decision, a build's whole way through the worker protocol.
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/sha256.h"
+#include "server/api.h"
+#include "server/route_table.h"
+#include "server/tokens.h"
+
+namespace kiln::server {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+TEST(RouteTableTest, EveryRouteIsDocumentedAndEveryDocumentedRouteIsInTheTable) {
+  YAML::Node doc = YAML::LoadFile(std::string(KILN_SOURCE_DIR) + "/docs/openapi.yaml");
+  std::set<std::string> documented, routed;
+  for (const auto& path_item : doc["paths"]) {
+    for (const auto& method : path_item.second) {
+      std::string m = method.first.as<std::string>();
+      if (m == "parameters") continue;
+      for (char& c : m) c = static_cast<char>(std::toupper(c));
+      documented.insert(m + " " + path_item.first.as<std::string>());
+    }
+  }
+  for (const Route& r : Routes()) {
+    routed.insert(std::string(r.method) + " " + std::string(r.pattern));
+    EXPECT_NE(r.handler, nullptr) << r.pattern;
+  }
+  for (const std::string& r : routed) EXPECT_TRUE(documented.count(r)) << r << " is not documented";
+  for (const std::string& d : documented) EXPECT_TRUE(routed.count(d)) << d << " has no route";
+}
+
+TEST(RouteTableTest, LiteralSegmentsWinAndOtherMethodsAreListed) {
+  RouteMatch batch = MatchRoute("GET", "/api/v1/builds/batch");
+  EXPECT_EQ(batch.route, nullptr) << "a GET of batch is not build 'batch'";
+  EXPECT_EQ(batch.pattern, "/api/v1/builds/batch");
+  EXPECT_EQ(batch.allowed, "POST");
+
+  RouteMatch build = MatchRoute("GET", "/api/v1/builds/17/");
+  ASSERT_NE(build.route, nullptr);
+  EXPECT_EQ(build.pattern, "/api/v1/builds/{id}");
+  EXPECT_EQ(build.id, "17");
+  EXPECT_EQ(MatchRoute("PUT", "/api/v1/builds/17").allowed, "GET, DELETE");
+
+  RouteMatch artifact = MatchRoute("HEAD", "/api/v1/builds/3/artifacts/disk.raw");
+  ASSERT_NE(artifact.route, nullptr);
+  EXPECT_EQ(artifact.id, "3");
+  EXPECT_EQ(artifact.name, "disk.raw");
+
+  EXPECT_TRUE(MatchRoute("GET", "/api/v1/nothing").pattern.empty());
+  EXPECT_TRUE(MatchRoute("GET", "/").pattern.empty());
+  EXPECT_TRUE(MatchRoute("GET", "/api/v1/builds/1/artifacts").pattern.empty());
+}
+
+class ApiInProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("kiln-api-router-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = store::Store::Open(dir_ / "kiln.db");
+    co_ = std::make_unique<Coordinator>(*store_, dir_);
+    ApiOptions options;
+    options.fetch_urls = false;
+    api_ = std::make_unique<Api>(*co_, options);
+    store_->AddUser("admin", Role::kAdmin, "");
+    store_->AddUser("bob", Role::kUser, "");
+    admin_ = Token({"admin", "", "test"});
+    bob_ = Token({"bob", "", "test"});
+    worker_ = Token({"", "host1", "test"});
+  }
+  void TearDown() override {
+    api_.reset();
+    co_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  std::string Token(const TokenRequest& r) {
+    std::string error;
+    bool not_found = false;
+    std::optional<IssuedToken> t = IssueToken(*store_, r, error, not_found);
+    EXPECT_TRUE(t) << error;
+    return t ? t->token : "";
+  }
+
+  // The request as the server would hand it over: path and query split, headers lower-case.
+  static HttpRequest Request(std::string method, std::string target, const std::string& token,
+                             std::string body = "") {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.target = target;
+    size_t q = target.find('?');
+    r.path = target.substr(0, q);
+    if (q != std::string::npos) {
+      EXPECT_TRUE(ParseQuery(target.substr(q + 1), r.query));
+    }
+    if (!token.empty()) r.headers.emplace_back("authorization", "Bearer " + token);
+    if (!body.empty()) r.headers.emplace_back("content-type", "application/json");
+    r.body = std::move(body);
+    r.remote = "127.0.0.2";
+    return r;
+  }
+  HttpResponse Call(std::string method, std::string target, const std::string& token,
+                    std::string body = "") {
+    HttpRequest r = Request(std::move(method), std::move(target), token, std::move(body));
+    return api_->Handle(r);
+  }
+  static json Body(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
+  static std::string Code(const HttpResponse& r) {
+    json j = Body(r);
+    return j.is_object() && j.contains("error") ? j["error"].value("code", "") : "";
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Coordinator> co_;
+  std::unique_ptr<Api> api_;
+  std::string admin_, bob_, worker_;
+};
+
+const char* kBuildRequest =
+    R"({"type": "tar", "arch": "x86_64", "release": "bookworm",
+        "kickstart": "lang en_US.UTF-8\nrootpw --lock\n%packages\nopenssh-server\n%end\n"})";
+
+TEST_F(ApiInProcessTest, RolesAreCheckedFromTheTable) {
+  EXPECT_EQ(Call("GET", "/api/v1/health", "").status, 200);
+  HttpResponse anonymous = Call("GET", "/api/v1/builds", "");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(Code(anonymous), "unauthorized");
+  EXPECT_EQ(Call("GET", "/api/v1/nothing", "").status, 401) << "credentials before 404";
+
+  EXPECT_EQ(Call("GET", "/api/v1/builds", bob_).status, 200);
+  HttpResponse not_admin = Call("POST", "/api/v1/tokens", bob_, R"({"user":"bob"})");
+  EXPECT_EQ(not_admin.status, 403);
+  EXPECT_NE(Body(not_admin)["error"]["message"].get<std::string>().find("only admins"),
+            std::string::npos);
+  EXPECT_EQ(Call("POST", "/api/v1/tokens", admin_, R"({"user":"bob"})").status, 201);
+  EXPECT_EQ(Call("POST", "/api/v1/users/bob/unlock", bob_, "{}").status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/users/bob/unlock", admin_, "{}").status, 200);
+
+  HttpResponse worker_on_user_route = Call("GET", "/api/v1/builds", worker_);
+  EXPECT_EQ(worker_on_user_route.status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/worker/alive", bob_, R"({"worker":"x"})").status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/worker/alive", worker_, R"({"worker":"x"})").status, 200);
+  EXPECT_EQ(Call("POST", "/api/v1/worker/nothing", worker_, R"({"worker":"x"})").status, 404);
+}
+
+TEST_F(ApiInProcessTest, UnknownPathsAre404AndOtherMethods405WithAllow) {
+  HttpResponse none = Call("GET", "/api/v1/nothing", bob_);
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(none.body.find("no such route"), std::string::npos);
+  HttpResponse wrong = Call("PUT", "/api/v1/builds", bob_, "{}");
+  EXPECT_EQ(wrong.status, 405);
+  auto allow = std::find_if(wrong.headers.begin(), wrong.headers.end(),
+                            [](const auto& h) { return h.first == "Allow"; });
+  ASSERT_NE(allow, wrong.headers.end());
+  EXPECT_EQ(allow->second, "GET, POST");
+  EXPECT_EQ(Call("GET", "/api/v1/worker/register", worker_).status, 405);
+}
+
+TEST_F(ApiInProcessTest, LabelsAndThePoolDecisionComeFromTheRoute) {
+  EXPECT_EQ(Api::RouteLabel(Request("GET", "/api/v1/builds/12", "")), "/api/v1/builds/{id}");
+  EXPECT_EQ(Api::RouteLabel(Request("GET", "/api/v1/builds/12/artifacts/x.tar", "")),
+            "/api/v1/builds/{id}/artifacts/{name}");
+  EXPECT_EQ(Api::RouteLabel(Request("GET", "/made/up/path", "")), "other");
+  EXPECT_TRUE(Api::IsQuick(Request("GET", "/api/v1/builds/12", bob_)));
+  EXPECT_TRUE(Api::IsQuick(Request("POST", "/api/v1/worker/7/heartbeat", worker_, "{}")));
+  EXPECT_TRUE(Api::IsQuick(Request("POST", "/api/v1/builds", bob_, kBuildRequest)));
+  EXPECT_FALSE(Api::IsQuick(Request("POST", "/api/v1/builds", bob_, std::string(70000, ' '))))
+      << "a large body is parsed on the pool";
+  EXPECT_FALSE(Api::IsQuick(Request("POST", "/api/v1/session", "", "{}"))) << "hashes";
+  EXPECT_FALSE(Api::IsQuick(Request("DELETE", "/api/v1/builds/3", bob_)));
+  EXPECT_TRUE(Api::IsUpload(Request("PUT", "/api/v1/worker/3/artifacts/x.tar", worker_)));
+  EXPECT_FALSE(Api::IsUpload(Request("POST", "/api/v1/worker/3/artifacts/x.tar", worker_)));
+}
+
+TEST_F(ApiInProcessTest, ABuildGoesThroughTheWorkerProtocolInProcess) {
+  HttpResponse submitted = Call("POST", "/api/v1/builds", bob_, kBuildRequest);
+  ASSERT_EQ(submitted.status, 201) << submitted.body;
+  int64_t id = Body(submitted)["id"].get<int64_t>();
+  std::string build = "/api/v1/builds/" + std::to_string(id);
+  EXPECT_EQ(Call("GET", build, admin_).status, 200);
+  EXPECT_EQ(Call("GET", build, worker_).status, 403);
+
+  // host1's token acts as host1 (a worker id it names elsewhere is bound under it).
+  HttpResponse claimed =
+      Call("POST", "/api/v1/worker/claim", worker_, R"({"worker":"host1/1","arches":"x86_64"})");
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  json ticket = Body(claimed);
+  EXPECT_EQ(ticket["build_id"], id);
+  EXPECT_EQ(ticket["spec"]["type"], "tar");
+  std::string worker_route = "/api/v1/worker/" + std::to_string(id);
+  json attempt = {{"worker", "host1/1"}, {"attempt", ticket["attempt"]}};
+  EXPECT_EQ(Body(Call("POST", worker_route + "/heartbeat", worker_, attempt.dump()))["lease"],
+            "held");
+  json other = attempt;
+  other["worker"] = "host2/1";
+  EXPECT_EQ(Body(Call("POST", worker_route + "/heartbeat", worker_, other.dump()))["lease"], "lost")
+      << "host1's token names host2: bound as host1/host2, which holds nothing";
+
+  json events = attempt;
+  events["events"] = {{{"kind", "log"}, {"data", {{"line", "building in process"}}}}};
+  EXPECT_EQ(Call("POST", worker_route + "/events", worker_, events.dump()).status, 200);
+
+  // An artifact as one request's body (the server streams it; the handler takes it whole).
+  std::string content(10000, 'k');
+  HttpRequest put = Request("PUT",
+                            worker_route + "/artifacts/image.tar?worker=host1/1&attempt=" +
+                                std::to_string(ticket["attempt"].get<int>()),
+                            worker_);
+  put.headers.emplace_back("x-kiln-sha256", Sha256Hex(content));
+  put.headers.emplace_back("content-length", std::to_string(content.size()));
+  put.body = content;
+  HttpResponse uploaded = api_->Handle(put);
+  ASSERT_EQ(uploaded.status, 201) << uploaded.body;
+
+  json result = attempt;
+  result["state"] = "succeeded";
+  EXPECT_EQ(Call("POST", worker_route + "/result", worker_, result.dump()).status, 200);
+  json done = Body(Call("GET", build, bob_));
+  EXPECT_EQ(done["state"], "succeeded");
+  ASSERT_EQ(done["artifacts"].size(), 1u);
+  EXPECT_EQ(done["artifacts"][0]["sha256"], Sha256Hex(content));
+
+  HttpResponse download = Call("GET", build + "/artifacts/image.tar", bob_);
+  ASSERT_EQ(download.status, 200) << download.body;
+  ASSERT_TRUE(download.file);
+  EXPECT_EQ(download.file->length, content.size());
+  std::ifstream in(download.file->path, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), content);
+
+  HttpResponse log = Call("GET", build + "/log", bob_);
+  EXPECT_NE(log.body.find("building in process"), std::string::npos) << log.body;
+  EXPECT_EQ(Call("DELETE", build, bob_).status, 204);
+  EXPECT_EQ(Call("GET", build, bob_).status, 404);
+}
+
+}  // namespace
+}  // namespace kiln::server
