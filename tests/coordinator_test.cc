@@ -10,6 +10,7 @@
 
 #include "core/sha256.h"
 #include "sys/files.h"
+#include "testing/fake_clock.h"
 
 namespace kiln::server {
 namespace {
@@ -154,6 +155,87 @@ TEST_F(CoordinatorTest, RetentionRemovesTheOldestFirstAndSaysSo) {
   usleep(5000);
   EXPECT_EQ(co_->ApplyRetention(1, 0), 2);
   EXPECT_TRUE(store_->BuildsWithArtifacts().empty());
+}
+
+// Lease expiry, the retry limit and hand-back on a fake clock: minutes of leases in
+// microseconds of test, no sleeping.
+class CoordinatorClockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("kiln-coordinator-clock-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = store::Store::Open(dir_ / "kiln.db", clock_);
+    co_ = std::make_unique<Coordinator>(*store_, dir_, clock_);
+    owner_ = store_->AddUser("alice", Role::kUser, "");
+    store::NewBuild b;
+    b.owner_id = owner_;
+    b.spec_json = "{}";
+    b.spec_hash = "h";
+    b.type = "tar";
+    b.arch = "x86_64";
+    b.release = "bookworm";
+    b.name = "n";
+    id_ = co_->Submit(b).id;
+  }
+  void TearDown() override {
+    co_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  std::string StateOf() { return std::string(ToString(store_->GetBuild(id_)->state)); }
+
+  ::kiln::testing::FakeClock clock_;
+  fs::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Coordinator> co_;
+  int64_t owner_ = 0, id_ = 0;
+};
+
+TEST_F(CoordinatorClockTest, ALeaseExpiresOnlyAfterItsTimeAndEachHeartbeatExtendsIt) {
+  using namespace std::chrono_literals;
+  std::optional<JobTicket> t = co_->ClaimNext({"w1", "", "", ""}, 30'000);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(store_->GetBuild(id_)->started_ms, clock_.NowMs()) << "stamped by the fake clock";
+  clock_.Advance(29s);
+  EXPECT_EQ(co_->RequeueExpired(3), 0) << "29 s into a 30 s lease";
+  EXPECT_EQ(co_->Heartbeat(id_, t->attempt, "w1", 30'000), store::LeaseStatus::kHeld);
+  clock_.Advance(29s);
+  EXPECT_EQ(co_->RequeueExpired(3), 0) << "the heartbeat gave it 30 s more";
+  clock_.Advance(2s);
+  EXPECT_EQ(co_->RequeueExpired(3), 1);
+  EXPECT_EQ(StateOf(), "queued");
+  EXPECT_EQ(co_->Heartbeat(id_, t->attempt, "w1", 30'000), store::LeaseStatus::kLost)
+      << "the old attempt is over";
+}
+
+TEST_F(CoordinatorClockTest, AfterTheRetryLimitAnExpiredLeaseFailsTheBuild) {
+  using namespace std::chrono_literals;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    std::optional<JobTicket> t = co_->ClaimNext({"w" + std::to_string(attempt), "", "", ""}, 1000);
+    ASSERT_TRUE(t) << "attempt " << attempt;
+    EXPECT_EQ(t->attempt, attempt);
+    clock_.Advance(1001ms);
+    EXPECT_EQ(co_->RequeueExpired(3), 1);
+    EXPECT_EQ(StateOf(), attempt < 3 ? "queued" : "failed") << "attempt " << attempt;
+  }
+  EXPECT_FALSE(co_->ClaimNext({"w4", "", "", ""}, 1000)) << "a failed build is not claimed";
+}
+
+TEST_F(CoordinatorClockTest, AHandedBackBuildIsQueuedAtOnceAndItsLeaseNoLongerCounts) {
+  using namespace std::chrono_literals;
+  std::optional<JobTicket> t = co_->ClaimNext({"w1", "", "", ""}, 30'000);
+  ASSERT_TRUE(t);
+  clock_.Advance(1s);
+  EXPECT_TRUE(co_->HandBack(id_, t->attempt, "w1"));
+  EXPECT_EQ(StateOf(), "queued");
+  clock_.Advance(1h);
+  EXPECT_EQ(co_->RequeueExpired(3), 0) << "nothing is running";
+  std::optional<JobTicket> again = co_->ClaimNext({"w2", "", "", ""}, 30'000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->attempt, t->attempt + 1);
 }
 
 }  // namespace

@@ -266,9 +266,9 @@ int Serve(const ServeOptions& o) {
   api_options.fetch_timeout_s = static_cast<long>(o.fetch_timeout_s);
   api_options.kickstart_limit = static_cast<size_t>(o.max_kickstart_kib * 1024);
   api_options.upload_quota_bytes = static_cast<uint64_t>(o.upload_quota_mib * 1024 * 1024);
-  api_options.online_workers = [&store] {
+  api_options.online_workers = [&store, &coordinator] {
     std::vector<store::Worker> online;
-    int64_t now = server::Coordinator::NowMs();
+    int64_t now = coordinator.NowMs();
     for (store::Worker& w : store->ListWorkers()) {
       if (now - w.last_seen_ms < 60'000) online.push_back(std::move(w));
     }

@@ -61,7 +61,7 @@ std::optional<store::User> Api::TokenUser(const std::string& token) {
     if (it != token_cache_.end() && it->second.until > now) return it->second.user;
   }
   std::optional<store::User> u =
-      coordinator_.store().UserForToken(auth::SecretHash(token), Coordinator::NowMs());
+      coordinator_.store().UserForToken(auth::SecretHash(token), coordinator_.NowMs());
   if (u) {
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (token_cache_.size() > 10000) token_cache_.clear();  // a bound, not an LRU: rare

@@ -52,7 +52,7 @@ json QueueJson(RequestContext& ctx, const store::Build& b,
     if (typical) {
       double waves = static_cast<double>((place.position - 1) / able) + (busy >= able ? 0.5 : 0);
       q["estimated_start"] =
-          IsoTimeMs(Coordinator::NowMs() + static_cast<int64_t>(waves * *typical * 1000));
+          IsoTimeMs(ctx.co.NowMs() + static_cast<int64_t>(waves * *typical * 1000));
     }
   }
   return q;

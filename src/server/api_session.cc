@@ -87,7 +87,7 @@ HttpResponse SignIn(RequestContext& ctx) {
   guard.Succeeded(name);
   std::string session = auth::NewSecret();
   std::string csrf = auth::NewSecret();
-  int64_t expires = Coordinator::NowMs() + ctx.options.session_ttl_ms;
+  int64_t expires = ctx.co.NowMs() + ctx.options.session_ttl_ms;
   ctx.store().AddSession(auth::SecretHash(session), u->id, csrf, expires);
   HttpResponse r =
       Json(200, {{"user", u->name}, {"role", ToString(u->role)}, {"csrf_token", csrf}});

@@ -80,20 +80,8 @@ void LogFiles::Close(int64_t build_id) {
   open_.erase(it);
 }
 
-Coordinator::Coordinator(store::Store& store, fs::path data_dir)
-    : store_(store), data_dir_(std::move(data_dir)) {}
-
-int64_t Coordinator::NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t Coordinator::NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+Coordinator::Coordinator(store::Store& store, fs::path data_dir, const Clock& clock)
+    : store_(store), data_dir_(std::move(data_dir)), clock_(clock) {}
 
 fs::path Coordinator::BuildDir(int64_t id) const {
   return data_dir_ / "builds" / std::to_string(id);

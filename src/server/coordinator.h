@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "store/store.h"
 
 namespace kiln::server {
@@ -73,7 +74,9 @@ struct JobResult {
 
 class Coordinator {
  public:
-  Coordinator(store::Store& store, std::filesystem::path data_dir);
+  // Time is read from `clock` (a test passes a fake one).
+  Coordinator(store::Store& store, std::filesystem::path data_dir,
+              const Clock& clock = SystemClock());
 
   store::Store& store() { return store_; }
   EventHub& hub() { return hub_; }
@@ -152,8 +155,10 @@ class Coordinator {
   // budget). Each build records when its artifacts went. Returns how many builds lost theirs.
   int ApplyRetention(int64_t max_age_ms, int64_t max_bytes);
 
-  static int64_t NowMs();
-  static int64_t NowUs();  // state events carry it ("at_us"): latencies below a millisecond
+  int64_t NowMs() const { return clock_.NowMs(); }
+  int64_t NowUs() const {
+    return clock_.NowUs();
+  }  // state events carry it ("at_us"): latencies below a millisecond
 
   // A counter that moves whenever any build changes through this coordinator (submit,
   // claim, report, finish, cancel, ...): what was rendered at one version is still true
@@ -178,6 +183,7 @@ class Coordinator {
 
   store::Store& store_;
   std::filesystem::path data_dir_;
+  const Clock& clock_;
   EventHub hub_;
   LogFiles logs_;
 };

@@ -34,7 +34,7 @@ std::string SessionCookie(const HttpRequest& req) {
 
 std::optional<HttpResponse> RequestContext::Authenticate() {
   std::string_view auth = req.Header("authorization");
-  int64_t now = Coordinator::NowMs();
+  int64_t now = co.NowMs();
   if (!auth.empty()) {
     if (auth.size() < 8 || ToLower(auth.substr(0, 7)) != "bearer ") {
       return Error(401, "unauthorized", "the Authorization header must be 'Bearer TOKEN'",

@@ -187,7 +187,7 @@ bool QueuePublisher::PublishRound() {
 }
 
 void QueuePublisher::RepublishMissing() {
-  int64_t before = Coordinator::NowMs() - options_.missing_after.count();
+  int64_t before = co_.NowMs() - options_.missing_after.count();
   for (const auto& [arch, release] : co_.store().LongQueued(before)) {
     std::string url = routes_.UrlFor(arch);
     if (url.empty()) continue;

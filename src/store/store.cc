@@ -182,15 +182,10 @@ std::string InList(int param, const char* column) {
   return buf;
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
-Store::Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+Store::Store(std::unique_ptr<Database> db, const Clock& clock)
+    : db_(std::move(db)), clock_(clock) {}
 
 Store::Batch::Batch(Store& store)
     : lock_(store.mu_), tx_(std::make_unique<Transaction>(*store.db_)) {}
@@ -200,8 +195,8 @@ Store::~Store() = default;
 
 int Store::SchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
-std::unique_ptr<Store> Store::Open(const std::filesystem::path& path) {
-  std::unique_ptr<Store> store(new Store(Database::Open(path)));
+std::unique_ptr<Store> Store::Open(const std::filesystem::path& path, const Clock& clock) {
+  std::unique_ptr<Store> store(new Store(Database::Open(path), clock));
   store->Migrate();
   return store;
 }
@@ -237,7 +232,7 @@ int64_t Store::AddUser(const std::string& name, Role role, const std::string& pa
       .Bind(1, name)
       .Bind(2, ToString(role))
       .Bind(3, password_hash)
-      .Bind(4, NowMs())
+      .Bind(4, clock_.NowMs())
       .Run();
   return db_->LastInsertId();
 }
@@ -301,7 +296,7 @@ int64_t Store::AddToken(int64_t user_id, const std::string& name, const std::str
       .Bind(1, user_id)
       .Bind(2, name)
       .Bind(3, token_hash)
-      .Bind(4, NowMs())
+      .Bind(4, clock_.NowMs())
       .Run();
   return db_->LastInsertId();
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/build_state.h"
+#include "core/clock.h"
 
 namespace kiln::store {
 
@@ -141,7 +142,10 @@ struct QueuePlace {
 
 class Store {
  public:
-  static std::unique_ptr<Store> Open(const std::filesystem::path& path);
+  // `clock` stamps what the store records on its own (users' and tokens' creation times);
+  // every other time is the caller's.
+  static std::unique_ptr<Store> Open(const std::filesystem::path& path,
+                                     const Clock& clock = SystemClock());
   ~Store();
 
   static int SchemaVersion();  // the newest migration
@@ -301,7 +305,7 @@ class Store {
   std::vector<Worker> ListWorkers();
 
  private:
-  explicit Store(std::unique_ptr<Database> db);
+  Store(std::unique_ptr<Database> db, const Clock& clock);
   void Migrate();
   std::optional<Build> ClaimLocked(int64_t id, const WorkerCaps& caps, int64_t lease_ms,
                                    int64_t now_ms);
@@ -313,6 +317,7 @@ class Store {
 
   std::recursive_mutex mu_;  // recursive: calls nest inside a Batch
   std::unique_ptr<Database> db_;
+  const Clock& clock_;
 };
 
 }  // namespace kiln::store
