@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/check.h"
+
 namespace kiln::worker {
 
 template <typename Item, typename Outcome>
@@ -59,10 +61,10 @@ class Coalescer {
       std::exception_ptr error;
       try {
         outcomes = send(items);
-        if (outcomes.size() != items.size()) throw std::logic_error("coalescer: outcome count");
       } catch (...) {
-        error = std::current_exception();
+        error = std::current_exception();  // the network's or the master's: each caller's
       }
+      KILN_CHECK(error || outcomes.size() == items.size(), "a batch's send answers each call");
       lock.lock();
       for (size_t i = 0; i < batch.size(); ++i) {
         if (error) {
