@@ -30,8 +30,8 @@ class CoordinatorTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    store_ = store::Store::Open(dir_ / "kiln.db");
-    co_ = std::make_unique<Coordinator>(*store_, dir_);
+    store_ = store::Store::Open(dir_ / "kiln.db", clock_);
+    co_ = std::make_unique<Coordinator>(*store_, dir_, clock_);
     owner_ = store_->AddUser("alice", Role::kUser, "");
   }
   void TearDown() override {
@@ -60,9 +60,12 @@ class CoordinatorTest : public ::testing::Test {
     std::string error;
     EXPECT_TRUE(co_->AddArtifact(id, t.attempt, file, error)) << error;
     EXPECT_TRUE(co_->Finish(id, t.attempt, "w", Succeeded()));
+    clock_.Advance(std::chrono::milliseconds(1));  // the next one finishes later
     return id;
   }
 
+  // Time stands still unless a test moves it.
+  ::kiln::testing::FakeClock clock_;
   fs::path dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Coordinator> co_;
@@ -152,46 +155,22 @@ TEST_F(CoordinatorTest, RetentionRemovesTheOldestFirstAndSaysSo) {
   std::vector<store::Event> events = store_->EventsAfter(old1, 0, 100);
   EXPECT_EQ(events.back().kind, "artifacts_removed");
   // Everything finished more than 1 ms ago is too old.
-  usleep(5000);
+  clock_.Advance(std::chrono::milliseconds(5));
   EXPECT_EQ(co_->ApplyRetention(1, 0), 2);
   EXPECT_TRUE(store_->BuildsWithArtifacts().empty());
 }
 
-// Lease expiry, the retry limit and hand-back on a fake clock: minutes of leases in
+// Lease expiry, the retry limit and hand-back on the fake clock: minutes of leases in
 // microseconds of test, no sleeping.
-class CoordinatorClockTest : public ::testing::Test {
+class CoordinatorClockTest : public CoordinatorTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("kiln-coordinator-clock-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = store::Store::Open(dir_ / "kiln.db", clock_);
-    co_ = std::make_unique<Coordinator>(*store_, dir_, clock_);
-    owner_ = store_->AddUser("alice", Role::kUser, "");
-    store::NewBuild b;
-    b.owner_id = owner_;
-    b.spec_json = "{}";
-    b.spec_hash = "h";
-    b.type = "tar";
-    b.arch = "x86_64";
-    b.release = "bookworm";
-    b.name = "n";
-    id_ = co_->Submit(b).id;
-  }
-  void TearDown() override {
-    co_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
+    CoordinatorTest::SetUp();
+    id_ = Submit("h");
   }
   std::string StateOf() { return std::string(ToString(store_->GetBuild(id_)->state)); }
 
-  ::kiln::testing::FakeClock clock_;
-  fs::path dir_;
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<Coordinator> co_;
-  int64_t owner_ = 0, id_ = 0;
+  int64_t id_ = 0;
 };
 
 TEST_F(CoordinatorClockTest, ALeaseExpiresOnlyAfterItsTimeAndEachHeartbeatExtendsIt) {
