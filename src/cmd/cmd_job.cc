@@ -21,6 +21,7 @@
 #include "cmd/without_root.h"
 #include "core/build_spec_json.h"
 #include "engine/reporter.h"
+#include "protocol/job_lines.h"
 #include "stages/build.h"
 
 namespace kiln::cmd {
@@ -40,26 +41,23 @@ class JsonLinesReporter : public engine::Reporter {
   // `kiln build`'s.
   void StageStarted(int index, int count, std::string_view stage, std::string_view why) override {
     Log(engine::StageStartedLine(index, count, stage, why));
-    Emit({{"event", "stage"}, {"index", index}, {"count", count}, {"stage", stage}, {"why", why}});
+    Emit(protocol::StageLine(index, count, std::string(stage), std::string(why)));
   }
   void StageProgress(std::string_view stage, double fraction, std::string_view message) override {
-    Emit({{"event", "progress"}, {"stage", stage}, {"fraction", fraction}, {"message", message}});
+    Emit(protocol::ProgressLine(std::string(stage), fraction, std::string(message)));
   }
   void StageFinished(std::string_view stage, engine::StageOutcome outcome,
                      std::chrono::milliseconds elapsed) override {
     Log(engine::StageFinishedLine(stage, outcome, elapsed));
-    Emit({{"event", "stage_done"},
-          {"stage", stage},
-          {"outcome", engine::ToString(outcome)},
-          {"ms", elapsed.count()}});
+    Emit(protocol::StageDoneLine(std::string(stage), std::string(engine::ToString(outcome)),
+                                 elapsed.count()));
   }
-  void Log(std::string_view line) override { Emit({{"event", "log"}, {"line", line}}); }
+  void Log(std::string_view line) override { Emit(protocol::LogLine(std::string(line))); }
 
-  void Emit(const nlohmann::json& j) {
+  void Emit(const protocol::JobLine& line) {
+    std::string text = protocol::EncodeJobLine(line);
     std::lock_guard<std::mutex> lock(mu_);
-    // Tool output is not always UTF-8; replace what is not rather than fail.
-    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
-              << std::flush;
+    std::cout << text << "\n" << std::flush;
   }
 
  private:
@@ -69,13 +67,7 @@ class JsonLinesReporter : public engine::Reporter {
 int RunJob(const JobOptions& o) {
   JsonLinesReporter reporter;
   auto fail = [&](const std::string& code, const std::string& message) {
-    reporter.Emit({{"event", "result"},
-                   {"ok", false},
-                   {"stage", "job"},
-                   {"class", "internal"},
-                   {"code", code},
-                   {"message", message},
-                   {"hint", ""}});
+    reporter.Emit(protocol::FailedLine("job", "internal", code, message, ""));
     return 1;
   };
   std::ifstream in(o.spec_file);
@@ -98,19 +90,12 @@ int RunJob(const JobOptions& o) {
   options.limits = o.limits;
   stages::BuildOutcome out = stages::BuildImage(spec, options, reporter);
   if (out.ok) {
-    reporter.Emit({{"event", "result"},
-                   {"ok", true},
-                   {"image", out.image.filename().string()},
-                   {"sha256", out.image_sha256}});
+    reporter.Emit(protocol::SucceededLine(out.image.filename().string(), out.image_sha256));
     return 0;
   }
-  reporter.Emit({{"event", "result"},
-                 {"ok", false},
-                 {"stage", out.failed_stage},
-                 {"class", engine::ToString(out.failure.cls)},
-                 {"code", out.failure.code},
-                 {"message", out.failure.message},
-                 {"hint", out.failure.hint}});
+  reporter.Emit(protocol::FailedLine(out.failed_stage,
+                                     std::string(engine::ToString(out.failure.cls)),
+                                     out.failure.code, out.failure.message, out.failure.hint));
   return CancelSignals::canceled() ? CancelSignals::ExitCode() : 1;
 }
 

@@ -12,6 +12,7 @@
 #include "core/build_spec_json.h"
 #include "core/untrusted_json.h"
 #include "engine/reporter.h"
+#include "protocol/job_lines.h"
 #include "stages/build.h"
 #include "sys/files.h"
 #include "sys/process.h"
@@ -28,42 +29,43 @@ namespace {
 class JobEventReader {
  public:
   void Line(std::string_view text, std::vector<store::Store::NewEvent>& out) {
-    json j = ParseUntrustedJson(text);
-    if (!j.is_object() || !j.contains("event")) {
-      // Not ours (a tool wrote to stdout directly): keep it as a log line.
-      out.push_back({"log", json({{"line", text}}).dump()});
-      return;
-    }
-    std::string event = j.value("event", "");
-    if (event == "log") {
-      out.push_back({"log", json({{"line", j.value("line", "")}}).dump()});
-    } else if (event == "stage") {
-      index_ = j.value("index", 0);
-      count_ = std::max(1, j.value("count", 1));
-      Update(j.value("stage", ""), 0);
-      out.push_back({"stage", json({{"stage", stage_},
-                                    {"index", index_},
-                                    {"count", count_},
-                                    {"why", j.value("why", "")},
-                                    {"progress", overall_}})
-                                  .dump()});
-    } else if (event == "progress") {
-      Update(j.value("stage", stage_), j.value("fraction", 0.0));
-      out.push_back(
-          {"progress", json({{"stage", stage_},
-                             {"progress", overall_},
-                             {"stage_progress", std::clamp(j.value("fraction", 0.0), 0.0, 1.0)},
-                             {"message", j.value("message", "")}})
-                           .dump()});
-    } else if (event == "stage_done") {
-      Update(j.value("stage", stage_), 1.0);
-      out.push_back({"stage_done", json({{"stage", stage_},
-                                         {"outcome", j.value("outcome", "")},
-                                         {"ms", j.value("ms", 0)},
-                                         {"progress", overall_}})
+    using Kind = protocol::JobLine::Kind;
+    protocol::JobLine line = protocol::DecodeJobLine(text);
+    switch (line.kind) {
+      case Kind::kForeign:  // a tool wrote to stdout directly: keep it as a log line
+      case Kind::kLog:
+        out.push_back({"log", json({{"line", line.text}}).dump()});
+        break;
+      case Kind::kStage:
+        index_ = line.index;
+        count_ = std::max(1, line.count);
+        Update(line.stage, 0);
+        out.push_back({"stage", json({{"stage", stage_},
+                                      {"index", index_},
+                                      {"count", count_},
+                                      {"why", line.why},
+                                      {"progress", overall_}})
+                                    .dump()});
+        break;
+      case Kind::kProgress:
+        Update(line.stage.empty() ? stage_ : line.stage, line.fraction);
+        out.push_back({"progress", json({{"stage", stage_},
+                                         {"progress", overall_},
+                                         {"stage_progress", std::clamp(line.fraction, 0.0, 1.0)},
+                                         {"message", line.message}})
                                        .dump()});
-    } else if (event == "result") {
-      result_ = j;
+        break;
+      case Kind::kStageDone:
+        Update(line.stage.empty() ? stage_ : line.stage, 1.0);
+        out.push_back({"stage_done", json({{"stage", stage_},
+                                           {"outcome", line.outcome},
+                                           {"ms", line.ms},
+                                           {"progress", overall_}})
+                                         .dump()});
+        break;
+      case Kind::kResult:
+        result_ = std::move(line);
+        break;
     }
   }
   std::optional<server::Coordinator::Progress> TakeProgress() {
@@ -71,7 +73,8 @@ class JobEventReader {
     progress_changed_ = false;
     return server::Coordinator::Progress{stage_, overall_};
   }
-  const json& result() const { return result_; }
+  // The result line, if the job wrote one.
+  const std::optional<protocol::JobLine>& result() const { return result_; }
 
  private:
   void Update(const std::string& stage, double fraction) {
@@ -83,7 +86,7 @@ class JobEventReader {
   std::string stage_;
   double overall_ = 0;
   bool progress_changed_ = false;
-  json result_;
+  std::optional<protocol::JobLine> result_;
 };
 
 // A dry run's log lines, collected for one event batch.
@@ -348,14 +351,14 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
     std::optional<bool> back = deliver([&] { return link.HandBack(id, attempt, me); });
     return back.value_or(false) ? AttemptEnd::kHandedBack : AttemptEnd::kLost;
   }
-  const json& result = reader.result();
+  const std::optional<protocol::JobLine>& result = reader.result();
   server::JobResult outcome;
   if (canceled_by_user) {
     outcome.state = BuildState::kCanceled;
     outcome.error_code = "canceled";
     outcome.error_class = "canceled";
     outcome.error_message = "canceled by request";
-  } else if (r.ok() && result.is_object() && result.value("ok", false)) {
+  } else if (r.ok() && result && result->ok) {
     // The image exists: from here on only delivery is retried, never the build.
     outcome.state = BuildState::kSucceeded;
     std::vector<fs::path> files;
@@ -377,9 +380,8 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
         break;
       }
     }
-  } else if (result.is_object() && result.contains("code")) {
-    outcome = Failed(result.value("code", ""), result.value("class", ""),
-                     result.value("message", ""), result.value("hint", ""));
+  } else if (result && !result->code.empty()) {
+    outcome = Failed(result->code, result->error_class, result->message, result->hint);
   } else {
     outcome = Failed("job-crashed", "internal",
                      "the build process ended without a result: " + r.Describe() +
