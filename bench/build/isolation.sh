@@ -25,7 +25,7 @@
 # write back and drop the page cache, so that both start from the same memory), RESULTS
 # (bench/results/DATE-HOST-isolation.txt), PERF (1: record each build's program runs with
 # `perf record` on the exec/exit tracepoints, into $WORK/logs/MODE-TYPE-CASE-ROUND.perf; read
-# them with bench/build/exec_times.py).
+# them with bench/build/exec_times.py), KEEP (1: keep the runs' caches and images in WORK).
 set -euo pipefail
 
 SELF="$(readlink -f "$0")"
@@ -181,3 +181,9 @@ median() {
   echo "# every timed build: mode, type, case, seconds, cpu seconds, image sha256 (rounds in order)"
   cat "$ROWS"
 } | tee "$RESULTS"
+
+# The caches and images of the runs are gigabytes (13 GB for raw): kept only with KEEP=1. The
+# downloaded packages stay for the next run.
+if [ "${KEEP:-}" != 1 ]; then
+  rm -rf "$WORK"/cache-* "$WORK"/out-* "$WORK"/prefetch "$WORK"/prefetch-cache
+fi
