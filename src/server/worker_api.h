@@ -26,5 +26,8 @@ std::optional<HttpResponse> BeginWorkerUpload(Coordinator& coordinator, const Ht
                                               const std::string& token_worker, UploadPlan& plan);
 HttpResponse FinishWorkerUpload(Coordinator& coordinator, const UploadPlan& plan,
                                 bool body_complete);
+// The bytes of an artifact the master has so far (where a dropped upload resumes from).
+uint64_t ReceivedUploadBytes(Coordinator& coordinator, int64_t id, int attempt,
+                             const std::string& name);
 
 }  // namespace kiln::server
