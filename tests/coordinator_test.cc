@@ -57,8 +57,8 @@ class CoordinatorTest : public ::testing::Test {
     fs::create_directories(co_->AttemptDir(id, t.attempt));
     fs::path file = co_->AttemptDir(id, t.attempt) / "image.tar.zst";
     std::ofstream(file) << std::string(bytes, 'x');
-    std::string error;
-    EXPECT_TRUE(co_->AddArtifact(id, t.attempt, file, error)) << error;
+    Status added = co_->AddArtifact(id, t.attempt, file);
+    EXPECT_TRUE(added.ok()) << added.message();
     EXPECT_TRUE(co_->Finish(id, t.attempt, "w", Succeeded()));
     clock_.Advance(std::chrono::milliseconds(1));  // the next one finishes later
     return id;
@@ -125,10 +125,9 @@ TEST_F(CoordinatorTest, AStaleAttemptIsRefused) {
   JobTicket again = *co_->ClaimNext({"w2", "", "", ""}, 30'000);
   EXPECT_EQ(again.attempt, 2);
   EXPECT_FALSE(co_->Report(id, 1, {{"log", R"({"line":"late"})"}}, std::nullopt));
-  std::string error;
   fs::path file = dir_ / "late.txt";
   std::ofstream(file) << "x";
-  EXPECT_FALSE(co_->AddArtifact(id, 1, file, error));
+  EXPECT_FALSE(co_->AddArtifact(id, 1, file).ok());
   EXPECT_FALSE(co_->Finish(id, 1, "w1", Succeeded()));
   EXPECT_EQ(sys::ReadFileText(co_->LogPath(id)).find("late"), std::string::npos);
 }

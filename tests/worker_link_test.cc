@@ -3,7 +3,7 @@
 // talking to a real HttpServer on a free loopback port, with a worker token. Whatever a
 // worker can observe (claims, leases, stale attempts, events, artifacts, results,
 // hand-back, cancel) must be the same through both.
-#include "worker/worker_link.h"
+#include "protocol/worker_link.h"
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
@@ -15,6 +15,7 @@
 
 #include "core/sha256.h"
 #include "server/api.h"
+#include "server/coordinator_link.h"
 #include "server/http_server.h"
 #include "server/tokens.h"
 #include "testing/fake_clock.h"
@@ -43,7 +44,7 @@ class WorkerLinkTest : public ::testing::TestWithParam<LinkKind> {
     co_ = std::make_unique<server::Coordinator>(*store_, dir_, clock_);
     owner_ = store_->AddUser("alice", Role::kUser, "");
     if (GetParam() == LinkKind::kInProcess) {
-      link_ = std::make_unique<CoordinatorLink>(*co_);
+      link_ = std::make_unique<server::CoordinatorLink>(*co_);
       return;
     }
     api_ = std::make_unique<server::Api>(*co_, server::ApiOptions{});
@@ -100,12 +101,12 @@ class WorkerLinkTest : public ::testing::TestWithParam<LinkKind> {
   std::unique_ptr<server::Api> api_;
   std::unique_ptr<server::HttpServer> server_;
   std::thread serving_;
-  std::unique_ptr<WorkerLink> link_;
+  std::unique_ptr<protocol::WorkerLink> link_;
   int64_t owner_ = 0;
 };
 
 TEST_P(WorkerLinkTest, ABuildIsClaimedOnceAndOnlyByAWorkerThatServesIt) {
-  store::Worker me;
+  protocol::WorkerInfo me;
   me.id = kWorker;
   me.arches = "x86_64";
   me.releases = "bookworm";
@@ -146,8 +147,8 @@ TEST_P(WorkerLinkTest, TheAttemptReportsEventsAndAnArtifactAndSucceeds) {
   fs::create_directories(out);
   std::string content(70000, 'z');
   std::ofstream(out / "image.tar") << content;
-  std::string error;
-  ASSERT_TRUE(link_->AddArtifact(id, t->attempt, out / "image.tar", error)) << error;
+  Status added = link_->AddArtifact(id, t->attempt, out / "image.tar");
+  ASSERT_TRUE(added.ok()) << added.message();
   server::JobResult ok;
   ok.state = BuildState::kSucceeded;
   EXPECT_TRUE(link_->Finish(id, t->attempt, kWorker, ok, {{"stage_done", R"({"stage":"x"})"}}));

@@ -18,6 +18,7 @@
 #include "queue/amqp.h"
 #include "server/api.h"
 #include "server/coordinator.h"
+#include "server/coordinator_link.h"
 #include "server/http_server.h"
 #include "server/queue_publisher.h"
 #include "spec/imagebuild_conf.h"
@@ -253,7 +254,7 @@ int Serve(const ServeOptions& o) {
     publisher->Start();
   }
 
-  worker::CoordinatorLink link(coordinator);  // outlives the workers that use it
+  server::CoordinatorLink link(coordinator);  // outlives the workers that use it
   std::vector<std::unique_ptr<worker::LocalWorker>> workers;
   auto wake_workers = [&workers] {
     for (auto& w : workers) w->Wake();

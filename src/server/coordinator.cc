@@ -160,8 +160,15 @@ bool Coordinator::Delete(int64_t id) {
   return true;
 }
 
-void Coordinator::RegisterWorker(store::Worker worker) {
+void Coordinator::RegisterWorker(const protocol::WorkerInfo& info) {
   int64_t now = NowMs();
+  store::Worker worker;
+  worker.id = info.id;
+  worker.arches = info.arches;
+  worker.releases = info.releases;
+  worker.types = info.types;
+  worker.version = info.version;
+  worker.capacity = info.capacity;
   worker.registered_ms = now;
   worker.last_seen_ms = now;
   store_.UpsertWorker(worker);
@@ -260,31 +267,29 @@ bool Coordinator::HoldsAttempt(int64_t id, int attempt, const std::string& worke
   return a && a->attempt == attempt && a->worker == worker;
 }
 
-bool Coordinator::AddArtifact(int64_t id, int attempt, const fs::path& file, std::string& error,
-                              const std::string& known_sha256) {
+Status Coordinator::AddArtifact(int64_t id, int attempt, const fs::path& file,
+                                const std::string& known_sha256) {
   if (!IsCurrentAttempt(id, attempt)) {
-    error = "attempt " + std::to_string(attempt) + " of build " + std::to_string(id) +
-            " is not running";
-    return false;
+    return Status::Error("attempt " + std::to_string(attempt) + " of build " + std::to_string(id) +
+                         " is not running");
   }
   std::string name = file.filename().string();
   std::string sha = known_sha256;
   if (sha.empty() && !sys::Sha256File(file, sha)) {
-    error = "cannot read " + file.string();
-    return false;
+    return Status::Error("cannot read " + file.string());
   }
   std::error_code ec;
   fs::create_directories(ArtifactDir(id), ec);
   fs::path target = ArtifactDir(id) / name;
   fs::rename(file, target, ec);
   if (ec) {
-    error = "cannot move " + file.string() + " to " + target.string() + ": " + ec.message();
-    return false;
+    return Status::Error("cannot move " + file.string() + " to " + target.string() + ": " +
+                         ec.message());
   }
   int64_t size = static_cast<int64_t>(fs::file_size(target, ec));
   store_.AddArtifact({id, name, size, sha});
   Bump();
-  return true;
+  return Status::Ok();
 }
 
 bool Coordinator::Finish(int64_t id, int attempt, const std::string& worker,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/status.h"
 #include "store/store.h"
 
 namespace kiln::server {
@@ -58,19 +59,9 @@ class LogFiles {
   std::map<int64_t, Open> open_;
 };
 
-// What a worker gets when it claims a build.
-struct JobTicket {
-  int64_t build_id = 0;
-  int attempt = 0;
-  std::string spec_json;
-  bool dry_run = false;  // the spec's dry_run: plan only
-};
-
-// How an attempt ended, as its worker reports it.
-struct JobResult {
-  BuildState state = BuildState::kFailed;  // succeeded, failed or canceled
-  std::string error_code, error_class, error_message, error_hint;
-};
+// The worker protocol's values (src/protocol/worker_messages.h).
+using JobTicket = protocol::JobTicket;
+using JobResult = protocol::JobResult;
 
 class Coordinator {
  public:
@@ -95,7 +86,7 @@ class Coordinator {
   bool Delete(int64_t id);  // final builds only; removes their files too
 
   // The worker protocol.
-  void RegisterWorker(store::Worker worker);
+  void RegisterWorker(const protocol::WorkerInfo& worker);
   void WorkerAlive(const std::string& worker);  // an idle worker's heartbeat
   std::optional<JobTicket> ClaimNext(const store::WorkerCaps& caps, int64_t lease_ms);
   // Claims one named build (a queue message named it); nullopt if it is not queued — another
@@ -106,10 +97,7 @@ class Coordinator {
                                                   const store::WorkerCaps& caps, int64_t lease_ms);
   store::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
                                int64_t lease_ms);
-  struct Progress {
-    std::string stage;
-    double fraction = 0;  // of the whole build, 0..1
-  };
+  using Progress = protocol::Progress;
   // A batch of events from the running attempt: "log" events (data {"line": ...}) are also
   // appended to the log file; `latest` updates the build's stage and progress. Events of an
   // attempt that is no longer current, or (with `worker`) not that worker's, are dropped
@@ -117,22 +105,17 @@ class Coordinator {
   bool Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
               const std::optional<Progress>& latest, const std::string& worker = "");
   // Moves a finished file of the attempt into the build's artifacts, with its size and
-  // SHA-256. False (and `error`) if the file is unreadable or the attempt is not current.
+  // SHA-256. Fails if the file is unreadable or the attempt is not current.
   // `known_sha256` skips reading the file again when the caller just checked it.
-  bool AddArtifact(int64_t id, int attempt, const std::filesystem::path& file, std::string& error,
-                   const std::string& known_sha256 = "");
+  Status AddArtifact(int64_t id, int attempt, const std::filesystem::path& file,
+                     const std::string& known_sha256 = "");
   // True if the build is running its `attempt` on `worker`.
   bool HoldsAttempt(int64_t id, int attempt, const std::string& worker);
   // The result, after the attempt's `last_events` (a dry run sends its plan with it).
   bool Finish(int64_t id, int attempt, const std::string& worker, const JobResult& result,
               const std::vector<store::Store::NewEvent>& last_events = {});
   // Several attempts' results from one worker in one transaction; each answer as Finish's.
-  struct AttemptResult {
-    int64_t id = 0;
-    int attempt = 0;
-    JobResult result;
-    std::vector<store::Store::NewEvent> last_events;
-  };
+  using AttemptResult = protocol::AttemptResult;
   std::vector<bool> FinishMany(const std::string& worker,
                                const std::vector<AttemptResult>& results);
   // The worker is stopping: the attempt goes back to the queue unfinished.

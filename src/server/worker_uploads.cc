@@ -144,10 +144,11 @@ HttpResponse FinishWorkerUpload(Coordinator& co, const UploadPlan& plan, bool bo
   }
   std::filesystem::path final_path = plan.partial.parent_path() / plan.name;
   std::filesystem::rename(plan.partial, final_path, ec);
-  std::string error;
-  if (ec || !co.AddArtifact(plan.build_id, plan.attempt, final_path, error, sha)) {
+  Status added = ec ? Status::Error(ec.message())
+                    : co.AddArtifact(plan.build_id, plan.attempt, final_path, sha);
+  if (!added.ok()) {
     std::filesystem::remove(final_path, ec);
-    return ErrorReply(409, "attempt-not-current", error.empty() ? ec.message() : error);
+    return ErrorReply(409, "attempt-not-current", added.message());
   }
   return JsonReply(201, {{"name", plan.name}, {"size", have}, {"sha256", sha}});
 }

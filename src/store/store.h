@@ -16,6 +16,7 @@
 
 #include "core/build_state.h"
 #include "core/clock.h"
+#include "protocol/worker_messages.h"
 
 namespace kiln::store {
 
@@ -116,11 +117,8 @@ struct BuildFilter {
   int limit = 50;
 };
 
-// What a worker can build, for claiming.
-struct WorkerCaps {
-  std::string worker;
-  std::string arches, releases, types;  // comma-separated; "" = any
-};
+// What a worker can build, for claiming (the worker protocol's, src/protocol).
+using WorkerCaps = protocol::WorkerCaps;
 
 enum class SubmitOutcome { kCreated, kSameIdempotencyKey, kAttachedToInFlight };
 
@@ -129,11 +127,7 @@ struct SubmitResult {
   SubmitOutcome outcome = SubmitOutcome::kCreated;
 };
 
-enum class LeaseStatus {
-  kHeld,             // keep going
-  kCancelRequested,  // stop the build and report it canceled
-  kLost,             // the attempt is no longer this worker's (requeued or finished)
-};
+using LeaseStatus = protocol::LeaseStatus;
 
 struct QueuePlace {
   int position = 0;  // 1 = next to start
@@ -278,10 +272,7 @@ class Store {
   std::vector<int64_t> RequeueWorkerPrefix(const std::string& prefix, int64_t now_ms);
 
   // Events, numbered per build.
-  struct NewEvent {
-    std::string kind;
-    std::string data;
-  };
+  using NewEvent = protocol::Event;
   // Appends in one transaction; returns the events with their numbers.
   std::vector<Event> AppendEvents(int64_t build_id, const std::vector<NewEvent>& events,
                                   int64_t now_ms);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "protocol/worker_messages.h"
 #include "sys/files.h"
 
 namespace kiln::worker {
@@ -49,47 +50,13 @@ std::string ErrorOf(const HttpLink::Reply& r) {
   return "HTTP " + std::to_string(r.status);
 }
 
-server::JobTicket TicketFrom(const json& j) {
-  if (!j.is_object() || !j.contains("build_id") || !j.contains("spec")) {
-    throw LinkError("claim: the master's answer is not a ticket");
-  }
-  const json& spec = j["spec"];
-  return server::JobTicket{j["build_id"].get<int64_t>(), j["attempt"].get<int>(), spec.dump(),
-                           spec.is_object() && spec.value("dry_run", false)};
-}
-
-std::optional<server::JobTicket> TicketOf(const HttpLink::Reply& r) {
+// The ticket of a claim's answer (nullopt: nothing to claim, or not claimable).
+std::optional<protocol::JobTicket> TicketOf(const HttpLink::Reply& r) {
   if (r.status == 409 || r.status == 204) return std::nullopt;
   if (r.status != 200) throw LinkError("claim: " + ErrorOf(r));
-  return TicketFrom(json::parse(r.body, nullptr, false));
-}
-
-json EventsJson(const std::vector<store::Store::NewEvent>& events) {
-  json list = json::array();
-  for (const store::Store::NewEvent& e : events) {
-    list.push_back({{"kind", e.kind}, {"data", json::parse(e.data, nullptr, false)}});
-  }
-  return list;
-}
-
-json ResultJson(const server::JobResult& result, int attempt,
-                const std::vector<store::Store::NewEvent>& last_events) {
-  json body = {{"attempt", attempt},
-               {"state", ToString(result.state)},
-               {"error_code", result.error_code},
-               {"error_class", result.error_class},
-               {"error_message", result.error_message},
-               {"error_hint", result.error_hint}};
-  if (!last_events.empty()) body["events"] = EventsJson(last_events);
-  return body;
-}
-
-json CapsJson(const store::WorkerCaps& caps, int64_t lease_ms) {
-  return {{"worker", caps.worker},
-          {"arches", caps.arches},
-          {"releases", caps.releases},
-          {"types", caps.types},
-          {"lease_ms", lease_ms}};
+  Result<protocol::JobTicket> ticket = protocol::DecodeTicket(json::parse(r.body, nullptr, false));
+  if (!ticket.ok()) throw LinkError("claim: " + ticket.message());
+  return *std::move(ticket);
 }
 
 }  // namespace
@@ -204,28 +171,23 @@ HttpLink::Reply HttpLink::Put(const std::string& path, const fs::path& file, uin
   return reply;
 }
 
-void HttpLink::Register(const store::Worker& w) {
-  Reply r = Post("/api/v1/worker/register", json({{"worker", w.id},
-                                                  {"arches", w.arches},
-                                                  {"releases", w.releases},
-                                                  {"types", w.types},
-                                                  {"version", w.version},
-                                                  {"capacity", w.capacity}})
-                                                .dump());
+void HttpLink::Register(const protocol::WorkerInfo& w) {
+  Reply r = Post("/api/v1/worker/register", protocol::EncodeRegister(w));
   if (r.status != 200) throw LinkError("register: " + ErrorOf(r));
 }
 
 void HttpLink::Alive(const std::string& worker) {
-  Post("/api/v1/worker/alive", json({{"worker", worker}}).dump());
+  Post("/api/v1/worker/alive", protocol::EncodeAlive(worker));
 }
 
-std::optional<server::JobTicket> HttpLink::ClaimNext(const store::WorkerCaps& caps,
-                                                     int64_t lease_ms) {
-  return TicketOf(Post("/api/v1/worker/claim", CapsJson(caps, lease_ms).dump()));
+std::optional<protocol::JobTicket> HttpLink::ClaimNext(const protocol::WorkerCaps& caps,
+                                                       int64_t lease_ms) {
+  return TicketOf(Post("/api/v1/worker/claim", protocol::EncodeClaim(caps, lease_ms)));
 }
 
-std::optional<server::JobTicket> HttpLink::ClaimBuild(int64_t id, const store::WorkerCaps& caps,
-                                                      int64_t lease_ms) {
+std::optional<protocol::JobTicket> HttpLink::ClaimBuild(int64_t id,
+                                                        const protocol::WorkerCaps& caps,
+                                                        int64_t lease_ms) {
   std::string key = caps.worker + "\n" + caps.arches + "\n" + caps.releases + "\n" + caps.types +
                     "\n" + std::to_string(lease_ms);
   return claims_.Call(
@@ -233,60 +195,43 @@ std::optional<server::JobTicket> HttpLink::ClaimBuild(int64_t id, const store::W
       [this](const std::vector<const ClaimCall*>& calls) { return SendClaims(calls); });
 }
 
-std::vector<std::optional<server::JobTicket>> HttpLink::SendClaims(
+std::vector<std::optional<protocol::JobTicket>> HttpLink::SendClaims(
     const std::vector<const ClaimCall*>& calls) {
   const ClaimCall& first = *calls.front();
   if (calls.size() == 1) {
     return {TicketOf(Post("/api/v1/worker/" + std::to_string(first.id) + "/claim",
-                          CapsJson(first.caps, first.lease_ms).dump()))};
+                          protocol::EncodeClaim(first.caps, first.lease_ms)))};
   }
-  json body = CapsJson(first.caps, first.lease_ms);
-  body["builds"] = json::array();
-  for (const ClaimCall* c : calls) body["builds"].push_back(c->id);
-  Reply r = Post("/api/v1/worker/claims", body.dump());
-  json answer = json::parse(r.body, nullptr, false);
-  if (r.status != 200 || !answer.is_object() || !answer.contains("claimed") ||
-      !answer["claimed"].is_array()) {
-    throw LinkError("claims: " + ErrorOf(r));
-  }
-  std::vector<std::optional<server::JobTicket>> tickets(calls.size());
-  for (const json& t : answer["claimed"]) {
-    server::JobTicket ticket = TicketFrom(t);
-    for (size_t i = 0; i < calls.size(); ++i) {
-      if (calls[i]->id == ticket.build_id) tickets[i] = ticket;
-    }
-  }
-  return tickets;
+  std::vector<int64_t> ids;
+  for (const ClaimCall* c : calls) ids.push_back(c->id);
+  Reply r = Post("/api/v1/worker/claims", protocol::EncodeClaims(first.caps, first.lease_ms, ids));
+  if (r.status != 200) throw LinkError("claims: " + ErrorOf(r));
+  Result<std::vector<std::optional<protocol::JobTicket>>> tickets =
+      protocol::DecodeClaimsAnswer(json::parse(r.body, nullptr, false), ids);
+  if (!tickets.ok()) throw LinkError("claims: " + tickets.message());
+  return *std::move(tickets);
 }
 
-store::LeaseStatus HttpLink::Heartbeat(int64_t id, int attempt, const std::string& worker,
-                                       int64_t lease_ms) {
+protocol::LeaseStatus HttpLink::Heartbeat(int64_t id, int attempt, const std::string& worker,
+                                          int64_t lease_ms) {
   Reply r = Post("/api/v1/worker/" + std::to_string(id) + "/heartbeat",
-                 json({{"worker", worker}, {"attempt", attempt}, {"lease_ms", lease_ms}}).dump());
+                 protocol::EncodeHeartbeat({worker, attempt, lease_ms}));
   if (r.status != 200) throw LinkError("heartbeat: " + ErrorOf(r));
-  std::string lease = json::parse(r.body, nullptr, false).value("lease", "");
-  if (lease == "held") return store::LeaseStatus::kHeld;
-  if (lease == "cancel") return store::LeaseStatus::kCancelRequested;
-  return store::LeaseStatus::kLost;
+  return protocol::DecodeLeaseAnswer(json::parse(r.body, nullptr, false));
 }
 
-bool HttpLink::Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
-                      const std::optional<server::Coordinator::Progress>& latest) {
-  json body = {{"worker", worker_id_}, {"attempt", attempt}, {"events", EventsJson(events)}};
-  if (latest) body["progress"] = {{"stage", latest->stage}, {"fraction", latest->fraction}};
+bool HttpLink::Report(int64_t id, int attempt, const std::vector<protocol::Event>& events,
+                      const std::optional<protocol::Progress>& latest) {
   Reply r = Post("/api/v1/worker/" + std::to_string(id) + "/events",
-                 body.dump(-1, ' ', false, json::error_handler_t::replace));
+                 protocol::EncodeEvents({worker_id_, attempt, 0}, events, latest));
   if (r.status == 409) return false;
   if (r.status != 200) throw LinkError("events: " + ErrorOf(r));
   return true;
 }
 
-bool HttpLink::AddArtifact(int64_t id, int attempt, const fs::path& file, std::string& error) {
+Status HttpLink::AddArtifact(int64_t id, int attempt, const fs::path& file) {
   std::string sha;
-  if (!sys::Sha256File(file, sha)) {
-    error = "cannot read " + file.string();
-    return false;
-  }
+  if (!sys::Sha256File(file, sha)) return Status::Error("cannot read " + file.string());
   std::error_code ec;
   uint64_t size = fs::file_size(file, ec);
   std::string name = file.filename().string();
@@ -294,15 +239,11 @@ bool HttpLink::AddArtifact(int64_t id, int attempt, const fs::path& file, std::s
   for (int mismatches = 0, rounds = 0; rounds < 10; ++rounds) {
     // Resume from what the master already has (a previous try may have broken off).
     Reply status =
-        Post(base + "/upload-status",
-             json({{"worker", worker_id_}, {"attempt", attempt}, {"name", name}}).dump());
-    if (status.status == 409) {
-      error = ErrorOf(status);
-      return false;
-    }
+        Post(base + "/upload-status", protocol::EncodeUploadStatus({worker_id_, attempt, 0}, name));
+    if (status.status == 409) return Status::Error(ErrorOf(status));
     uint64_t offset = 0;
     if (status.status == 200) {
-      offset = json::parse(status.body, nullptr, false).value("received", uint64_t{0});
+      offset = protocol::DecodeUploadStatusAnswer(json::parse(status.body, nullptr, false));
     }
     if (offset >= size) offset = 0;  // the whole file again (or an empty one)
     char* escaped = curl_easy_escape(nullptr, worker_id_.c_str(), 0);
@@ -311,19 +252,17 @@ bool HttpLink::AddArtifact(int64_t id, int attempt, const fs::path& file, std::s
     Reply r = Put(
         base + "/artifacts/" + name + "?worker=" + worker_q + "&attempt=" + std::to_string(attempt),
         file, offset, size, sha);
-    if (r.status == 201) return true;
+    if (r.status == 201) return Status::Ok();
     if (r.status == 202 || r.status == 416) continue;   // ask again where to start
     if (r.status == 422 && ++mismatches < 2) continue;  // damaged on the way: once more
-    error = name + ": " + ErrorOf(r);
-    return false;
+    return Status::Error(name + ": " + ErrorOf(r));
   }
-  error = name + ": the upload did not complete after 10 tries";
-  return false;
+  return Status::Error(name + ": the upload did not complete after 10 tries");
 }
 
 bool HttpLink::Finish(int64_t id, int attempt, const std::string& worker,
-                      const server::JobResult& result,
-                      const std::vector<store::Store::NewEvent>& last_events) {
+                      const protocol::JobResult& result,
+                      const std::vector<protocol::Event>& last_events) {
   return results_.Call(
       ResultCall{id, attempt, worker, &result, &last_events}, worker,
       [this](const std::vector<const ResultCall*>& calls) { return SendResults(calls); });
@@ -332,37 +271,30 @@ bool HttpLink::Finish(int64_t id, int attempt, const std::string& worker,
 std::vector<bool> HttpLink::SendResults(const std::vector<const ResultCall*>& calls) {
   const ResultCall& first = *calls.front();
   if (calls.size() == 1) {
-    json body = ResultJson(*first.result, first.attempt, *first.last_events);
-    body["worker"] = first.worker;
     Reply r = Post("/api/v1/worker/" + std::to_string(first.id) + "/result",
-                   body.dump(-1, ' ', false, json::error_handler_t::replace));
+                   protocol::EncodeResult({first.worker, first.attempt, 0}, *first.result,
+                                          *first.last_events));
     if (r.status == 409) return {false};
     if (r.status != 200) throw LinkError("result: " + ErrorOf(r));
     return {true};
   }
-  json body = {{"worker", first.worker}, {"results", json::array()}};
+  std::vector<protocol::AttemptResult> results;
+  std::vector<int64_t> ids;
   for (const ResultCall* c : calls) {
-    json one = ResultJson(*c->result, c->attempt, *c->last_events);
-    one["build_id"] = c->id;
-    body["results"].push_back(std::move(one));
+    results.push_back({c->id, c->attempt, *c->result, *c->last_events});
+    ids.push_back(c->id);
   }
-  Reply r =
-      Post("/api/v1/worker/results", body.dump(-1, ' ', false, json::error_handler_t::replace));
-  json answer = json::parse(r.body, nullptr, false);
-  if (r.status != 200 || !answer.is_object() || !answer.contains("recorded") ||
-      !answer["recorded"].is_array()) {
-    throw LinkError("results: " + ErrorOf(r));
-  }
-  std::vector<bool> recorded(calls.size(), false);
-  for (const json& id : answer["recorded"]) {
-    for (size_t i = 0; i < calls.size(); ++i) recorded[i] = recorded[i] || calls[i]->id == id;
-  }
-  return recorded;
+  Reply r = Post("/api/v1/worker/results", protocol::EncodeResults(first.worker, results));
+  if (r.status != 200) throw LinkError("results: " + ErrorOf(r));
+  Result<std::vector<bool>> recorded =
+      protocol::DecodeResultsAnswer(json::parse(r.body, nullptr, false), ids);
+  if (!recorded.ok()) throw LinkError("results: " + recorded.message());
+  return *std::move(recorded);
 }
 
 bool HttpLink::HandBack(int64_t id, int attempt, const std::string& worker) {
   Reply r = Post("/api/v1/worker/" + std::to_string(id) + "/handback",
-                 json({{"worker", worker}, {"attempt", attempt}}).dump());
+                 protocol::EncodeHandBack({worker, attempt, 0}));
   if (r.status == 409) return false;
   if (r.status != 200) throw LinkError("handback: " + ErrorOf(r));
   return true;

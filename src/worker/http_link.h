@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "protocol/worker_link.h"
 #include "worker/coalescer.h"
-#include "worker/worker_link.h"
 
 namespace kiln::worker {
 
@@ -24,27 +24,26 @@ class LinkError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class HttpLink : public WorkerLink {
+class HttpLink : public protocol::WorkerLink {
  public:
   // `work_dir`: where attempts write their outputs on this host.
   HttpLink(std::string master_url, std::string token, std::string worker_id,
            std::filesystem::path work_dir);
   ~HttpLink() override;
 
-  void Register(const store::Worker& worker) override;
+  void Register(const protocol::WorkerInfo& worker) override;
   void Alive(const std::string& worker) override;
-  std::optional<server::JobTicket> ClaimNext(const store::WorkerCaps& caps,
-                                             int64_t lease_ms) override;
-  std::optional<server::JobTicket> ClaimBuild(int64_t id, const store::WorkerCaps& caps,
-                                              int64_t lease_ms) override;
-  store::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
-                               int64_t lease_ms) override;
-  bool Report(int64_t id, int attempt, const std::vector<store::Store::NewEvent>& events,
-              const std::optional<server::Coordinator::Progress>& latest) override;
-  bool AddArtifact(int64_t id, int attempt, const std::filesystem::path& file,
-                   std::string& error) override;
-  bool Finish(int64_t id, int attempt, const std::string& worker, const server::JobResult& result,
-              const std::vector<store::Store::NewEvent>& last_events) override;
+  std::optional<protocol::JobTicket> ClaimNext(const protocol::WorkerCaps& caps,
+                                               int64_t lease_ms) override;
+  std::optional<protocol::JobTicket> ClaimBuild(int64_t id, const protocol::WorkerCaps& caps,
+                                                int64_t lease_ms) override;
+  protocol::LeaseStatus Heartbeat(int64_t id, int attempt, const std::string& worker,
+                                  int64_t lease_ms) override;
+  bool Report(int64_t id, int attempt, const std::vector<protocol::Event>& events,
+              const std::optional<protocol::Progress>& latest) override;
+  Status AddArtifact(int64_t id, int attempt, const std::filesystem::path& file) override;
+  bool Finish(int64_t id, int attempt, const std::string& worker, const protocol::JobResult& result,
+              const std::vector<protocol::Event>& last_events) override;
   bool HandBack(int64_t id, int attempt, const std::string& worker) override;
   std::filesystem::path AttemptDir(int64_t id, int attempt) override;
 
@@ -65,22 +64,22 @@ class HttpLink : public WorkerLink {
   static constexpr std::chrono::microseconds kLinger{300};
   struct ClaimCall {
     int64_t id = 0;
-    store::WorkerCaps caps;
+    protocol::WorkerCaps caps;
     int64_t lease_ms = 0;
   };
   struct ResultCall {
     int64_t id = 0;
     int attempt = 0;
     std::string worker;
-    const server::JobResult* result = nullptr;
-    const std::vector<store::Store::NewEvent>* last_events = nullptr;
+    const protocol::JobResult* result = nullptr;
+    const std::vector<protocol::Event>* last_events = nullptr;
   };
-  std::vector<std::optional<server::JobTicket>> SendClaims(
+  std::vector<std::optional<protocol::JobTicket>> SendClaims(
       const std::vector<const ClaimCall*>& calls);
   std::vector<bool> SendResults(const std::vector<const ResultCall*>& calls);
 
   std::string master_url_, token_, worker_id_;
-  Coalescer<ClaimCall, std::optional<server::JobTicket>> claims_{64, kLinger};
+  Coalescer<ClaimCall, std::optional<protocol::JobTicket>> claims_{64, kLinger};
   Coalescer<ResultCall, bool> results_{64, kLinger};
   std::filesystem::path work_dir_;
   std::mutex pool_mu_;

@@ -28,7 +28,7 @@ namespace {
 // result line. Log lines are batched: the coordinator writes a batch in one transaction.
 class JobEventReader {
  public:
-  void Line(std::string_view text, std::vector<store::Store::NewEvent>& out) {
+  void Line(std::string_view text, std::vector<protocol::Event>& out) {
     using Kind = protocol::JobLine::Kind;
     protocol::JobLine line = protocol::DecodeJobLine(text);
     switch (line.kind) {
@@ -68,10 +68,10 @@ class JobEventReader {
         break;
     }
   }
-  std::optional<server::Coordinator::Progress> TakeProgress() {
+  std::optional<protocol::Progress> TakeProgress() {
     if (!progress_changed_) return std::nullopt;
     progress_changed_ = false;
-    return server::Coordinator::Progress{stage_, overall_};
+    return protocol::Progress{stage_, overall_};
   }
   // The result line, if the job wrote one.
   const std::optional<protocol::JobLine>& result() const { return result_; }
@@ -92,7 +92,7 @@ class JobEventReader {
 // A dry run's log lines, collected for one event batch.
 class CollectingReporter : public engine::Reporter {
  public:
-  explicit CollectingReporter(std::vector<store::Store::NewEvent>& out) : out_(out) {}
+  explicit CollectingReporter(std::vector<protocol::Event>& out) : out_(out) {}
   void StageStarted(int, int, std::string_view, std::string_view) override {}
   void StageProgress(std::string_view, double, std::string_view) override {}
   void StageFinished(std::string_view, engine::StageOutcome, std::chrono::milliseconds) override {}
@@ -101,11 +101,12 @@ class CollectingReporter : public engine::Reporter {
   }
 
  private:
-  std::vector<store::Store::NewEvent>& out_;
+  std::vector<protocol::Event>& out_;
 };
 
-server::JobResult Failed(std::string code, std::string cls, std::string message, std::string hint) {
-  server::JobResult r;
+protocol::JobResult Failed(std::string code, std::string cls, std::string message,
+                           std::string hint) {
+  protocol::JobResult r;
   r.state = BuildState::kFailed;
   r.error_code = std::move(code);
   r.error_class = std::move(cls);
@@ -115,8 +116,8 @@ server::JobResult Failed(std::string code, std::string cls, std::string message,
 }
 
 // The plan of a dry run, as events: log lines, one "plan" event, and the outcome.
-server::JobResult PlanJob(const std::string& spec_json, const RunnerOptions& options,
-                          std::vector<store::Store::NewEvent>& events) {
+protocol::JobResult PlanJob(const std::string& spec_json, const RunnerOptions& options,
+                            std::vector<protocol::Event>& events) {
   BuildSpec spec;
   Diagnostics diags;
   json j = json::parse(spec_json, nullptr, false);
@@ -148,7 +149,7 @@ server::JobResult PlanJob(const std::string& spec_json, const RunnerOptions& opt
                                   {"cached", cached},
                                   {"notes", plan.notes}})
                                 .dump()});
-  server::JobResult ok;
+  protocol::JobResult ok;
   ok.state = BuildState::kSucceeded;
   return ok;
 }
@@ -204,8 +205,8 @@ void Heartbeats::Loop() {
   }
 }
 
-AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
-                      const server::JobTicket& ticket, const std::atomic<bool>& stop) {
+AttemptEnd RunAttempt(protocol::WorkerLink& link, const RunnerOptions& options,
+                      const protocol::JobTicket& ticket, const std::atomic<bool>& stop) {
   const int64_t id = ticket.build_id;
   const int attempt = ticket.attempt;
   const std::string& me = options.worker_id;
@@ -214,11 +215,11 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
   std::atomic<bool> lost{false};
   std::atomic<bool> canceled_by_user{false};
   std::mutex batch_mu;
-  std::vector<store::Store::NewEvent> batch;
+  std::vector<protocol::Event> batch;
   JobEventReader reader;
   Clock::time_point last_flush = Clock::now();
   auto flush = [&] {  // batch_mu held
-    std::optional<server::Coordinator::Progress> progress = reader.TakeProgress();
+    std::optional<protocol::Progress> progress = reader.TakeProgress();
     if (batch.empty() && !progress) return;
     try {
       if (!link.Report(id, attempt, batch, progress)) lost = true;
@@ -243,12 +244,12 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
       flush();
     }
     try {
-      store::LeaseStatus s = link.Heartbeat(id, attempt, me, options.lease.count());
+      protocol::LeaseStatus s = link.Heartbeat(id, attempt, me, options.lease.count());
       last_ok = Clock::now();
-      if (s == store::LeaseStatus::kCancelRequested) {
+      if (s == protocol::LeaseStatus::kCancelRequested) {
         canceled_by_user = true;
         cancel = true;
-      } else if (s == store::LeaseStatus::kLost) {
+      } else if (s == protocol::LeaseStatus::kLost) {
         lost = true;
         cancel = true;
       }
@@ -291,16 +292,16 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
     }
     return std::nullopt;
   };
-  auto finish = [&](const server::JobResult& outcome,
-                    const std::vector<store::Store::NewEvent>& last_events = {}) {
+  auto finish = [&](const protocol::JobResult& outcome,
+                    const std::vector<protocol::Event>& last_events = {}) {
     std::optional<bool> recorded =
         deliver([&] { return link.Finish(id, attempt, me, outcome, last_events); });
     return recorded.value_or(false) ? AttemptEnd::kRecorded : AttemptEnd::kLost;
   };
 
   if (ticket.dry_run) {
-    std::vector<store::Store::NewEvent> events;
-    server::JobResult outcome = PlanJob(ticket.spec_json, options, events);
+    std::vector<protocol::Event> events;
+    protocol::JobResult outcome = PlanJob(ticket.spec_json, options, events);
     return finish(outcome, events);  // the plan and the result in one call
   }
 
@@ -352,7 +353,7 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
     return back.value_or(false) ? AttemptEnd::kHandedBack : AttemptEnd::kLost;
   }
   const std::optional<protocol::JobLine>& result = reader.result();
-  server::JobResult outcome;
+  protocol::JobResult outcome;
   if (canceled_by_user) {
     outcome.state = BuildState::kCanceled;
     outcome.error_code = "canceled";
@@ -369,8 +370,11 @@ AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
     for (const fs::path& file : files) {
       std::string error;
       failure.clear();
-      std::optional<bool> stored =
-          deliver([&] { return link.AddArtifact(id, attempt, file, error); });
+      std::optional<bool> stored = deliver([&] {
+        Status added = link.AddArtifact(id, attempt, file);
+        error = added.message();
+        return added.ok();
+      });
       if (!stored) return AttemptEnd::kLost;
       if (!*stored) {
         outcome = Failed(

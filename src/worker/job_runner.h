@@ -18,8 +18,8 @@
 #include <string>
 #include <thread>
 
+#include "protocol/worker_link.h"
 #include "stages/build_limits.h"
-#include "worker/worker_link.h"
 
 namespace kiln::worker {
 
@@ -85,7 +85,7 @@ enum class AttemptEnd {
 };
 
 // `stop` (the worker is shutting down) stops the build and hands the attempt back.
-AttemptEnd RunAttempt(WorkerLink& link, const RunnerOptions& options,
-                      const server::JobTicket& ticket, const std::atomic<bool>& stop);
+AttemptEnd RunAttempt(protocol::WorkerLink& link, const RunnerOptions& options,
+                      const protocol::JobTicket& ticket, const std::atomic<bool>& stop);
 
 }  // namespace kiln::worker

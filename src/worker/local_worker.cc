@@ -7,13 +7,13 @@
 namespace kiln::worker {
 using Clock = std::chrono::steady_clock;
 
-LocalWorker::LocalWorker(WorkerLink& link, LocalWorkerOptions options)
+LocalWorker::LocalWorker(protocol::WorkerLink& link, LocalWorkerOptions options)
     : link_(link), options_(std::move(options)) {}
 
 LocalWorker::~LocalWorker() { Stop(); }
 
 void LocalWorker::Start() {
-  store::Worker w;
+  protocol::WorkerInfo w;
   w.id = options_.id;
   w.arches = options_.arches;
   w.releases = options_.releases;
@@ -37,10 +37,10 @@ void LocalWorker::Wake() {
 }
 
 void LocalWorker::Loop() {
-  store::WorkerCaps caps{options_.id, options_.arches, options_.releases, options_.types};
+  protocol::WorkerCaps caps{options_.id, options_.arches, options_.releases, options_.types};
   Clock::time_point next_alive = Clock::now();
   while (!stop_) {
-    std::optional<server::JobTicket> ticket;
+    std::optional<protocol::JobTicket> ticket;
     try {
       if (Clock::now() >= next_alive) {
         link_.Alive(options_.id);
@@ -60,7 +60,7 @@ void LocalWorker::Loop() {
   }
 }
 
-void LocalWorker::RunJob(const server::JobTicket& ticket) {
+void LocalWorker::RunJob(const protocol::JobTicket& ticket) {
   RunnerOptions ro;
   ro.worker_id = options_.id;
   ro.kiln_binary = options_.kiln_binary;

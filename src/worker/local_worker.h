@@ -11,8 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "protocol/worker_link.h"
 #include "stages/build_limits.h"
-#include "worker/worker_link.h"
 
 namespace kiln::worker {
 
@@ -31,7 +31,7 @@ struct LocalWorkerOptions {
 
 class LocalWorker {
  public:
-  LocalWorker(WorkerLink& link, LocalWorkerOptions options);
+  LocalWorker(protocol::WorkerLink& link, LocalWorkerOptions options);
   ~LocalWorker();  // stops and joins
   void Start();
   // Stops taking work. A running build is stopped and handed back to the queue (not failed),
@@ -42,9 +42,9 @@ class LocalWorker {
 
  private:
   void Loop();
-  void RunJob(const server::JobTicket& ticket);
+  void RunJob(const protocol::JobTicket& ticket);
 
-  WorkerLink& link_;
+  protocol::WorkerLink& link_;
   LocalWorkerOptions options_;
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -56,7 +56,7 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
   HttpLink link(o.master_url, o.token, o.id, work_dir);
 
   std::string releases = Join(o.releases, ",");
-  store::Worker me;
+  protocol::WorkerInfo me;
   me.id = o.id;
   me.arches = o.arch;
   me.releases = releases;
@@ -84,7 +84,7 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
   ro.heartbeat = o.heartbeat;
   ro.kill_grace = o.kill_grace;
   ro.log = Log;
-  store::WorkerCaps caps{o.id, o.arch, releases, ""};
+  protocol::WorkerCaps caps{o.id, o.arch, releases, ""};
 
   std::atomic<bool> hand_back{false};  // the stop grace ran out
   std::atomic<bool> done_serving{false};
@@ -130,7 +130,7 @@ int RemoteWorker::Run(const std::atomic<bool>& stop) {
 
   auto run_job = [&](const Delivery& job) {
     const int64_t build_id = job.build_id;
-    std::optional<server::JobTicket> ticket;
+    std::optional<protocol::JobTicket> ticket;
     bool answered = false;
     Clock::time_point give_up = Clock::now() + 2 * o.lease;
     for (milliseconds backoff(250); !stop && Clock::now() < give_up;
