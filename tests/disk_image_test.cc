@@ -15,6 +15,7 @@
 #include "stages/grub.h"
 #include "sys/files.h"
 #include "sys/process.h"
+#include "testing/recording_reporter.h"
 #include "tool_output.h"
 
 namespace kiln::stages {
@@ -136,15 +137,6 @@ TEST(DiskLayoutTest, UnusedDetailsAreWarnings) {
   EXPECT_NE(warnings[1].find("GPT"), std::string::npos);
 }
 
-// Records log lines; the stage's progress is not checked here.
-struct LogRecorder : engine::Reporter {
-  void StageStarted(int, int, std::string_view, std::string_view) override {}
-  void StageProgress(std::string_view, double, std::string_view) override {}
-  void StageFinished(std::string_view, engine::StageOutcome, std::chrono::milliseconds) override {}
-  void Log(std::string_view line) override { lines.emplace_back(line); }
-  std::vector<std::string> lines;
-};
-
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -199,7 +191,7 @@ class DiskImageStageTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  LogRecorder log_;
+  testing::RecordingReporter log_;
 };
 
 TEST_F(DiskImageStageTest, WritesABootableGptDiskThatReadsBack) {

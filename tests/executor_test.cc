@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "testing/recording_reporter.h"
+
 namespace kiln::engine {
 namespace {
 
@@ -46,19 +48,7 @@ class AppendStage : public Stage {
   int* runs_;
 };
 
-struct Recorder : Reporter {
-  std::vector<std::string> events;
-  void StageStarted(int index, int count, std::string_view stage, std::string_view why) override {
-    events.push_back("start " + std::to_string(index + 1) + "/" + std::to_string(count) + " " +
-                     std::string(stage) + ": " + std::string(why));
-  }
-  void StageProgress(std::string_view, double, std::string_view) override {}
-  void StageFinished(std::string_view stage, StageOutcome outcome,
-                     std::chrono::milliseconds) override {
-    events.push_back("end " + std::string(stage) + ": " + std::string(ToString(outcome)));
-  }
-  void Log(std::string_view) override {}
-};
+using Recorder = testing::RecordingReporter;
 
 class ExecutorTest : public ::testing::Test {
  protected:
@@ -89,14 +79,14 @@ TEST_F(ExecutorTest, BuildsThenServesFromCache) {
   PlanResult r = RunPlan(Plan("a", "b", "c"), cache, first);
   ASSERT_TRUE(r.ok) << r.failure.message;
   EXPECT_EQ(ReadAll(r.output / "chain"), "a;b;c;");
-  EXPECT_EQ(first.events.front(), "start 1/3 bootstrap: miss because first build of this stage");
-  EXPECT_EQ(first.events.back(), "end scripts: built");
+  EXPECT_EQ(first.timeline.front(), "start 1/3 bootstrap: miss because first build of this stage");
+  EXPECT_EQ(first.timeline.back(), "end scripts: built");
 
   Recorder second;
   PlanResult again = RunPlan(Plan("a", "b", "c"), cache, second);
   ASSERT_TRUE(again.ok);
   EXPECT_EQ(again.output, r.output);
-  EXPECT_EQ(second.events,
+  EXPECT_EQ(second.timeline,
             (std::vector<std::string>{"start 1/3 bootstrap: cache hit", "end bootstrap: cache hit",
                                       "start 2/3 configure: cache hit", "end configure: cache hit",
                                       "start 3/3 scripts: cache hit", "end scripts: cache hit"}));
@@ -111,9 +101,9 @@ TEST_F(ExecutorTest, AChangeRerunsFromThatStageOn) {
   PlanResult r = RunPlan(Plan("a", "B", "c"), cache, second);
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(ReadAll(r.output / "chain"), "a;B;c;");
-  EXPECT_EQ(second.events[0], "start 1/3 bootstrap: cache hit");
-  EXPECT_EQ(second.events[2], "start 2/3 configure: miss because value changed");
-  EXPECT_EQ(second.events[4], "start 3/3 scripts: miss because the stage before it changed");
+  EXPECT_EQ(second.timeline[0], "start 1/3 bootstrap: cache hit");
+  EXPECT_EQ(second.timeline[2], "start 2/3 configure: miss because value changed");
+  EXPECT_EQ(second.timeline[4], "start 3/3 scripts: miss because the stage before it changed");
   EXPECT_EQ(runs_[0], 1);
   EXPECT_EQ(runs_[1], 2);
   EXPECT_EQ(runs_[2], 2);
@@ -126,7 +116,7 @@ TEST_F(ExecutorTest, FailureStopsAndLeavesNoEntry) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.failed_stage, "configure");
   EXPECT_EQ(r.failure.code, "test-failure");
-  EXPECT_EQ(rec.events.back(), "end configure: failed");
+  EXPECT_EQ(rec.timeline.back(), "end configure: failed");
   EXPECT_EQ(runs_[2], 0) << "later stages do not run";
   EXPECT_TRUE(fs::is_empty(dir_ / "work")) << "the half-built output is gone";
   EXPECT_EQ(cache.Entries().size(), 1u) << "only bootstrap was committed";

@@ -14,6 +14,7 @@
 #include "stages/side_repo.h"
 #include "sys/files.h"
 #include "sys/process.h"
+#include "testing/recording_reporter.h"
 #include "tool_output.h"
 
 namespace kiln::stages {
@@ -38,18 +39,7 @@ fs::path MakeDeb(const fs::path& dir, const std::string& name, const std::string
   return deb;
 }
 
-struct Events : engine::Reporter {
-  void StageStarted(int, int, std::string_view stage, std::string_view why) override {
-    started.push_back(std::string(stage) + ": " + std::string(why));
-  }
-  void StageProgress(std::string_view, double, std::string_view) override {}
-  void StageFinished(std::string_view stage, engine::StageOutcome outcome,
-                     std::chrono::milliseconds) override {
-    finished.push_back(std::string(stage) + " " + std::string(engine::ToString(outcome)));
-  }
-  void Log(std::string_view line) override { log.emplace_back(line); }
-  std::vector<std::string> started, finished, log;
-};
+using Events = testing::RecordingReporter;
 
 class LocalRepoTest : public ::testing::Test {
  protected:

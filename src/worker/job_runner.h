@@ -20,6 +20,7 @@
 
 #include "protocol/worker_link.h"
 #include "stages/build_limits.h"
+#include "sys/process_runner.h"
 
 namespace kiln::worker {
 
@@ -76,6 +77,8 @@ struct RunnerOptions {
   std::function<void(const std::string&)> log;
   // The worker's shared heartbeat thread; unset: the attempt starts its own.
   Heartbeats* heartbeats = nullptr;
+  // Where `kiln job` processes are started; unset: real ones (a test plays a job with a fake).
+  sys::ProcessRunner* processes = nullptr;
 };
 
 enum class AttemptEnd {
