@@ -205,7 +205,15 @@ struct HttpServer::Impl {
   asio::thread_pool slow;  // handlers that may take long (password hashing, URL fetches)
 
   awaitable<void> Accept();
+  // A connection: admitted within the connection limits, then its requests one by one.
   awaitable<void> Session(tcp::socket socket);
+  // One request read, handled and answered; false when the connection must close.
+  awaitable<bool> ServeRequest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                               const std::string& remote, bool first);
+  // The answer to a request that could not be read (none to a client that went away).
+  awaitable<void> RejectReadError(beast::tcp_stream& stream, beast::error_code ec);
+  // The API's answer, on this I/O thread or, for handlers that may block, on the slow pool.
+  awaitable<HttpResponse> Handle(HttpRequest& req);
   awaitable<bool> WriteSimple(beast::tcp_stream& stream, unsigned version, bool keep_alive,
                               HttpResponse& res);
   awaitable<bool> WriteFile(beast::tcp_stream& stream, unsigned version, bool keep_alive,
@@ -498,107 +506,115 @@ awaitable<void> HttpServer::Impl::Session(tcp::socket socket) {
   } opened{limits, remote};
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  bool first = true;
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-    parser.body_limit(options.body_limit);
-    // Slow clients (slow-loris) get a deadline for the whole request, not per byte; an idle
-    // keep-alive connection gets the idle timeout for its next request.
-    stream.expires_after(first ? options.request_deadline : options.idle_timeout);
-    first = false;
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
-    if (!ec && !limits.TakeRequest(remote)) {
-      co_await Reject(stream, http::status::too_many_requests, "too-many-requests",
-                      "too many requests from your address; slow down", "1");
-      break;
-    }
-    if (!ec && !parser.is_done()) {
-      // Strangers' bodies cost nothing: past a few KiB, the credentials come first.
-      auto length = parser.content_length();  // boost::optional
-      if (!length || *length > options.unauthenticated_body_limit) {
-        std::optional<HttpResponse> refused =
-            api.RefuseUnauthenticated(HeadOf(parser.get(), &remote));
-        if (refused) {
-          api.CountRequest(Api::RouteLabel(HeadOf(parser.get())), refused->status);
-          co_await WriteSimple(stream, parser.get().version(), false, *refused);
-          co_await Linger(stream);
-          break;
-        }
-      }
-    }
-    if (!ec && Api::IsUpload(HeadOf(parser.get()))) {
-      // A worker's artifact: streamed to a file, never held in memory or held to the
-      // request deadline.
-      if (!co_await ReceiveUpload(stream, buffer, parser, remote)) break;
-      continue;
-    }
-    if (!ec && !parser.is_done()) {
-      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kNoThrow);
-    }
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::connection_reset || ec == asio::error::eof) {
-      break;
-    }
-    if (ec == http::error::body_limit) {
-      co_await Reject(
-          stream, http::status::payload_too_large, "body-too-large",
-          "the body is larger than the limit of " + std::to_string(options.body_limit) + " bytes");
-      break;
-    }
-    if (ec == http::error::header_limit) {
-      co_await Reject(stream, http::status::request_header_fields_too_large, "headers-too-large",
-                      "the request headers are too large");
-      break;
-    }
-    if (ec) {
-      co_await Reject(stream, http::status::bad_request, "bad-request",
-                      "malformed HTTP request: " + ec.message());
-      break;
-    }
-    http::request<http::string_body> breq = parser.release();
-    bool keep_alive = breq.keep_alive();
-    unsigned version = breq.version();
-    HttpRequest req;
-    if (!ToApiRequest(breq, remote, req)) {
-      co_await Reject(stream, http::status::bad_request, "bad-target",
-                      "the request target must be an absolute path with valid % escapes");
-      break;
-    }
-
-    // Quick handlers (store reads, the worker protocol, JSON submits) run here; others (password
-    // hashing, kickstart URL fetches) run on the slow pool so that they never hold up an I/O
-    // thread.
-    HttpResponse res;
-    size_t body_bytes = req.body.size();  // a handler may take the body
-    bool quick = Api::IsQuick(req);
-    if (quick) {
-      req.may_block = false;
-      res = api.Handle(req);
-      quick = res.status != kOnSlowPool;  // it needs the network after all
-      req.may_block = true;
-    }
-    if (!quick) {
-      // co_spawn runs the handler on the pool; this coroutine resumes on its own strand.
-      res = co_await asio::co_spawn(
-          slow, [this, &req]() -> awaitable<HttpResponse> { co_return api.Handle(req); },
-          use_awaitable);
-    }
-    api.CountRequest(Api::RouteLabel(req), res.status);
-    // A large body's request leaves its small blocks (a parsed kickstart's lines and
-    // commands) free in the arenas of the threads that handled it: given back to the system,
-    // so that the next large request does not stack on top of them.
-    if (body_bytes > kLargeBody) malloc_trim(0);
-    if (res.events) {
-      co_await StreamEvents(stream, *res.events);
-      break;
-    }
-    bool ok = res.file ? co_await WriteFile(stream, version, keep_alive, res)
-                       : co_await WriteSimple(stream, version, keep_alive, res);
-    if (!ok || !keep_alive) break;
+  for (bool first = true; co_await ServeRequest(stream, buffer, remote, first); first = false) {
   }
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+awaitable<bool> HttpServer::Impl::ServeRequest(beast::tcp_stream& stream,
+                                               beast::flat_buffer& buffer,
+                                               const std::string& remote, bool first) {
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+  parser.body_limit(options.body_limit);
+  // Slow clients (slow-loris) get a deadline for the whole request, not per byte; an idle
+  // keep-alive connection gets the idle timeout for its next request.
+  stream.expires_after(first ? options.request_deadline : options.idle_timeout);
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+  if (!ec && !limits.TakeRequest(remote)) {
+    co_await Reject(stream, http::status::too_many_requests, "too-many-requests",
+                    "too many requests from your address; slow down", "1");
+    co_return false;
+  }
+  if (!ec && !parser.is_done()) {
+    // Strangers' bodies cost nothing: past a few KiB, the credentials come first.
+    auto length = parser.content_length();  // boost::optional
+    if (!length || *length > options.unauthenticated_body_limit) {
+      std::optional<HttpResponse> refused =
+          api.RefuseUnauthenticated(HeadOf(parser.get(), &remote));
+      if (refused) {
+        api.CountRequest(Api::RouteLabel(HeadOf(parser.get())), refused->status);
+        co_await WriteSimple(stream, parser.get().version(), false, *refused);
+        co_await Linger(stream);
+        co_return false;
+      }
+    }
+  }
+  if (!ec && Api::IsUpload(HeadOf(parser.get()))) {
+    // A worker's artifact: streamed to a file, never held in memory or held to the
+    // request deadline.
+    co_return co_await ReceiveUpload(stream, buffer, parser, remote);
+  }
+  if (!ec && !parser.is_done()) {
+    std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kNoThrow);
+  }
+  if (ec) {
+    co_await RejectReadError(stream, ec);
+    co_return false;
+  }
+  http::request<http::string_body> breq = parser.release();
+  bool keep_alive = breq.keep_alive();
+  unsigned version = breq.version();
+  HttpRequest req;
+  if (!ToApiRequest(breq, remote, req)) {
+    co_await Reject(stream, http::status::bad_request, "bad-target",
+                    "the request target must be an absolute path with valid % escapes");
+    co_return false;
+  }
+  HttpResponse res = co_await Handle(req);
+  if (res.events) {
+    co_await StreamEvents(stream, *res.events);
+    co_return false;
+  }
+  bool ok = res.file ? co_await WriteFile(stream, version, keep_alive, res)
+                     : co_await WriteSimple(stream, version, keep_alive, res);
+  co_return ok&& keep_alive;
+}
+
+awaitable<void> HttpServer::Impl::RejectReadError(beast::tcp_stream& stream, beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == asio::error::connection_reset || ec == asio::error::eof) {
+    co_return;  // the client went away or went quiet: nobody to answer
+  }
+  if (ec == http::error::body_limit) {
+    co_await Reject(
+        stream, http::status::payload_too_large, "body-too-large",
+        "the body is larger than the limit of " + std::to_string(options.body_limit) + " bytes");
+  } else if (ec == http::error::header_limit) {
+    co_await Reject(stream, http::status::request_header_fields_too_large, "headers-too-large",
+                    "the request headers are too large");
+  } else {
+    co_await Reject(stream, http::status::bad_request, "bad-request",
+                    "malformed HTTP request: " + ec.message());
+  }
+}
+
+awaitable<HttpResponse> HttpServer::Impl::Handle(HttpRequest& req) {
+  // Quick handlers (store reads, the worker protocol, JSON submits) run here; others (password
+  // hashing, kickstart URL fetches) run on the slow pool so that they never hold up an I/O
+  // thread.
+  HttpResponse res;
+  size_t body_bytes = req.body.size();  // a handler may take the body
+  bool quick = Api::IsQuick(req);
+  if (quick) {
+    req.may_block = false;
+    res = api.Handle(req);
+    quick = res.status != kOnSlowPool;  // it needs the network after all
+    req.may_block = true;
+  }
+  if (!quick) {
+    // co_spawn runs the handler on the pool; this coroutine resumes on its own strand.
+    res = co_await asio::co_spawn(
+        slow, [this, &req]() -> awaitable<HttpResponse> { co_return api.Handle(req); },
+        use_awaitable);
+  }
+  api.CountRequest(Api::RouteLabel(req), res.status);
+  // A large body's request leaves its small blocks (a parsed kickstart's lines and
+  // commands) free in the arenas of the threads that handled it: given back to the system,
+  // so that the next large request does not stack on top of them.
+  if (body_bytes > kLargeBody) malloc_trim(0);
+  co_return res;
 }
 
 HttpServer::HttpServer(Api& api, HttpServerOptions options)
