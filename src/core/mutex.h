@@ -58,6 +58,7 @@ class KILN_SCOPED_CAPABILITY MutexLock {
 // analysis checks); the predicate runs with it held too.
 class CondVar {
  public:
+  void Wait(Mutex& mu) KILN_REQUIRES(mu) { cv_.wait(mu); }
   template <typename Predicate>
   void Wait(Mutex& mu, Predicate ready) KILN_REQUIRES(mu) {
     cv_.wait(mu, ready);

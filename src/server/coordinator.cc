@@ -13,14 +13,14 @@ namespace kiln::server {
 namespace fs = std::filesystem;
 
 uint64_t EventHub::Subscribe(int64_t build_id, Listener listener) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint64_t handle = next_++;
   listeners_[build_id][handle] = std::move(listener);
   return handle;
 }
 
 void EventHub::Unsubscribe(int64_t build_id, uint64_t handle) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = listeners_.find(build_id);
   if (it == listeners_.end()) return;
   it->second.erase(handle);
@@ -28,14 +28,14 @@ void EventHub::Unsubscribe(int64_t build_id, uint64_t handle) {
 }
 
 void EventHub::Notify(int64_t build_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = listeners_.find(build_id);
   if (it == listeners_.end()) return;
   for (auto& [handle, listener] : it->second) listener();
 }
 
 size_t EventHub::Watchers() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   size_t n = 0;
   for (const auto& [id, m] : listeners_) n += m.size();
   return n;
@@ -46,7 +46,7 @@ LogFiles::~LogFiles() {
 }
 
 bool LogFiles::Append(int64_t build_id, const fs::path& file, std::string_view text) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = open_.find(build_id);
   if (it == open_.end()) {
     if (open_.size() >= max_open_) {
@@ -73,7 +73,7 @@ bool LogFiles::Append(int64_t build_id, const fs::path& file, std::string_view t
 }
 
 void LogFiles::Close(int64_t build_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = open_.find(build_id);
   if (it == open_.end()) return;
   close(it->second.fd);

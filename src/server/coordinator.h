@@ -9,13 +9,13 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "store/store.h"
 
@@ -32,9 +32,9 @@ class EventHub {
   size_t Watchers() const;
 
  private:
-  mutable std::mutex mu_;
-  uint64_t next_ = 1;
-  std::map<int64_t, std::map<uint64_t, Listener>> listeners_;
+  mutable Mutex mu_;
+  uint64_t next_ KILN_GUARDED_BY(mu_) = 1;
+  std::map<int64_t, std::map<uint64_t, Listener>> listeners_ KILN_GUARDED_BY(mu_);
 };
 
 // The builds' log files, kept open while their builds run: a batch of log lines is one
@@ -53,10 +53,10 @@ class LogFiles {
     int fd = -1;
     uint64_t last_use = 0;
   };
-  std::mutex mu_;
-  size_t max_open_;
-  uint64_t uses_ = 0;
-  std::map<int64_t, Open> open_;
+  Mutex mu_;
+  const size_t max_open_;
+  uint64_t uses_ KILN_GUARDED_BY(mu_) = 0;
+  std::map<int64_t, Open> open_ KILN_GUARDED_BY(mu_);
 };
 
 // The worker protocol's values (src/protocol/worker_messages.h).

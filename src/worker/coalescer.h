@@ -6,16 +6,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <exception>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/check.h"
+#include "core/mutex.h"
 
 namespace kiln::worker {
 
@@ -32,29 +31,30 @@ class Coalescer {
   // through `send`: items in, outcomes in the same order out. An exception `send` throws
   // reaches every caller of that batch.
   template <typename Send>
-  Outcome Call(Item item, std::string key, Send&& send) {
+  Outcome Call(Item item, std::string key, Send&& send) KILN_EXCLUDES(mu_) {
     Slot slot;
     slot.item = std::move(item);
     slot.key = std::move(key);
-    std::unique_lock<std::mutex> lock(mu_);
+    mu_.Lock();
     queue_.push_back(&slot);
-    if (sending_) arrived_.notify_one();  // a lingering sender may take this one too
+    if (sending_) arrived_.NotifyOne();  // a lingering sender may take this one too
     while (!slot.done) {
       if (sending_) {
         // Woken when this call is answered, or when it is first in line to send next: one
         // thread at a time, not every waiter on every answer.
-        slot.wake.wait(lock);
+        slot.wake.Wait(mu_);
         continue;
       }
       sending_ = true;
       if (linger_.count() > 0 && queue_.size() < last_batch_) {
         // Calls come in waves under load (one broker read brings several deliveries): wait
         // a moment for the rest of this one rather than send them one by one.
-        arrived_.wait_for(lock, linger_, [&] { return queue_.size() >= last_batch_; });
+        arrived_.WaitFor(mu_, linger_,
+                         [this]() KILN_REQUIRES(mu_) { return queue_.size() >= last_batch_; });
       }
       std::vector<Slot*> batch = TakeBatch();
       last_batch_ = batch.size();
-      lock.unlock();
+      mu_.Unlock();  // the request goes out without the lock: others queue meanwhile
       std::vector<const Item*> items;
       for (Slot* s : batch) items.push_back(&s->item);
       std::vector<Outcome> outcomes;
@@ -65,7 +65,7 @@ class Coalescer {
         error = std::current_exception();  // the network's or the master's: each caller's
       }
       KILN_CHECK(error || outcomes.size() == items.size(), "a batch's send answers each call");
-      lock.lock();
+      mu_.Lock();
       for (size_t i = 0; i < batch.size(); ++i) {
         if (error) {
           batch[i]->error = error;
@@ -73,27 +73,29 @@ class Coalescer {
           batch[i]->outcome = std::move(outcomes[i]);
         }
         batch[i]->done = true;
-        if (batch[i] != &slot) batch[i]->wake.notify_one();
+        if (batch[i] != &slot) batch[i]->wake.NotifyOne();
       }
       sending_ = false;
-      if (!queue_.empty()) queue_.front()->wake.notify_one();  // the next sender
+      if (!queue_.empty()) queue_.front()->wake.NotifyOne();  // the next sender
     }
+    mu_.Unlock();
     if (slot.error) std::rethrow_exception(slot.error);
     return std::move(*slot.outcome);
   }
 
  private:
+  // One call. Its outcome, error and done are written and read under mu_.
   struct Slot {
     Item item{};
     std::string key;
     std::optional<Outcome> outcome;
     std::exception_ptr error;
     bool done = false;
-    std::condition_variable wake;
+    CondVar wake;
   };
 
   // The oldest queued item and up to max_batch_ - 1 more of its key, in order.
-  std::vector<Slot*> TakeBatch() {
+  std::vector<Slot*> TakeBatch() KILN_REQUIRES(mu_) {
     std::vector<Slot*> batch, rest;
     for (Slot* s : queue_) {
       if (batch.size() < max_batch_ && (batch.empty() || s->key == batch.front()->key)) {
@@ -108,11 +110,11 @@ class Coalescer {
 
   const size_t max_batch_;
   const std::chrono::microseconds linger_;
-  std::mutex mu_;
-  std::condition_variable arrived_;  // a call was queued (for a lingering sender)
-  size_t last_batch_ = 1;
-  std::vector<Slot*> queue_;
-  bool sending_ = false;
+  Mutex mu_;
+  CondVar arrived_;  // a call was queued (for a lingering sender)
+  size_t last_batch_ KILN_GUARDED_BY(mu_) = 1;
+  std::vector<Slot*> queue_ KILN_GUARDED_BY(mu_);
+  bool sending_ KILN_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace kiln::worker

@@ -74,7 +74,7 @@ HttpLink::HttpLink(std::string master_url, std::string token, std::string worker
 HttpLink::~HttpLink() = default;
 
 std::unique_ptr<HttpLink::Handle> HttpLink::Take() {
-  std::lock_guard<std::mutex> lock(pool_mu_);
+  MutexLock lock(pool_mu_);
   if (pool_.empty()) return std::make_unique<Handle>();
   std::unique_ptr<Handle> h = std::move(pool_.back());
   pool_.pop_back();
@@ -82,7 +82,7 @@ std::unique_ptr<HttpLink::Handle> HttpLink::Take() {
 }
 
 void HttpLink::Give(std::unique_ptr<Handle> handle) {
-  std::lock_guard<std::mutex> lock(pool_mu_);
+  MutexLock lock(pool_mu_);
   pool_.push_back(std::move(handle));
 }
 

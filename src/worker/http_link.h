@@ -8,11 +8,11 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
 #include "protocol/worker_link.h"
 #include "worker/coalescer.h"
 
@@ -82,8 +82,8 @@ class HttpLink : public protocol::WorkerLink {
   Coalescer<ClaimCall, std::optional<protocol::JobTicket>> claims_{64, kLinger};
   Coalescer<ResultCall, bool> results_{64, kLinger};
   std::filesystem::path work_dir_;
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<Handle>> pool_;
+  Mutex pool_mu_;
+  std::vector<std::unique_ptr<Handle>> pool_ KILN_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace kiln::worker

@@ -3,8 +3,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -162,28 +160,28 @@ Heartbeats::Heartbeats() : thread_([this] { Loop(); }) {}
 
 Heartbeats::~Heartbeats() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
 std::unique_ptr<Heartbeats::Beat> Heartbeats::Add(std::function<void()> beat) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint64_t id = next_id_++;
   beats_.emplace(id, std::move(beat));
   return std::make_unique<Beat>(*this, id);
 }
 
 void Heartbeats::Remove(uint64_t id) {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return running_ != id; });
+  MutexLock lock(mu_);
+  cv_.Wait(mu_, [&]() KILN_REQUIRES(mu_) { return running_ != id; });
   beats_.erase(id);
 }
 
 void Heartbeats::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  mu_.Lock();
   while (!stop_) {
     // Each beat in turn, without the lock held while it runs (it may wait for the master).
     for (uint64_t after = 0;;) {
@@ -192,19 +190,20 @@ void Heartbeats::Loop() {
       after = it->first;
       running_ = it->first;
       std::function<void()>& beat = it->second;  // stays: Remove waits for running_
-      lock.unlock();
+      mu_.Unlock();
       try {
         beat();
       } catch (const std::exception&) {
         // The beat's attempt sees a silent master through its own lease check; the other
         // attempts' beats must go on.
       }
-      lock.lock();
+      mu_.Lock();
       running_ = 0;
-      cv_.notify_all();
+      cv_.NotifyAll();
     }
-    cv_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stop_; });
+    cv_.WaitFor(mu_, std::chrono::milliseconds(50), [this]() KILN_REQUIRES(mu_) { return stop_; });
   }
+  mu_.Unlock();
 }
 
 namespace {

@@ -8,16 +8,15 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "core/mutex.h"
 #include "protocol/worker_link.h"
 #include "stages/build_limits.h"
 #include "sys/process_runner.h"
@@ -45,18 +44,18 @@ class Heartbeats {
     Heartbeats& owner_;
     uint64_t id_;
   };
-  std::unique_ptr<Beat> Add(std::function<void()> beat);
+  std::unique_ptr<Beat> Add(std::function<void()> beat) KILN_EXCLUDES(mu_);
 
  private:
-  void Loop();
-  void Remove(uint64_t id);
+  void Loop() KILN_EXCLUDES(mu_);
+  void Remove(uint64_t id) KILN_EXCLUDES(mu_);
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<uint64_t, std::function<void()>> beats_;
-  uint64_t next_id_ = 1;
-  uint64_t running_ = 0;  // the beat being called (0: none)
-  bool stop_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  std::map<uint64_t, std::function<void()>> beats_ KILN_GUARDED_BY(mu_);
+  uint64_t next_id_ KILN_GUARDED_BY(mu_) = 1;
+  uint64_t running_ KILN_GUARDED_BY(mu_) = 0;  // the beat being called (0: none)
+  bool stop_ KILN_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

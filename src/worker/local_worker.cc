@@ -31,9 +31,9 @@ void LocalWorker::Stop() {
 }
 
 void LocalWorker::Wake() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   woken_ = true;
-  wake_.notify_all();
+  wake_.NotifyAll();
 }
 
 void LocalWorker::Loop() {
@@ -54,8 +54,9 @@ void LocalWorker::Loop() {
       RunJob(*ticket);
       continue;
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    wake_.wait_for(lock, options_.idle_poll, [this] { return woken_ || stop_.load(); });
+    MutexLock lock(mu_);
+    wake_.WaitFor(mu_, options_.idle_poll,
+                  [this]() KILN_REQUIRES(mu_) { return woken_ || stop_.load(); });
     woken_ = false;
   }
 }

@@ -5,12 +5,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "core/mutex.h"
 #include "protocol/worker_link.h"
 #include "stages/build_limits.h"
 
@@ -48,9 +47,9 @@ class LocalWorker {
   LocalWorkerOptions options_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool woken_ = false;
+  Mutex mu_;
+  CondVar wake_;
+  bool woken_ KILN_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace kiln::worker
