@@ -79,10 +79,10 @@ struct Table {
     }
     return false;
   }
-  bool Save(const sys::RootDir& root, mode_t mode, std::string& error) const {
+  Status Save(const sys::RootDir& root, mode_t mode) const {
     std::vector<std::string> lines;
     for (const auto& r : rows) lines.push_back(JoinFields(r));
-    return root.WriteFile(path, JoinLines(lines), mode, &error);
+    return root.WriteFile(path, JoinLines(lines), mode);
   }
 };
 
@@ -200,31 +200,32 @@ bool ApplyHostAndLocale(const fs::path& root_path, const SystemConfig& c,
                         std::vector<std::string>& log) {
   sys::RootDir root(root_path);
   // mmdebstrap copies some of the build host's files: replace them, so the image does not
-  // depend on where it was built.
-  root.WriteFile("/etc/hostname", c.hostname + "\n");
-  root.WriteFile("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t" + c.hostname +
-                                   "\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                   "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-  root.WriteFile("/etc/resolv.conf", "");
+  // depend on where it was built. Best effort, as ever: these edits do not fail the build.
+  (void)root.WriteFile("/etc/hostname", c.hostname + "\n");
+  (void)root.WriteFile("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t" + c.hostname +
+                                         "\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                         "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+  (void)root.WriteFile("/etc/resolv.conf", "");
   if (!c.timezone.empty()) {
     // The name passed IsTimeZoneName (spec/build_values.h): no "..", no leading '/'.
     std::string zone = "/usr/share/zoneinfo/" + c.timezone;
     if (root.Exists(zone)) {
-      root.Symlink(zone, "/etc/localtime");
-      root.WriteFile("/etc/timezone", c.timezone + "\n");
+      (void)root.Symlink(zone, "/etc/localtime");
+      (void)root.WriteFile("/etc/timezone", c.timezone + "\n");
     } else {
       log.push_back("warning: timezone " + c.timezone +
                     " is not in the image (is tzdata in %packages?); left as UTC");
     }
   }
-  if (!c.lang.empty() || !c.keyboard.empty()) root.MakeDirs("/etc/default");
-  if (!c.lang.empty()) root.WriteFile("/etc/default/locale", "LANG=" + c.lang + "\n");
+  if (!c.lang.empty() || !c.keyboard.empty()) (void)root.MakeDirs("/etc/default");
+  if (!c.lang.empty()) (void)root.WriteFile("/etc/default/locale", "LANG=" + c.lang + "\n");
   if (!c.keyboard.empty()) {
-    root.WriteFile("/etc/default/keyboard",
-                   "XKBMODEL=\"pc105\"\nXKBLAYOUT=\"" + c.keyboard +
-                       "\"\nXKBVARIANT=\"\"\nXKBOPTIONS=\"\"\nBACKSPACE=\"guess\"\n");
+    (void)root.WriteFile("/etc/default/keyboard",
+                         "XKBMODEL=\"pc105\"\nXKBLAYOUT=\"" + c.keyboard +
+                             "\"\nXKBVARIANT=\"\"\nXKBOPTIONS=\"\"\nBACKSPACE=\"guess\"\n");
   }
-  if (!c.vc_keymap.empty()) root.WriteFile("/etc/vconsole.conf", "KEYMAP=" + c.vc_keymap + "\n");
+  if (!c.vc_keymap.empty())
+    (void)root.WriteFile("/etc/vconsole.conf", "KEYMAP=" + c.vc_keymap + "\n");
   return true;
 }
 
@@ -307,10 +308,11 @@ class AccountFiles {
     };
     uid_t uid = id((*row)[2]);
     gid_t gid = id((*row)[3]);
-    std::string error;
-    if (!root_.MakeDirs(dir, 0700, &error) ||
-        !root_.WriteFile(keys, root_.ReadFile(keys).value_or("") + k.key + "\n", 0600, &error)) {
-      return Status::Error(error);
+    if (Status made = root_.MakeDirs(dir, 0700); !made.ok()) return made;
+    if (Status written =
+            root_.WriteFile(keys, root_.ReadFile(keys).value_or("") + k.key + "\n", 0600);
+        !written.ok()) {
+      return written;
     }
     root_.Chmod(dir, 0700);
     root_.Chown(dir, uid, gid);
@@ -320,12 +322,11 @@ class AccountFiles {
 
   // Writes the four files back, stopping at the first that cannot be written.
   Status Save() const {
-    std::string error;
-    if (passwd_.Save(root_, 0644, error) && shadow_.Save(root_, 0640, error) &&
-        group_.Save(root_, 0644, error) && gshadow_.Save(root_, 0640, error)) {
-      return Status::Ok();
-    }
-    return Status::Error(error);
+    Status saved = passwd_.Save(root_, 0644);
+    if (saved.ok()) saved = shadow_.Save(root_, 0640);
+    if (saved.ok()) saved = group_.Save(root_, 0644);
+    if (saved.ok()) saved = gshadow_.Save(root_, 0640);
+    return saved;
   }
 
  private:
@@ -351,12 +352,11 @@ class AccountFiles {
   // RootDir, so a symlink in the image (an earlier package's) cannot turn it into a host path.
   Status MakeHome(const std::string& home, uid_t uid, gid_t gid) {
     if (root_.Exists(home)) return Status::Ok();
-    std::string error;
-    if (!root_.MakeDirs(fs::path(home).parent_path().string(), 0755, &error) ||
-        !root_.MakeDirs(home, 0700, &error)) {
-      return Status::Error(error);
+    if (Status made = root_.MakeDirs(fs::path(home).parent_path().string(), 0755); !made.ok()) {
+      return made;
     }
-    if (root_.IsDirectory("/etc/skel")) root_.CopyTree("/etc/skel", home, uid, gid);
+    if (Status made = root_.MakeDirs(home, 0700); !made.ok()) return made;
+    if (root_.IsDirectory("/etc/skel")) (void)root_.CopyTree("/etc/skel", home, uid, gid);
     root_.Chown(home, uid, gid);
     root_.Chmod(home, 0700);
     return Status::Ok();
@@ -392,20 +392,20 @@ void ResetSshHostKeys(const fs::path& root_path, std::vector<std::string>& log) 
   for (const std::string& name : root.List("/etc/ssh").value_or(std::vector<std::string>{})) {
     if (StartsWith(name, "ssh_host_")) removed += root.Remove("/etc/ssh/" + name) ? 1 : 0;
   }
-  root.MakeDirs("/etc/systemd/system/multi-user.target.wants");
-  root.WriteFile("/etc/systemd/system/kiln-ssh-host-keys.service",
-                 "# Written by kiln: every machine made from the image gets its own keys.\n"
-                 "[Unit]\n"
-                 "Description=Generate SSH host keys on first boot\n"
-                 "Before=ssh.service\n"
-                 "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key\n\n"
-                 "[Service]\n"
-                 "Type=oneshot\n"
-                 "ExecStart=/usr/bin/ssh-keygen -A\n\n"
-                 "[Install]\n"
-                 "WantedBy=multi-user.target\n");
-  root.Symlink("/etc/systemd/system/kiln-ssh-host-keys.service",
-               "/etc/systemd/system/multi-user.target.wants/kiln-ssh-host-keys.service");
+  (void)root.MakeDirs("/etc/systemd/system/multi-user.target.wants");
+  (void)root.WriteFile("/etc/systemd/system/kiln-ssh-host-keys.service",
+                       "# Written by kiln: every machine made from the image gets its own keys.\n"
+                       "[Unit]\n"
+                       "Description=Generate SSH host keys on first boot\n"
+                       "Before=ssh.service\n"
+                       "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key\n\n"
+                       "[Service]\n"
+                       "Type=oneshot\n"
+                       "ExecStart=/usr/bin/ssh-keygen -A\n\n"
+                       "[Install]\n"
+                       "WantedBy=multi-user.target\n");
+  (void)root.Symlink("/etc/systemd/system/kiln-ssh-host-keys.service",
+                     "/etc/systemd/system/multi-user.target.wants/kiln-ssh-host-keys.service");
   log.push_back("removed " + std::to_string(removed) +
                 " SSH host key files: each machine generates its own at first boot");
 }
@@ -446,7 +446,7 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       config_.lang != "POSIX") {
     if (image.Exists("/usr/sbin/locale-gen")) {
       std::string entry = config_.lang + (EndsWith(config_.lang, "UTF-8") ? " UTF-8" : "");
-      image.WriteFile("/etc/locale.gen", entry + "\n");
+      (void)image.WriteFile("/etc/locale.gen", entry + "\n");
       in_root({"locale-gen"}, "locale-gen");
     } else {
       ctx.reporter->Log("warning: lang " + config_.lang +
@@ -482,8 +482,8 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       text += "DHCP=yes\n";
     }
     for (const std::string& ns : n.nameservers) text += "DNS=" + ns + "\n";
-    image.MakeDirs("/etc/systemd/network");
-    image.WriteFile("/etc/systemd/network/10-kiln.network", text);
+    (void)image.MakeDirs("/etc/systemd/network");
+    (void)image.WriteFile("/etc/systemd/network/10-kiln.network", text);
     if (has_systemctl) {
       in_root({"systemctl", "enable", "systemd-networkd"}, "enable systemd-networkd");
     } else {

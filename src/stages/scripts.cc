@@ -144,14 +144,14 @@ void WriteScriptLog(const engine::StageContext& ctx, const sys::RootDir& root,
   for (const std::string& l : output) text += l + "\n";
   // Written from here, resolved inside the image: whatever the script left at that path
   // (a symlink to a host file, "..") cannot lead out of it.
-  std::string error;
   if (!in_image) {
     ctx.reporter->Log("warning: " + label + ": --log=" + *s.log +
                       " is outside /mnt/sysimage; the output is in build.log only");
-  } else if (!root.MakeDirs(fs::path(*in_image).parent_path().string(), 0755, &error) ||
-             !root.AppendFile(*in_image, text, 0600, &error)) {
-    ctx.reporter->Log("warning: " + label + ": --log: " + error);
+    return;
   }
+  Status written = root.MakeDirs(fs::path(*in_image).parent_path().string(), 0755);
+  if (written.ok()) written = root.AppendFile(*in_image, text, 0600);
+  if (!written.ok()) ctx.reporter->Log("warning: " + label + ": --log: " + written.message());
 }
 
 // False with `failure` when the script ran into a limit: its processes, the disk budget, or
@@ -247,11 +247,11 @@ bool ScriptsStage::RunOne(const engine::StageContext& ctx, size_t index,
   // The script file lives in the image (removed at the end), written through RootDir: an
   // earlier script may have left symlinks there.
   std::string file = "/var/lib/kiln/post-" + std::to_string(index + 1);
-  std::string error;
-  if (!root.MakeDirs("/var/lib/kiln", 0700, &error) ||
-      !root.WriteFile(file, s.body, 0700, &error)) {
+  Status placed = root.MakeDirs("/var/lib/kiln", 0700);
+  if (placed.ok()) placed = root.WriteFile(file, s.body, 0700);
+  if (!placed.ok()) {
     failure = {engine::FailureClass::kInput, "script-failed",
-               "scripts: " + label + ": cannot place the script in the image: " + error,
+               "scripts: " + label + ": cannot place the script in the image: " + placed.message(),
                "an earlier %post must not replace /var/lib/kiln"};
     return false;
   }
