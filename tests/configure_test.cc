@@ -79,8 +79,8 @@ TEST_F(ConfigureTest, AccountsAreWrittenIntoTheFiles) {
       "user --name=bob --iscrypted --password=$6$x$y --uid=1600 --lock\n"
       "sshkey --username=alice \"ssh-ed25519 AAAA alice@host\"\n");
   std::vector<std::string> log;
-  std::string error;
-  ASSERT_TRUE(ApplyAccounts(root_, c, log, error)) << error;
+  Status applied = ApplyAccounts(root_, c, log);
+  ASSERT_TRUE(applied.ok()) << applied.message();
   std::string passwd = ReadFile(root_ / "etc/passwd");
   EXPECT_NE(passwd.find("alice:x:1000:1000:Alice A:/home/alice:/bin/bash\n"), std::string::npos)
       << passwd;
@@ -158,12 +158,13 @@ TEST_F(ConfigureTest, SymlinksInTheImageDoNotLeadToTheHost) {
   std::vector<std::string> log;
   ResetSshHostKeys(root_, log);
   EXPECT_EQ(ReadFile(host / "ssh/ssh_host_ed25519_key"), "the host's key");
-  std::string error;
-  EXPECT_TRUE(ApplyAccounts(root_, Read("user --name=mallory\n"), log, error)) << error;
+  Status applied = ApplyAccounts(root_, Read("user --name=mallory\n"), log);
+  EXPECT_TRUE(applied.ok()) << applied.message();
   SystemConfig c = Read(
       "user --name=evil --homedir=/home/evil/x\nsshkey --username=evil \"ssh-ed25519 AAAA e\"\n");
-  EXPECT_FALSE(ApplyAccounts(root_, c, log, error)) << "the home resolves inside the image";
-  EXPECT_NE(error.find("/home/evil"), std::string::npos) << error;
+  applied = ApplyAccounts(root_, c, log);
+  EXPECT_FALSE(applied.ok()) << "the home resolves inside the image";
+  EXPECT_NE(applied.message().find("/home/evil"), std::string::npos) << applied.message();
   EXPECT_FALSE(fs::exists(host / "x")) << "no home made on the host";
   EXPECT_EQ(fs::read_symlink(root_ / "home/mallory/link"), host) << "a link stays a link";
   std::vector<std::string> host_files;
@@ -175,8 +176,7 @@ TEST_F(ConfigureTest, SymlinksInTheImageDoNotLeadToTheHost) {
 TEST_F(ConfigureTest, LockedRootWithoutPassword) {
   SystemConfig c = Read("rootpw --lock\n");
   std::vector<std::string> log;
-  std::string error;
-  ASSERT_TRUE(ApplyAccounts(root_, c, log, error));
+  ASSERT_TRUE(ApplyAccounts(root_, c, log).ok());
   EXPECT_NE(ReadFile(root_ / "etc/shadow").find("root:!:"), std::string::npos);
 }
 

@@ -32,7 +32,13 @@ spec::Kickstart Parse(const std::string& text) {
 bool Plan(const std::string& text, DiskLayout& layout, std::string& error,
           Arch arch = Arch::kX86_64) {
   std::vector<std::string> warnings;
-  return PlanDiskLayout(Parse(text), arch, "seed", layout, warnings, error);
+  Result<DiskLayout> planned = PlanDiskLayout(Parse(text), arch, "seed", warnings);
+  if (!planned.ok()) {
+    error = planned.message();
+    return false;
+  }
+  layout = *planned;
+  return true;
 }
 
 TEST(DiskLayoutTest, DefaultIsBiosBootEspAndAGrowingRoot) {
@@ -86,20 +92,19 @@ TEST(DiskLayoutTest, PartLinesInOrderWithSizesAndBootloader) {
 }
 
 TEST(DiskLayoutTest, UuidsAreFixedBySeed) {
-  DiskLayout a, b, c;
-  std::string error;
   std::vector<std::string> warnings;
   spec::Kickstart ks = Parse("part / --grow\n");
-  ASSERT_TRUE(PlanDiskLayout(ks, Arch::kX86_64, "spec-1", a, warnings, error));
-  ASSERT_TRUE(PlanDiskLayout(ks, Arch::kX86_64, "spec-1", b, warnings, error));
-  ASSERT_TRUE(PlanDiskLayout(ks, Arch::kX86_64, "spec-2", c, warnings, error));
-  EXPECT_EQ(a.Describe(), b.Describe());
-  EXPECT_NE(a.partitions[2].fs_uuid, c.partitions[2].fs_uuid);
-  const std::string& uuid = a.partitions[2].fs_uuid;
+  Result<DiskLayout> a = PlanDiskLayout(ks, Arch::kX86_64, "spec-1", warnings);
+  Result<DiskLayout> b = PlanDiskLayout(ks, Arch::kX86_64, "spec-1", warnings);
+  Result<DiskLayout> c = PlanDiskLayout(ks, Arch::kX86_64, "spec-2", warnings);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->Describe(), b->Describe());
+  EXPECT_NE(a->partitions[2].fs_uuid, c->partitions[2].fs_uuid);
+  const std::string& uuid = a->partitions[2].fs_uuid;
   ASSERT_EQ(uuid.size(), 36u);
   EXPECT_EQ(uuid[14], '4') << "version 4 layout";
   EXPECT_NE(std::string("89ab").find(uuid[19]), std::string::npos) << "RFC 4122 variant";
-  EXPECT_EQ(a.partitions[1].fs_uuid.size(), 9u) << "vfat serial XXXX-XXXX";
+  EXPECT_EQ(a->partitions[1].fs_uuid.size(), 9u) << "vfat serial XXXX-XXXX";
 }
 
 TEST(DiskLayoutTest, ImpossibleRequestsAreErrorsNamingTheLine) {
@@ -125,13 +130,11 @@ TEST(DiskLayoutTest, ImpossibleRequestsAreErrorsNamingTheLine) {
 }
 
 TEST(DiskLayoutTest, UnusedDetailsAreWarnings) {
-  DiskLayout layout;
-  std::string error;
   std::vector<std::string> warnings;
-  ASSERT_TRUE(PlanDiskLayout(Parse("clearpart --all --initlabel --disklabel=msdos\n"
-                                   "autopart --type=lvm\n"),
-                             Arch::kX86_64, "s", layout, warnings, error))
-      << error;
+  Result<DiskLayout> layout = PlanDiskLayout(Parse("clearpart --all --initlabel --disklabel=msdos\n"
+                                                   "autopart --type=lvm\n"),
+                                             Arch::kX86_64, "s", warnings);
+  ASSERT_TRUE(layout.ok()) << layout.message();
   ASSERT_EQ(warnings.size(), 2u);
   EXPECT_NE(warnings[0].find("plain partitions"), std::string::npos);
   EXPECT_NE(warnings[1].find("GPT"), std::string::npos);

@@ -79,44 +79,48 @@ class LocalRepoTest : public ::testing::Test {
 };
 
 TEST_F(LocalRepoTest, SideRepositoryIsContentAddressedAndChecksFiles) {
-  SideRepository a, b;
-  std::string error;
-  ASSERT_TRUE(MakeSideRepository({File(hello_), File(tool_)}, "amd64", dir_ / "repos", a, error))
-      << error;
-  EXPECT_EQ(a.packages, (std::vector<std::string>{"kiln-hello=1.0", "kiln-tool=2.1-1"}));
-  EXPECT_EQ(a.repository.SourcesLine().substr(0, 26), "deb [trusted=yes] copy:///");
-  EXPECT_TRUE(a.repository.build_only);
-  std::string dir = a.repository.uri.substr(7);
+  Result<SideRepository> a =
+      MakeSideRepository({File(hello_), File(tool_)}, "amd64", dir_ / "repos");
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_EQ(a->packages, (std::vector<std::string>{"kiln-hello=1.0", "kiln-tool=2.1-1"}));
+  EXPECT_EQ(a->repository.SourcesLine().substr(0, 26), "deb [trusted=yes] copy:///");
+  EXPECT_TRUE(a->repository.build_only);
+  std::string dir = a->repository.uri.substr(7);
   std::string packages = sys::ReadFileText(fs::path(dir) / "Packages");
   EXPECT_NE(packages.find("Package: kiln-tool"), std::string::npos) << packages;
   EXPECT_NE(packages.find("Depends: kiln-hello"), std::string::npos);
-  ASSERT_TRUE(MakeSideRepository({File(hello_), File(tool_)}, "amd64", dir_ / "repos", b, error));
-  EXPECT_EQ(a.repository.uri, b.repository.uri) << "the same files, the same repository";
-  EXPECT_EQ(a.repository.state, b.repository.state);
+  Result<SideRepository> b =
+      MakeSideRepository({File(hello_), File(tool_)}, "amd64", dir_ / "repos");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->repository.uri, b->repository.uri) << "the same files, the same repository";
+  EXPECT_EQ(a->repository.state, b->repository.state);
 
-  EXPECT_FALSE(
-      MakeSideRepository({File(hello_, std::string(64, '0'))}, "amd64", dir_ / "repos", b, error));
-  EXPECT_NE(error.find("kiln-hello_1.0_all.deb: its SHA-256 is"), std::string::npos) << error;
+  b = MakeSideRepository({File(hello_, std::string(64, '0'))}, "amd64", dir_ / "repos");
+  EXPECT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("kiln-hello_1.0_all.deb: its SHA-256 is"), std::string::npos)
+      << b.message();
 
   fs::path arm = MakeDeb(dir_ / "debs", "kiln-arm", "1", "arm64");
-  EXPECT_FALSE(MakeSideRepository({File(arm)}, "amd64", dir_ / "repos", b, error));
-  EXPECT_NE(error.find("is for arm64, the image is amd64"), std::string::npos) << error;
+  b = MakeSideRepository({File(arm)}, "amd64", dir_ / "repos");
+  EXPECT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("is for arm64, the image is amd64"), std::string::npos) << b.message();
 
   sys::WriteFileAtomic(dir_ / "debs/broken_1_all.deb", "not an archive");
-  EXPECT_FALSE(MakeSideRepository({File(dir_ / "debs/broken_1_all.deb")}, "amd64", dir_ / "repos",
-                                  b, error));
-  EXPECT_NE(error.find("broken_1_all.deb is not a Debian package"), std::string::npos) << error;
+  b = MakeSideRepository({File(dir_ / "debs/broken_1_all.deb")}, "amd64", dir_ / "repos");
+  EXPECT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("broken_1_all.deb is not a Debian package"), std::string::npos)
+      << b.message();
 
-  EXPECT_FALSE(MakeSideRepository({{"gone.deb", (dir_ / "gone.deb").string(), ""}}, "amd64",
-                                  dir_ / "repos", b, error));
-  EXPECT_NE(error.find("no such file"), std::string::npos) << error;
+  b = MakeSideRepository({{"gone.deb", (dir_ / "gone.deb").string(), ""}}, "amd64", dir_ / "repos");
+  EXPECT_FALSE(b.ok());
+  EXPECT_NE(b.message().find("no such file"), std::string::npos) << b.message();
 }
 
 TEST_F(LocalRepoTest, PlanRunsInOrderHitsTheCacheAndRerunsOnlyWhatChanged) {
-  SideRepository side;
-  std::string error;
-  ASSERT_TRUE(MakeSideRepository({File(hello_), File(tool_)}, "amd64", dir_ / "repos", side, error))
-      << error;
+  Result<SideRepository> made =
+      MakeSideRepository({File(hello_), File(tool_)}, "amd64", dir_ / "repos");
+  ASSERT_TRUE(made.ok()) << made.message();
+  const SideRepository& side = *made;
   engine::StageCache cache(dir_ / "cache/stages", 0);
 
   auto plan = [&](const std::string& tar_name) {
@@ -162,9 +166,9 @@ TEST_F(LocalRepoTest, PlanRunsInOrderHitsTheCacheAndRerunsOnlyWhatChanged) {
 }
 
 TEST_F(LocalRepoTest, AMissingPackageFailsNamingIt) {
-  SideRepository side;
-  std::string error;
-  ASSERT_TRUE(MakeSideRepository({File(hello_)}, "amd64", dir_ / "repos", side, error)) << error;
+  Result<SideRepository> made = MakeSideRepository({File(hello_)}, "amd64", dir_ / "repos");
+  ASSERT_TRUE(made.ok()) << made.message();
+  const SideRepository& side = *made;
   engine::StageCache cache(dir_ / "cache/stages", 0);
   std::vector<std::unique_ptr<engine::Stage>> stages;
   stages.push_back(

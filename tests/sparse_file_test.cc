@@ -62,9 +62,10 @@ TEST_F(SparseFileTest, ACopyHasTheSameBytesAndHashAndStaysSparse) {
   ASSERT_TRUE(Sha256File(image, hashed));
   EXPECT_EQ(hashed, expected);
 
-  std::string copied_sha, error;
+  std::string copied_sha;
   fs::path copy = dir_ / "copy.raw";
-  ASSERT_TRUE(CopySparseFile(image, copy, &copied_sha, error)) << error;
+  Status copied = CopySparseFile(image, copy, &copied_sha);
+  ASSERT_TRUE(copied.ok()) << copied.message();
   EXPECT_EQ(copied_sha, expected);
   EXPECT_EQ(fs::file_size(copy), 64u << 20);
   EXPECT_EQ(Whole(copy), Whole(image));
@@ -84,11 +85,12 @@ TEST_F(SparseFileTest, AnEmptyFileAndAFileOfOnlyAHole) {
   std::ofstream(hole).close();
   fs::resize_file(hole, 3 << 20);
   for (const fs::path& f : {empty, hole}) {
-    std::string sha, copied, error;
+    std::string sha, copied;
     ASSERT_TRUE(Sha256File(f, sha));
     EXPECT_EQ(sha, Sha256Hex(Whole(f)));
     fs::path copy = dir_ / (f.filename().string() + ".copy");
-    ASSERT_TRUE(CopySparseFile(f, copy, &copied, error)) << error;
+    Status status = CopySparseFile(f, copy, &copied);
+    ASSERT_TRUE(status.ok()) << status.message();
     EXPECT_EQ(copied, sha);
     EXPECT_EQ(fs::file_size(copy), fs::file_size(f));
     EXPECT_EQ(Allocated(copy), 0);
@@ -96,20 +98,22 @@ TEST_F(SparseFileTest, AnEmptyFileAndAFileOfOnlyAHole) {
 }
 
 TEST_F(SparseFileTest, FailuresSayWhy) {
-  std::string sha, error;
+  std::string sha;
   EXPECT_FALSE(Sha256File(dir_ / "missing", sha));
-  EXPECT_FALSE(CopySparseFile(dir_ / "missing", dir_ / "out", &sha, error));
-  EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
+  Status copied = CopySparseFile(dir_ / "missing", dir_ / "out", &sha);
+  EXPECT_FALSE(copied.ok());
+  EXPECT_NE(copied.message().find("cannot open"), std::string::npos) << copied.message();
   fs::path from = dir_ / "from";
   std::ofstream(from) << "bytes";
-  error.clear();
-  EXPECT_FALSE(CopySparseFile(from, dir_ / "no-such-dir" / "out", nullptr, error));
-  EXPECT_NE(error.find("cannot create"), std::string::npos) << error;
+  copied = CopySparseFile(from, dir_ / "no-such-dir" / "out", nullptr);
+  EXPECT_FALSE(copied.ok());
+  EXPECT_NE(copied.message().find("cannot create"), std::string::npos) << copied.message();
   // Writing past a full device: /dev/full takes nothing.
   if (fs::exists("/dev/full")) {
-    error.clear();
-    EXPECT_FALSE(CopySparseFile(from, "/dev/full", nullptr, error));
-    EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
+    copied = CopySparseFile(from, "/dev/full", nullptr);
+    EXPECT_FALSE(copied.ok());
+    EXPECT_NE(copied.message().find("No space left on device"), std::string::npos)
+        << copied.message();
   }
 }
 

@@ -36,17 +36,17 @@ TEST(DebianMirrorTest, ReleaseDate) {
 }
 
 TEST(ExtraRepositoryTest, SourcesLineFromBaseurl) {
-  ExtraRepository r;
-  std::string error;
-  ASSERT_TRUE(ParseRepository("backports",
-                              "http://deb.debian.org/debian bookworm-backports main contrib",
-                              "bookworm", r, error));
-  EXPECT_EQ(r.SourcesLine(), "deb http://deb.debian.org/debian bookworm-backports main contrib");
-  ASSERT_TRUE(ParseRepository("plain", "https://repo.example.org/debian", "trixie", r, error));
-  EXPECT_EQ(r.SourcesLine(), "deb https://repo.example.org/debian trixie main")
+  Result<ExtraRepository> r = ParseRepository(
+      "backports", "http://deb.debian.org/debian bookworm-backports main contrib", "bookworm");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->SourcesLine(), "deb http://deb.debian.org/debian bookworm-backports main contrib");
+  r = ParseRepository("plain", "https://repo.example.org/debian", "trixie");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->SourcesLine(), "deb https://repo.example.org/debian trixie main")
       << "suite defaults to the release, components to main";
-  EXPECT_FALSE(ParseRepository("bad", "mirror.example.org/debian", "bookworm", r, error));
-  EXPECT_NE(error.find("--baseurl must start with"), std::string::npos);
+  r = ParseRepository("bad", "mirror.example.org/debian", "bookworm");
+  EXPECT_FALSE(r.ok());
+  EXPECT_NE(r.message().find("--baseurl must start with"), std::string::npos);
 }
 
 TEST(ClassifyAptFailureTest, NamesWhatWentWrong) {
@@ -121,11 +121,10 @@ TEST(DebianBootstrapTest, CommandLine) {
       << "exclusions reach apt-get as arguments";
   EXPECT_EQ(cmd[cmd.size() - 3], "bookworm");
   EXPECT_EQ(cmd.back(), "http://deb.debian.org/debian");
-  ExtraRepository extra;
-  std::string error;
-  ASSERT_TRUE(ParseRepository("updates", "http://deb.debian.org/debian bookworm-updates",
-                              "bookworm", extra, error));
-  o.repositories = {extra};
+  Result<ExtraRepository> extra =
+      ParseRepository("updates", "http://deb.debian.org/debian bookworm-updates", "bookworm");
+  ASSERT_TRUE(extra.ok());
+  o.repositories = {*extra};
   std::vector<std::string> with_repo = DebianBootstrapStage(o).Command("/tmp/target");
   EXPECT_EQ(with_repo.back(), "deb http://deb.debian.org/debian bookworm-updates main");
   // A side repository lives in kiln's cache, which only root may enter: the sandbox sees it
@@ -135,7 +134,7 @@ TEST(DebianBootstrapTest, CommandLine) {
   side.suite = "./";
   side.trusted = true;
   side.build_only = true;
-  o.repositories = {extra, side};
+  o.repositories = {*extra, side};
   DebianBootstrapStage with_side(o);
   EXPECT_EQ(with_side.Command("/run/kiln/image").back(),
             "deb [trusted=yes] copy:///run/kiln/repo-1 ./");

@@ -256,218 +256,296 @@ engine::StageInputs DiskImageStage::Inputs() const {
            {"mtools", ToolVersion({"mcopy", "--version"})}}};
 }
 
-bool DiskImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
-  const DiskLayout& layout = options_.layout;
-  const std::string stage = "assemble";
-  std::string epoch = std::to_string(options_.source_date_epoch);
-  std::vector<std::pair<std::string, std::string>> env = {
-      {"SOURCE_DATE_EPOCH", epoch}, {"E2FSPROGS_FAKE_TIME", epoch}, {"MTOOLS_SKIP_CHECK", "1"}};
+namespace {
 
-  // 1. A hard-linked view of the root to add the boot files to.
-  ctx.reporter->StageProgress(stage, 0.02, "preparing the root");
-  fs::path tree = ctx.scratch / "tree";
-  if (!LinkTree(ctx.input / "root", tree, ctx, failure, stage)) return false;
-  KernelFiles kernel;
-  if (!FindKernel(tree, kernel)) {
-    failure = {engine::FailureClass::kInput, "no-kernel",
-               "assemble: the image has no kernel and initramfs in /boot",
-               "do not exclude the kernel; kiln adds the arch's kernel when %packages lists none"};
-    return false;
+// DiskImageStage::Run's steps, in the order they run; the members are what they share. Each
+// step returns false with `failure_` filled (or, as before, left as the tool left it).
+class DiskAssembler {
+ public:
+  DiskAssembler(const DiskImageOptions& options, const engine::StageContext& ctx,
+                engine::StageFailure& failure)
+      : options_(options),
+        layout_(options.layout),
+        ctx_(ctx),
+        failure_(failure),
+        epoch_(std::to_string(options.source_date_epoch)),
+        env_({{"SOURCE_DATE_EPOCH", epoch_},
+              {"E2FSPROGS_FAKE_TIME", epoch_},
+              {"MTOOLS_SKIP_CHECK", "1"}}),
+        boot_fs_(layout_.BootFs()),
+        grub_dir_(&boot_fs_ != layout_.Find("/") ? "/grub" : "/boot/grub") {}
+
+  bool Run() {
+    uint64_t disk_bytes = 0;
+    if (!PrepareTree() || !SplitPartitions() || !PlacePartitions(disk_bytes) ||
+        !WritePartitionTable(disk_bytes) || !WriteFileSystems()) {
+      return false;
+    }
+    ctx_.reporter->StageProgress(kStage, 0.95, "checking the partition table");
+    return RunTool(ctx_, kStage,
+                   {{"sfdisk", "--verify", image_.string()}, env_, "checking the disk"}, failure_);
   }
-  ctx.reporter->Log("kernel " + kernel.version);
-  const Partition& root = *layout.Find("/");
-  const Partition& boot_fs = layout.BootFs();
-  bool separate_boot = &boot_fs != &root;
-  std::string grub_dir = separate_boot ? "/grub" : "/boot/grub";
-  GrubMenuEntry entry;
-  entry.title = options_.menu_title;
-  if (separate_boot) {
-    entry.kernel = "/" + kernel.kernel.substr(5);
-    entry.initrd = "/" + kernel.initrd.substr(5);
-  } else if (fs::is_symlink(tree / "vmlinuz") && fs::is_symlink(tree / "initrd.img")) {
-    // Debian keeps these links on the newest kernel, so upgrades inside the image boot.
-    entry.kernel = "/vmlinuz";
-    entry.initrd = "/initrd.img";
-  } else {
-    entry.kernel = "/" + kernel.kernel;
-    entry.initrd = "/" + kernel.initrd;
+
+ private:
+  static constexpr const char* kStage = "assemble";
+
+  // 1. A hard-linked view of the root with the image's boot files added: its fstab and
+  // GRUB's menu for the newest kernel.
+  bool PrepareTree() {
+    ctx_.reporter->StageProgress(kStage, 0.02, "preparing the root");
+    tree_ = ctx_.scratch / "tree";
+    if (!LinkTree(ctx_.input / "root", tree_, ctx_, failure_, kStage)) return false;
+    KernelFiles kernel;
+    if (!FindKernel(tree_, kernel)) {
+      failure_ = {
+          engine::FailureClass::kInput, "no-kernel",
+          "assemble: the image has no kernel and initramfs in /boot",
+          "do not exclude the kernel; kiln adds the arch's kernel when %packages lists none"};
+      return false;
+    }
+    ctx_.reporter->Log("kernel " + kernel.version);
+    const Partition& root = *layout_.Find("/");
+    bool separate_boot = &boot_fs_ != &root;
+    GrubMenuEntry entry;
+    entry.title = options_.menu_title;
+    if (separate_boot) {
+      entry.kernel = "/" + kernel.kernel.substr(5);
+      entry.initrd = "/" + kernel.initrd.substr(5);
+    } else if (fs::is_symlink(tree_ / "vmlinuz") && fs::is_symlink(tree_ / "initrd.img")) {
+      // Debian keeps these links on the newest kernel, so upgrades inside the image boot.
+      entry.kernel = "/vmlinuz";
+      entry.initrd = "/initrd.img";
+    } else {
+      entry.kernel = "/" + kernel.kernel;
+      entry.initrd = "/" + kernel.initrd;
+    }
+    entry.cmdline = "root=UUID=" + root.fs_uuid + " ro " + layout_.kernel_append;
+    std::string search = "search --no-floppy --fs-uuid --set=root " + boot_fs_.fs_uuid;
+    std::error_code ec;
+    fs::remove(tree_ / "etc/fstab", ec);
+    sys::WriteFileAtomic(tree_ / "etc/fstab", FstabText(layout_));
+    fs::create_directories(tree_ / "boot/grub");
+    sys::WriteFileAtomic(tree_ / "boot/grub/grub.cfg", GrubMenu(search, layout_.timeout_s, entry));
+    return true;
   }
-  entry.cmdline = "root=UUID=" + root.fs_uuid + " ro " + layout.kernel_append;
-  std::string search = "search --no-floppy --fs-uuid --set=root " + boot_fs.fs_uuid;
-  std::error_code ec;
-  fs::remove(tree / "etc/fstab", ec);
-  sys::WriteFileAtomic(tree / "etc/fstab", FstabText(layout));
-  fs::create_directories(tree / "boot/grub");
-  sys::WriteFileAtomic(tree / "boot/grub/grub.cfg", GrubMenu(search, layout.timeout_s, entry));
 
   // 2. Each mounted partition's files in a directory of their own (deepest first, so /boot
   // keeps an empty /boot/efi mount point).
-  std::vector<Placed> placed;
-  for (const Partition& p : layout.partitions) placed.push_back({&p, {}, 0, 0});
-  std::vector<Placed*> by_depth;
-  for (Placed& p : placed) {
-    if (!p.part->mountpoint.empty()) by_depth.push_back(&p);
-  }
-  std::sort(by_depth.begin(), by_depth.end(), [](const Placed* a, const Placed* b) {
-    return a->part->mountpoint.size() > b->part->mountpoint.size();
-  });
-  for (Placed* p : by_depth) {
-    if (p->part->mountpoint == "/") {
-      p->content = tree;
-      continue;
+  bool SplitPartitions() {
+    for (const Partition& p : layout_.partitions) placed_.push_back({&p, {}, 0, 0});
+    std::vector<Placed*> by_depth;
+    for (Placed& p : placed_) {
+      if (!p.part->mountpoint.empty()) by_depth.push_back(&p);
     }
-    p->content = ctx.scratch / ("part-" + p->part->name);
-    std::string error;
-    if (!SplitOut(tree, p->part->mountpoint, p->content, error)) {
-      failure = Internal(error);
+    std::sort(by_depth.begin(), by_depth.end(), [](const Placed* a, const Placed* b) {
+      return a->part->mountpoint.size() > b->part->mountpoint.size();
+    });
+    for (Placed* p : by_depth) {
+      if (p->part->mountpoint == "/") {
+        p->content = tree_;
+        continue;
+      }
+      p->content = ctx_.scratch / ("part-" + p->part->name);
+      std::string error;
+      if (!SplitOut(tree_, p->part->mountpoint, p->content, error)) {
+        failure_ = Internal(error);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // 3. Sizes and places, 1 MiB aligned; `disk_bytes` leaves 1 MiB at the end for the backup
+  // GPT.
+  bool PlacePartitions(uint64_t& disk_bytes) {
+    ctx_.reporter->StageProgress(kStage, 0.1, "sizing partitions");
+    uint64_t next = kSectorsPerMiB;  // partitions start 1 MiB in, 1 MiB aligned
+    for (Placed& p : placed_) {
+      if (!SizePartition(p, failure_)) return false;
+      p.start_sector = next;
+      next += p.size_mib * kSectorsPerMiB;
+      ctx_.reporter->Log("partition " + p.part->name + " " + std::string(ToString(p.part->fs)) +
+                         " " + std::to_string(p.size_mib) + " MiB at sector " +
+                         std::to_string(p.start_sector));
+    }
+    disk_bytes = (next + kSectorsPerMiB) * 512;  // 1 MiB at the end: the backup GPT
+    return true;
+  }
+
+  // 4. The image file, emptied and sized, and its partition table.
+  bool WritePartitionTable(uint64_t disk_bytes) {
+    image_ = ctx_.output / options_.file_name;
+    if (truncate(image_.c_str(), 0) != 0 && errno != ENOENT) {
+      failure_ = Internal("cannot create " + image_.string());
       return false;
     }
+    sys::WriteFileAtomic(image_, "");
+    if (truncate(image_.c_str(), static_cast<off_t>(disk_bytes)) != 0) {
+      failure_ = Internal("cannot size " + image_.string() + ": " + std::strerror(errno));
+      return false;
+    }
+    fs::path script = ctx_.scratch / "sfdisk.txt";
+    sys::WriteFileAtomic(script, SfdiskScript(layout_, placed_));
+    return RunTool(ctx_, kStage,
+                   {{"bash", "-c", "sfdisk -q --no-reread --no-tell-kernel \"$1\" < \"$2\"",
+                     "sfdisk", image_.string(), script.string()},
+                    env_,
+                    "writing the partition table"},
+                   failure_);
   }
 
-  // 3. Sizes and places.
-  ctx.reporter->StageProgress(stage, 0.1, "sizing partitions");
-  uint64_t next = kSectorsPerMiB;  // partitions start 1 MiB in, 1 MiB aligned
-  for (Placed& p : placed) {
-    if (!SizePartition(p, failure)) return false;
-    p.start_sector = next;
-    next += p.size_mib * kSectorsPerMiB;
-    ctx.reporter->Log("partition " + p.part->name + " " + std::string(ToString(p.part->fs)) + " " +
-                      std::to_string(p.size_mib) + " MiB at sector " +
-                      std::to_string(p.start_sector));
-  }
-  uint64_t disk_bytes = (next + kSectorsPerMiB) * 512;  // 1 MiB at the end: the backup GPT
-
-  // 4. The image file and its partition table.
-  fs::path image = ctx.output / options_.file_name;
-  if (truncate(image.c_str(), 0) != 0 && errno != ENOENT) {
-    failure = Internal("cannot create " + image.string());
-    return false;
-  }
-  sys::WriteFileAtomic(image, "");
-  if (truncate(image.c_str(), static_cast<off_t>(disk_bytes)) != 0) {
-    failure = Internal("cannot size " + image.string() + ": " + std::strerror(errno));
-    return false;
-  }
-  fs::path script = ctx.scratch / "sfdisk.txt";
-  sys::WriteFileAtomic(script, SfdiskScript(layout, placed));
-  if (!RunTool(ctx, stage,
-               {{"bash", "-c", "sfdisk -q --no-reread --no-tell-kernel \"$1\" < \"$2\"", "sfdisk",
-                 image.string(), script.string()},
-                env,
-                "writing the partition table"},
-               failure)) {
-    return false;
+  // 5. The file systems, in partition order. Both GRUB images start from the same early
+  // configuration.
+  bool WriteFileSystems() {
+    early_config_ = ctx_.scratch / "early.cfg";
+    sys::WriteFileAtomic(early_config_, GrubEarlyConfig(boot_fs_.fs_uuid, grub_dir_));
+    double done = 0.15;
+    for (const Placed& p : placed_) {
+      const Partition& part = *p.part;
+      std::string what = "writing partition " + part.name;
+      ctx_.reporter->StageProgress(kStage, done, what);
+      done += 0.7 / placed_.size();
+      bool ok = true;
+      if (part.fs == FsKind::kExt4 || part.fs == FsKind::kExt3 || part.fs == FsKind::kExt2) {
+        ok = WriteExt(p, what);
+      } else if (part.fs == FsKind::kVfat) {
+        ok = WriteEsp(p);
+      } else if (part.fs == FsKind::kSwap) {
+        ok = WriteSwap(p);
+      } else if (part.fs == FsKind::kBiosBoot) {
+        ok = WriteBiosBoot(p);
+      }
+      if (!ok) return false;
+    }
+    return true;
   }
 
-  // 5. The file systems. Both GRUB images start from the same early configuration.
-  fs::path early_config = ctx.scratch / "early.cfg";
-  sys::WriteFileAtomic(early_config, GrubEarlyConfig(boot_fs.fs_uuid, grub_dir));
-  double done = 0.15;
-  for (const Placed& p : placed) {
+  // An ext2/3/4 file system made from the partition's files at its offset, with fixed inode
+  // times, then checked.
+  bool WriteExt(const Placed& p, const std::string& what) {
     const Partition& part = *p.part;
     uint64_t offset = p.start_sector * 512;
     std::string size_k = std::to_string(p.size_mib * 1024) + "k";
-    std::string what = "writing partition " + part.name;
-    ctx.reporter->StageProgress(stage, done, what);
-    done += 0.7 / placed.size();
-    if (part.fs == FsKind::kExt4 || part.fs == FsKind::kExt3 || part.fs == FsKind::kExt2) {
-      std::vector<std::string> argv = {
-          "mkfs." + std::string(ToString(part.fs)),
-          "-q",
-          "-F",
-          "-U",
-          part.fs_uuid,
-          "-E",
-          "offset=" + std::to_string(offset) + ",hash_seed=" + part.fs_uuid,
-          "-d",
-          p.content.string()};
-      if (!part.label.empty()) argv.insert(argv.end(), {"-L", part.label});
-      argv.insert(argv.end(), {image.string(), size_k});
-      if (!RunTool(ctx, stage, {argv, env, what}, failure)) return false;
-      std::string device = image.string() + "?offset=" + std::to_string(offset);
-      if (!StabilizeInodeTimes(ctx, device, p.content, options_.source_date_epoch, failure) ||
-          !RunTool(ctx, stage, {{"e2fsck", "-f", "-n", device}, env, "checking " + part.name},
-                   failure)) {
-        return false;
-      }
-    } else if (part.fs == FsKind::kVfat) {
-      fs::path esp = ctx.scratch / "esp.img";
-      fs::path efi = ctx.scratch / EfiBootFile(options_.arch);
-      std::string serial = part.fs_uuid.substr(0, 4) + part.fs_uuid.substr(5, 4);
-      std::string label = part.label.empty() ? "EFI" : part.label;
-      std::vector<std::string> mkimage =
-          GrubMkimageCommand(EfiPlatform(options_.arch), efi, early_config, grub_dir);
-      std::string i = "-i";
-      if (!RunTool(ctx, stage, {mkimage, env, "making GRUB's UEFI image"}, failure) ||
-          !RunTool(ctx, stage,
-                   {{"mkfs.vfat", "-C", "--invariant", "-F", "32", "-i", serial, "-n", label,
-                     esp.string(), std::to_string(p.size_mib * 1024)},
-                    env,
-                    "making the EFI system partition"},
-                   failure) ||
-          !RunTool(ctx, stage,
-                   {{"mmd", i, esp.string(), "::/EFI", "::/EFI/BOOT"}, env, "filling the ESP"},
-                   failure) ||
-          !RunTool(ctx, stage,
-                   {{"mcopy", i, esp.string(), efi.string(),
-                     "::/EFI/BOOT/" + EfiBootFile(options_.arch)},
-                    env,
+    std::vector<std::string> argv = {
+        "mkfs." + std::string(ToString(part.fs)),
+        "-q",
+        "-F",
+        "-U",
+        part.fs_uuid,
+        "-E",
+        "offset=" + std::to_string(offset) + ",hash_seed=" + part.fs_uuid,
+        "-d",
+        p.content.string()};
+    if (!part.label.empty()) argv.insert(argv.end(), {"-L", part.label});
+    argv.insert(argv.end(), {image_.string(), size_k});
+    if (!RunTool(ctx_, kStage, {argv, env_, what}, failure_)) return false;
+    std::string device = image_.string() + "?offset=" + std::to_string(offset);
+    return StabilizeInodeTimes(ctx_, device, p.content, options_.source_date_epoch, failure_) &&
+           RunTool(ctx_, kStage, {{"e2fsck", "-f", "-n", device}, env_, "checking " + part.name},
+                   failure_);
+  }
+
+  // The EFI system partition: made apart (GRUB's UEFI image and the image's own /boot/efi
+  // files), then spliced into the disk at its offset.
+  bool WriteEsp(const Placed& p) {
+    const Partition& part = *p.part;
+    fs::path esp = ctx_.scratch / "esp.img";
+    fs::path efi = ctx_.scratch / EfiBootFile(options_.arch);
+    std::string serial = part.fs_uuid.substr(0, 4) + part.fs_uuid.substr(5, 4);
+    std::string label = part.label.empty() ? "EFI" : part.label;
+    std::vector<std::string> mkimage =
+        GrubMkimageCommand(EfiPlatform(options_.arch), efi, early_config_, grub_dir_);
+    std::string i = "-i";
+    if (!RunTool(ctx_, kStage, {mkimage, env_, "making GRUB's UEFI image"}, failure_) ||
+        !RunTool(ctx_, kStage,
+                 {{"mkfs.vfat", "-C", "--invariant", "-F", "32", "-i", serial, "-n", label,
+                   esp.string(), std::to_string(p.size_mib * 1024)},
+                  env_,
+                  "making the EFI system partition"},
+                 failure_) ||
+        !RunTool(ctx_, kStage,
+                 {{"mmd", i, esp.string(), "::/EFI", "::/EFI/BOOT"}, env_, "filling the ESP"},
+                 failure_) ||
+        !RunTool(
+            ctx_, kStage,
+            {{"mcopy", i, esp.string(), efi.string(), "::/EFI/BOOT/" + EfiBootFile(options_.arch)},
+             env_,
+             "filling the ESP"},
+            failure_)) {
+      return false;
+    }
+    // Whatever the image itself put under /boot/efi.
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(p.content, ec)) {
+      if (!RunTool(ctx_, kStage,
+                   {{"mcopy", "-s", "-m", "-o", i, esp.string(), e.path().string(), "::/"},
+                    env_,
                     "filling the ESP"},
-                   failure)) {
-        return false;
-      }
-      // Whatever the image itself put under /boot/efi.
-      for (const fs::directory_entry& e : fs::directory_iterator(p.content, ec)) {
-        if (!RunTool(ctx, stage,
-                     {{"mcopy", "-s", "-m", "-o", i, esp.string(), e.path().string(), "::/"},
-                      env,
-                      "filling the ESP"},
-                     failure)) {
-          return false;
-        }
-      }
-      std::string error;
-      if (!SpliceFile(esp, image, offset, error)) {
-        failure = Internal(error);
-        return false;
-      }
-    } else if (part.fs == FsKind::kSwap) {
-      fs::path swap = ctx.scratch / "swap.img";
-      if (truncate(swap.c_str(), 0) != 0 && errno != ENOENT) return false;
-      sys::WriteFileAtomic(swap, "");
-      if (truncate(swap.c_str(), static_cast<off_t>(p.size_mib * kMiB)) != 0) {
-        failure = Internal("cannot size the swap area");
-        return false;
-      }
-      std::vector<std::string> argv = {"mkswap", "-U", part.fs_uuid};
-      if (!part.label.empty()) argv.insert(argv.end(), {"-L", part.label});
-      argv.push_back(swap.string());
-      std::string error;
-      if (!RunTool(ctx, stage, {argv, env, "making the swap area"}, failure)) return false;
-      if (!SpliceFile(swap, image, offset, error)) {
-        failure = Internal(error);
-        return false;
-      }
-    } else if (part.fs == FsKind::kBiosBoot) {
-      fs::path core = ctx.scratch / "core.img";
-      std::vector<std::string> mkimage =
-          GrubMkimageCommand("i386-pc", core, early_config, grub_dir);
-      if (!RunTool(ctx, stage, {mkimage, env, "making GRUB's BIOS core image"}, failure)) {
-        return false;
-      }
-      std::string error;
-      if (!InstallBiosBoot(image, core, p.start_sector, p.size_mib * kMiB, error)) {
-        failure = Internal(error);
+                   failure_)) {
         return false;
       }
     }
+    return Splice(esp, p.start_sector * 512);
   }
-  ctx.reporter->StageProgress(stage, 0.95, "checking the partition table");
-  if (!RunTool(ctx, stage, {{"sfdisk", "--verify", image.string()}, env, "checking the disk"},
-               failure)) {
-    return false;
+
+  // The swap area: made apart with mkswap, then spliced into the disk at its offset.
+  bool WriteSwap(const Placed& p) {
+    const Partition& part = *p.part;
+    fs::path swap = ctx_.scratch / "swap.img";
+    if (truncate(swap.c_str(), 0) != 0 && errno != ENOENT) return false;
+    sys::WriteFileAtomic(swap, "");
+    if (truncate(swap.c_str(), static_cast<off_t>(p.size_mib * kMiB)) != 0) {
+      failure_ = Internal("cannot size the swap area");
+      return false;
+    }
+    std::vector<std::string> argv = {"mkswap", "-U", part.fs_uuid};
+    if (!part.label.empty()) argv.insert(argv.end(), {"-L", part.label});
+    argv.push_back(swap.string());
+    if (!RunTool(ctx_, kStage, {argv, env_, "making the swap area"}, failure_)) return false;
+    return Splice(swap, p.start_sector * 512);
   }
-  return true;
+
+  // GRUB's BIOS core image in the BIOS boot partition, and boot.img in the MBR pointing at it.
+  bool WriteBiosBoot(const Placed& p) {
+    fs::path core = ctx_.scratch / "core.img";
+    std::vector<std::string> mkimage =
+        GrubMkimageCommand("i386-pc", core, early_config_, grub_dir_);
+    if (!RunTool(ctx_, kStage, {mkimage, env_, "making GRUB's BIOS core image"}, failure_)) {
+      return false;
+    }
+    if (Status installed = InstallBiosBoot(image_, core, p.start_sector, p.size_mib * kMiB);
+        !installed.ok()) {
+      failure_ = Internal(installed.message());
+      return false;
+    }
+    return true;
+  }
+
+  // Copies a file system made apart into the disk image at byte `offset`.
+  bool Splice(const fs::path& from, uint64_t offset) {
+    if (Status spliced = SpliceFile(from, image_, offset); !spliced.ok()) {
+      failure_ = Internal(spliced.message());
+      return false;
+    }
+    return true;
+  }
+
+  const DiskImageOptions& options_;
+  const DiskLayout& layout_;
+  const engine::StageContext& ctx_;
+  engine::StageFailure& failure_;
+  const std::string epoch_;
+  const std::vector<std::pair<std::string, std::string>> env_;  // every tool's
+  const Partition& boot_fs_;                                    // the partition holding /boot
+  const std::string grub_dir_;                                  // GRUB's directory on boot_fs_
+  fs::path tree_, image_, early_config_;
+  std::vector<Placed> placed_;
+};
+
+}  // namespace
+
+bool DiskImageStage::Run(const engine::StageContext& ctx, engine::StageFailure& failure) {
+  return DiskAssembler(options_, ctx, failure).Run();
 }
 
 engine::StageInputs Qcow2ConvertStage::Inputs() const {

@@ -118,6 +118,81 @@ ImageFormat DetectImageFormat(const fs::path& image) {
   return ImageFormat::kRaw;
 }
 
+namespace {
+
+// QEMU's command line without the accelerator and console: the machine, the image as a disk
+// (or CD-ROM), and for UEFI the firmware with a copy of its variables in `tmp`.
+std::vector<std::string> QemuBaseArgs(const BootTestOptions& o, ImageFormat format,
+                                      const fs::path& tmp) {
+  std::vector<std::string> base = {"qemu-system-x86_64",
+                                   "-m",
+                                   "1024",
+                                   "-smp",
+                                   "2",
+                                   "-display",
+                                   "none",
+                                   "-vga",
+                                   "none",
+                                   "-monitor",
+                                   "none",
+                                   "-no-reboot",
+                                   "-nic",
+                                   "user,model=virtio-net-pci"};
+  std::string file = "file=" + o.image.string();
+  if (format == ImageFormat::kIso && !o.iso_as_disk) {
+    base.insert(base.end(), {"-drive", file + ",format=raw,media=cdrom,readonly=on"});
+  } else {
+    std::string fmt = format == ImageFormat::kQcow2 ? "qcow2" : "raw";
+    base.insert(base.end(), {"-drive", file + ",format=" + fmt + ",if=virtio,snapshot=on"});
+  }
+  if (o.uefi) {
+    std::error_code ec;
+    fs::copy_file(kOvmfVars, tmp / "vars.fd", ec);
+    base.insert(base.end(),
+                {"-drive", std::string("if=pflash,format=raw,unit=0,readonly=on,file=") + kOvmfCode,
+                 "-drive", "if=pflash,format=raw,unit=1,file=" + (tmp / "vars.fd").string()});
+  }
+  return base;
+}
+
+// The accelerators to try in order: the one asked for, else KVM (when usable) then TCG.
+std::vector<std::string> Accelerators(const BootTestOptions& o) {
+  std::vector<std::string> accels = {"kvm", "tcg"};
+  if (o.accel == "kvm" || o.accel == "tcg") {
+    accels = {o.accel};
+  } else if (access("/dev/kvm", R_OK | W_OK) != 0) {
+    accels = {"tcg"};
+  }
+  return accels;
+}
+
+// Why a boot that reached no login prompt failed, with the console's last line.
+std::string BootFailure(const BootTestOptions& o, const Attempt& a) {
+  std::string error;
+  std::string last_line = LastConsoleLine(a.console);
+  switch (a.outcome) {
+    case Watch::kPanic:
+      error = "the kernel panicked: " + last_line;
+      break;
+    case Watch::kTimeout:
+      error = "no login prompt within " + std::to_string(o.timeout.count()) + " s";
+      break;
+    case Watch::kCanceled:
+      error = "canceled";
+      break;
+    default:
+      error = "QEMU stopped (" + a.run.Describe() +
+              (a.run.tail.empty() ? "" : ": " + a.run.tail.back()) + ") before a login prompt";
+      break;
+  }
+  if (!last_line.empty() && a.outcome != Watch::kPanic) {
+    error += "; the console's last line: " + last_line;
+  }
+  return error;
+}
+
+}  // namespace
+
 BootTestResult BootTest(const BootTestOptions& o) {
   BootTestResult result;
   result.console_log = o.console_log;
@@ -142,41 +217,8 @@ BootTestResult BootTest(const BootTestOptions& o) {
     return result;
   }
   fs::path tmp = tmpl;
-
-  std::vector<std::string> base = {"qemu-system-x86_64",
-                                   "-m",
-                                   "1024",
-                                   "-smp",
-                                   "2",
-                                   "-display",
-                                   "none",
-                                   "-vga",
-                                   "none",
-                                   "-monitor",
-                                   "none",
-                                   "-no-reboot",
-                                   "-nic",
-                                   "user,model=virtio-net-pci"};
-  std::string file = "file=" + o.image.string();
-  if (format == ImageFormat::kIso && !o.iso_as_disk) {
-    base.insert(base.end(), {"-drive", file + ",format=raw,media=cdrom,readonly=on"});
-  } else {
-    std::string fmt = format == ImageFormat::kQcow2 ? "qcow2" : "raw";
-    base.insert(base.end(), {"-drive", file + ",format=" + fmt + ",if=virtio,snapshot=on"});
-  }
-  if (o.uefi) {
-    fs::copy_file(kOvmfVars, tmp / "vars.fd", ec);
-    base.insert(base.end(),
-                {"-drive", std::string("if=pflash,format=raw,unit=0,readonly=on,file=") + kOvmfCode,
-                 "-drive", "if=pflash,format=raw,unit=1,file=" + (tmp / "vars.fd").string()});
-  }
-
-  std::vector<std::string> accels = {"kvm", "tcg"};
-  if (o.accel == "kvm" || o.accel == "tcg") {
-    accels = {o.accel};
-  } else if (access("/dev/kvm", R_OK | W_OK) != 0) {
-    accels = {"tcg"};
-  }
+  std::vector<std::string> base = QemuBaseArgs(o, format, tmp);
+  std::vector<std::string> accels = Accelerators(o);
   for (size_t i = 0; i < accels.size(); ++i) {
     const std::string& accel = accels[i];
     bool last = i + 1 == accels.size();
@@ -200,26 +242,7 @@ BootTestResult BootTest(const BootTestOptions& o) {
       if (o.on_line) o.on_line(accel + " printed nothing; trying the next accelerator");
       continue;
     }
-    std::string last_line = LastConsoleLine(a.console);
-    switch (a.outcome) {
-      case Watch::kPanic:
-        result.error = "the kernel panicked: " + last_line;
-        break;
-      case Watch::kTimeout:
-        result.error = "no login prompt within " + std::to_string(o.timeout.count()) + " s";
-        break;
-      case Watch::kCanceled:
-        result.error = "canceled";
-        break;
-      default:
-        result.error = "QEMU stopped (" + a.run.Describe() +
-                       (a.run.tail.empty() ? "" : ": " + a.run.tail.back()) +
-                       ") before a login prompt";
-        break;
-    }
-    if (!last_line.empty() && a.outcome != Watch::kPanic) {
-      result.error += "; the console's last line: " + last_line;
-    }
+    result.error = BootFailure(o, a);
     break;
   }
   fs::remove_all(tmp, ec);

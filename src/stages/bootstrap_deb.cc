@@ -311,11 +311,12 @@ void TakeNewPackages(const fs::path& target, const fs::path& cache, bool keep) {
 void MakeDevTree(const fs::path& target) {
   sys::RootDir root(target);
   if (!root.IsDirectory("/dev")) return;
-  for (const char* dir : {"/dev/pts", "/dev/shm"}) root.MakeDirs(dir, 0755);
-  root.Symlink("/proc/self/fd", "/dev/fd");
-  root.Symlink("/proc/self/fd/2", "/dev/stderr");
-  root.Symlink("/proc/self/fd/0", "/dev/stdin");
-  root.Symlink("/proc/self/fd/1", "/dev/stdout");
+  // Best effort, as ever: what cannot be made is left out.
+  for (const char* dir : {"/dev/pts", "/dev/shm"}) (void)root.MakeDirs(dir, 0755);
+  (void)root.Symlink("/proc/self/fd", "/dev/fd");
+  (void)root.Symlink("/proc/self/fd/2", "/dev/stderr");
+  (void)root.Symlink("/proc/self/fd/0", "/dev/stdin");
+  (void)root.Symlink("/proc/self/fd/1", "/dev/stdout");
   root.CopyTimes("/proc", "/dev");
 }
 

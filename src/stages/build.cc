@@ -155,8 +155,8 @@ std::string ContentSeed(const BuildSpec& spec) {
 bool CopyOut(const fs::path& from, const fs::path& to, std::string& sha256, std::string& error) {
   fs::path staged = to;
   staged += ".tmp";
-  if (!sys::CopySparseFile(from, staged, &sha256, error)) {
-    error = "copying the image out of the cache: " + error;
+  if (Status copied = sys::CopySparseFile(from, staged, &sha256); !copied.ok()) {
+    error = "copying the image out of the cache: " + copied.message();
     std::error_code ec;
     fs::remove(staged, ec);
     return false;
@@ -314,250 +314,335 @@ struct PreparedBuild {
   std::vector<std::string> notes;  // what a plan cannot know
 };
 
-// Fails (the outcome) or fills `p`.
+// The first kickstart error of `diagnostics`, formatted.
+std::string FirstError(const Diagnostics& diagnostics) {
+  std::string first;
+  for (const Diagnostic& d : diagnostics.items()) {
+    if (d.severity == Severity::kError && first.empty()) first = FormatDiagnostic(d);
+  }
+  return first;
+}
+
+// PrepareBuild's steps, in the order they run; the members are what they share. Each step
+// either fills its part of the PreparedBuild or returns the failed outcome (already logged).
+class BuildPreparer {
+ public:
+  BuildPreparer(const BuildSpec& spec, const BuildOptions& options, engine::Reporter& reporter,
+                bool dry_run, PreparedBuild& prep)
+      : spec_(spec), options_(options), reporter_(reporter), dry_run_(dry_run), prep_(prep) {}
+
+  std::optional<BuildOutcome> Run() {
+    if (std::optional<BuildOutcome> failed = CheckRequest()) return failed;
+    WarnUnapplied(ks(), spec_, reporter_);
+    std::vector<std::string> config_warnings;
+    config_ = ReadSystemConfig(ks(), config_warnings);
+    for (const std::string& w : config_warnings) reporter_.Log("warning: " + w);
+    if (std::optional<BuildOutcome> failed = ResolveMirror()) return failed;
+    ChoosePackages();
+    if (std::optional<BuildOutcome> failed = AddRepositories()) return failed;
+    if (std::optional<BuildOutcome> failed = AddSideRepository()) return failed;
+    ExcludePackages();
+    prep_.spec_sha = Sha256Hex(BuildSpecToJson(spec_).dump());
+    if (std::optional<BuildOutcome> failed = PlanDiskAndBoot()) return failed;
+    AddStages();
+    return std::nullopt;
+  }
+
+ private:
+  const spec::Kickstart& ks() const { return parsed_.kickstart; }
+
+  // The request is one kiln builds, and safe to: its type and release, its kickstart (parsed
+  // into parsed_) and values, and the script network the host allows (script_network_).
+  std::optional<BuildOutcome> CheckRequest() {
+    if (!CanBuild(spec_.type)) {
+      return Fail("plan",
+                  {engine::FailureClass::kInput, "type-not-supported",
+                   "plan: kiln cannot build " + std::string(ToString(spec_.type)) +
+                       " images yet; this version builds " + BuildableTypesText() + " images",
+                   "ask for --type tar, raw, qcow2 or live"},
+                  reporter_);
+    }
+    prep_.release = FindRelease(spec_.release);
+    if (prep_.release == nullptr || prep_.release->family != "debian") {
+      return Fail("plan",
+                  {engine::FailureClass::kInput, "unknown-release",
+                   "plan: unknown release " + spec_.release, "use bookworm or trixie"},
+                  reporter_);
+    }
+    spec::MemoryResolver no_includes;  // the spec's kickstart is already flattened
+    parsed_ = spec::ParseKickstartText(spec_.kickstart, "kickstart.ks", no_includes);
+    if (!parsed_.ok()) {
+      return Fail(
+          "plan",
+          {engine::FailureClass::kInput, "kickstart-invalid",
+           "plan: " + FirstError(parsed_.diagnostics), "kiln ks validate shows every problem"},
+          reporter_);
+    }
+    // A spec reaches a worker from a master that checked it at submit; the worker checks again
+    // (another version, a hand-made job), since these values go into files and command lines.
+    Diagnostics unsafe;
+    ValidateBuildSpec(spec_, {"request", 0}, unsafe);
+    spec::CheckBuildValues(ks(), "kickstart.ks", unsafe);
+    if (unsafe.HasErrors()) {
+      return Fail("plan",
+                  {engine::FailureClass::kInput, "request-invalid", "plan: " + FirstError(unsafe),
+                   "kiln ks validate and kiln submit show every problem"},
+                  reporter_);
+    }
+    script_network_ = ScriptNetwork(spec_, options_.limits);
+    if (script_network_.empty()) {
+      return Fail("plan",
+                  {engine::FailureClass::kInput, "script-network-forbidden",
+                   "plan: the request asks for outbound network for its %post scripts, and this "
+                   "build host gives them none (--script-network none)",
+                   "leave script_network out (the scripts then get no network), or build where "
+                   "the admin allows outbound"},
+                  reporter_);
+    }
+    return std::nullopt;
+  }
+
+  // The mirror (the request's, else the kickstart's url --url, else the machine's apt
+  // sources) and its current state; a dry run may use a state read a minute ago.
+  std::optional<BuildOutcome> ResolveMirror() {
+    std::string& mirror = prep_.mirror;
+    mirror = spec_.mirror;
+    if (const spec::ParsedCommand* url = ks().Single("url"); mirror.empty() && url != nullptr) {
+      if (const std::string* u = url->String("url")) mirror = *u;
+    }
+    if (mirror.empty()) {
+      mirror = dry_run_ ? DefaultDebianMirrorCached(options_.mirror_override_root)
+                        : DefaultDebianMirror(options_.mirror_override_root);
+    }
+    std::string suite(prep_.release->name);
+    reporter_.Log("mirror " + mirror + ", suite " + suite);
+    // Plans are asked for often and cheaply, so a minute-old state is good enough for them.
+    Result<MirrorState> state =
+        dry_run_ ? FetchMirrorStateCached(mirror, suite) : FetchMirrorState(mirror, suite);
+    if (!state.ok()) {
+      return Fail("resolve",
+                  {engine::FailureClass::kNetwork, "repository-unreachable",
+                   "resolve: cannot read the release file: " + state.message(),
+                   "check the mirror URL and the network; the build can be retried"},
+                  reporter_);
+    }
+    prep_.state = *state;
+    reporter_.Log("mirror state " + prep_.state.hash.substr(0, 16) + " dated " +
+                  std::to_string(prep_.state.date));
+    return std::nullopt;
+  }
+
+  // The bootstrap's settings and packages: the kickstart's (by name; globs are warned about),
+  // the request's extra packages, and what a bootable image needs.
+  void ChoosePackages() {
+    DebianBootstrapOptions& boot = prep_.boot;
+    boot.suite = std::string(prep_.release->name);
+    boot.arch = std::string(DebianArch(spec_.arch));
+    boot.mirror = prep_.mirror;
+    boot.mirror_state = prep_.state.hash;
+    boot.exclude_docs = ks().packages.exclude_docs;
+    boot.proxy = spec_.proxy;
+    boot.source_date_epoch = prep_.state.date;
+    boot.package_cache = options_.cache_dir / "packages" / (boot.suite + "-" + boot.arch);
+    for (const std::string& p : ks().packages.packages) {
+      if (spec::IsPackageGlob(p)) {
+        reporter_.Log("warning: package glob " + p + " ignored: list Debian packages by name");
+        continue;
+      }
+      packages_.insert(p);
+    }
+    for (const ExtraPackage& p : spec_.extra_packages) {
+      packages_.insert(p.version.empty() ? p.name : p.name + "=" + p.version);
+    }
+    if (IsBootable(spec_.type)) {
+      std::vector<std::string> boot_packages = BootPackages(spec_, ks());
+      reporter_.Log("boot packages: " + Join(boot_packages, " "));
+      packages_.insert(boot_packages.begin(), boot_packages.end());
+    }
+    boot.packages.assign(packages_.begin(), packages_.end());
+  }
+
+  // The kickstart's repo lines (--baseurl ones), each with the state of its suite.
+  std::optional<BuildOutcome> AddRepositories() {
+    for (const spec::RepoData& repo : spec::ReadRepos(ks())) {
+      if (repo.baseurl.empty()) {
+        reporter_.Log("warning: repo " + repo.name +
+                      ": only --baseurl repositories apply to Debian builds; ignored");
+        continue;
+      }
+      Result<ExtraRepository> extra = ParseRepository(repo.name, repo.baseurl, prep_.boot.suite);
+      if (!extra.ok()) {
+        return Fail("resolve",
+                    {engine::FailureClass::kInput, "repo-invalid", "resolve: " + extra.message(),
+                     "see docs/kickstart.md (repo on Debian)"},
+                    reporter_);
+      }
+      Result<MirrorState> repo_state = FetchMirrorState(extra->uri, extra->suite);
+      if (!repo_state.ok()) {
+        return Fail("resolve",
+                    {engine::FailureClass::kNetwork, "repository-unreachable",
+                     "resolve: repo " + repo.name +
+                         ": cannot read its release file: " + repo_state.message(),
+                     "check the repo's URI and suite; the build can be retried"},
+                    reporter_);
+      }
+      extra->state = repo_state->hash;
+      reporter_.Log("repo " + repo.name + ": " + extra->SourcesLine() + " (state " +
+                    repo_state->hash.substr(0, 16) + ")");
+      prep_.boot.repositories.push_back(*extra);
+    }
+    return std::nullopt;
+  }
+
+  // The request's package files as a side repository, their versions pinned; a dry run
+  // fetches none and notes that the plan cannot know the bootstrap's key.
+  std::optional<BuildOutcome> AddSideRepository() {
+    if (spec_.package_files.empty()) return std::nullopt;
+    if (dry_run_) {
+      prep_.notes.push_back(
+          "bootstrap: the package files are fetched only by a real build, so the "
+          "plan cannot tell whether the cache has this bootstrap");
+      return std::nullopt;
+    }
+    DebianBootstrapOptions& boot = prep_.boot;
+    Result<SideRepository> side =
+        MakeSideRepository(spec_.package_files, boot.arch, options_.cache_dir / "side-repos");
+    if (!side.ok()) {
+      return Fail(
+          "resolve",
+          {engine::FailureClass::kInput, "package-file-invalid", "resolve: " + side.message(),
+           "send Debian package files (.deb) built for the image's architecture"},
+          reporter_);
+    }
+    for (const DebInfo& d : side->debs) {
+      reporter_.Log("side repository: " + d.package + " " + d.version + " (" + d.architecture +
+                    ")");
+    }
+    boot.repositories.push_back(side->repository);
+    // Pinned to the file's version, so a newer one in the mirror does not win.
+    for (const std::string& p : side->packages) {
+      packages_.erase(p.substr(0, p.find('=')));
+      packages_.insert(p);
+    }
+    boot.packages.assign(packages_.begin(), packages_.end());
+    return std::nullopt;
+  }
+
+  // The kickstart's excluded packages (by name; globs are warned about).
+  void ExcludePackages() {
+    for (const std::string& p : ks().packages.excluded) {
+      if (spec::IsPackageGlob(p)) {
+        reporter_.Log("warning: package glob -" + p + " ignored: exclude Debian packages by name");
+        continue;
+      }
+      prep_.boot.excluded.push_back(p);
+    }
+  }
+
+  // The disk layout (disk images) or the boot settings (live images), from the kickstart.
+  std::optional<BuildOutcome> PlanDiskAndBoot() {
+    if (IsDiskType(spec_.type)) {
+      std::vector<std::string> layout_warnings;
+      Result<DiskLayout> layout =
+          PlanDiskLayout(ks(), spec_.arch, ContentSeed(spec_), layout_warnings);
+      if (!layout.ok()) {
+        return Fail("plan",
+                    {engine::FailureClass::kInput, "partitioning-invalid",
+                     "plan: " + layout.message(), "see docs/kickstart.md (disk images)"},
+                    reporter_);
+      }
+      layout_ = *layout;
+      for (const std::string& w : layout_warnings) reporter_.Log("warning: " + w);
+    }
+    if (spec_.type == ImageType::kLive) {
+      std::vector<std::string> boot_warnings;
+      Result<BootSettings> settings = ReadBootSettings(ks(), boot_warnings);
+      if (!settings.ok()) {
+        return Fail("plan",
+                    {engine::FailureClass::kInput, "bootloader-invalid",
+                     "plan: " + settings.message(), "see docs/kickstart.md (live images)"},
+                    reporter_);
+      }
+      boot_settings_ = *settings;
+      for (const std::string& w : boot_warnings) reporter_.Log("warning: " + w);
+    }
+    return std::nullopt;
+  }
+
+  // The image's file name and the stages that make it: bootstrap, configure, the %post
+  // scripts if any, then the assemble stage of the image's type.
+  void AddStages() {
+    const long long date = prep_.state.date;
+    std::string& image_name = prep_.image_name;
+    image_name = spec_.name + ".tar.zst";
+    if (spec_.type == ImageType::kRaw) image_name = spec_.name + ".raw";
+    if (spec_.type == ImageType::kQcow2) image_name = spec_.name + ".qcow2";
+    if (spec_.type == ImageType::kLive) image_name = spec_.name + ".iso";
+    std::vector<std::unique_ptr<engine::Stage>>& plan = prep_.stages;
+    plan.push_back(std::make_unique<DebianBootstrapStage>(prep_.boot));
+    config_.source_date_epoch = date;
+    plan.push_back(std::make_unique<ConfigureStage>(config_));
+    std::vector<spec::Script> posts;
+    for (const spec::Script& s : ks().scripts) {
+      if (s.kind == spec::ScriptKind::kPost) posts.push_back(s);
+    }
+    if (!posts.empty()) plan.push_back(std::make_unique<ScriptsStage>(std::move(posts), Limits()));
+    if (spec_.type == ImageType::kTar) {
+      plan.push_back(std::make_unique<TarImageStage>(image_name, date));
+    } else if (spec_.type == ImageType::kLive) {
+      LiveImageOptions live;
+      live.file_name = image_name;
+      live.volume_id = spec_.label;
+      live.menu_title = spec_.title.empty() ? spec_.name : spec_.title;
+      live.kernel_append = boot_settings_.kernel_append;
+      live.timeout_s = boot_settings_.timeout_s;
+      live.source_date_epoch = date;
+      plan.push_back(std::make_unique<LiveImageStage>(live));
+    } else {
+      DiskImageOptions disk;
+      disk.file_name = spec_.name + ".raw";
+      disk.layout = layout_;
+      disk.arch = spec_.arch;
+      disk.menu_title = spec_.title.empty() ? spec_.name : spec_.title;
+      disk.source_date_epoch = date;
+      plan.push_back(std::make_unique<DiskImageStage>(disk));
+      if (spec_.type == ImageType::kQcow2) {
+        plan.push_back(std::make_unique<Qcow2ConvertStage>(disk.file_name, image_name));
+      }
+    }
+  }
+
+  // The %post scripts' limits, from the build host's.
+  ScriptLimits Limits() const {
+    ScriptLimits limits;
+    limits.timeout = std::chrono::seconds(options_.limits.script_timeout_s);
+    limits.disk_budget_bytes =
+        static_cast<uint64_t>(options_.limits.disk_budget_gib * double(1ull << 30));
+    limits.max_processes = options_.limits.max_processes;
+    limits.max_memory_bytes =
+        static_cast<uint64_t>(options_.limits.max_memory_gib * double(1ull << 30));
+    limits.outbound_network = script_network_ == "outbound";
+    return limits;
+  }
+
+  const BuildSpec& spec_;
+  const BuildOptions& options_;
+  engine::Reporter& reporter_;
+  const bool dry_run_;
+  PreparedBuild& prep_;
+  spec::ParseResult parsed_;
+  std::string script_network_;  // what the %post scripts get (ScriptNetwork)
+  SystemConfig config_;
+  std::set<std::string> packages_;
+  DiskLayout layout_;
+  BootSettings boot_settings_;
+};
+
+// Fails (the outcome) or fills `prep`.
 std::optional<BuildOutcome> PrepareBuild(const BuildSpec& spec, const BuildOptions& options,
                                          engine::Reporter& reporter, bool dry_run,
                                          PreparedBuild& prep) {
-  if (!CanBuild(spec.type)) {
-    return Fail("plan",
-                {engine::FailureClass::kInput, "type-not-supported",
-                 "plan: kiln cannot build " + std::string(ToString(spec.type)) +
-                     " images yet; this version builds " + BuildableTypesText() + " images",
-                 "ask for --type tar, raw, qcow2 or live"},
-                reporter);
-  }
-  const ReleaseInfo*& release = prep.release;
-  release = FindRelease(spec.release);
-  if (release == nullptr || release->family != "debian") {
-    return Fail("plan",
-                {engine::FailureClass::kInput, "unknown-release",
-                 "plan: unknown release " + spec.release, "use bookworm or trixie"},
-                reporter);
-  }
-
-  spec::MemoryResolver no_includes;  // the spec's kickstart is already flattened
-  spec::ParseResult parsed = spec::ParseKickstartText(spec.kickstart, "kickstart.ks", no_includes);
-  if (!parsed.ok()) {
-    std::string first;
-    for (const Diagnostic& d : parsed.diagnostics.items()) {
-      if (d.severity == Severity::kError && first.empty()) first = FormatDiagnostic(d);
-    }
-    return Fail("plan",
-                {engine::FailureClass::kInput, "kickstart-invalid", "plan: " + first,
-                 "kiln ks validate shows every problem"},
-                reporter);
-  }
-  const spec::Kickstart& ks = parsed.kickstart;
-  // A spec reaches a worker from a master that checked it at submit; the worker checks again
-  // (another version, a hand-made job), since these values go into files and command lines.
-  Diagnostics unsafe;
-  ValidateBuildSpec(spec, {"request", 0}, unsafe);
-  spec::CheckBuildValues(ks, "kickstart.ks", unsafe);
-  if (unsafe.HasErrors()) {
-    std::string first;
-    for (const Diagnostic& d : unsafe.items()) {
-      if (d.severity == Severity::kError && first.empty()) first = FormatDiagnostic(d);
-    }
-    return Fail("plan",
-                {engine::FailureClass::kInput, "request-invalid", "plan: " + first,
-                 "kiln ks validate and kiln submit show every problem"},
-                reporter);
-  }
-  const std::string script_network = ScriptNetwork(spec, options.limits);
-  if (script_network.empty()) {
-    return Fail("plan",
-                {engine::FailureClass::kInput, "script-network-forbidden",
-                 "plan: the request asks for outbound network for its %post scripts, and this "
-                 "build host gives them none (--script-network none)",
-                 "leave script_network out (the scripts then get no network), or build where "
-                 "the admin allows outbound"},
-                reporter);
-  }
-  WarnUnapplied(ks, spec, reporter);
-  std::vector<std::string> config_warnings;
-  SystemConfig config = ReadSystemConfig(ks, config_warnings);
-  for (const std::string& w : config_warnings) reporter.Log("warning: " + w);
-
-  // The mirror: the request's, else the kickstart's url --url, else the machine's apt sources.
-  std::string& mirror = prep.mirror;
-  mirror = spec.mirror;
-  if (const spec::ParsedCommand* url = ks.Single("url"); mirror.empty() && url != nullptr) {
-    if (const std::string* u = url->String("url")) mirror = *u;
-  }
-  if (mirror.empty()) {
-    mirror = dry_run ? DefaultDebianMirrorCached(options.mirror_override_root)
-                     : DefaultDebianMirror(options.mirror_override_root);
-  }
-  MirrorState& state = prep.state;
-  std::string error;
-  reporter.Log("mirror " + mirror + ", suite " + std::string(release->name));
-  // A dry run may use a mirror state read a minute ago: plans are asked for often and cheaply.
-  if (!(dry_run ? FetchMirrorStateCached(mirror, std::string(release->name), state, error)
-                : FetchMirrorState(mirror, std::string(release->name), state, error))) {
-    return Fail("resolve",
-                {engine::FailureClass::kNetwork, "repository-unreachable",
-                 "resolve: cannot read the release file: " + error,
-                 "check the mirror URL and the network; the build can be retried"},
-                reporter);
-  }
-  reporter.Log("mirror state " + state.hash.substr(0, 16) + " dated " + std::to_string(state.date));
-
-  DebianBootstrapOptions& boot = prep.boot;
-  boot.suite = std::string(release->name);
-  boot.arch = std::string(DebianArch(spec.arch));
-  boot.mirror = mirror;
-  boot.mirror_state = state.hash;
-  boot.exclude_docs = ks.packages.exclude_docs;
-  boot.proxy = spec.proxy;
-  boot.source_date_epoch = state.date;
-  boot.package_cache = options.cache_dir / "packages" / (boot.suite + "-" + boot.arch);
-  std::set<std::string> packages;
-  for (const std::string& p : ks.packages.packages) {
-    if (spec::IsPackageGlob(p)) {
-      reporter.Log("warning: package glob " + p + " ignored: list Debian packages by name");
-      continue;
-    }
-    packages.insert(p);
-  }
-  for (const ExtraPackage& p : spec.extra_packages) {
-    packages.insert(p.version.empty() ? p.name : p.name + "=" + p.version);
-  }
-  if (IsBootable(spec.type)) {
-    std::vector<std::string> boot_packages = BootPackages(spec, ks);
-    reporter.Log("boot packages: " + Join(boot_packages, " "));
-    packages.insert(boot_packages.begin(), boot_packages.end());
-  }
-  boot.packages.assign(packages.begin(), packages.end());
-  for (const spec::RepoData& repo : spec::ReadRepos(ks)) {
-    if (repo.baseurl.empty()) {
-      reporter.Log("warning: repo " + repo.name +
-                   ": only --baseurl repositories apply to Debian builds; ignored");
-      continue;
-    }
-    ExtraRepository extra;
-    if (!ParseRepository(repo.name, repo.baseurl, boot.suite, extra, error)) {
-      return Fail("resolve",
-                  {engine::FailureClass::kInput, "repo-invalid", "resolve: " + error,
-                   "see docs/kickstart.md (repo on Debian)"},
-                  reporter);
-    }
-    MirrorState repo_state;
-    if (!FetchMirrorState(extra.uri, extra.suite, repo_state, error)) {
-      return Fail("resolve",
-                  {engine::FailureClass::kNetwork, "repository-unreachable",
-                   "resolve: repo " + repo.name + ": cannot read its release file: " + error,
-                   "check the repo's URI and suite; the build can be retried"},
-                  reporter);
-    }
-    extra.state = repo_state.hash;
-    reporter.Log("repo " + repo.name + ": " + extra.SourcesLine() + " (state " +
-                 repo_state.hash.substr(0, 16) + ")");
-    boot.repositories.push_back(extra);
-  }
-  if (!spec.package_files.empty() && dry_run) {
-    prep.notes.push_back(
-        "bootstrap: the package files are fetched only by a real build, so the "
-        "plan cannot tell whether the cache has this bootstrap");
-  } else if (!spec.package_files.empty()) {
-    SideRepository side;
-    if (!MakeSideRepository(spec.package_files, boot.arch, options.cache_dir / "side-repos", side,
-                            error)) {
-      return Fail("resolve",
-                  {engine::FailureClass::kInput, "package-file-invalid", "resolve: " + error,
-                   "send Debian package files (.deb) built for the image's architecture"},
-                  reporter);
-    }
-    for (const DebInfo& d : side.debs) {
-      reporter.Log("side repository: " + d.package + " " + d.version + " (" + d.architecture + ")");
-    }
-    boot.repositories.push_back(side.repository);
-    // Pinned to the file's version, so a newer one in the mirror does not win.
-    for (const std::string& p : side.packages) {
-      packages.erase(p.substr(0, p.find('=')));
-      packages.insert(p);
-    }
-    boot.packages.assign(packages.begin(), packages.end());
-  }
-  for (const std::string& p : ks.packages.excluded) {
-    if (spec::IsPackageGlob(p)) {
-      reporter.Log("warning: package glob -" + p + " ignored: exclude Debian packages by name");
-      continue;
-    }
-    boot.excluded.push_back(p);
-  }
-
-  prep.spec_sha = Sha256Hex(BuildSpecToJson(spec).dump());
-  DiskLayout layout;
-  if (IsDiskType(spec.type)) {
-    std::vector<std::string> layout_warnings;
-    if (!PlanDiskLayout(ks, spec.arch, ContentSeed(spec), layout, layout_warnings, error)) {
-      return Fail("plan",
-                  {engine::FailureClass::kInput, "partitioning-invalid", "plan: " + error,
-                   "see docs/kickstart.md (disk images)"},
-                  reporter);
-    }
-    for (const std::string& w : layout_warnings) reporter.Log("warning: " + w);
-  }
-  BootSettings boot_settings;
-  if (spec.type == ImageType::kLive) {
-    std::vector<std::string> boot_warnings;
-    if (!ReadBootSettings(ks, boot_settings, boot_warnings, error)) {
-      return Fail("plan",
-                  {engine::FailureClass::kInput, "bootloader-invalid", "plan: " + error,
-                   "see docs/kickstart.md (live images)"},
-                  reporter);
-    }
-    for (const std::string& w : boot_warnings) reporter.Log("warning: " + w);
-  }
-
-  std::string& image_name = prep.image_name;
-  image_name = spec.name + ".tar.zst";
-  if (spec.type == ImageType::kRaw) image_name = spec.name + ".raw";
-  if (spec.type == ImageType::kQcow2) image_name = spec.name + ".qcow2";
-  if (spec.type == ImageType::kLive) image_name = spec.name + ".iso";
-  std::vector<std::unique_ptr<engine::Stage>>& plan = prep.stages;
-  plan.push_back(std::make_unique<DebianBootstrapStage>(boot));
-  config.source_date_epoch = state.date;
-  plan.push_back(std::make_unique<ConfigureStage>(config));
-  std::vector<spec::Script> posts;
-  for (const spec::Script& s : ks.scripts) {
-    if (s.kind == spec::ScriptKind::kPost) posts.push_back(s);
-  }
-  if (!posts.empty()) {
-    ScriptLimits limits;
-    limits.timeout = std::chrono::seconds(options.limits.script_timeout_s);
-    limits.disk_budget_bytes =
-        static_cast<uint64_t>(options.limits.disk_budget_gib * double(1ull << 30));
-    limits.max_processes = options.limits.max_processes;
-    limits.max_memory_bytes =
-        static_cast<uint64_t>(options.limits.max_memory_gib * double(1ull << 30));
-    limits.outbound_network = script_network == "outbound";
-    plan.push_back(std::make_unique<ScriptsStage>(std::move(posts), limits));
-  }
-  if (spec.type == ImageType::kTar) {
-    plan.push_back(std::make_unique<TarImageStage>(image_name, state.date));
-  } else if (spec.type == ImageType::kLive) {
-    LiveImageOptions live;
-    live.file_name = image_name;
-    live.volume_id = spec.label;
-    live.menu_title = spec.title.empty() ? spec.name : spec.title;
-    live.kernel_append = boot_settings.kernel_append;
-    live.timeout_s = boot_settings.timeout_s;
-    live.source_date_epoch = state.date;
-    plan.push_back(std::make_unique<LiveImageStage>(live));
-  } else {
-    DiskImageOptions disk;
-    disk.file_name = spec.name + ".raw";
-    disk.layout = layout;
-    disk.arch = spec.arch;
-    disk.menu_title = spec.title.empty() ? spec.name : spec.title;
-    disk.source_date_epoch = state.date;
-    plan.push_back(std::make_unique<DiskImageStage>(disk));
-    if (spec.type == ImageType::kQcow2) {
-      plan.push_back(std::make_unique<Qcow2ConvertStage>(disk.file_name, image_name));
-    }
-  }
-  return std::nullopt;
+  return BuildPreparer(spec, options, reporter, dry_run, prep).Run();
 }
 
 }  // namespace

@@ -79,10 +79,10 @@ struct Table {
     }
     return false;
   }
-  bool Save(const sys::RootDir& root, mode_t mode, std::string& error) const {
+  Status Save(const sys::RootDir& root, mode_t mode) const {
     std::vector<std::string> lines;
     for (const auto& r : rows) lines.push_back(JoinFields(r));
-    return root.WriteFile(path, JoinLines(lines), mode, &error);
+    return root.WriteFile(path, JoinLines(lines), mode);
   }
 };
 
@@ -200,115 +200,102 @@ bool ApplyHostAndLocale(const fs::path& root_path, const SystemConfig& c,
                         std::vector<std::string>& log) {
   sys::RootDir root(root_path);
   // mmdebstrap copies some of the build host's files: replace them, so the image does not
-  // depend on where it was built.
-  root.WriteFile("/etc/hostname", c.hostname + "\n");
-  root.WriteFile("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t" + c.hostname +
-                                   "\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                   "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-  root.WriteFile("/etc/resolv.conf", "");
+  // depend on where it was built. Best effort, as ever: these edits do not fail the build.
+  (void)root.WriteFile("/etc/hostname", c.hostname + "\n");
+  (void)root.WriteFile("/etc/hosts", "127.0.0.1\tlocalhost\n127.0.1.1\t" + c.hostname +
+                                         "\n\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                         "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
+  (void)root.WriteFile("/etc/resolv.conf", "");
   if (!c.timezone.empty()) {
     // The name passed IsTimeZoneName (spec/build_values.h): no "..", no leading '/'.
     std::string zone = "/usr/share/zoneinfo/" + c.timezone;
     if (root.Exists(zone)) {
-      root.Symlink(zone, "/etc/localtime");
-      root.WriteFile("/etc/timezone", c.timezone + "\n");
+      (void)root.Symlink(zone, "/etc/localtime");
+      (void)root.WriteFile("/etc/timezone", c.timezone + "\n");
     } else {
       log.push_back("warning: timezone " + c.timezone +
                     " is not in the image (is tzdata in %packages?); left as UTC");
     }
   }
-  if (!c.lang.empty() || !c.keyboard.empty()) root.MakeDirs("/etc/default");
-  if (!c.lang.empty()) root.WriteFile("/etc/default/locale", "LANG=" + c.lang + "\n");
+  if (!c.lang.empty() || !c.keyboard.empty()) (void)root.MakeDirs("/etc/default");
+  if (!c.lang.empty()) (void)root.WriteFile("/etc/default/locale", "LANG=" + c.lang + "\n");
   if (!c.keyboard.empty()) {
-    root.WriteFile("/etc/default/keyboard",
-                   "XKBMODEL=\"pc105\"\nXKBLAYOUT=\"" + c.keyboard +
-                       "\"\nXKBVARIANT=\"\"\nXKBOPTIONS=\"\"\nBACKSPACE=\"guess\"\n");
+    (void)root.WriteFile("/etc/default/keyboard",
+                         "XKBMODEL=\"pc105\"\nXKBLAYOUT=\"" + c.keyboard +
+                             "\"\nXKBVARIANT=\"\"\nXKBOPTIONS=\"\"\nBACKSPACE=\"guess\"\n");
   }
-  if (!c.vc_keymap.empty()) root.WriteFile("/etc/vconsole.conf", "KEYMAP=" + c.vc_keymap + "\n");
+  if (!c.vc_keymap.empty())
+    (void)root.WriteFile("/etc/vconsole.conf", "KEYMAP=" + c.vc_keymap + "\n");
   return true;
 }
 
-bool ApplyAccounts(const fs::path& root_path, const SystemConfig& c, std::vector<std::string>& log,
-                   std::string& error) {
-  sys::RootDir root(root_path);
-  Table passwd = Table::Load(root, "/etc/passwd");
-  Table shadow = Table::Load(root, "/etc/shadow");
-  Table group = Table::Load(root, "/etc/group");
-  Table gshadow = Table::Load(root, "/etc/gshadow");
-  if (passwd.rows.empty() || group.rows.empty()) {
-    error = "the root has no /etc/passwd or /etc/group";
-    return false;
-  }
-  std::string day = std::to_string(c.source_date_epoch / 86400);
-  auto set_shadow = [&](const std::string& name, const std::string& hash) {
-    std::vector<std::string>* row = shadow.Find(name);
+namespace {
+
+// The image's account files (passwd, shadow, group, gshadow), edited in memory by
+// ApplyAccounts's steps and written back together at the end.
+class AccountFiles {
+ public:
+  AccountFiles(const sys::RootDir& root, long long source_date_epoch)
+      : root_(root),
+        passwd_(Table::Load(root, "/etc/passwd")),
+        shadow_(Table::Load(root, "/etc/shadow")),
+        group_(Table::Load(root, "/etc/group")),
+        gshadow_(Table::Load(root, "/etc/gshadow")),
+        day_(std::to_string(source_date_epoch / 86400)) {}
+
+  // False when the root has no accounts to add to (not a Debian root).
+  bool Loaded() const { return !passwd_.rows.empty() && !group_.rows.empty(); }
+
+  // Sets `name`'s password hash, changed on the build's day (a new shadow row if none).
+  void SetShadow(const std::string& name, const std::string& hash) {
+    std::vector<std::string>* row = shadow_.Find(name);
     if (row == nullptr) {
-      shadow.rows.push_back({name, hash, day, "0", "99999", "7", "", "", ""});
+      shadow_.rows.push_back({name, hash, day_, "0", "99999", "7", "", "", ""});
     } else {
       if (row->size() < 9) row->resize(9);
       (*row)[1] = hash;
-      (*row)[2] = day;
+      (*row)[2] = day_;
     }
-  };
-  auto add_group = [&](const std::string& name, long long gid) {
-    if (group.Find(name) != nullptr) return;
-    if (gid < 0) gid = FreeId(group, 2, 1000);
-    group.rows.push_back({name, "x", std::to_string(gid), ""});
-    if (gshadow.Find(name) == nullptr) gshadow.rows.push_back({name, "!", "", ""});
-  };
-  if (c.root.set) set_shadow("root", ShadowHash(c.root, "root"));
-  for (const SystemConfig::Group& g : c.groups) add_group(g.name, g.gid);
-  for (const SystemConfig::User& u : c.users) {
-    if (passwd.Find(u.name) != nullptr) {
+  }
+
+  // Adds a group unless it exists; a negative gid takes the first free one from 1000.
+  void AddGroup(const std::string& name, long long gid) {
+    if (group_.Find(name) != nullptr) return;
+    if (gid < 0) gid = FreeId(group_, 2, 1000);
+    group_.rows.push_back({name, "x", std::to_string(gid), ""});
+    if (gshadow_.Find(name) == nullptr) gshadow_.rows.push_back({name, "!", "", ""});
+  }
+
+  // Adds a kickstart user (left alone if the image has one of that name): its rows, its
+  // groups and its home directory. Fails only when the home cannot be made.
+  Status AddUser(const SystemConfig::User& u, std::vector<std::string>& log) {
+    if (passwd_.Find(u.name) != nullptr) {
       log.push_back("warning: user " + u.name + " exists in the image already; left as it is");
-      continue;
+      return Status::Ok();
     }
-    long long uid = u.uid >= 0 ? u.uid : FreeId(passwd, 2, 1000);
+    long long uid = u.uid >= 0 ? u.uid : FreeId(passwd_, 2, 1000);
     long long gid = u.gid;
     if (gid < 0) {
       // Debian's user private groups: a group of the user's name, same number if free.
-      gid = group.IdUsed(uid, 2) ? FreeId(group, 2, 1000) : uid;
-      add_group(u.name, gid);
+      gid = group_.IdUsed(uid, 2) ? FreeId(group_, 2, 1000) : uid;
+      AddGroup(u.name, gid);
     }
     std::string home = u.homedir.empty() ? "/home/" + u.name : u.homedir;
     std::string shell = u.shell.empty() ? "/bin/bash" : u.shell;
-    if (!root.Exists(shell)) shell = "/bin/sh";
-    passwd.rows.push_back(
+    if (!root_.Exists(shell)) shell = "/bin/sh";
+    passwd_.rows.push_back(
         {u.name, "x", std::to_string(uid), std::to_string(gid), u.gecos, home, shell});
-    set_shadow(u.name, ShadowHash(u.password, "user " + u.name));
-    for (const std::string& g : u.groups) {
-      std::vector<std::string>* row = group.Find(g);
-      if (row == nullptr) {
-        log.push_back("warning: user " + u.name + ": group " + g +
-                      " does not exist in the image; not added (Debian's admin group is sudo)");
-        continue;
-      }
-      if (row->size() < 4) row->resize(4);
-      (*row)[3] += ((*row)[3].empty() ? "" : ",") + u.name;
-      if (std::vector<std::string>* gs = gshadow.Find(g)) {
-        if (gs->size() < 4) gs->resize(4);
-        (*gs)[3] += ((*gs)[3].empty() ? "" : ",") + u.name;
-      }
-    }
-    // The home directory from /etc/skel, owned by the user; made through RootDir, so a
-    // symlink in the image (an earlier package's) cannot turn it into a host path.
-    if (!root.Exists(home)) {
-      if (!root.MakeDirs(fs::path(home).parent_path().string(), 0755, &error) ||
-          !root.MakeDirs(home, 0700, &error)) {
-        return false;
-      }
-      if (root.IsDirectory("/etc/skel")) {
-        root.CopyTree("/etc/skel", home, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
-      }
-      root.Chown(home, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
-      root.Chmod(home, 0700);
-    }
+    SetShadow(u.name, ShadowHash(u.password, "user " + u.name));
+    JoinGroups(u, log);
+    return MakeHome(home, static_cast<uid_t>(uid), static_cast<gid_t>(gid));
   }
-  for (const SystemConfig::SshKey& k : c.ssh_keys) {
-    std::vector<std::string>* row = passwd.Find(k.user);
+
+  // Appends an SSH key to its user's authorized_keys; a key for an unknown user is a warning.
+  Status AddSshKey(const SystemConfig::SshKey& k, std::vector<std::string>& log) {
+    std::vector<std::string>* row = passwd_.Find(k.user);
     if (row == nullptr || row->size() < 6) {
       log.push_back("warning: sshkey for unknown user " + k.user + " ignored");
-      continue;
+      return Status::Ok();
     }
     std::string dir = (*row)[5] + "/.ssh";
     std::string keys = dir + "/authorized_keys";
@@ -321,16 +308,81 @@ bool ApplyAccounts(const fs::path& root_path, const SystemConfig& c, std::vector
     };
     uid_t uid = id((*row)[2]);
     gid_t gid = id((*row)[3]);
-    if (!root.MakeDirs(dir, 0700, &error) ||
-        !root.WriteFile(keys, root.ReadFile(keys).value_or("") + k.key + "\n", 0600, &error)) {
-      return false;
+    if (Status made = root_.MakeDirs(dir, 0700); !made.ok()) return made;
+    if (Status written =
+            root_.WriteFile(keys, root_.ReadFile(keys).value_or("") + k.key + "\n", 0600);
+        !written.ok()) {
+      return written;
     }
-    root.Chmod(dir, 0700);
-    root.Chown(dir, uid, gid);
-    root.Chown(keys, uid, gid);
+    root_.Chmod(dir, 0700);
+    root_.Chown(dir, uid, gid);
+    root_.Chown(keys, uid, gid);
+    return Status::Ok();
   }
-  return passwd.Save(root, 0644, error) && shadow.Save(root, 0640, error) &&
-         group.Save(root, 0644, error) && gshadow.Save(root, 0640, error);
+
+  // Writes the four files back, stopping at the first that cannot be written.
+  Status Save() const {
+    Status saved = passwd_.Save(root_, 0644);
+    if (saved.ok()) saved = shadow_.Save(root_, 0640);
+    if (saved.ok()) saved = group_.Save(root_, 0644);
+    if (saved.ok()) saved = gshadow_.Save(root_, 0640);
+    return saved;
+  }
+
+ private:
+  // Adds the user to its --groups that exist in the image; the others are warnings.
+  void JoinGroups(const SystemConfig::User& u, std::vector<std::string>& log) {
+    for (const std::string& g : u.groups) {
+      std::vector<std::string>* row = group_.Find(g);
+      if (row == nullptr) {
+        log.push_back("warning: user " + u.name + ": group " + g +
+                      " does not exist in the image; not added (Debian's admin group is sudo)");
+        continue;
+      }
+      if (row->size() < 4) row->resize(4);
+      (*row)[3] += ((*row)[3].empty() ? "" : ",") + u.name;
+      if (std::vector<std::string>* gs = gshadow_.Find(g)) {
+        if (gs->size() < 4) gs->resize(4);
+        (*gs)[3] += ((*gs)[3].empty() ? "" : ",") + u.name;
+      }
+    }
+  }
+
+  // The home directory from /etc/skel, owned by the user, unless it exists; made through
+  // RootDir, so a symlink in the image (an earlier package's) cannot turn it into a host path.
+  Status MakeHome(const std::string& home, uid_t uid, gid_t gid) {
+    if (root_.Exists(home)) return Status::Ok();
+    if (Status made = root_.MakeDirs(fs::path(home).parent_path().string(), 0755); !made.ok()) {
+      return made;
+    }
+    if (Status made = root_.MakeDirs(home, 0700); !made.ok()) return made;
+    if (root_.IsDirectory("/etc/skel")) (void)root_.CopyTree("/etc/skel", home, uid, gid);
+    root_.Chown(home, uid, gid);
+    root_.Chmod(home, 0700);
+    return Status::Ok();
+  }
+
+  const sys::RootDir& root_;
+  Table passwd_, shadow_, group_, gshadow_;
+  std::string day_;
+};
+
+}  // namespace
+
+Status ApplyAccounts(const fs::path& root_path, const SystemConfig& c,
+                     std::vector<std::string>& log) {
+  sys::RootDir root(root_path);
+  AccountFiles files(root, c.source_date_epoch);
+  if (!files.Loaded()) return Status::Error("the root has no /etc/passwd or /etc/group");
+  if (c.root.set) files.SetShadow("root", ShadowHash(c.root, "root"));
+  for (const SystemConfig::Group& g : c.groups) files.AddGroup(g.name, g.gid);
+  for (const SystemConfig::User& u : c.users) {
+    if (Status added = files.AddUser(u, log); !added.ok()) return added;
+  }
+  for (const SystemConfig::SshKey& k : c.ssh_keys) {
+    if (Status added = files.AddSshKey(k, log); !added.ok()) return added;
+  }
+  return files.Save();
 }
 
 void ResetSshHostKeys(const fs::path& root_path, std::vector<std::string>& log) {
@@ -340,20 +392,20 @@ void ResetSshHostKeys(const fs::path& root_path, std::vector<std::string>& log) 
   for (const std::string& name : root.List("/etc/ssh").value_or(std::vector<std::string>{})) {
     if (StartsWith(name, "ssh_host_")) removed += root.Remove("/etc/ssh/" + name) ? 1 : 0;
   }
-  root.MakeDirs("/etc/systemd/system/multi-user.target.wants");
-  root.WriteFile("/etc/systemd/system/kiln-ssh-host-keys.service",
-                 "# Written by kiln: every machine made from the image gets its own keys.\n"
-                 "[Unit]\n"
-                 "Description=Generate SSH host keys on first boot\n"
-                 "Before=ssh.service\n"
-                 "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key\n\n"
-                 "[Service]\n"
-                 "Type=oneshot\n"
-                 "ExecStart=/usr/bin/ssh-keygen -A\n\n"
-                 "[Install]\n"
-                 "WantedBy=multi-user.target\n");
-  root.Symlink("/etc/systemd/system/kiln-ssh-host-keys.service",
-               "/etc/systemd/system/multi-user.target.wants/kiln-ssh-host-keys.service");
+  (void)root.MakeDirs("/etc/systemd/system/multi-user.target.wants");
+  (void)root.WriteFile("/etc/systemd/system/kiln-ssh-host-keys.service",
+                       "# Written by kiln: every machine made from the image gets its own keys.\n"
+                       "[Unit]\n"
+                       "Description=Generate SSH host keys on first boot\n"
+                       "Before=ssh.service\n"
+                       "ConditionPathExistsGlob=!/etc/ssh/ssh_host_*_key\n\n"
+                       "[Service]\n"
+                       "Type=oneshot\n"
+                       "ExecStart=/usr/bin/ssh-keygen -A\n\n"
+                       "[Install]\n"
+                       "WantedBy=multi-user.target\n");
+  (void)root.Symlink("/etc/systemd/system/kiln-ssh-host-keys.service",
+                     "/etc/systemd/system/multi-user.target.wants/kiln-ssh-host-keys.service");
   log.push_back("removed " + std::to_string(removed) +
                 " SSH host key files: each machine generates its own at first boot");
 }
@@ -369,9 +421,8 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
   std::vector<std::string> log;
   ApplyHostAndLocale(root, config_, log);
   ResetSshHostKeys(root, log);
-  std::string error;
-  if (!ApplyAccounts(root, config_, log, error)) {
-    failure = {engine::FailureClass::kInput, "configure-failed", "configure: " + error,
+  if (Status accounts = ApplyAccounts(root, config_, log); !accounts.ok()) {
+    failure = {engine::FailureClass::kInput, "configure-failed", "configure: " + accounts.message(),
                "the image's files (its packages') or the kickstart's user lines are in the way; "
                "see build.log"};
     return false;
@@ -395,7 +446,7 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       config_.lang != "POSIX") {
     if (image.Exists("/usr/sbin/locale-gen")) {
       std::string entry = config_.lang + (EndsWith(config_.lang, "UTF-8") ? " UTF-8" : "");
-      image.WriteFile("/etc/locale.gen", entry + "\n");
+      (void)image.WriteFile("/etc/locale.gen", entry + "\n");
       in_root({"locale-gen"}, "locale-gen");
     } else {
       ctx.reporter->Log("warning: lang " + config_.lang +
@@ -431,8 +482,8 @@ bool ConfigureStage::Run(const engine::StageContext& ctx, engine::StageFailure& 
       text += "DHCP=yes\n";
     }
     for (const std::string& ns : n.nameservers) text += "DNS=" + ns + "\n";
-    image.MakeDirs("/etc/systemd/network");
-    image.WriteFile("/etc/systemd/network/10-kiln.network", text);
+    (void)image.MakeDirs("/etc/systemd/network");
+    (void)image.WriteFile("/etc/systemd/network/10-kiln.network", text);
     if (has_systemctl) {
       in_root({"systemctl", "enable", "systemd-networkd"}, "enable systemd-networkd");
     } else {

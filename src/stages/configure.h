@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
 #include "engine/executor.h"
 #include "spec/kickstart.h"
 
@@ -75,10 +76,10 @@ class ConfigureStage : public engine::Stage {
   SystemConfig config_;
 };
 
-// The file edits, on a root tree (exposed for tests). Each returns false with a message when
+// The file edits, on a root tree (exposed for tests). ApplyAccounts fails (saying why) when
 // the root lacks what it needs.
-bool ApplyAccounts(const std::filesystem::path& root, const SystemConfig& config,
-                   std::vector<std::string>& log, std::string& error);
+Status ApplyAccounts(const std::filesystem::path& root, const SystemConfig& config,
+                     std::vector<std::string>& log);
 bool ApplyHostAndLocale(const std::filesystem::path& root, const SystemConfig& config,
                         std::vector<std::string>& log);
 

@@ -100,22 +100,23 @@ std::string ExtraRepository::SourcesLine() const {
   return line;
 }
 
-bool ParseRepository(const std::string& name, const std::string& baseurl,
-                     const std::string& default_suite, ExtraRepository& out, std::string& error) {
+Result<ExtraRepository> ParseRepository(const std::string& name, const std::string& baseurl,
+                                        const std::string& default_suite) {
   std::vector<std::string> words = SplitNonEmpty(baseurl, ' ');
   if (words.empty() || !(StartsWith(words[0], "http://") || StartsWith(words[0], "https://") ||
                          StartsWith(words[0], "file:/"))) {
-    error = "repo " + name +
-            ": --baseurl must start with an http, https or file URI, then "
-            "optionally a suite and components (\"http://deb.example.org/debian bookworm main\")";
-    return false;
+    return Status::Error(
+        "repo " + name +
+        ": --baseurl must start with an http, https or file URI, then "
+        "optionally a suite and components (\"http://deb.example.org/debian bookworm main\")");
   }
+  ExtraRepository out;
   out.name = name;
   out.uri = words[0];
   out.suite = words.size() > 1 ? words[1] : default_suite;
   out.components.assign(words.size() > 2 ? words.begin() + 2 : words.end(), words.end());
   if (out.components.empty()) out.components = {"main"};
-  return true;
+  return out;
 }
 
 long long ReleaseDate(std::string_view text) {
@@ -131,24 +132,23 @@ long long ReleaseDate(std::string_view text) {
   return 0;
 }
 
-bool FetchMirrorState(const std::string& mirror, const std::string& suite, MirrorState& state,
-                      std::string& error) {
+Result<MirrorState> FetchMirrorState(const std::string& mirror, const std::string& suite) {
   std::string url = mirror;
   if (!url.empty() && url.back() == '/') url.pop_back();
   url += "/dists/" + suite + "/InRelease";
   spec::FetchOptions options;
   options.total_timeout_s = 30;
-  std::string body;
+  std::string body, error;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(2 << attempt));
     if (spec::FetchUrl(url, options, body, error)) {
+      MirrorState state;
       state.hash = Sha256Hex(body);
       state.date = ReleaseDate(body);
-      return true;
+      return state;
     }
   }
-  error = url + ": " + error;
-  return false;
+  return Status::Error(url + ": " + error);
 }
 
 namespace {
@@ -158,21 +158,21 @@ namespace {
 template <typename Key, typename Value>
 class MinuteMemo {
  public:
-  template <typename Load>  // bool(Value&)
-  bool Get(const Key& key, Value& out, Load&& load) {
+  template <typename Load>  // Result<Value>()
+  Result<Value> Get(const Key& key, Load&& load) {
     auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = entries_.find(key);
       if (it != entries_.end() && now - it->second.second < std::chrono::minutes(1)) {
-        out = it->second.first;
-        return true;
+        return it->second.first;
       }
     }
-    if (!load(out)) return false;
+    Result<Value> loaded = load();
+    if (!loaded.ok()) return loaded;
     std::lock_guard<std::mutex> lock(mu_);
-    entries_[key] = {out, now};
-    return true;
+    entries_[key] = {*loaded, now};
+    return loaded;
   }
 
  private:
@@ -182,22 +182,14 @@ class MinuteMemo {
 
 }  // namespace
 
-bool FetchMirrorStateCached(const std::string& mirror, const std::string& suite, MirrorState& state,
-                            std::string& error) {
+Result<MirrorState> FetchMirrorStateCached(const std::string& mirror, const std::string& suite) {
   static MinuteMemo<std::pair<std::string, std::string>, MirrorState> memo;
-  return memo.Get({mirror, suite}, state, [&](MirrorState& fresh) {
-    return FetchMirrorState(mirror, suite, fresh, error);
-  });
+  return memo.Get({mirror, suite}, [&] { return FetchMirrorState(mirror, suite); });
 }
 
 std::string DefaultDebianMirrorCached(const std::string& root) {
   static MinuteMemo<std::string, std::string> memo;
-  std::string mirror;
-  memo.Get(root, mirror, [&](std::string& fresh) {
-    fresh = DefaultDebianMirror(root);
-    return true;
-  });
-  return mirror;
+  return *memo.Get(root, [&] { return Result<std::string>(DefaultDebianMirror(root)); });
 }
 
 }  // namespace kiln::stages

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/status.h"
+
 namespace kiln::stages {
 
 // The first http(s) URI of a "deb" source for Debian's main archive in the apt sources
@@ -28,11 +30,9 @@ struct MirrorState {
 };
 
 // Fetches InRelease, retrying a few times with backoff (mirrors time out now and then).
-bool FetchMirrorState(const std::string& mirror, const std::string& suite, MirrorState& state,
-                      std::string& error);
+Result<MirrorState> FetchMirrorState(const std::string& mirror, const std::string& suite);
 // The same, answered from memory when this process read it in the last minute (plans).
-bool FetchMirrorStateCached(const std::string& mirror, const std::string& suite, MirrorState& state,
-                            std::string& error);
+Result<MirrorState> FetchMirrorStateCached(const std::string& mirror, const std::string& suite);
 
 // An extra Debian repository from a kickstart `repo` line. Debian repositories need a suite
 // and components, which kickstart has no fields for: --baseurl holds a sources.list line's
@@ -51,9 +51,9 @@ struct ExtraRepository {
   std::string SourcesLine() const;
 };
 
-// Parses --baseurl text as above; false (with `error`) if it is not an http(s)/file URI.
-bool ParseRepository(const std::string& name, const std::string& baseurl,
-                     const std::string& default_suite, ExtraRepository& out, std::string& error);
+// Parses --baseurl text as above; fails if it is not an http(s)/file URI.
+Result<ExtraRepository> ParseRepository(const std::string& name, const std::string& baseurl,
+                                        const std::string& default_suite);
 
 // The Date: field of a Release/InRelease text as seconds since the epoch, or 0.
 long long ReleaseDate(std::string_view release_text);

@@ -180,20 +180,18 @@ std::string DiskLayout::Describe() const {
   return out.str();
 }
 
-bool PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed, DiskLayout& out,
-                    std::vector<std::string>& warnings, std::string& error) {
-  out = DiskLayout{};
-  std::vector<Partition> asked;
-  std::vector<spec::PartData> parts = spec::ReadParts(ks);
-  std::optional<spec::AutopartData> autopart = spec::ReadAutopart(ks);
-  if (autopart && !parts.empty()) {
-    error = "kickstart: autopart and part lines cannot be combined; keep one";
-    return false;
+namespace {
+
+// The autopart line's checks: it excludes part lines and encryption; other types are warned
+// about, since kiln builds them as plain ext4 partitions.
+Status CheckAutopart(const std::optional<spec::AutopartData>& autopart, bool has_parts,
+                     std::vector<std::string>& warnings) {
+  if (autopart && has_parts) {
+    return Status::Error("kickstart: autopart and part lines cannot be combined; keep one");
   }
   if (autopart) {
     if (autopart->encrypted) {
-      error = "kickstart: autopart --encrypted is not supported in images";
-      return false;
+      return Status::Error("kickstart: autopart --encrypted is not supported in images");
     }
     if (!autopart->type.empty() && autopart->type != "plain") {
       warnings.push_back("autopart --type=" + autopart->type +
@@ -203,28 +201,41 @@ bool PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed,
       warnings.push_back("autopart --fstype=" + autopart->fstype + " is built as ext4");
     }
   }
+  return Status::Ok();
+}
+
+// The part lines as Partitions, in kickstart order; fails on a bad line or a second
+// partition for the same mount point (or a second biosboot).
+Result<std::vector<Partition>> AskedPartitions(const std::vector<spec::PartData>& parts,
+                                               std::vector<std::string>& warnings) {
+  std::vector<Partition> asked;
+  std::string error;
   for (const spec::PartData& d : parts) {
     Partition p;
-    if (!FromPart(d, p, warnings, error)) return false;
+    if (!FromPart(d, p, warnings, error)) return Status::Error(error);
     for (const Partition& q : asked) {
       bool same = (!p.mountpoint.empty() && p.mountpoint == q.mountpoint) ||
                   (p.fs == FsKind::kBiosBoot && q.fs == FsKind::kBiosBoot);
       if (same) {
-        error = Where(d.line) + ": a second partition for " +
-                (p.mountpoint.empty() ? "biosboot" : p.mountpoint) + " (first at " + Where(q.line) +
-                ")";
-        return false;
+        return Status::Error(Where(d.line) + ": a second partition for " +
+                             (p.mountpoint.empty() ? "biosboot" : p.mountpoint) + " (first at " +
+                             Where(q.line) + ")");
       }
     }
     asked.push_back(p);
   }
+  return asked;
+}
+
+// Fails on storage commands a disk image cannot have (LVM, RAID, btrfs); warns that a
+// clearpart disk label other than GPT is ignored.
+Status CheckStorageCommands(const spec::Kickstart& ks, std::vector<std::string>& warnings) {
   for (const char* unsupported : {"logvol", "volgroup", "raid", "btrfs"}) {
     for (const spec::CommandEntry& e : ks.commands) {
       if (e.spec->name == unsupported) {
         int line = e.items.empty() ? e.merged.where.line : e.items.front().where.line;
-        error = Where(line) + ": " + unsupported +
-                " is not supported in disk images; use part lines (plain partitions)";
-        return false;
+        return Status::Error(Where(line) + ": " + unsupported +
+                             " is not supported in disk images; use part lines (plain partitions)");
       }
     }
   }
@@ -234,8 +245,13 @@ bool PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed,
                          " ignored: kiln writes a GPT disk, which boots from BIOS and UEFI");
     }
   }
+  return Status::Ok();
+}
 
-  // BIOS boot and ESP first, from the kickstart when it has them.
+// The disk's partitions in order: BIOS boot and ESP first (from the kickstart when it has
+// them), then the rest as asked, with a growing / added when no part line was given.
+Result<std::vector<Partition>> OrderedPartitions(const std::vector<Partition>& asked,
+                                                 bool has_parts) {
   Partition bios;
   bios.fs = FsKind::kBiosBoot;
   bios.size_mib = 1;
@@ -259,25 +275,29 @@ bool PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed,
     }
   }
   if (esp.size_mib < 33) {
-    error = Where(esp.line) + ": part /boot/efi needs --size of at least 33 (MiB) for FAT32";
-    return false;
+    return Status::Error(Where(esp.line) +
+                         ": part /boot/efi needs --size of at least 33 (MiB) for FAT32");
   }
   bool has_root =
       std::any_of(rest.begin(), rest.end(), [](const Partition& p) { return p.mountpoint == "/"; });
   if (!has_root) {
-    if (!parts.empty()) {
-      error = "kickstart: the part lines have no / partition; add `part / --fstype=ext4 --grow`";
-      return false;
+    if (has_parts) {
+      return Status::Error(
+          "kickstart: the part lines have no / partition; add `part / --fstype=ext4 --grow`");
     }
     Partition root;
     root.mountpoint = "/";
     root.grow = true;
     rest.insert(rest.begin(), root);
   }
-  out.partitions.push_back(bios);
-  out.partitions.push_back(esp);
-  for (const Partition& p : rest) out.partitions.push_back(p);
+  std::vector<Partition> ordered = {bios, esp};
+  for (const Partition& p : rest) ordered.push_back(p);
+  return ordered;
+}
 
+// Fills the GPT types and names and the UUIDs, all derived from `seed`: the same spec, the
+// same identifiers.
+void AssignIdentities(DiskLayout& out, Arch arch, std::string_view seed) {
   out.disk_guid = DerivedUuid(seed, "disk");
   for (Partition& p : out.partitions) {
     p.type_guid = TypeGuid(p, arch);
@@ -289,28 +309,47 @@ bool PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed,
       p.fs_uuid = DerivedUuid(seed, "filesystem " + p.name);
     }
   }
-
-  BootSettings boot;
-  if (!ReadBootSettings(ks, boot, warnings, error)) return false;
-  out.kernel_append = boot.kernel_append;
-  out.timeout_s = boot.timeout_s;
-  return true;
 }
 
-bool ReadBootSettings(const spec::Kickstart& ks, BootSettings& out,
-                      std::vector<std::string>& warnings, std::string& error) {
+}  // namespace
+
+Result<DiskLayout> PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed,
+                                  std::vector<std::string>& warnings) {
+  std::vector<spec::PartData> parts = spec::ReadParts(ks);
+  if (Status s = CheckAutopart(spec::ReadAutopart(ks), !parts.empty(), warnings); !s.ok()) {
+    return s;
+  }
+  Result<std::vector<Partition>> asked = AskedPartitions(parts, warnings);
+  if (!asked.ok()) return asked.status();
+  if (Status s = CheckStorageCommands(ks, warnings); !s.ok()) return s;
+  Result<std::vector<Partition>> ordered = OrderedPartitions(*asked, !parts.empty());
+  if (!ordered.ok()) return ordered.status();
+
+  DiskLayout out;
+  out.partitions = std::move(*ordered);
+  AssignIdentities(out, arch, seed);
+  Result<BootSettings> boot = ReadBootSettings(ks, warnings);
+  if (!boot.ok()) return boot.status();
+  out.kernel_append = boot->kernel_append;
+  out.timeout_s = boot->timeout_s;
+  return out;
+}
+
+Result<BootSettings> ReadBootSettings(const spec::Kickstart& ks,
+                                      std::vector<std::string>& warnings) {
+  BootSettings out;
   std::optional<spec::BootloaderData> boot = spec::ReadBootloader(ks);
-  if (!boot) return true;
+  if (!boot) return out;
   if (!boot->append.empty()) out.kernel_append = boot->append;
   if (boot->timeout) out.timeout_s = static_cast<int>(std::max(0ll, *boot->timeout));
   if (boot->location == "none") {
-    error = "kickstart: bootloader --location=none leaves the image unbootable; remove it";
-    return false;
+    return Status::Error(
+        "kickstart: bootloader --location=none leaves the image unbootable; remove it");
   }
   if (!boot->password.empty()) {
     warnings.push_back("bootloader --password ignored: kiln's GRUB menu has no password");
   }
-  return true;
+  return out;
 }
 
 std::string FstabText(const DiskLayout& layout) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/build_spec.h"
+#include "core/status.h"
 #include "spec/kickstart_parser.h"
 
 namespace kiln::stages {
@@ -57,8 +58,9 @@ std::string DerivedUuid(std::string_view seed, std::string_view what);
 // Plans the layout of a disk image for `arch` from the kickstart. `seed` (the spec's hash)
 // fixes the UUIDs. Requests kiln cannot honour are errors naming the line and what to write
 // instead; requests it honours differently (clearpart, --ondisk, ...) are warnings.
-bool PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed, DiskLayout& out,
-                    std::vector<std::string>& warnings, std::string& error);
+// `warnings` gets the latter.
+Result<DiskLayout> PlanDiskLayout(const spec::Kickstart& ks, Arch arch, std::string_view seed,
+                                  std::vector<std::string>& warnings);
 
 // The kernel command line and menu timeout from the kickstart's bootloader line; without
 // --append, the kernel talks on the screen and the first serial port.
@@ -66,8 +68,8 @@ struct BootSettings {
   std::string kernel_append = "console=tty0 console=ttyS0,115200";
   int timeout_s = 5;
 };
-bool ReadBootSettings(const spec::Kickstart& ks, BootSettings& out,
-                      std::vector<std::string>& warnings, std::string& error);
+Result<BootSettings> ReadBootSettings(const spec::Kickstart& ks,
+                                      std::vector<std::string>& warnings);
 
 // The fstab for a layout.
 std::string FstabText(const DiskLayout& layout);

@@ -74,22 +74,19 @@ std::string GrubMenu(const std::string& search, int timeout_s, const GrubMenuEnt
          "\n\tinitrd " + entry.initrd + "\n}\n";
 }
 
-bool InstallBiosBoot(const fs::path& image, const fs::path& core_img, uint64_t core_sector,
-                     uint64_t max_bytes, std::string& error) {
+Status InstallBiosBoot(const fs::path& image, const fs::path& core_img, uint64_t core_sector,
+                       uint64_t max_bytes) {
   std::string boot = sys::ReadFileText(GrubPlatformDir("i386-pc") / "boot.img");
   std::string core = sys::ReadFileText(core_img);
   if (boot.size() != kSector) {
-    error = "GRUB's boot.img is missing or not 512 bytes (install grub-pc-bin)";
-    return false;
+    return Status::Error("GRUB's boot.img is missing or not 512 bytes (install grub-pc-bin)");
   }
   if (core.size() < kSector) {
-    error = "grub-mkimage wrote no core image";
-    return false;
+    return Status::Error("grub-mkimage wrote no core image");
   }
   if (core.size() > max_bytes) {
-    error = "GRUB's core image (" + std::to_string(core.size()) +
-            " bytes) does not fit the BIOS boot partition";
-    return false;
+    return Status::Error("GRUB's core image (" + std::to_string(core.size()) +
+                         " bytes) does not fit the BIOS boot partition");
   }
   PutLe64(boot, kKernelSectorOffset, core_sector);
   boot[kDriveCheckOffset] = static_cast<char>(0x90);  // nop nop: trust the BIOS's drive number
@@ -98,9 +95,9 @@ bool InstallBiosBoot(const fs::path& image, const fs::path& core_img, uint64_t c
   PutLe64(core, kBlocklistOffset, core_sector + 1);
   int fd = open(image.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
-    error = "cannot open " + image.string() + ": " + std::strerror(errno);
-    return false;
+    return Status::Error("cannot open " + image.string() + ": " + std::strerror(errno));
   }
+  std::string error;
   bool ok = WriteAt(fd, boot.data(), kMbrCodeBytes, 0) &&
             WriteAt(fd, core.data(), core.size(), core_sector * kSector);
   if (!ok) error = "writing the boot code: " + std::string(std::strerror(errno));
@@ -108,7 +105,7 @@ bool InstallBiosBoot(const fs::path& image, const fs::path& core_img, uint64_t c
     error = "writing the boot code: " + std::string(std::strerror(errno));
     ok = false;
   }
-  return ok;
+  return ok ? Status::Ok() : Status::Error(error);
 }
 
 }  // namespace kiln::stages

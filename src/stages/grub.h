@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+
 namespace kiln::stages {
 
 // The modules built into every kiln GRUB image: enough for kiln's grub.cfg with nothing
@@ -40,7 +42,7 @@ std::string GrubMenu(const std::string& search, int timeout_s, const GrubMenuEnt
 // Makes BIOS boot from a GPT disk image: GRUB's boot.img into the protective MBR's code area
 // (the partition table is kept) pointing at `core_img`, which is written at `core_sector`
 // with its block list patched to load itself from there.
-bool InstallBiosBoot(const std::filesystem::path& image, const std::filesystem::path& core_img,
-                     uint64_t core_sector, uint64_t max_bytes, std::string& error);
+Status InstallBiosBoot(const std::filesystem::path& image, const std::filesystem::path& core_img,
+                       uint64_t core_sector, uint64_t max_bytes);
 
 }  // namespace kiln::stages

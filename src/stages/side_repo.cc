@@ -32,13 +32,13 @@ bool RunQuiet(const std::vector<std::string>& argv, const std::string& cwd, std:
 
 }  // namespace
 
-bool ReadDebInfo(const fs::path& deb, DebInfo& out, std::string& error) {
-  std::string text;
+Result<DebInfo> ReadDebInfo(const fs::path& deb) {
+  std::string text, error;
   if (!RunQuiet({"dpkg-deb", "--field", deb.string(), "Package", "Version", "Architecture"}, "",
                 text, error)) {
-    error = deb.filename().string() + " is not a Debian package (" + error + ")";
-    return false;
+    return Status::Error(deb.filename().string() + " is not a Debian package (" + error + ")");
   }
+  DebInfo out;
   for (const std::string& line : SplitNonEmpty(text, '\n')) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
@@ -49,15 +49,16 @@ bool ReadDebInfo(const fs::path& deb, DebInfo& out, std::string& error) {
     if (key == "Architecture") out.architecture = value;
   }
   if (out.package.empty() || out.version.empty() || out.architecture.empty()) {
-    error = deb.filename().string() + " has no Package, Version or Architecture field";
-    return false;
+    return Status::Error(deb.filename().string() +
+                         " has no Package, Version or Architecture field");
   }
-  return true;
+  return out;
 }
 
-bool MakeSideRepository(const std::vector<PackageFile>& files, const std::string& deb_arch,
-                        const fs::path& repos_root, SideRepository& out, std::string& error) {
-  out = SideRepository{};
+Result<SideRepository> MakeSideRepository(const std::vector<PackageFile>& files,
+                                          const std::string& deb_arch, const fs::path& repos_root) {
+  SideRepository out;
+  std::string error;
   // Gather the files' bytes first: the repository's identity is their content.
   std::vector<std::pair<std::string, std::string>> contents;  // name, bytes
   Sha256 identity;
@@ -66,22 +67,20 @@ bool MakeSideRepository(const std::vector<PackageFile>& files, const std::string
     if (spec::IsUrl(f.source)) {
       std::string message;
       if (!spec::FetchUrl(f.source, {}, bytes, message)) {
-        error = "package file " + f.name + ": cannot download " + f.source + ": " + message;
-        return false;
+        return Status::Error("package file " + f.name + ": cannot download " + f.source + ": " +
+                             message);
       }
     } else {
       std::error_code ec;
       if (!fs::is_regular_file(f.source, ec)) {
-        error = "package file " + f.name + ": no such file " + f.source;
-        return false;
+        return Status::Error("package file " + f.name + ": no such file " + f.source);
       }
       bytes = sys::ReadFileText(f.source);
     }
     std::string sha = Sha256Hex(bytes);
     if (!f.sha256.empty() && ToLower(f.sha256) != sha) {
-      error = "package file " + f.name + ": its SHA-256 is " + sha + ", the request says " +
-              f.sha256 + " (a truncated upload?)";
-      return false;
+      return Status::Error("package file " + f.name + ": its SHA-256 is " + sha +
+                           ", the request says " + f.sha256 + " (a truncated upload?)");
     }
     identity.Update(f.name + "\n" + sha + "\n");
     contents.emplace_back(f.name, std::move(bytes));
@@ -96,35 +95,34 @@ bool MakeSideRepository(const std::vector<PackageFile>& files, const std::string
     fs::create_directories(work);
     for (const auto& [name, bytes] : contents) {
       if (name.find('/') != std::string::npos || !EndsWith(name, ".deb")) {
-        error = "package file '" + name + "': the name must be a plain *.deb file name";
         fs::remove_all(work, ec);
-        return false;
+        return Status::Error("package file '" + name +
+                             "': the name must be a plain *.deb file name");
       }
       sys::WriteFileAtomic(work / name, bytes);
     }
     std::string packages, release;
     if (!RunQuiet({"apt-ftparchive", "packages", "."}, work.string(), packages, error) ||
         !RunQuiet({"apt-ftparchive", "release", "."}, work.string(), release, error)) {
-      error = "making the side repository: " + error;
       fs::remove_all(work, ec);
-      return false;
+      return Status::Error("making the side repository: " + error);
     }
     sys::WriteFileAtomic(work / "Packages", packages);
     sys::WriteFileAtomic(work / "Release", release);
     fs::rename(work, dir, ec);
     if (ec && !fs::exists(dir / "Packages")) {
-      error = "making the side repository: " + ec.message();
-      return false;
+      return Status::Error("making the side repository: " + ec.message());
     }
     fs::remove_all(work, ec);
   }
   for (const auto& [name, bytes] : contents) {
-    DebInfo info;
-    if (!ReadDebInfo(dir / name, info, error)) return false;
+    Result<DebInfo> read = ReadDebInfo(dir / name);
+    if (!read.ok()) return read.status();
+    const DebInfo& info = *read;
     if (info.architecture != deb_arch && info.architecture != "all") {
-      error = "package file " + name + " is for " + info.architecture + ", the image is " +
-              deb_arch + "; send the " + deb_arch + " or all build";
-      return false;
+      return Status::Error("package file " + name + " is for " + info.architecture +
+                           ", the image is " + deb_arch + "; send the " + deb_arch +
+                           " or all build");
     }
     out.packages.push_back(info.package + "=" + info.version);
     out.debs.push_back(info);
@@ -137,7 +135,7 @@ bool MakeSideRepository(const std::vector<PackageFile>& files, const std::string
   out.repository.trusted = true;
   out.repository.build_only = true;
   out.repository.state = Sha256Hex(sys::ReadFileText(dir / "Packages"));
-  return true;
+  return out;
 }
 
 }  // namespace kiln::stages

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/build_spec.h"
+#include "core/status.h"
 #include "stages/debian_mirror.h"
 
 namespace kiln::stages {
@@ -17,8 +18,8 @@ struct DebInfo {
   std::string package, version, architecture;
 };
 
-// The control fields of a .deb (dpkg-deb --field); false with `error` if it is not one.
-bool ReadDebInfo(const std::filesystem::path& deb, DebInfo& out, std::string& error);
+// The control fields of a .deb (dpkg-deb --field); fails if it is not one.
+Result<DebInfo> ReadDebInfo(const std::filesystem::path& deb);
 
 struct SideRepository {
   ExtraRepository repository;         // "deb [trusted=yes] file:///... ./", build only
@@ -29,8 +30,8 @@ struct SideRepository {
 // Makes (or finds) the side repository for `files` under `repos_root`. Each file is read from
 // its source (a local path or an http/https/ftp URL), checked against its sha256 when the
 // request gave one, and must be for `deb_arch` or "all". Errors name the file and the fix.
-bool MakeSideRepository(const std::vector<PackageFile>& files, const std::string& deb_arch,
-                        const std::filesystem::path& repos_root, SideRepository& out,
-                        std::string& error);
+Result<SideRepository> MakeSideRepository(const std::vector<PackageFile>& files,
+                                          const std::string& deb_arch,
+                                          const std::filesystem::path& repos_root);
 
 }  // namespace kiln::stages

@@ -47,18 +47,16 @@ bool RunTool(const engine::StageContext& ctx, const std::string& stage, const To
   return false;
 }
 
-bool SpliceFile(const fs::path& from, const fs::path& to, uint64_t offset, std::string& error) {
+Status SpliceFile(const fs::path& from, const fs::path& to, uint64_t offset) {
   int in = open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) {
-    error = "cannot open " + from.string() + ": " + std::strerror(errno);
-    return false;
-  }
+  if (in < 0) return Status::Error("cannot open " + from.string() + ": " + std::strerror(errno));
   int out = open(to.c_str(), O_WRONLY | O_CLOEXEC);
   if (out < 0) {
-    error = "cannot open " + to.string() + ": " + std::strerror(errno);
+    Status failed = Status::Error("cannot open " + to.string() + ": " + std::strerror(errno));
     close(in);
-    return false;
+    return failed;
   }
+  std::string error;
   std::vector<char> buf(1 << 20);
   uint64_t pos = 0;
   bool ok = true;
@@ -89,7 +87,7 @@ bool SpliceFile(const fs::path& from, const fs::path& to, uint64_t offset, std::
     ok = false;
   }
   close(in);
-  return ok;
+  return ok ? Status::Ok() : Status::Error(error);
 }
 
 uint64_t BytesOnFilesystem(const fs::path& root) {

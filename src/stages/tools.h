@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/status.h"
 #include "engine/executor.h"
 
 namespace kiln::stages {
@@ -26,8 +27,8 @@ bool RunTool(const engine::StageContext& ctx, const std::string& stage, const To
 
 // Copies `from` into `to` at byte `offset`, leaving all-zero blocks as holes so a sparse
 // image stays sparse. `to` must already be large enough.
-bool SpliceFile(const std::filesystem::path& from, const std::filesystem::path& to, uint64_t offset,
-                std::string& error);
+Status SpliceFile(const std::filesystem::path& from, const std::filesystem::path& to,
+                  uint64_t offset);
 
 // Bytes a tree needs on a file system: file blocks rounded to 4 KiB plus one block per inode.
 uint64_t BytesOnFilesystem(const std::filesystem::path& root);

@@ -125,19 +125,16 @@ bool Sha256File(const fs::path& path, std::string& hex) {
   return ok;
 }
 
-bool CopySparseFile(const fs::path& from, const fs::path& to, std::string* sha256_hex,
-                    std::string& error) {
+Status CopySparseFile(const fs::path& from, const fs::path& to, std::string* sha256_hex) {
   int in = open(from.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) {
-    error = "cannot open " + from.string() + ": " + std::strerror(errno);
-    return false;
-  }
+  if (in < 0) return Status::Error("cannot open " + from.string() + ": " + std::strerror(errno));
   int out = open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0) {
-    error = "cannot create " + to.string() + ": " + std::strerror(errno);
+    Status failed = Status::Error("cannot create " + to.string() + ": " + std::strerror(errno));
     close(in);
-    return false;
+    return failed;
   }
+  std::string error;
   struct stat st {};
   Sha256 h;
   std::vector<char> buf(kChunk);
@@ -183,7 +180,7 @@ bool CopySparseFile(const fs::path& from, const fs::path& to, std::string* sha25
     ok = false;
   }
   if (ok && sha256_hex != nullptr) *sha256_hex = h.HexDigest();
-  return ok;
+  return ok ? Status::Ok() : Status::Error(error);
 }
 
 uint64_t TreeAllocatedBytes(const std::filesystem::path& dir) {

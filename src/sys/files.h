@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 
+#include "core/status.h"
+
 namespace kiln::sys {
 
 // The whole file as text; "" if it cannot be read.
@@ -25,10 +27,10 @@ bool Sha256File(const std::filesystem::path& path, std::string& hex);
 
 // Copies `from` to `to` (created or truncated) keeping it sparse: holes stay holes, and 64 KiB
 // blocks of zeros become holes. With `sha256_hex`, also the SHA-256 of its bytes, in the same
-// pass. False and `error` (with the system's reason: a full disk) when it fails; `to` may then
-// hold a part, for the caller to remove.
-bool CopySparseFile(const std::filesystem::path& from, const std::filesystem::path& to,
-                    std::string* sha256_hex, std::string& error);
+// pass. Fails with the system's reason (a full disk); `to` may then hold a part, for the
+// caller to remove.
+Status CopySparseFile(const std::filesystem::path& from, const std::filesystem::path& to,
+                      std::string* sha256_hex);
 
 // The disk space a tree takes: allocated blocks of its regular files (a sparse disk image
 // counts what it holds; hard links count once per name). Symlinks are not followed.

@@ -90,6 +90,109 @@ class LineSink {
 
 void KillGroup(pid_t pgid, int sig) { kill(-pgid, sig); }
 
+// What the child needs, prepared before fork: no allocation after it. The environment is
+// built here, not set in ours, since other threads may be running builds. `envp` and `argv`
+// point into `env_strings` and the options, so this lives until the fork is done.
+struct ExecArgs {
+  std::vector<std::string> env_strings;
+  std::vector<char*> envp, argv;
+};
+
+// Fills `out` (in place: its pointers are to its own strings) for ExecChild.
+void PrepareExec(const RunOptions& options, ExecArgs& out) {
+  for (char** e = environ; !options.clean_env && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string_view key = entry.substr(0, entry.find('='));
+    bool overridden = false;
+    for (const auto& [k, v] : options.env) overridden = overridden || k == key;
+    if (!overridden) out.env_strings.emplace_back(entry);
+  }
+  for (const auto& [k, v] : options.env) out.env_strings.push_back(k + "=" + v);
+  for (std::string& e : out.env_strings) out.envp.push_back(e.data());
+  out.envp.push_back(nullptr);
+  for (const std::string& a : options.argv) out.argv.push_back(const_cast<char*>(a.c_str()));
+  out.argv.push_back(nullptr);
+}
+
+// How the child's run ended, as WatchChild saw it.
+struct Watched {
+  bool stopping = false;  // canceled or timed out, and stopped for it
+  ExitKind stop_reason = ExitKind::kExited;
+  int status = 0;  // waitpid's
+};
+
+// Feeds the child's output to `sink` until the output closes and the child has ended; when
+// canceled or past the timeout, stops its group (SIGTERM, SIGKILL after the grace period).
+Watched WatchChild(const RunOptions& options, pid_t pid, int out_fd, LineSink& sink,
+                   Clock::time_point start) {
+  Watched w;
+  Clock::time_point stop_at{};
+  bool child_done = false;
+  char buf[8192];
+  bool eof = false;
+  while (!(eof && child_done)) {
+    if (!child_done) {
+      pid_t waited = waitpid(pid, &w.status, WNOHANG);
+      if (waited == pid) {
+        child_done = true;
+        // Background children left holding the output pipe must not keep us waiting.
+        KillGroup(pid, SIGKILL);
+      }
+    }
+    if (!w.stopping && !child_done) {
+      bool canceled = (options.cancel != nullptr && options.cancel->load()) ||
+                      (options.stop_when && options.stop_when());
+      bool timed_out = options.timeout.count() > 0 && Clock::now() - start >= options.timeout;
+      if (canceled || timed_out) {
+        w.stopping = true;
+        w.stop_reason = canceled ? ExitKind::kCanceled : ExitKind::kTimedOut;
+        stop_at = Clock::now();
+        KillGroup(pid, SIGTERM);
+      }
+    }
+    if (w.stopping && !child_done && Clock::now() - stop_at >= options.kill_grace) {
+      KillGroup(pid, SIGKILL);
+    }
+    if (eof) {
+      // Output closed but the child still runs: wait for it in small steps.
+      usleep(20000);
+      continue;
+    }
+    pollfd pfd{out_fd, POLLIN, 0};
+    int ready = poll(&pfd, 1, 50);
+    if (ready > 0) {
+      ssize_t n = read(out_fd, buf, sizeof buf);
+      if (n > 0) {
+        sink.Feed(buf, static_cast<size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        eof = true;
+      }
+    }
+  }
+  return w;
+}
+
+// The result's kind from how the run ended: failed to start (the child reported an errno),
+// stopped, exited or killed by a signal.
+void SetOutcome(const Watched& w, bool start_failed, int start_errno, RunResult& result) {
+  if (start_failed) {
+    result.kind = ExitKind::kFailedToStart;
+    result.error = std::strerror(start_errno);
+    return;
+  }
+  if (w.stopping) {
+    result.kind = w.stop_reason;
+    return;
+  }
+  if (WIFEXITED(w.status)) {
+    result.kind = ExitKind::kExited;
+    result.code = WEXITSTATUS(w.status);
+  } else if (WIFSIGNALED(w.status)) {
+    result.kind = ExitKind::kSignaled;
+    result.signal = WTERMSIG(w.status);
+  }
+}
+
 }  // namespace
 
 std::string RunResult::Describe() const {
@@ -131,25 +234,11 @@ RunResult RunProcess(const RunOptions& options) {
     close(out_pipe[1]);
     return result;
   }
-  // Everything the child needs is prepared before fork: no allocation after it. The
-  // environment is built here, not set in ours, since other threads may be running builds.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; !options.clean_env && *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    std::string_view key = entry.substr(0, entry.find('='));
-    bool overridden = false;
-    for (const auto& [k, v] : options.env) overridden = overridden || k == key;
-    if (!overridden) env_strings.emplace_back(entry);
-  }
-  for (const auto& [k, v] : options.env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (std::string& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<char*> argv;
-  for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
+  // Everything the child needs is prepared before fork: no allocation after it.
+  ExecArgs exec;
+  PrepareExec(options, exec);
   pid_t pid = fork();
-  if (pid == 0) ExecChild(options, argv, envp, out_pipe[1], err_pipe[1]);
+  if (pid == 0) ExecChild(options, exec.argv, exec.envp, out_pipe[1], err_pipe[1]);
   close(out_pipe[1]);
   close(err_pipe[1]);
   if (pid < 0) {
@@ -166,52 +255,7 @@ RunResult RunProcess(const RunOptions& options) {
   std::deque<std::string> tail;
   LineSink sink(options, tail);
 
-  bool stopping = false;
-  ExitKind stop_reason = ExitKind::kExited;
-  Clock::time_point stop_at{};
-  bool child_done = false;
-  int status = 0;
-  char buf[8192];
-  bool eof = false;
-  while (!(eof && child_done)) {
-    if (!child_done) {
-      pid_t w = waitpid(pid, &status, WNOHANG);
-      if (w == pid) {
-        child_done = true;
-        // Background children left holding the output pipe must not keep us waiting.
-        KillGroup(pid, SIGKILL);
-      }
-    }
-    if (!stopping && !child_done) {
-      bool canceled = (options.cancel != nullptr && options.cancel->load()) ||
-                      (options.stop_when && options.stop_when());
-      bool timed_out = options.timeout.count() > 0 && Clock::now() - start >= options.timeout;
-      if (canceled || timed_out) {
-        stopping = true;
-        stop_reason = canceled ? ExitKind::kCanceled : ExitKind::kTimedOut;
-        stop_at = Clock::now();
-        KillGroup(pid, SIGTERM);
-      }
-    }
-    if (stopping && !child_done && Clock::now() - stop_at >= options.kill_grace) {
-      KillGroup(pid, SIGKILL);
-    }
-    if (eof) {
-      // Output closed but the child still runs: wait for it in small steps.
-      usleep(20000);
-      continue;
-    }
-    pollfd pfd{out_pipe[0], POLLIN, 0};
-    int ready = poll(&pfd, 1, 50);
-    if (ready > 0) {
-      ssize_t n = read(out_pipe[0], buf, sizeof buf);
-      if (n > 0) {
-        sink.Feed(buf, static_cast<size_t>(n));
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        eof = true;
-      }
-    }
-  }
+  Watched watched = WatchChild(options, pid, out_pipe[0], sink, start);
   close(out_pipe[0]);
   sink.Flush();
   // Reap what is left of the group: we are a child subreaper, so the step's orphaned
@@ -222,22 +266,7 @@ RunResult RunProcess(const RunOptions& options) {
 
   result.tail.assign(tail.begin(), tail.end());
   result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-  if (got == static_cast<ssize_t>(sizeof start_errno)) {
-    result.kind = ExitKind::kFailedToStart;
-    result.error = std::strerror(start_errno);
-    return result;
-  }
-  if (stopping) {
-    result.kind = stop_reason;
-    return result;
-  }
-  if (WIFEXITED(status)) {
-    result.kind = ExitKind::kExited;
-    result.code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.kind = ExitKind::kSignaled;
-    result.signal = WTERMSIG(status);
-  }
+  SetOutcome(watched, got == static_cast<ssize_t>(sizeof start_errno), start_errno, result);
   return result;
 }
 

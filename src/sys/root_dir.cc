@@ -35,10 +35,10 @@ std::string Relative(std::string_view path) {
   return out.empty() ? "." : out;
 }
 
-void SetError(std::string* error, std::string_view what, std::string_view path) {
-  if (error != nullptr) {
-    *error = std::string(what) + " " + std::string(path) + " in the image: " + std::strerror(errno);
-  }
+// The failure of `what` on `path`, with the system's reason (errno).
+Status Failure(std::string_view what, std::string_view path) {
+  return Status::Error(std::string(what) + " " + std::string(path) +
+                       " in the image: " + std::strerror(errno));
 }
 
 class Fd {
@@ -131,61 +131,54 @@ bool RootDir::IsDirectory(std::string_view path) const {
   return fd.ok();
 }
 
-bool RootDir::WriteFile(std::string_view path, std::string_view content, mode_t mode,
-                        std::string* error) const {
+Status RootDir::WriteFile(std::string_view path, std::string_view content, mode_t mode) const {
   std::string name;
   Fd real(OpenParent(path, name));
   if (!real.ok()) {
-    SetError(error, "cannot open the directory of", path);
-    return false;
+    return Failure("cannot open the directory of", path);
   }
   std::string tmp = "." + name + ".kiln-tmp";
   unlinkat(real.get(), tmp.c_str(), 0);
   Fd out(
       openat(real.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   if (!out.ok()) {
-    SetError(error, "cannot write", path);
-    return false;
+    return Failure("cannot write", path);
   }
   if (!WriteAll(out.get(), content)) {
-    SetError(error, "cannot write", path);
+    Status failed = Failure("cannot write", path);
     unlinkat(real.get(), tmp.c_str(), 0);
-    return false;
+    return failed;
   }
   if (fchmod(out.get(), mode) != 0 ||
       renameat(real.get(), tmp.c_str(), real.get(), name.c_str()) != 0) {
-    SetError(error, "cannot write", path);
+    Status failed = Failure("cannot write", path);
     unlinkat(real.get(), tmp.c_str(), 0);
-    return false;
+    return failed;
   }
-  return true;
+  return Status::Ok();
 }
 
-bool RootDir::AppendFile(std::string_view path, std::string_view content, mode_t mode,
-                         std::string* error) const {
+Status RootDir::AppendFile(std::string_view path, std::string_view content, mode_t mode) const {
   std::string name;
   Fd real(OpenParent(path, name));
   if (!real.ok()) {
-    SetError(error, "cannot open the directory of", path);
-    return false;
+    return Failure("cannot open the directory of", path);
   }
   Fd out(real.ok() ? openat(real.get(), name.c_str(),
                             O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, mode)
                    : -1);
   if (!out.ok()) {
-    SetError(error, "cannot append to", path);
-    return false;
+    return Failure("cannot append to", path);
   }
   if (!WriteAll(out.get(), content)) {
-    SetError(error, "cannot append to", path);
-    return false;
+    return Failure("cannot append to", path);
   }
-  return true;
+  return Status::Ok();
 }
 
-bool RootDir::MakeDirs(std::string_view path, mode_t mode, std::string* error) const {
+Status RootDir::MakeDirs(std::string_view path, mode_t mode) const {
   std::string rel = Relative(path);
-  if (rel == ".") return true;
+  if (rel == ".") return Status::Ok();
   std::string sofar;
   size_t start = 0;
   while (start <= rel.size()) {
@@ -194,12 +187,10 @@ bool RootDir::MakeDirs(std::string_view path, mode_t mode, std::string* error) c
         rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     Fd dir(OpenAt2(fd_, sofar.empty() ? "." : sofar, O_RDONLY | O_DIRECTORY, 0));
     if (!dir.ok()) {
-      SetError(error, "cannot open", sofar.empty() ? "/" : "/" + sofar);
-      return false;
+      return Failure("cannot open", sofar.empty() ? "/" : "/" + sofar);
     }
     if (mkdirat(dir.get(), part.c_str(), mode) != 0 && errno != EEXIST) {
-      SetError(error, "cannot make directory", "/" + rel);
-      return false;
+      return Failure("cannot make directory", "/" + rel);
     }
     sofar += (sofar.empty() ? "" : "/") + part;
     if (slash == std::string::npos) break;
@@ -207,28 +198,26 @@ bool RootDir::MakeDirs(std::string_view path, mode_t mode, std::string* error) c
   }
   if (!IsDirectory(path)) {
     errno = ENOTDIR;
-    SetError(error, "not a directory:", path);
-    return false;
+    return Failure("not a directory:", path);
   }
-  return true;
+  return Status::Ok();
 }
 
-bool RootDir::Symlink(std::string_view target, std::string_view path, std::string* error) const {
+Status RootDir::Symlink(std::string_view target, std::string_view path) const {
   std::string name;
   Fd real(OpenParent(path, name));
   if (!real.ok()) {
-    SetError(error, "cannot open the directory of", path);
-    return false;
+    return Failure("cannot open the directory of", path);
   }
   std::string tmp = "." + name + ".kiln-tmp";
   unlinkat(real.get(), tmp.c_str(), 0);
   if (symlinkat(std::string(target).c_str(), real.get(), tmp.c_str()) != 0 ||
       renameat(real.get(), tmp.c_str(), real.get(), name.c_str()) != 0) {
-    SetError(error, "cannot make symlink", path);
+    Status failed = Failure("cannot make symlink", path);
     unlinkat(real.get(), tmp.c_str(), 0);
-    return false;
+    return failed;
   }
-  return true;
+  return Status::Ok();
 }
 
 bool RootDir::Remove(std::string_view path) const {
@@ -333,19 +322,16 @@ bool CopyDir(int from, int to, uid_t uid, gid_t gid, int depth) {
 
 }  // namespace
 
-bool RootDir::CopyTree(std::string_view from, std::string_view to, uid_t uid, gid_t gid,
-                       std::string* error) const {
+Status RootDir::CopyTree(std::string_view from, std::string_view to, uid_t uid, gid_t gid) const {
   Fd src(Open(from, O_RDONLY | O_DIRECTORY));
   Fd dst(Open(to, O_RDONLY | O_DIRECTORY));
   if (!src.ok() || !dst.ok()) {
-    SetError(error, "cannot open", !src.ok() ? from : to);
-    return false;
+    return Failure("cannot open", !src.ok() ? from : to);
   }
   if (!CopyDir(src.get(), dst.get(), uid, gid, 0)) {
-    SetError(error, "cannot copy", from);
-    return false;
+    return Failure("cannot copy", from);
   }
-  return true;
+  return Status::Ok();
 }
 
 bool RootDir::CopyTimes(std::string_view from, std::string_view to) const {

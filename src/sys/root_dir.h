@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/status.h"
+
 namespace kiln::sys {
 
 class RootDir {
@@ -28,18 +30,17 @@ class RootDir {
   const std::filesystem::path& path() const { return root_; }
 
   // `path` is absolute inside the image ("/etc/hostname"); relative is taken from "/".
-  // Each returns false (with errno set and `error` filled when given) on failure.
+  // Those that return bool return false (with errno set) on failure; those that return a
+  // Status say what failed and the system's reason.
   std::optional<std::string> ReadFile(std::string_view path, size_t max_bytes = 64u << 20) const;
   bool Exists(std::string_view path) const;  // follows symlinks, inside the image
   bool IsDirectory(std::string_view path) const;
   // Atomic: a temporary file in the same directory, then rename over the name.
-  bool WriteFile(std::string_view path, std::string_view content, mode_t mode = 0644,
-                 std::string* error = nullptr) const;
-  bool AppendFile(std::string_view path, std::string_view content, mode_t mode = 0644,
-                  std::string* error = nullptr) const;
-  bool MakeDirs(std::string_view path, mode_t mode = 0755, std::string* error = nullptr) const;
+  Status WriteFile(std::string_view path, std::string_view content, mode_t mode = 0644) const;
+  Status AppendFile(std::string_view path, std::string_view content, mode_t mode = 0644) const;
+  Status MakeDirs(std::string_view path, mode_t mode = 0755) const;
   // Replaces whatever is at `path` with a symlink to `target` (target text is not resolved).
-  bool Symlink(std::string_view target, std::string_view path, std::string* error = nullptr) const;
+  Status Symlink(std::string_view target, std::string_view path) const;
   bool Remove(std::string_view path) const;  // a file or an empty directory; true if gone
   bool Chown(std::string_view path, uid_t uid, gid_t gid) const;  // never follows the last link
   bool Chmod(std::string_view path, mode_t mode) const;           // not on symlinks
@@ -49,8 +50,7 @@ class RootDir {
   std::optional<std::vector<std::string>> List(std::string_view path) const;
   // Copies the tree at `from` into the existing directory `to` (files, directories and
   // symlinks as links; others skipped), every copy owned by uid:gid. Nothing is followed.
-  bool CopyTree(std::string_view from, std::string_view to, uid_t uid, gid_t gid,
-                std::string* error = nullptr) const;
+  Status CopyTree(std::string_view from, std::string_view to, uid_t uid, gid_t gid) const;
 
  private:
   // A descriptor of the directory holding `path`'s last component, and that name.

@@ -392,70 +392,79 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
   return true;
 }
 
-// The child of RunProcess: the user namespace (maps written by a helper that stays outside),
-// the other namespaces, then PID 1 of the new PID namespace builds the view, pivots into it,
-// and starts the program.
-[[noreturn]] void EnterSandbox(const Plan& plan, char* const* argv, char* const* envp, int err_fd) {
-  // Stopping is done by SIGKILL after the grace period or by PID 1's end; this process only
-  // waits and passes the exit code on.
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGINT, SIG_IGN);
-  // Into its cgroup before anything else starts, so every process of it is counted there.
+// EnterSandbox's steps below run in the child, between fork and exec: async-signal-safe,
+// no allocation (everything they read was made in the parent). Each either succeeds or ends
+// the process through Fail.
+
+// Into the sandbox's cgroup before anything else starts, so every process of it is counted
+// there.
+void JoinCgroup(const Plan& plan, int err_fd) {
   if (plan.cgroup_procs_fd >= 0) {
     if (write(plan.cgroup_procs_fd, "0", 1) != 1) {
       Fail(err_fd, "join the sandbox's cgroup", plan.cgroup_dir.c_str());
     }
     close(plan.cgroup_procs_fd);
   }
-  int ready[2];
-  if (pipe2(ready, O_CLOEXEC) != 0) Fail(err_fd, "pipe", "");
-  int tree_channel[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tree_channel) != 0) {
-    Fail(err_fd, "socketpair", "");
+}
+
+// The pipes between PID 1 and the slirp4netns helper. `pid` carries PID 1's pid to the
+// helper; `ready` tells PID 1 the interface is up; `exit` ends slirp4netns when PID 1 (the
+// only holder of its write end) is gone.
+struct SlirpPipes {
+  int pid[2] = {-1, -1};
+  int ready[2] = {-1, -1};
+  int exit[2] = {-1, -1};
+};
+
+// The slirp4netns helper: waits for PID 1's pid, then becomes slirp4netns with its two
+// descriptors at 3 and 4, as the prepared arguments say. Never returns.
+[[noreturn]] void RunSlirp(const Plan& plan, char* const* envp, const SlirpPipes& slirp) {
+  pid_t target = 0;
+  if (read(slirp.pid[0], &target, sizeof target) != sizeof target || target <= 0) _exit(1);
+  char pid_text[24];
+  FormatInt(target, pid_text);
+  // Its two descriptors at 3 and 4, as the prepared arguments say; nothing else of ours.
+  int ready_fd = fcntl(slirp.ready[1], F_DUPFD, 10);
+  int exit_fd = fcntl(slirp.exit[0], F_DUPFD, 10);
+  if (ready_fd < 0 || exit_fd < 0 || dup2(ready_fd, 3) != 3 || dup2(exit_fd, 4) != 4) _exit(2);
+  // Its chatter ("Starting slirp", seccomp warnings) is not the script's output: a
+  // failure to start shows as the ready descriptor closing without a byte.
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (devnull >= 0) {
+    dup2(devnull, STDOUT_FILENO);
+    dup2(devnull, STDERR_FILENO);
   }
-  // Outbound network: a helper outside every new namespace becomes slirp4netns once PID 1's
-  // pid is known. `slirp_ready` tells PID 1 the interface is up; `slirp_exit` ends it when
-  // PID 1 (the only holder of its write end) is gone.
-  int slirp_pid[2] = {-1, -1}, slirp_ready[2] = {-1, -1}, slirp_exit[2] = {-1, -1};
-  if (plan.outbound) {
-    if (pipe2(slirp_pid, O_CLOEXEC) != 0 || pipe2(slirp_ready, O_CLOEXEC) != 0 ||
-        pipe2(slirp_exit, O_CLOEXEC) != 0) {
-      Fail(err_fd, "pipe", "slirp4netns");
-    }
-    pid_t net = fork();
-    if (net < 0) Fail(err_fd, "fork", "slirp4netns");
-    if (net == 0) {
-      pid_t target = 0;
-      if (read(slirp_pid[0], &target, sizeof target) != sizeof target || target <= 0) _exit(1);
-      char pid_text[24];
-      FormatInt(target, pid_text);
-      // Its two descriptors at 3 and 4, as the prepared arguments say; nothing else of ours.
-      int ready_fd = fcntl(slirp_ready[1], F_DUPFD, 10);
-      int exit_fd = fcntl(slirp_exit[0], F_DUPFD, 10);
-      if (ready_fd < 0 || exit_fd < 0 || dup2(ready_fd, 3) != 3 || dup2(exit_fd, 4) != 4) _exit(2);
-      // Its chatter ("Starting slirp", seccomp warnings) is not the script's output: a
-      // failure to start shows as the ready descriptor closing without a byte.
-      int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-      if (devnull >= 0) {
-        dup2(devnull, STDOUT_FILENO);
-        dup2(devnull, STDERR_FILENO);
-      }
-      close_range(5, ~0U, 0);
-      char* args[32];
-      size_t n = 0;
-      for (size_t i = 0; i < plan.slirp_args.size() && n < 31; ++i) {
-        args[n++] =
-            const_cast<char*>(i == plan.slirp_pid_slot ? pid_text : plan.slirp_args[i].c_str());
-      }
-      args[n] = nullptr;
-      execve(args[0], args, envp);
-      Say("cannot run slirp4netns (install it: scripts/install-deps.sh build)\n");
-      _exit(127);
-    }
-    close(slirp_pid[0]);
-    close(slirp_ready[1]);
-    close(slirp_exit[0]);
+  close_range(5, ~0U, 0);
+  char* args[32];
+  size_t n = 0;
+  for (size_t i = 0; i < plan.slirp_args.size() && n < 31; ++i) {
+    args[n++] = const_cast<char*>(i == plan.slirp_pid_slot ? pid_text : plan.slirp_args[i].c_str());
   }
+  args[n] = nullptr;
+  execve(args[0], args, envp);
+  Say("cannot run slirp4netns (install it: scripts/install-deps.sh build)\n");
+  _exit(127);
+}
+
+// Outbound network: a helper outside every new namespace becomes slirp4netns once PID 1's
+// pid is known. Leaves this process the ends it needs of `slirp`.
+void StartSlirp(const Plan& plan, char* const* envp, int err_fd, SlirpPipes& slirp) {
+  if (pipe2(slirp.pid, O_CLOEXEC) != 0 || pipe2(slirp.ready, O_CLOEXEC) != 0 ||
+      pipe2(slirp.exit, O_CLOEXEC) != 0) {
+    Fail(err_fd, "pipe", "slirp4netns");
+  }
+  pid_t net = fork();
+  if (net < 0) Fail(err_fd, "fork", "slirp4netns");
+  if (net == 0) RunSlirp(plan, envp, slirp);
+  close(slirp.pid[0]);
+  close(slirp.ready[1]);
+  close(slirp.exit[0]);
+}
+
+// A new user namespace with this process as its root: the id maps (and the trees, sent over
+// `tree_channel`) come from a helper that stays outside, with the rights to make them; `ready`
+// tells the helper the namespace exists.
+void EnterUserNamespace(const Plan& plan, int err_fd, int* ready, const int* tree_channel) {
   pid_t self = getpid();
   pid_t helper = fork();
   if (helper < 0) Fail(err_fd, "fork", "id map helper");
@@ -494,6 +503,99 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
   if (setresgid(0, 0, 0) != 0) Fail(err_fd, "setresgid", "0");
   if (!plan.deny_setgroups && setgroups(0, nullptr) != 0) Fail(err_fd, "setgroups", "none");
   if (setresuid(0, 0, 0) != 0) Fail(err_fd, "setresuid", "0");
+}
+
+// In PID 1, outbound: waits until slirp4netns has the interface up, then makes the
+// destinations scripts must not reach unreachable.
+void AwaitOutboundNetwork(const Plan& plan, int err_fd, SlirpPipes& slirp) {
+  close(slirp.pid[1]);
+  char byte = 0;
+  ssize_t got;
+  do {
+    got = read(slirp.ready[0], &byte, 1);
+  } while (got < 0 && errno == EINTR);
+  if (got != 1) {
+    errno = ENETUNREACH;
+    Fail(err_fd, "start the outbound network (slirp4netns)", "tap0");
+  }
+  close(slirp.ready[0]);
+  // slirp.exit[1] stays open here, in PID 1 only, until the sandbox ends.
+  BlockDestinations(plan, err_fd);
+}
+
+// In PID 1: the view becomes "/". pivot_root(".", ".") stacks the old root on the new one;
+// unmounting it leaves nothing of the host in this mount namespace.
+void PivotIntoView(const Plan& plan, int err_fd) {
+  if (chdir(plan.new_root.c_str()) != 0) Fail(err_fd, "chdir", plan.new_root.c_str());
+  if (syscall(SYS_pivot_root, ".", ".") != 0) Fail(err_fd, "pivot_root", plan.new_root.c_str());
+  if (umount2(".", MNT_DETACH) != 0) Fail(err_fd, "unmount the old root", "/");
+  if (chdir("/") != 0) Fail(err_fd, "chdir", "/");
+}
+
+// The program, a child of PID 1: default signals, its limits, its directory, then exec.
+[[noreturn]] void ExecProgram(const Plan& plan, char* const* argv, char* const* envp, int err_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  // Routes stay as PID 1 made them (no CAP_NET_ADMIN after exec, whoever runs).
+  if (plan.outbound && prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) != 0) {
+    Fail(err_fd, "drop CAP_NET_ADMIN", "");
+  }
+  SetLimit(RLIMIT_NPROC, plan.limits.max_processes);
+  SetLimit(RLIMIT_CORE, 0);
+  if (plan.limits.max_memory_bytes > 0 && !plan.memory_by_cgroup) {
+    SetLimit(RLIMIT_AS, plan.limits.max_memory_bytes);
+  }
+  if (plan.limits.max_file_bytes > 0) SetLimit(RLIMIT_FSIZE, plan.limits.max_file_bytes);
+  if (chdir(plan.cwd.c_str()) != 0) Fail(err_fd, "chdir", plan.cwd.c_str());
+  ExecInPath(argv, envp);
+  int e = errno;
+  Say("cannot run ", argv[0], "\n");
+  (void)!write(err_fd, &e, sizeof e);
+  _exit(127);
+}
+
+// PID 1 of the sandbox (it dies with the process above it): builds the view, names the host,
+// brings the network up, pivots, then starts the program and waits for it.
+[[noreturn]] void RunPid1(const Plan& plan, char* const* argv, char* const* envp, int err_fd,
+                          int* trees, SlirpPipes& slirp) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  BuildView(plan, trees, err_fd);
+  for (int i = 0; i < kMaxTrees; ++i) {
+    if (trees[i] >= 0) close(trees[i]);
+  }
+  if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
+    Fail(err_fd, "sethostname", plan.hostname.c_str());
+  }
+  if (!plan.host_network) LoopbackUp();
+  if (plan.outbound) AwaitOutboundNetwork(plan, err_fd, slirp);
+  if (plan.pivot) PivotIntoView(plan, err_fd);
+  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  pid_t program = fork();
+  if (program < 0) Fail(err_fd, "fork", "the program");
+  if (program == 0) ExecProgram(plan, argv, envp, err_fd);
+  close(err_fd);
+  _exit(WaitFor(program));
+}
+
+// The child of RunProcess: the user namespace (maps written by a helper that stays outside),
+// the other namespaces, then PID 1 of the new PID namespace builds the view, pivots into it,
+// and starts the program.
+[[noreturn]] void EnterSandbox(const Plan& plan, char* const* argv, char* const* envp, int err_fd) {
+  // Stopping is done by SIGKILL after the grace period or by PID 1's end; this process only
+  // waits and passes the exit code on.
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  JoinCgroup(plan, err_fd);
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) Fail(err_fd, "pipe", "");
+  int tree_channel[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tree_channel) != 0) {
+    Fail(err_fd, "socketpair", "");
+  }
+  SlirpPipes slirp;
+  if (plan.outbound) StartSlirp(plan, envp, err_fd, slirp);
+  EnterUserNamespace(plan, err_fd, ready, tree_channel);
   int trees[kMaxTrees] = {-1, -1, -1, -1, -1, -1, -1, -1};
   if (plan.make_trees && !plan.trees.empty() &&
       !ReceiveTrees(tree_channel[1], trees, plan.trees.size())) {
@@ -507,75 +609,15 @@ bool ReceiveTrees(int channel, int* fds, size_t n) {
   }
   pid_t init = fork();
   if (init < 0) Fail(err_fd, "fork", "PID 1");
-  if (init > 0) {
-    close(err_fd);
-    if (plan.outbound) {
-      (void)!write(slirp_pid[1], &init, sizeof init);
-      close(slirp_pid[1]);
-      close(slirp_ready[0]);
-      close(slirp_exit[1]);
-    }
-    _exit(WaitFor(init));
-  }
-  // PID 1 of the sandbox. It dies with the process above it.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  BuildView(plan, trees, err_fd);
-  for (int t : trees) {
-    if (t >= 0) close(t);
-  }
-  if (sethostname(plan.hostname.data(), plan.hostname.size()) != 0) {
-    Fail(err_fd, "sethostname", plan.hostname.c_str());
-  }
-  if (!plan.host_network) LoopbackUp();
-  if (plan.outbound) {
-    close(slirp_pid[1]);
-    char byte = 0;
-    ssize_t got;
-    do {
-      got = read(slirp_ready[0], &byte, 1);
-    } while (got < 0 && errno == EINTR);
-    if (got != 1) {
-      errno = ENETUNREACH;
-      Fail(err_fd, "start the outbound network (slirp4netns)", "tap0");
-    }
-    close(slirp_ready[0]);
-    // slirp_exit[1] stays open here, in PID 1 only, until the sandbox ends.
-    BlockDestinations(plan, err_fd);
-  }
-  if (plan.pivot) {
-    if (chdir(plan.new_root.c_str()) != 0) Fail(err_fd, "chdir", plan.new_root.c_str());
-    // pivot_root(".", ".") stacks the old root on the new one; unmounting it leaves nothing
-    // of the host in this mount namespace.
-    if (syscall(SYS_pivot_root, ".", ".") != 0) Fail(err_fd, "pivot_root", plan.new_root.c_str());
-    if (umount2(".", MNT_DETACH) != 0) Fail(err_fd, "unmount the old root", "/");
-    if (chdir("/") != 0) Fail(err_fd, "chdir", "/");
-  }
-  prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  pid_t program = fork();
-  if (program < 0) Fail(err_fd, "fork", "the program");
-  if (program == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    // Routes stay as PID 1 made them (no CAP_NET_ADMIN after exec, whoever runs).
-    if (plan.outbound && prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) != 0) {
-      Fail(err_fd, "drop CAP_NET_ADMIN", "");
-    }
-    SetLimit(RLIMIT_NPROC, plan.limits.max_processes);
-    SetLimit(RLIMIT_CORE, 0);
-    if (plan.limits.max_memory_bytes > 0 && !plan.memory_by_cgroup) {
-      SetLimit(RLIMIT_AS, plan.limits.max_memory_bytes);
-    }
-    if (plan.limits.max_file_bytes > 0) SetLimit(RLIMIT_FSIZE, plan.limits.max_file_bytes);
-    if (chdir(plan.cwd.c_str()) != 0) Fail(err_fd, "chdir", plan.cwd.c_str());
-    ExecInPath(argv, envp);
-    int e = errno;
-    Say("cannot run ", argv[0], "\n");
-    (void)!write(err_fd, &e, sizeof e);
-    _exit(127);
-  }
+  if (init == 0) RunPid1(plan, argv, envp, err_fd, trees, slirp);
   close(err_fd);
-  _exit(WaitFor(program));
+  if (plan.outbound) {
+    (void)!write(slirp.pid[1], &init, sizeof init);
+    close(slirp.pid[1]);
+    close(slirp.ready[0]);
+    close(slirp.exit[1]);
+  }
+  _exit(WaitFor(init));
 }
 
 // --- the plan, made in the parent -------------------------------------------------------
@@ -740,46 +782,40 @@ std::string SandboxUnavailableReason() {
   return "";
 }
 
-RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run, SandboxReport* report) {
-  Plan plan;
-  std::string root = fs::absolute(sandbox.root).lexically_normal().string();
-  while (root.size() > 1 && root.back() == '/') root.pop_back();
-  plan.hostname = sandbox.hostname;
-  plan.cwd = run.cwd.empty() ? "/" : run.cwd;
-  plan.limits = sandbox.limits;
-  plan.image = root;
-  plan.host_network = sandbox.network == SandboxOptions::Network::kHost;
-  if (sandbox.network == SandboxOptions::Network::kOutbound) {
-    std::string slirp = FindProgram("slirp4netns");
-    if (slirp.empty()) {
-      RunResult missing;
-      missing.error =
-          "outbound network for scripts needs slirp4netns: scripts/install-deps.sh build "
-          "(or give the scripts no network: --script-network none)";
-      return missing;
-    }
-    if (access("/dev/net/tun", R_OK | W_OK) != 0) {
-      RunResult missing;
-      missing.error =
-          "outbound network for scripts needs /dev/net/tun open to the build's ids (here it is "
-          "root's alone; Debian's udev makes it 0666: chmod 0666 /dev/net/tun), or give the "
-          "scripts no network: --script-network none";
-      return missing;
-    }
-    plan.outbound = true;
-    plan.unreachable = UnreachableFromScripts();
-    plan.slirp_args = {slirp,
-                       "--configure",
-                       "--mtu=65520",
-                       "--disable-host-loopback",
-                       "--enable-sandbox",
-                       "--enable-seccomp",
-                       "--ready-fd=3",
-                       "--exit-fd=4",
-                       "PID",
-                       "tap0"};
-    plan.slirp_pid_slot = 8;
+namespace {
+
+// Outbound network through slirp4netns: its arguments and what scripts must not reach; ""
+// when the host cannot give it (and the message saying what to do).
+std::string PlanOutbound(Plan& plan) {
+  std::string slirp = FindProgram("slirp4netns");
+  if (slirp.empty()) {
+    return "outbound network for scripts needs slirp4netns: scripts/install-deps.sh build "
+           "(or give the scripts no network: --script-network none)";
   }
+  if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+    return "outbound network for scripts needs /dev/net/tun open to the build's ids (here it is "
+           "root's alone; Debian's udev makes it 0666: chmod 0666 /dev/net/tun), or give the "
+           "scripts no network: --script-network none";
+  }
+  plan.outbound = true;
+  plan.unreachable = UnreachableFromScripts();
+  plan.slirp_args = {slirp,
+                     "--configure",
+                     "--mtu=65520",
+                     "--disable-host-loopback",
+                     "--enable-sandbox",
+                     "--enable-seccomp",
+                     "--ready-fd=3",
+                     "--exit-fd=4",
+                     "PID",
+                     "tap0"};
+  plan.slirp_pid_slot = 8;
+  return "";
+}
+
+// The user namespace's id maps, and whether the helper can make the trees' mounts: which
+// depends on who runs the sandbox.
+void PlanIdMaps(Plan& plan) {
   if (geteuid() == 0 && InInitialUserNamespace()) {
     // Root of the host: root inside must not be root outside (files in /proc/sys and
     // /proc/sysrq-trigger check the uid, not capabilities), so the sandbox lives in the foreign
@@ -801,56 +837,80 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run, SandboxRep
     plan.gid_map = "0 " + std::to_string(getegid()) + " 1\n";
     plan.deny_setgroups = true;
   }
+}
+
+// The host view: the host's file system as it is, with private /run, /tmp, /var/tmp and /dev;
+// the image at image_at, and the host paths under the private directories as read-only trees.
+// The host's device nodes are bound from a stash made before /dev is covered, then the stash
+// goes.
+void PlanHostView(Plan& plan, const SandboxOptions& sandbox, const std::string& root) {
+  plan.pivot = false;
+  plan.new_root = "/";
+  std::vector<ViewStep>& st = plan.steps;
+  st.push_back({ViewStep::kMount, "/run", "tmpfs", "mode=755", MS_NOSUID | MS_NODEV});
+  st.push_back({ViewStep::kDir, "/run/kiln-host-dev", "", "", 0});
+  st.push_back({ViewStep::kBind, "/run/kiln-host-dev", "/dev", "", 0});
+  AddApiFileSystems(st, "", "/run/kiln-host-dev/");
+  // That mounted a second /run over the first: off again, and the stash with it.
+  st.push_back({ViewStep::kUnmount, "/run", "", "", 0});
+  st.push_back({ViewStep::kUnmount, "/run/kiln-host-dev", "", "", 0});
+  st.push_back({ViewStep::kMount, "/var/tmp", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV});
+  st.push_back({ViewStep::kDir, "/run/kiln", "", "", 0});
+  st.push_back({ViewStep::kDir, sandbox.image_at, "", "", 0});
+  st.push_back({ViewStep::kTree, sandbox.image_at, root, "", 0});
+  for (const SandboxOptions::HostPath& hp : sandbox.host_paths) {
+    std::string source = fs::absolute(hp.source).lexically_normal().string();
+    std::string at = hp.at.empty() ? source : hp.at;
+    bool covered = false;
+    for (const char* dir : {"/run/", "/tmp/", "/var/tmp/"}) {
+      covered = covered || at.rfind(dir, 0) == 0;
+    }
+    if (!covered || plan.trees.size() >= kMaxTrees) continue;  // seen as it is
+    std::string sofar;
+    for (const fs::path& part : fs::path(at).relative_path()) {
+      sofar += "/" + part.string();
+      st.push_back({ViewStep::kDir, sofar, "", "", 0});
+    }
+    st.push_back({ViewStep::kTree, at, source, "", plan.trees.size()});
+    plan.trees.push_back({source, false, true});
+  }
+}
+
+// The image view, built under a fresh /run of the sandbox's own: host paths on the way to
+// the image (kiln's cache, which only root may enter) are never walked from inside.
+void PlanImageView(Plan& plan, const SandboxOptions& sandbox, const std::string& root) {
+  plan.steps.push_back({ViewStep::kMount, "/run", "tmpfs", "mode=755", MS_NOSUID | MS_NODEV});
+  if (sandbox.host_tools) {
+    plan.new_root = "/run/kiln-view";
+    plan.steps.push_back({ViewStep::kDir, plan.new_root, "", "", 0});
+    AddHostTools(plan.steps, plan.new_root, root);
+  } else {
+    plan.new_root = "/run/kiln-root";
+    plan.steps.push_back({ViewStep::kDir, plan.new_root, "", "", 0});
+    plan.steps.push_back({ViewStep::kTree, plan.new_root, root, "", 0});
+  }
+  AddApiFileSystems(plan.steps, plan.new_root);
+}
+
+// The sandbox's whole plan but its cgroup; "" or why the host cannot run it.
+std::string MakePlan(const SandboxOptions& sandbox, const RunOptions& run, Plan& plan) {
+  std::string root = fs::absolute(sandbox.root).lexically_normal().string();
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  plan.hostname = sandbox.hostname;
+  plan.cwd = run.cwd.empty() ? "/" : run.cwd;
+  plan.limits = sandbox.limits;
+  plan.image = root;
+  plan.host_network = sandbox.network == SandboxOptions::Network::kHost;
+  if (sandbox.network == SandboxOptions::Network::kOutbound) {
+    if (std::string missing = PlanOutbound(plan); !missing.empty()) return missing;
+  }
+  PlanIdMaps(plan);
   bool idmap = InInitialUserNamespace() && plan.make_trees;
   plan.trees.push_back({root, idmap, false});  // tree 0: the image
   if (sandbox.host_view) {
-    // The host's file system as it is, with private /run, /tmp, /var/tmp and /dev; the image
-    // at image_at. The host's device nodes are bound from a stash made before /dev is
-    // covered, then the stash goes.
-    plan.pivot = false;
-    plan.new_root = "/";
-    std::vector<ViewStep>& st = plan.steps;
-    st.push_back({ViewStep::kMount, "/run", "tmpfs", "mode=755", MS_NOSUID | MS_NODEV});
-    st.push_back({ViewStep::kDir, "/run/kiln-host-dev", "", "", 0});
-    st.push_back({ViewStep::kBind, "/run/kiln-host-dev", "/dev", "", 0});
-    AddApiFileSystems(st, "", "/run/kiln-host-dev/");
-    // That mounted a second /run over the first: off again, and the stash with it.
-    st.push_back({ViewStep::kUnmount, "/run", "", "", 0});
-    st.push_back({ViewStep::kUnmount, "/run/kiln-host-dev", "", "", 0});
-    st.push_back({ViewStep::kMount, "/var/tmp", "tmpfs", "mode=1777", MS_NOSUID | MS_NODEV});
-    st.push_back({ViewStep::kDir, "/run/kiln", "", "", 0});
-    st.push_back({ViewStep::kDir, sandbox.image_at, "", "", 0});
-    st.push_back({ViewStep::kTree, sandbox.image_at, root, "", 0});
-    for (const SandboxOptions::HostPath& hp : sandbox.host_paths) {
-      std::string source = fs::absolute(hp.source).lexically_normal().string();
-      std::string at = hp.at.empty() ? source : hp.at;
-      bool covered = false;
-      for (const char* dir : {"/run/", "/tmp/", "/var/tmp/"}) {
-        covered = covered || at.rfind(dir, 0) == 0;
-      }
-      if (!covered || plan.trees.size() >= kMaxTrees) continue;  // seen as it is
-      std::string sofar;
-      for (const fs::path& part : fs::path(at).relative_path()) {
-        sofar += "/" + part.string();
-        st.push_back({ViewStep::kDir, sofar, "", "", 0});
-      }
-      st.push_back({ViewStep::kTree, at, source, "", plan.trees.size()});
-      plan.trees.push_back({source, false, true});
-    }
+    PlanHostView(plan, sandbox, root);
   } else {
-    // The view is built under a fresh /run of the sandbox's own: host paths on the way to
-    // the image (kiln's cache, which only root may enter) are never walked from inside.
-    plan.steps.push_back({ViewStep::kMount, "/run", "tmpfs", "mode=755", MS_NOSUID | MS_NODEV});
-    if (sandbox.host_tools) {
-      plan.new_root = "/run/kiln-view";
-      plan.steps.push_back({ViewStep::kDir, plan.new_root, "", "", 0});
-      AddHostTools(plan.steps, plan.new_root, root);
-    } else {
-      plan.new_root = "/run/kiln-root";
-      plan.steps.push_back({ViewStep::kDir, plan.new_root, "", "", 0});
-      plan.steps.push_back({ViewStep::kTree, plan.new_root, root, "", 0});
-    }
-    AddApiFileSystems(plan.steps, plan.new_root);
+    PlanImageView(plan, sandbox, root);
   }
   if (plan.outbound) {
     // slirp4netns answers DNS at 10.0.2.3; the image's own resolv.conf stays as it is.
@@ -859,6 +919,18 @@ RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run, SandboxRep
     }
     plan.steps.push_back({ViewStep::kResolvConf, plan.new_root + "/etc/resolv.conf",
                           plan.new_root + "/run/.kiln-resolv.conf", "nameserver 10.0.2.3\n", 0});
+  }
+  return "";
+}
+
+}  // namespace
+
+RunResult RunInSandbox(const SandboxOptions& sandbox, RunOptions run, SandboxReport* report) {
+  Plan plan;
+  if (std::string missing = MakePlan(sandbox, run, plan); !missing.empty()) {
+    RunResult failed;
+    failed.error = missing;
+    return failed;
   }
   run.cwd.clear();
   // Nothing of kiln's environment (tokens, the host's paths) reaches the sandbox.
