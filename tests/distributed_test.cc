@@ -148,16 +148,19 @@ TEST_F(DistributedTest, AMessageNoWorkerCanHandleIsDeadLetteredAndTheBuildSaysWh
   json b = SubmitDryRun("i686", "trixie", "misrouted");  // nobody serves it: stays queued
   // A message naming it lands on the x86_64 queue (a misconfigured publisher, say): the
   // worker rejects it, the broker dead-letters it, the master fails the build with the reason.
-  std::string error;
-  auto conn = queue::AmqpConnection::Open(broker_url_, std::chrono::milliseconds(3000), 0, error);
-  ASSERT_TRUE(conn) << error;
-  ASSERT_TRUE(conn->EnableConfirms(error)) << error;
-  ASSERT_TRUE(conn->DeclareBuildQueue(queue::BuildQueueName("x86_64", "bookworm"), error)) << error;
-  ASSERT_TRUE(conn->Publish(
-      queue::BuildQueueName("x86_64", "bookworm"),
-      queue::EncodeBuildMessage({b["id"].get<int64_t>(), "i686", "trixie", "tar"}), error))
-      << error;
-  ASSERT_TRUE(conn->WaitForConfirms(std::chrono::milliseconds(5000), error)) << error;
+  Result<std::unique_ptr<queue::AmqpConnection>> opened =
+      queue::AmqpConnection::Open(broker_url_, std::chrono::milliseconds(3000), 0);
+  ASSERT_TRUE(opened.ok()) << opened.message();
+  queue::AmqpConnection& conn = **opened;
+  Status s = conn.EnableConfirms();
+  ASSERT_TRUE(s.ok()) << s.message();
+  s = conn.DeclareBuildQueue(queue::BuildQueueName("x86_64", "bookworm"));
+  ASSERT_TRUE(s.ok()) << s.message();
+  s = conn.Publish(queue::BuildQueueName("x86_64", "bookworm"),
+                   queue::EncodeBuildMessage({b["id"].get<int64_t>(), "i686", "trixie", "tar"}));
+  ASSERT_TRUE(s.ok()) << s.message();
+  s = conn.WaitForConfirms(std::chrono::milliseconds(5000));
+  ASSERT_TRUE(s.ok()) << s.message();
   json done = WaitFinal({b["url"]}, std::chrono::seconds(30))[0];
   EXPECT_EQ(done["state"], "failed") << done.dump(2);
   EXPECT_EQ(done["error"]["code"], "dead-lettered") << done.dump(2);

@@ -26,13 +26,13 @@ using kiln::queue::AmqpConnection;
 using Clock = std::chrono::steady_clock;
 
 std::unique_ptr<AmqpConnection> Connect(const std::string& url) {
-  std::string error;
-  auto c = AmqpConnection::Open(url, std::chrono::seconds(10), 30, error);
-  if (!c) {
-    std::fprintf(stderr, "kiln_broker_floor: %s\n", error.c_str());
+  kiln::Result<std::unique_ptr<AmqpConnection>> c =
+      AmqpConnection::Open(url, std::chrono::seconds(10), 30);
+  if (!c.ok()) {
+    std::fprintf(stderr, "kiln_broker_floor: %s\n", c.message().c_str());
     std::exit(2);
   }
-  return c;
+  return *std::move(c);
 }
 
 void Check(bool ok, const char* what, const std::string& error) {
@@ -40,6 +40,10 @@ void Check(bool ok, const char* what, const std::string& error) {
     std::fprintf(stderr, "kiln_broker_floor: %s: %s\n", what, error.c_str());
     std::exit(2);
   }
+}
+
+void Check(const kiln::Status& status, const char* what) {
+  Check(status.ok(), what, status.message());
 }
 
 }  // namespace
@@ -56,9 +60,8 @@ int main(int argc, char** argv) {
   }
   // A queue of its own (declared like kiln's build queues: durable, dead-lettered).
   std::string queue = "kiln.build.floor." + std::to_string(getpid());
-  std::string error;
   auto setup = Connect(url);
-  Check(setup->DeclareBuildQueue(queue, error), "declare", error);
+  Check(setup->DeclareBuildQueue(queue), "declare");
 
   std::atomic<int> acked{0};
   std::atomic<int> ready{0};
@@ -67,8 +70,8 @@ int main(int argc, char** argv) {
     threads.emplace_back([&] {
       auto conn = Connect(url);
       std::string e;
-      Check(conn->Qos(prefetch, e), "qos", e);
-      Check(conn->Consume(queue, e), "consume", e);
+      Check(conn->Qos(prefetch), "qos");
+      Check(conn->Consume(queue), "consume");
       ++ready;
       kiln::queue::Delivery d;
       while (acked.load() < count) {
@@ -84,13 +87,13 @@ int main(int argc, char** argv) {
 
   Clock::time_point start = Clock::now();
   auto pub = Connect(url);
-  Check(pub->EnableConfirms(error), "confirms", error);
+  Check(pub->EnableConfirms(), "confirms");
   std::string body = R"({"build":123456,"arch":"x86_64","release":"bookworm","type":"tar"})";
   for (int sent = 0; sent < count;) {
     for (int i = 0; i < 500 && sent < count; ++i, ++sent) {
-      Check(pub->Publish(queue, body, error), "publish", error);
+      Check(pub->Publish(queue, body), "publish");
     }
-    Check(pub->WaitForConfirms(std::chrono::seconds(30), error), "confirm", error);
+    Check(pub->WaitForConfirms(std::chrono::seconds(30)), "confirm");
   }
   for (std::thread& t : threads) t.join();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -130,9 +130,9 @@ AmqpConnection::~AmqpConnection() {
   }
 }
 
-std::unique_ptr<AmqpConnection> AmqpConnection::Open(const std::string& url,
-                                                     std::chrono::milliseconds timeout,
-                                                     int heartbeat_s, std::string& error) {
+Result<std::unique_ptr<AmqpConnection>> AmqpConnection::Open(const std::string& url,
+                                                             std::chrono::milliseconds timeout,
+                                                             int heartbeat_s) {
   // The seed (and Celery) write the default vhost "/" as a second slash: "HOST//"; to
   // rabbitmq-c that is a vhost with a slash in it. No path means the default vhost.
   std::string normalized = url;
@@ -147,23 +147,21 @@ std::unique_ptr<AmqpConnection> AmqpConnection::Open(const std::string& url,
   amqp_connection_info info;
   amqp_default_connection_info(&info);
   if (url.rfind("amqp://", 0) != 0 || amqp_parse_url(buf.data(), &info) != AMQP_STATUS_OK) {
-    error =
-        "'" + RedactUrl(url) + "' is not an AMQP URL (amqp://USER[:PASSWORD]@HOST[:PORT]/VHOST)";
-    return nullptr;
+    return Status::Error("'" + RedactUrl(url) +
+                         "' is not an AMQP URL (amqp://USER[:PASSWORD]@HOST[:PORT]/VHOST)");
   }
   auto state = std::make_unique<State>();
   state->conn = amqp_new_connection();
   amqp_socket_t* socket = amqp_tcp_socket_new(state->conn);
   if (socket == nullptr) {
-    error = "cannot create a socket";
-    return nullptr;
+    return Status::Error("cannot create a socket");
   }
   timeval tv = ToTimeval(timeout);
   int status = amqp_socket_open_noblock(socket, info.host, info.port, &tv);
   std::string where = std::string(info.host) + ":" + std::to_string(info.port);
   if (status != AMQP_STATUS_OK) {
-    error = "cannot connect to the broker at " + where + ": " + amqp_error_string2(status);
-    return nullptr;
+    return Status::Error("cannot connect to the broker at " + where + ": " +
+                         amqp_error_string2(status));
   }
   int one = 1;
   setsockopt(amqp_socket_get_sockfd(socket), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -172,78 +170,75 @@ std::unique_ptr<AmqpConnection> AmqpConnection::Open(const std::string& url,
   amqp_rpc_reply_t r = amqp_login(state->conn, info.vhost, 0, 131072, heartbeat_s,
                                   AMQP_SASL_METHOD_PLAIN, info.user, info.password);
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-    error = "cannot log in to the broker at " + where + " as '" + info.user + "' (vhost '" +
-            info.vhost + "'): " + Describe(r);
-    return nullptr;
+    return Status::Error("cannot log in to the broker at " + where + " as '" + info.user +
+                         "' (vhost '" + info.vhost + "'): " + Describe(r));
   }
   amqp_channel_open(state->conn, kChannel);
   r = amqp_get_rpc_reply(state->conn);
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-    error = "cannot open a channel on the broker at " + where + ": " + Describe(r);
-    return nullptr;
+    return Status::Error("cannot open a channel on the broker at " + where + ": " + Describe(r));
   }
   return std::unique_ptr<AmqpConnection>(new AmqpConnection(std::move(state)));
 }
 
-bool AmqpConnection::Rpc(const char* what, std::string& error) {
+Status AmqpConnection::Rpc(const std::string& what) {
   amqp_rpc_reply_t r = amqp_get_rpc_reply(s_->conn);
-  if (r.reply_type == AMQP_RESPONSE_NORMAL) return true;
-  error = std::string(what) + ": " + Describe(r);
+  if (r.reply_type == AMQP_RESPONSE_NORMAL) return Status::Ok();
   broken_ = true;  // a refused declare closes the channel: start over with a new connection
-  return false;
+  return Status::Error(what + ": " + Describe(r));
 }
 
-bool AmqpConnection::DeclareDeadLetters(std::string& error) {
-  if (declared_.count(kDeadLetterQueue) != 0) return true;
+Status AmqpConnection::DeclareDeadLetters() {
+  if (declared_.count(kDeadLetterQueue) != 0) return Status::Ok();
   amqp_exchange_declare(s_->conn, kChannel, Bytes(kDeadLetterExchange), Bytes("fanout"), 0, 1, 0, 0,
                         amqp_empty_table);
-  if (!Rpc("declaring the dead-letter exchange", error)) return false;
+  if (Status s = Rpc("declaring the dead-letter exchange"); !s.ok()) return s;
   amqp_queue_declare(s_->conn, kChannel, Bytes(kDeadLetterQueue), 0, 1, 0, 0, amqp_empty_table);
-  if (!Rpc("declaring the dead-letter queue", error)) return false;
+  if (Status s = Rpc("declaring the dead-letter queue"); !s.ok()) return s;
   amqp_queue_bind(s_->conn, kChannel, Bytes(kDeadLetterQueue), Bytes(kDeadLetterExchange),
                   Bytes(""), amqp_empty_table);
-  if (!Rpc("binding the dead-letter queue", error)) return false;
+  if (Status s = Rpc("binding the dead-letter queue"); !s.ok()) return s;
   declared_.insert(kDeadLetterQueue);
-  return true;
+  return Status::Ok();
 }
 
-bool AmqpConnection::DeclareBuildQueue(const std::string& queue, std::string& error) {
-  if (declared_.count(queue) != 0) return true;
-  if (!DeclareDeadLetters(error)) return false;
+Status AmqpConnection::DeclareBuildQueue(const std::string& queue) {
+  if (declared_.count(queue) != 0) return Status::Ok();
+  if (Status s = DeclareDeadLetters(); !s.ok()) return s;
   amqp_table_entry_t args[1];
   args[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
   args[0].value.kind = AMQP_FIELD_KIND_UTF8;
   args[0].value.value.bytes = amqp_cstring_bytes(kDeadLetterExchange);
   amqp_table_t table{1, args};
   amqp_queue_declare(s_->conn, kChannel, Bytes(queue), 0, 1, 0, 0, table);
-  if (!Rpc(("declaring queue " + queue).c_str(), error)) {
-    error +=
-        " (if it exists with other settings, delete it: rabbitmqctl delete_queue " + queue + ")";
-    return false;
+  if (Status s = Rpc("declaring queue " + queue); !s.ok()) {
+    return Status::Error(s.message() + " (if it exists with other settings, delete it: " +
+                         "rabbitmqctl delete_queue " + queue + ")");
   }
   declared_.insert(queue);
-  return true;
+  return Status::Ok();
 }
 
-int64_t AmqpConnection::ReadyMessages(const std::string& queue, std::string& error) {
-  if (!DeclareBuildQueue(queue, error)) return -1;
+Result<int64_t> AmqpConnection::ReadyMessages(const std::string& queue) {
+  if (Status s = DeclareBuildQueue(queue); !s.ok()) return s;
   amqp_queue_declare_ok_t* ok =
       amqp_queue_declare(s_->conn, kChannel, Bytes(queue), 1, 0, 0, 0, amqp_empty_table);
-  if (!Rpc(("counting " + queue).c_str(), error) || ok == nullptr) return -1;
-  return ok->message_count;
+  if (Status s = Rpc("counting " + queue); !s.ok()) return s;
+  if (ok == nullptr) return Status::Error("counting " + queue + ": no answer");
+  return static_cast<int64_t>(ok->message_count);
 }
 
-bool AmqpConnection::EnableConfirms(std::string& error) {
-  if (confirms_) return true;
+Status AmqpConnection::EnableConfirms() {
+  if (confirms_) return Status::Ok();
   amqp_confirm_select_t req{0};
   amqp_simple_rpc_decoded(s_->conn, kChannel, AMQP_CONFIRM_SELECT_METHOD,
                           AMQP_CONFIRM_SELECT_OK_METHOD, &req);
-  if (!Rpc("enabling publisher confirms", error)) return false;
+  if (Status s = Rpc("enabling publisher confirms"); !s.ok()) return s;
   confirms_ = true;
-  return true;
+  return Status::Ok();
 }
 
-bool AmqpConnection::Publish(const std::string& queue, std::string_view body, std::string& error) {
+Status AmqpConnection::Publish(const std::string& queue, std::string_view body) {
   amqp_basic_properties_t props;
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
   props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
@@ -251,15 +246,14 @@ bool AmqpConnection::Publish(const std::string& queue, std::string_view body, st
   int status = amqp_basic_publish(s_->conn, kChannel, amqp_empty_bytes, Bytes(queue), 1, 0, &props,
                                   Bytes(body));
   if (status != AMQP_STATUS_OK) {
-    error = std::string("publishing to ") + queue + ": " + amqp_error_string2(status);
     broken_ = true;
-    return false;
+    return Status::Error("publishing to " + queue + ": " + amqp_error_string2(status));
   }
   if (confirms_) unconfirmed_.insert(next_tag_++);
-  return true;
+  return Status::Ok();
 }
 
-bool AmqpConnection::WaitForConfirms(std::chrono::milliseconds timeout, std::string& error) {
+Status AmqpConnection::WaitForConfirms(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool refused = false;
   while (!unconfirmed_.empty() || returned_) {
@@ -267,19 +261,17 @@ bool AmqpConnection::WaitForConfirms(std::chrono::milliseconds timeout, std::str
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      error = "the broker did not confirm " + std::to_string(unconfirmed_.size()) +
-              " message(s) in time";
       broken_ = true;  // the state of those messages is unknown: start over
-      return false;
+      return Status::Error("the broker did not confirm " + std::to_string(unconfirmed_.size()) +
+                           " message(s) in time");
     }
     amqp_frame_t frame;
     timeval tv = ToTimeval(left);
     int status = amqp_simple_wait_frame_noblock(s_->conn, &frame, &tv);
     if (status == AMQP_STATUS_TIMEOUT) continue;
     if (status != AMQP_STATUS_OK) {
-      error = std::string("waiting for confirms: ") + amqp_error_string2(status);
       broken_ = true;
-      return false;
+      return Status::Error(std::string("waiting for confirms: ") + amqp_error_string2(status));
     }
     if (frame.frame_type != AMQP_FRAME_METHOD) continue;
     switch (frame.payload.method.id) {
@@ -312,33 +304,28 @@ bool AmqpConnection::WaitForConfirms(std::chrono::milliseconds timeout, std::str
       }
       case AMQP_CHANNEL_CLOSE_METHOD:
       case AMQP_CONNECTION_CLOSE_METHOD:
-        error = "the broker closed the connection while confirming";
         broken_ = true;
-        return false;
+        return Status::Error("the broker closed the connection while confirming");
       default:
         break;
     }
   }
   if (returned_) {
     returned_ = false;
-    error = "the broker returned a message: its queue does not exist";
-    return false;
+    return Status::Error("the broker returned a message: its queue does not exist");
   }
-  if (refused) {
-    error = "the broker refused (nack) a message";
-    return false;
-  }
-  return true;
+  if (refused) return Status::Error("the broker refused (nack) a message");
+  return Status::Ok();
 }
 
-bool AmqpConnection::Qos(int prefetch, std::string& error) {
+Status AmqpConnection::Qos(int prefetch) {
   amqp_basic_qos(s_->conn, kChannel, 0, static_cast<uint16_t>(prefetch), 1);
-  return Rpc("setting the prefetch count", error);
+  return Rpc("setting the prefetch count");
 }
 
-bool AmqpConnection::Consume(const std::string& queue, std::string& error) {
+Status AmqpConnection::Consume(const std::string& queue) {
   amqp_basic_consume(s_->conn, kChannel, Bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
-  return Rpc(("consuming " + queue).c_str(), error);
+  return Rpc("consuming " + queue);
 }
 
 AmqpConnection::Wait AmqpConnection::NextDelivery(std::chrono::milliseconds timeout, Delivery& out,

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/status.h"
+
 namespace kiln::queue {
 
 std::string BuildQueueName(std::string_view arch, std::string_view release);
@@ -48,10 +50,10 @@ class AmqpConnection {
  public:
   // Connects and logs in to an amqp:// URL (e.g. "amqp://guest@localhost//", the seed's
   // form), opening channel 1. Heartbeats every `heartbeat_s` (they are sent and checked while
-  // the owner waits in a call). nullptr and `error` if it cannot.
-  static std::unique_ptr<AmqpConnection> Open(const std::string& url,
-                                              std::chrono::milliseconds timeout, int heartbeat_s,
-                                              std::string& error);
+  // the owner waits in a call). Fails (saying why) if it cannot.
+  static Result<std::unique_ptr<AmqpConnection>> Open(const std::string& url,
+                                                      std::chrono::milliseconds timeout,
+                                                      int heartbeat_s);
   ~AmqpConnection();
   AmqpConnection(const AmqpConnection&) = delete;
   AmqpConnection& operator=(const AmqpConnection&) = delete;
@@ -61,24 +63,24 @@ class AmqpConnection {
 
   // Declares (idempotently) the dead-letter exchange and queue, and a durable build queue
   // that dead-letters to them.
-  bool DeclareDeadLetters(std::string& error);
-  bool DeclareBuildQueue(const std::string& queue, std::string& error);
+  Status DeclareDeadLetters();
+  Status DeclareBuildQueue(const std::string& queue);
 
-  // Messages ready (not held by a consumer) in a declared queue; -1 if it cannot tell.
-  int64_t ReadyMessages(const std::string& queue, std::string& error);
+  // Messages ready (not held by a consumer) in a declared queue.
+  Result<int64_t> ReadyMessages(const std::string& queue);
 
   // Publisher confirms on this channel (once, before publishing).
-  bool EnableConfirms(std::string& error);
+  Status EnableConfirms();
   // A persistent message to `queue` through the default exchange, mandatory (an unroutable
   // message comes back as a failure instead of vanishing).
-  bool Publish(const std::string& queue, std::string_view body, std::string& error);
-  // Waits until the broker confirmed everything published so far. False if it refused
+  Status Publish(const std::string& queue, std::string_view body);
+  // Waits until the broker confirmed everything published so far. Fails if it refused
   // (nack), returned a message, did not answer in `timeout`, or the connection broke.
-  bool WaitForConfirms(std::chrono::milliseconds timeout, std::string& error);
+  Status WaitForConfirms(std::chrono::milliseconds timeout);
 
   // At most `prefetch` unacknowledged deliveries for the whole channel (all its consumers).
-  bool Qos(int prefetch, std::string& error);
-  bool Consume(const std::string& queue, std::string& error);
+  Status Qos(int prefetch);
+  Status Consume(const std::string& queue);
   enum class Wait { kDelivery, kTimeout, kBroken };
   // The next delivery, waiting at most `timeout` (heartbeats are handled meanwhile).
   Wait NextDelivery(std::chrono::milliseconds timeout, Delivery& out, std::string& error);
@@ -99,7 +101,8 @@ class AmqpConnection {
  private:
   struct State;
   explicit AmqpConnection(std::unique_ptr<State> state);
-  bool Rpc(const char* what, std::string& error);
+  // The answer to the last synchronous method; a refusal breaks the connection.
+  Status Rpc(const std::string& what);
   std::unique_ptr<State> s_;
   bool broken_ = false;
   bool confirms_ = false;

@@ -110,11 +110,13 @@ bool QueuePublisher::Connect(Broker& b) {
     --connected_;
   }
   if (Clock::now() < b.next_try) return false;
-  std::string error;
-  auto conn = queue::AmqpConnection::Open(b.url, std::chrono::milliseconds(3000),
-                                          options_.heartbeat_s, error);
-  if (conn && conn->EnableConfirms(error) && conn->DeclareDeadLetters(error)) {
-    b.conn = std::move(conn);
+  Result<std::unique_ptr<queue::AmqpConnection>> conn =
+      queue::AmqpConnection::Open(b.url, std::chrono::milliseconds(3000), options_.heartbeat_s);
+  Status ready = conn.ok() ? (*conn)->EnableConfirms() : conn.status();
+  if (ready.ok()) ready = (*conn)->DeclareDeadLetters();
+  std::string error = ready.message();
+  if (ready.ok()) {
+    b.conn = *std::move(conn);
     b.backoff = std::chrono::milliseconds(250);
     ++connected_;
     std::cerr << "kiln serve: broker " + queue::RedactUrl(b.url) + " connected\n";  // one write
@@ -157,12 +159,14 @@ bool QueuePublisher::PublishRound() {
     Broker& b = *brokers_[url];
     if (!Connect(b)) continue;  // stays in the outbox until the broker is back
     std::string queue_name = queue::BuildQueueName(e.arch, e.release);
-    std::string error;
-    if (!b.conn->DeclareBuildQueue(queue_name, error) ||
-        !b.conn->Publish(queue_name,
-                         queue::EncodeBuildMessage({e.build_id, e.arch, e.release, e.type}),
-                         error)) {
-      std::cerr << "kiln serve: broker " + queue::RedactUrl(url) + ": " + error + "\n";
+    Status published = b.conn->DeclareBuildQueue(queue_name);
+    if (published.ok()) {
+      published = b.conn->Publish(
+          queue_name, queue::EncodeBuildMessage({e.build_id, e.arch, e.release, e.type}));
+    }
+    if (!published.ok()) {
+      std::cerr << "kiln serve: broker " + queue::RedactUrl(url) + ": " + published.message() +
+                       "\n";
       sent.erase(url);  // unconfirmed: they stay in the outbox and go again
       continue;
     }
@@ -170,12 +174,13 @@ bool QueuePublisher::PublishRound() {
   }
   for (auto& [url, seqs] : sent) {
     Broker& b = *brokers_[url];
-    std::string error;
-    if (b.conn && b.conn->WaitForConfirms(options_.confirm_timeout, error)) {
+    Status confirmed = b.conn ? b.conn->WaitForConfirms(options_.confirm_timeout)
+                              : Status::Error("the connection is gone");
+    if (confirmed.ok()) {
       done.insert(done.end(), seqs.begin(), seqs.end());
       published_ += seqs.size();
     } else {
-      std::cerr << "kiln serve: broker " + queue::RedactUrl(url) + ": " + error +
+      std::cerr << "kiln serve: broker " + queue::RedactUrl(url) + ": " + confirmed.message() +
                        " (the messages go again)\n";
     }
   }
@@ -193,9 +198,9 @@ void QueuePublisher::RepublishMissing() {
     if (url.empty()) continue;
     Broker& b = *brokers_[url];
     if (!Connect(b)) continue;
-    std::string error;
     std::string queue_name = queue::BuildQueueName(arch, release);
-    if (b.conn->ReadyMessages(queue_name, error) != 0) continue;  // messages wait (or unknown)
+    Result<int64_t> ready = b.conn->ReadyMessages(queue_name);
+    if (!ready.ok() || *ready != 0) continue;  // messages wait (or unknown)
     int n = co_.store().Republish(arch, release, before);
     if (n > 0) {
       std::cerr << "kiln serve: " << queue_name << " is empty but " << n
@@ -236,10 +241,11 @@ void QueuePublisher::DeadLetterLoop(std::string url) {
   while (!stop_) {
     std::string error;
     if (!conn || !conn->healthy()) {
-      conn = queue::AmqpConnection::Open(url, std::chrono::milliseconds(3000), options_.heartbeat_s,
-                                         error);
-      if (!conn || !conn->DeclareDeadLetters(error) || !conn->Qos(50, error) ||
-          !conn->Consume(queue::kDeadLetterQueue, error)) {
+      Result<std::unique_ptr<queue::AmqpConnection>> opened =
+          queue::AmqpConnection::Open(url, std::chrono::milliseconds(3000), options_.heartbeat_s);
+      conn = opened.ok() ? *std::move(opened) : nullptr;
+      if (!conn || !conn->DeclareDeadLetters().ok() || !conn->Qos(50).ok() ||
+          !conn->Consume(queue::kDeadLetterQueue).ok()) {
         conn.reset();
         for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_;
              waited += std::chrono::milliseconds(50)) {

@@ -276,14 +276,20 @@ bool WorkerHost::Connected() {
     std::this_thread::sleep_for(milliseconds(50));
     return false;
   }
-  std::string error;
-  conn_ = queue::AmqpConnection::Open(o_.broker_url, milliseconds(3000), 30, error);
-  bool ok = conn_ != nullptr && conn_->Qos(o_.capacity, error);
+  Result<std::unique_ptr<queue::AmqpConnection>> opened =
+      queue::AmqpConnection::Open(o_.broker_url, milliseconds(3000), 30);
+  Status ready = opened.status();
+  if (ready.ok()) {
+    conn_ = *std::move(opened);
+    ready = conn_->Qos(o_.capacity);
+  }
   for (const std::string& release : o_.releases) {
     std::string q = queue::BuildQueueName(o_.arch, release);
-    ok = ok && conn_->DeclareBuildQueue(q, error) && conn_->Consume(q, error);
+    if (ready.ok()) ready = conn_->DeclareBuildQueue(q);
+    if (ready.ok()) ready = conn_->Consume(q);
   }
-  if (!ok) {
+  if (!ready.ok()) {
+    std::string error = ready.message();
     conn_.reset();
     if (error != last_error_) Log("broker " + queue::RedactUrl(o_.broker_url) + ": " + error);
     last_error_ = error;
