@@ -52,7 +52,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit, as `return value;`
+  Result(T value) : value_(std::move(value)) {}           // NOLINT: implicit, as `return value;`
   Result(Status failure) : status_(std::move(failure)) {  // NOLINT: `return Status::Error(..)`
     KILN_CHECK(!status_.ok(), "a Result without a value carries a failure");
   }
