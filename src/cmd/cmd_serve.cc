@@ -337,11 +337,9 @@ int Serve(const ServeOptions& o) {
   std::string address;
   uint16_t port = 0;
   if (!ParseListen(o.listen, address, port)) return 2;
-  std::string ranges_error;
-  std::optional<std::vector<spec::IpRange>> fetch_allow =
-      spec::ParseIpRanges(o.fetch_allow, &ranges_error);
-  if (!fetch_allow) {
-    std::cerr << "kiln serve: --fetch-allow: " << ranges_error << "\n";
+  Result<std::vector<spec::IpRange>> fetch_allow = spec::ParseIpRanges(o.fetch_allow);
+  if (!fetch_allow.ok()) {
+    std::cerr << "kiln serve: --fetch-allow: " << fetch_allow.message() << "\n";
     return 2;
   }
   // Blocks of 128 KiB and more (request bodies, kickstarts, log pages) are mapped for
