@@ -15,17 +15,15 @@ namespace fs = std::filesystem;
 // are not fetched: the server fetches them itself.
 class CollectingResolver : public spec::Resolver {
  public:
-  bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
-            std::string& error) override {
+  Status Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out) override {
     std::string target =
         from != nullptr ? spec::ResolveRelative(from->name, ref) : std::string(ref);
     if (spec::IsUrl(target) && !StartsWith(target, "file:")) {
-      error = "fetched by the server";
-      return false;
+      return Status::Error("fetched by the server");
     }
-    if (!files_.Read(ref, from, out, error)) return false;
+    if (Status read = files_.Read(ref, from, out); !read.ok()) return read;
     if (seen_.insert(out.name).second) read_.push_back({out.name, out.text});
-    return true;
+    return Status::Ok();
   }
   // The files read, in order: the first is the one named on the command line.
   const std::vector<std::pair<std::string, std::string>>& read() const { return read_; }

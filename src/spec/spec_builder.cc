@@ -316,9 +316,8 @@ std::optional<BuildSpec> SpecFromKickstartText(std::string text, std::string_vie
 std::optional<BuildSpec> SpecFromImagebuildConf(std::string_view path, const RequestFields& fields,
                                                 Resolver& resolver, Diagnostics& diags) {
   LoadedText loaded;
-  std::string error;
-  if (!resolver.Read(path, nullptr, loaded, error)) {
-    diags.Error({std::string(path), 0}, "cannot read imagebuild.conf: " + error);
+  if (Status read = resolver.Read(path, nullptr, loaded); !read.ok()) {
+    diags.Error({std::string(path), 0}, "cannot read imagebuild.conf: " + read.message());
     return std::nullopt;
   }
   return SpecFromImagebuildConfText(loaded.text, loaded.name, fields, resolver, diags);

@@ -138,14 +138,15 @@ bool FetchMirrorState(const std::string& mirror, const std::string& suite, Mirro
   url += "/dists/" + suite + "/InRelease";
   spec::FetchOptions options;
   options.total_timeout_s = 30;
-  std::string body;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(2 << attempt));
-    if (spec::FetchUrl(url, options, body, error)) {
-      state.hash = Sha256Hex(body);
-      state.date = ReleaseDate(body);
+    Result<std::string> body = spec::FetchUrl(url, options);
+    if (body.ok()) {
+      state.hash = Sha256Hex(*body);
+      state.date = ReleaseDate(*body);
       return true;
     }
+    error = body.message();
   }
   error = url + ": " + error;
   return false;

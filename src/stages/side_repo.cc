@@ -64,11 +64,13 @@ bool MakeSideRepository(const std::vector<PackageFile>& files, const std::string
   for (const PackageFile& f : files) {
     std::string bytes;
     if (spec::IsUrl(f.source)) {
-      std::string message;
-      if (!spec::FetchUrl(f.source, {}, bytes, message)) {
-        error = "package file " + f.name + ": cannot download " + f.source + ": " + message;
+      Result<std::string> fetched = spec::FetchUrl(f.source, {});
+      if (!fetched.ok()) {
+        error =
+            "package file " + f.name + ": cannot download " + f.source + ": " + fetched.message();
         return false;
       }
+      bytes = std::move(*fetched);
     } else {
       std::error_code ec;
       if (!fs::is_regular_file(f.source, ec)) {
