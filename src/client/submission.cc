@@ -36,10 +36,9 @@ class CollectingResolver : public spec::Resolver {
 
 }  // namespace
 
-std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std::string& error) {
+Result<std::vector<FormPart>> SubmissionParts(const SubmitInput& in) {
   if (!in.config.empty() && !in.ks.empty()) {
-    error = "give either CONFIG (an imagebuild.conf) or --ks, not both";
-    return std::nullopt;
+    return Status::Error("give either CONFIG (an imagebuild.conf) or --ks, not both");
   }
   std::vector<FormPart> parts;
   const spec::RequestFields& f = in.fields;
@@ -56,10 +55,7 @@ std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std:
     if (EndsWith(p, ".deb") && !spec::IsUrl(p)) {
       std::error_code ec;
       std::string data = fs::is_regular_file(p, ec) ? sys::ReadFileText(p) : std::string();
-      if (data.empty()) {
-        error = "cannot read package file '" + p + "'";
-        return std::nullopt;
-      }
+      if (data.empty()) return Status::Error("cannot read package file '" + p + "'");
       parts.push_back({"package", std::move(data), fs::path(p).filename().string(), ""});
     } else {
       parts.push_back({"extra_packages", p, "", ""});
@@ -82,9 +78,8 @@ std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std:
   }
   if (collect.read().empty()) {
     std::error_code ec;
-    error = "cannot read '" + main +
-            "': " + (fs::exists(main, ec) ? "permission denied" : "no such file");
-    return std::nullopt;
+    return Status::Error("cannot read '" + main +
+                         "': " + (fs::exists(main, ec) ? "permission denied" : "no such file"));
   }
   bool first = true;
   for (const auto& [name, text] : collect.read()) {

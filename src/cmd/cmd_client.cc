@@ -419,8 +419,7 @@ std::string ReadSecret(const char* prompt) {
 }
 
 int Login(std::string server, std::string token, bool as_json) {
-  std::string config_error;
-  client::Connection c = client::ResolveConnection(config_error);
+  client::Connection c = client::ResolveConnectionIgnoringBadConfig();
   if (server.empty()) server = c.url;
   if (server.empty()) {
     std::cerr << "kiln login: which server? give --server URL (e.g. http://127.0.0.1:5000)\n";
@@ -452,9 +451,9 @@ int Login(std::string server, std::string token, bool as_json) {
   }
   json who = json::parse(me.body, nullptr, false);
   fs::path path = client::ClientConfigPath();
-  std::string error;
-  if (!client::WriteClientConfig(path, {server, token}, error)) {
-    std::cerr << "kiln login: cannot write " << path.string() << ": " << error << "\n";
+  // kiln::Status: in this file, Status is the `kiln status` command.
+  if (kiln::Status written = client::WriteClientConfig(path, {server, token}); !written.ok()) {
+    std::cerr << "kiln login: cannot write " << path.string() << ": " << written.message() << "\n";
     return kExitError;
   }
   if (as_json) {

@@ -168,22 +168,21 @@ void CreateFirstAdmin(store::Store& store, const fs::path& data_dir, const std::
     umask(old);
   }
   chmod(token_file.c_str(), 0600);
-  std::string config_error;
   fs::path config = client::ClientConfigPath();
-  // An existing CLI config may name another server: it is left alone.
-  std::optional<client::ClientConfig> existing = client::ReadClientConfig(config, config_error);
-  bool wrote = false;
-  if (!existing && config_error.empty()) {
-    wrote = client::WriteClientConfig(config, {url, token}, config_error);
-  }
+  // An existing CLI config may name another server: it is left alone, and so is one that
+  // cannot be read.
+  Result<std::optional<client::ClientConfig>> existing = client::ReadClientConfig(config);
+  bool absent = existing.ok() && !existing->has_value();
+  Status written = absent ? client::WriteClientConfig(config, {url, token}) : existing.status();
+  bool wrote = absent && written.ok();
   std::cerr << "kiln serve: created user 'admin' with an API token in " << token_file.string();
   if (wrote) std::cerr << " and " << config.string();
   std::cerr << " (mode 0600)\n";
-  if (existing) {
+  if (existing.ok() && existing->has_value()) {
     std::cerr << "kiln serve: kept the existing CLI config " << config.string() << " (url "
-              << existing->url << ")\n";
+              << (*existing)->url << ")\n";
   } else if (!wrote) {
-    std::cerr << "kiln serve: could not write the CLI config: " << config_error << "\n";
+    std::cerr << "kiln serve: could not write the CLI config: " << written.message() << "\n";
   }
 }
 
