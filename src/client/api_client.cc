@@ -36,12 +36,11 @@ std::string Env(const char* name) {
   return v != nullptr ? v : "";
 }
 
-}  // namespace
-
-Connection ResolveConnection(std::string& error) {
+// The connection `config` (read from `path`, if there is one) names, with KILN_SERVER and
+// KILN_TOKEN overriding it.
+Connection WithEnvironment(const std::optional<ClientConfig>& config,
+                           const std::filesystem::path& path) {
   Connection c;
-  std::filesystem::path path = ClientConfigPath();
-  std::optional<ClientConfig> config = ReadClientConfig(path, error);
   if (config) {
     c.url = config->url;
     c.token = config->token;
@@ -57,6 +56,21 @@ Connection ResolveConnection(std::string& error) {
   }
   while (!c.url.empty() && c.url.back() == '/') c.url.pop_back();
   return c;
+}
+
+}  // namespace
+
+Result<Connection> ResolveConnection() {
+  std::filesystem::path path = ClientConfigPath();
+  Result<std::optional<ClientConfig>> config = ReadClientConfig(path);
+  if (!config.ok()) return config.status();
+  return WithEnvironment(*config, path);
+}
+
+Connection ResolveConnectionIgnoringBadConfig() {
+  std::filesystem::path path = ClientConfigPath();
+  Result<std::optional<ClientConfig>> config = ReadClientConfig(path);
+  return WithEnvironment(config.ok() ? *config : std::nullopt, path);
 }
 
 std::string Reply::Header(const std::string& lower_name) const {

@@ -15,6 +15,7 @@
 
 #include "client/sse.h"
 #include "core/form_part.h"
+#include "core/status.h"
 
 struct curl_slist;
 
@@ -28,9 +29,12 @@ struct Connection {
   std::string token_source;  // "KILN_TOKEN", the config file's path, or ""
 };
 
-// KILN_SERVER and KILN_TOKEN override the client config file. `error` is set when the file
-// exists but cannot be read; a missing server URL is left for the caller to report.
-Connection ResolveConnection(std::string& error);
+// KILN_SERVER and KILN_TOKEN override the client config file. Fails when the file exists but
+// cannot be read; a missing server URL is left for the caller to report.
+Result<Connection> ResolveConnection();
+// The same with a config file that cannot be read passed over (KILN_SERVER and KILN_TOKEN
+// only): for commands that may be given the server otherwise and report what is missing.
+Connection ResolveConnectionIgnoringBadConfig();
 
 struct Reply {
   long status = 0;

@@ -19,12 +19,11 @@ fs::path ClientConfigPath() {
          "client.conf";
 }
 
-bool WriteClientConfig(const fs::path& path, const ClientConfig& config, std::string& error) {
+Status WriteClientConfig(const fs::path& path, const ClientConfig& config) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   if (ec) {
-    error = "cannot create " + path.parent_path().string() + ": " + ec.message();
-    return false;
+    return Status::Error("cannot create " + path.parent_path().string() + ": " + ec.message());
   }
   fs::path tmp = path;
   tmp += ".tmp";
@@ -35,23 +34,19 @@ bool WriteClientConfig(const fs::path& path, const ClientConfig& config, std::st
     out << "# kiln CLI: the server to talk to and the API token to use\n"
         << "url = " << config.url << "\n"
         << "token = " << config.token << "\n";
-    if (!out) {
-      error = "cannot write " + tmp.string();
-      return false;
-    }
+    if (!out) return Status::Error("cannot write " + tmp.string());
   }
   chmod(tmp.c_str(), 0600);
   fs::rename(tmp, path, ec);
   if (ec) {
-    error = "cannot replace " + path.string() + ": " + ec.message();
-    return false;
+    return Status::Error("cannot replace " + path.string() + ": " + ec.message());
   }
-  return true;
+  return Status::Ok();
 }
 
-std::optional<ClientConfig> ReadClientConfig(const fs::path& path, std::string& error) {
+Result<std::optional<ClientConfig>> ReadClientConfig(const fs::path& path) {
   std::ifstream in(path);
-  if (!in) return std::nullopt;
+  if (!in) return std::optional<ClientConfig>();
   ClientConfig config;
   std::string line;
   int number = 0;
@@ -61,8 +56,8 @@ std::optional<ClientConfig> ReadClientConfig(const fs::path& path, std::string& 
     if (t.empty() || t[0] == '#') continue;
     size_t eq = t.find('=');
     if (eq == std::string_view::npos) {
-      error = path.string() + ":" + std::to_string(number) + ": expected 'key = value'";
-      return std::nullopt;
+      return Status::Error(path.string() + ":" + std::to_string(number) +
+                           ": expected 'key = value'");
     }
     std::string key(Trim(t.substr(0, eq)));
     std::string value(Trim(t.substr(eq + 1)));
@@ -71,12 +66,11 @@ std::optional<ClientConfig> ReadClientConfig(const fs::path& path, std::string& 
     } else if (key == "token") {
       config.token = value;
     } else {
-      error = path.string() + ":" + std::to_string(number) + ": unknown key '" + key +
-              "' (known: url, token)";
-      return std::nullopt;
+      return Status::Error(path.string() + ":" + std::to_string(number) + ": unknown key '" + key +
+                           "' (known: url, token)");
     }
   }
-  return config;
+  return std::optional<ClientConfig>(std::move(config));
 }
 
 }  // namespace kiln::client

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "core/status.h"
+
 namespace kiln::client {
 
 struct ClientConfig {
@@ -15,10 +17,9 @@ struct ClientConfig {
 };
 
 std::filesystem::path ClientConfigPath();
-// Writes (replacing) the config file with mode 0600; false with `error` on failure.
-bool WriteClientConfig(const std::filesystem::path& path, const ClientConfig& config,
-                       std::string& error);
+// Writes (replacing) the config file with mode 0600.
+Status WriteClientConfig(const std::filesystem::path& path, const ClientConfig& config);
 // Reads it; nullopt if the file does not exist. Unknown keys and bad lines are errors.
-std::optional<ClientConfig> ReadClientConfig(const std::filesystem::path& path, std::string& error);
+Result<std::optional<ClientConfig>> ReadClientConfig(const std::filesystem::path& path);
 
 }  // namespace kiln::client

@@ -15,17 +15,15 @@ namespace fs = std::filesystem;
 // are not fetched: the server fetches them itself.
 class CollectingResolver : public spec::Resolver {
  public:
-  bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
-            std::string& error) override {
+  Status Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out) override {
     std::string target =
         from != nullptr ? spec::ResolveRelative(from->name, ref) : std::string(ref);
     if (spec::IsUrl(target) && !StartsWith(target, "file:")) {
-      error = "fetched by the server";
-      return false;
+      return Status::Error("fetched by the server");
     }
-    if (!files_.Read(ref, from, out, error)) return false;
+    if (Status read = files_.Read(ref, from, out); !read.ok()) return read;
     if (seen_.insert(out.name).second) read_.push_back({out.name, out.text});
-    return true;
+    return Status::Ok();
   }
   // The files read, in order: the first is the one named on the command line.
   const std::vector<std::pair<std::string, std::string>>& read() const { return read_; }
@@ -38,10 +36,9 @@ class CollectingResolver : public spec::Resolver {
 
 }  // namespace
 
-std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std::string& error) {
+Result<std::vector<FormPart>> SubmissionParts(const SubmitInput& in) {
   if (!in.config.empty() && !in.ks.empty()) {
-    error = "give either CONFIG (an imagebuild.conf) or --ks, not both";
-    return std::nullopt;
+    return Status::Error("give either CONFIG (an imagebuild.conf) or --ks, not both");
   }
   std::vector<FormPart> parts;
   const spec::RequestFields& f = in.fields;
@@ -58,10 +55,7 @@ std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std:
     if (EndsWith(p, ".deb") && !spec::IsUrl(p)) {
       std::error_code ec;
       std::string data = fs::is_regular_file(p, ec) ? sys::ReadFileText(p) : std::string();
-      if (data.empty()) {
-        error = "cannot read package file '" + p + "'";
-        return std::nullopt;
-      }
+      if (data.empty()) return Status::Error("cannot read package file '" + p + "'");
       parts.push_back({"package", std::move(data), fs::path(p).filename().string(), ""});
     } else {
       parts.push_back({"extra_packages", p, "", ""});
@@ -84,9 +78,8 @@ std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& in, std:
   }
   if (collect.read().empty()) {
     std::error_code ec;
-    error = "cannot read '" + main +
-            "': " + (fs::exists(main, ec) ? "permission denied" : "no such file");
-    return std::nullopt;
+    return Status::Error("cannot read '" + main +
+                         "': " + (fs::exists(main, ec) ? "permission denied" : "no such file"));
   }
   bool first = true;
   for (const auto& [name, text] : collect.read()) {

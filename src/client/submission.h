@@ -4,11 +4,11 @@
 // server to fetch.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "client/api_client.h"
+#include "core/status.h"
 #include "spec/spec_builder.h"
 
 namespace kiln::client {
@@ -19,7 +19,7 @@ struct SubmitInput {
   spec::RequestFields fields;
 };
 
-// The multipart form of a submit; nullopt with `error` when a local file cannot be read.
-std::optional<std::vector<FormPart>> SubmissionParts(const SubmitInput& input, std::string& error);
+// The multipart form of a submit; fails when a local file cannot be read.
+Result<std::vector<FormPart>> SubmissionParts(const SubmitInput& input);
 
 }  // namespace kiln::client

@@ -5,12 +5,12 @@
 namespace kiln::cmd {
 
 int RunClient(const std::string& name, const std::function<int(client::ApiClient&)>& body) {
-  std::string config_error;
-  client::Connection c = client::ResolveConnection(config_error);
-  if (!config_error.empty()) {
-    std::cerr << "kiln " << name << ": " << config_error << "\n";
+  Result<client::Connection> resolved = client::ResolveConnection();
+  if (!resolved.ok()) {
+    std::cerr << "kiln " << name << ": " << resolved.message() << "\n";
     return kExitUsage;
   }
+  client::Connection c = std::move(*resolved);
   if (c.url.empty()) {
     std::cerr << "kiln " << name << ": no kiln server is set\n"
               << "  hint: `kiln login --server URL --token TOKEN`, or set KILN_SERVER and "

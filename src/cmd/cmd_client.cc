@@ -419,8 +419,7 @@ std::string ReadSecret(const char* prompt) {
 }
 
 int Login(std::string server, std::string token, bool as_json) {
-  std::string config_error;
-  client::Connection c = client::ResolveConnection(config_error);
+  client::Connection c = client::ResolveConnectionIgnoringBadConfig();
   if (server.empty()) server = c.url;
   if (server.empty()) {
     std::cerr << "kiln login: which server? give --server URL (e.g. http://127.0.0.1:5000)\n";
@@ -452,9 +451,9 @@ int Login(std::string server, std::string token, bool as_json) {
   }
   json who = json::parse(me.body, nullptr, false);
   fs::path path = client::ClientConfigPath();
-  std::string error;
-  if (!client::WriteClientConfig(path, {server, token}, error)) {
-    std::cerr << "kiln login: cannot write " << path.string() << ": " << error << "\n";
+  // kiln::Status: in this file, Status is the `kiln status` command.
+  if (kiln::Status written = client::WriteClientConfig(path, {server, token}); !written.ok()) {
+    std::cerr << "kiln login: cannot write " << path.string() << ": " << written.message() << "\n";
     return kExitError;
   }
   if (as_json) {
@@ -512,47 +511,52 @@ std::string BashCompletion(const CLI::App& root) {
          "complete -F _kiln kiln\n";
 }
 
-}  // namespace
+// Adds `kiln status ID`.
+void SetupStatus(CLI::App& app, Action& action) {
+  auto id = std::make_shared<int64_t>(0);
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand("status", "Show a build: state, stage, error, artifacts");
+  sub->add_option("ID", *id, "build id")->required();
+  ClientCommandBasics(sub, *as_json, "kiln status 42\n  kiln status 42 --json | jq .state");
+  sub->callback([=, &action] { action = [=] { return Status(*id, *as_json); }; });
+}
 
-void SetupClient(CLI::App& app, Action& action) {
-  {
-    auto id = std::make_shared<int64_t>(0);
-    auto as_json = std::make_shared<bool>(false);
-    CLI::App* sub = app.add_subcommand("status", "Show a build: state, stage, error, artifacts");
-    sub->add_option("ID", *id, "build id")->required();
-    ClientCommandBasics(sub, *as_json, "kiln status 42\n  kiln status 42 --json | jq .state");
-    sub->callback([=, &action] { action = [=] { return Status(*id, *as_json); }; });
-  }
-  {
-    auto id = std::make_shared<int64_t>(0);
-    auto follow = std::make_shared<bool>(false);
-    auto as_json = std::make_shared<bool>(false);
-    CLI::App* sub = app.add_subcommand("logs", "Print a build's log (-f: until it ends)");
-    sub->add_option("ID", *id, "build id")->required();
-    sub->add_flag("-f,--follow", *follow, "keep printing new lines until the build ends");
-    ClientCommandBasics(sub, *as_json, "kiln logs 42\n  kiln logs -f 42");
-    sub->callback([=, &action] { action = [=] { return Logs(*id, *follow, *as_json); }; });
-  }
-  {
-    auto o = std::make_shared<ListOptions>();
-    CLI::App* sub = app.add_subcommand(
-        "list", "List builds, newest first (yours; --all: every one you may see)");
-    sub->add_option("--state", o->state, "queued, running, succeeded, failed or canceled")
-        ->check(CLI::IsMember({"queued", "running", "succeeded", "failed", "canceled"}));
-    sub->add_flag("--mine", o->mine, "only your builds (the default)");
-    sub->add_flag("--all", o->all, "every build you may see (admins: everyone's)");
-    sub->add_option("--type", o->type, "only this image type");
-    sub->add_option("--arch", o->arch, "only this architecture");
-    sub->add_option("--release", o->release, "only this release");
-    sub->add_option("--limit", o->limit, "at most this many (default 20, up to 500)")
-        ->check(CLI::Range(1, 500));
-    ClientCommandBasics(sub, o->json,
-                        "kiln list --state running --all\n  kiln list --limit 5 --json");
-    sub->callback([=, &action] {
-      if (o->mine && o->all) throw CLI::ValidationError("--mine and --all exclude each other");
-      action = [=] { return List(*o); };
-    });
-  }
+// Adds `kiln logs ID [-f]`.
+void SetupLogs(CLI::App& app, Action& action) {
+  auto id = std::make_shared<int64_t>(0);
+  auto follow = std::make_shared<bool>(false);
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand("logs", "Print a build's log (-f: until it ends)");
+  sub->add_option("ID", *id, "build id")->required();
+  sub->add_flag("-f,--follow", *follow, "keep printing new lines until the build ends");
+  ClientCommandBasics(sub, *as_json, "kiln logs 42\n  kiln logs -f 42");
+  sub->callback([=, &action] { action = [=] { return Logs(*id, *follow, *as_json); }; });
+}
+
+// Adds `kiln list` and its filters.
+void SetupList(CLI::App& app, Action& action) {
+  auto o = std::make_shared<ListOptions>();
+  CLI::App* sub =
+      app.add_subcommand("list", "List builds, newest first (yours; --all: every one you may see)");
+  sub->add_option("--state", o->state, "queued, running, succeeded, failed or canceled")
+      ->check(CLI::IsMember({"queued", "running", "succeeded", "failed", "canceled"}));
+  sub->add_flag("--mine", o->mine, "only your builds (the default)");
+  sub->add_flag("--all", o->all, "every build you may see (admins: everyone's)");
+  sub->add_option("--type", o->type, "only this image type");
+  sub->add_option("--arch", o->arch, "only this architecture");
+  sub->add_option("--release", o->release, "only this release");
+  sub->add_option("--limit", o->limit, "at most this many (default 20, up to 500)")
+      ->check(CLI::Range(1, 500));
+  ClientCommandBasics(sub, o->json,
+                      "kiln list --state running --all\n  kiln list --limit 5 --json");
+  sub->callback([=, &action] {
+    if (o->mine && o->all) throw CLI::ValidationError("--mine and --all exclude each other");
+    action = [=] { return List(*o); };
+  });
+}
+
+// Adds `kiln cancel ID` and `kiln retry ID`.
+void SetupCancelRetry(CLI::App& app, Action& action) {
   for (const char* name : {"cancel", "retry"}) {
     auto id = std::make_shared<int64_t>(0);
     auto as_json = std::make_shared<bool>(false);
@@ -564,58 +568,82 @@ void SetupClient(CLI::App& app, Action& action) {
     ClientCommandBasics(sub, *as_json, "kiln " + n + " 42");
     sub->callback([=, &action] { action = [=] { return Act(n, *id, *as_json); }; });
   }
-  {
-    auto id = std::make_shared<int64_t>(0);
-    auto out = std::make_shared<std::string>();
-    auto as_json = std::make_shared<bool>(false);
-    CLI::App* sub = app.add_subcommand(
-        "download", "Download every artifact of a build, resumable, SHA-256 verified");
-    sub->add_option("ID", *id, "build id")->required();
-    sub->add_option("-o,--output", *out, "directory (default kiln-ID)");
-    ClientCommandBasics(sub, *as_json, "kiln download 42 -o images/");
-    sub->callback([=, &action] { action = [=] { return Download(*id, *out, *as_json); }; });
-  }
-  {
-    auto as_json = std::make_shared<bool>(false);
-    CLI::App* sub =
-        app.add_subcommand("workers", "The build workers: online, arch, releases, builds");
-    ClientCommandBasics(sub, *as_json, "kiln workers");
-    sub->callback([=, &action] { action = [=] { return Workers(*as_json); }; });
-  }
-  {
-    auto as_json = std::make_shared<bool>(false);
-    CLI::App* sub = app.add_subcommand("releases", "What the server can build, and who builds it");
-    ClientCommandBasics(sub, *as_json, "kiln releases");
-    sub->callback([=, &action] { action = [=] { return Releases(*as_json); }; });
-  }
-  {
-    auto server = std::make_shared<std::string>();
-    auto token = std::make_shared<std::string>();
-    auto as_json = std::make_shared<bool>(false);
-    CLI::App* sub = app.add_subcommand(
-        "login", "Save the server URL and your API token in ~/.config/kiln/client.conf (0600)");
-    sub->add_option("--server", *server, "the server's URL, e.g. http://build.example.org:5000");
-    sub->add_option("--token", *token, "an API token (asked for when left out)");
-    ClientCommandBasics(sub, *as_json,
-                        "kiln login --server http://127.0.0.1:5000 --token kiln_...\n"
-                        "  KILN_SERVER and KILN_TOKEN override the saved settings.");
-    sub->callback([=, &action] { action = [=] { return Login(*server, *token, *as_json); }; });
-  }
-  {
-    auto shell = std::make_shared<std::string>();
-    CLI::App* sub = app.add_subcommand("completion", "Print the shell completion script");
-    sub->add_option("SHELL", *shell, "bash")->required()->check(CLI::IsMember({"bash"}));
-    sub->footer(
-        "Example:\n  source <(kiln completion bash)\n  kiln completion bash > "
-        "/etc/bash_completion.d/kiln");
-    CLI::App* root = &app;
-    sub->callback([shell, root, &action] {  // `shell` owns the option's storage
-      action = [root] {
-        std::cout << BashCompletion(*root);
-        return kExitOk;
-      };
-    });
-  }
+}
+
+// Adds `kiln download ID [-o DIR]`.
+void SetupDownload(CLI::App& app, Action& action) {
+  auto id = std::make_shared<int64_t>(0);
+  auto out = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand(
+      "download", "Download every artifact of a build, resumable, SHA-256 verified");
+  sub->add_option("ID", *id, "build id")->required();
+  sub->add_option("-o,--output", *out, "directory (default kiln-ID)");
+  ClientCommandBasics(sub, *as_json, "kiln download 42 -o images/");
+  sub->callback([=, &action] { action = [=] { return Download(*id, *out, *as_json); }; });
+}
+
+// Adds `kiln workers`.
+void SetupWorkers(CLI::App& app, Action& action) {
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* sub =
+      app.add_subcommand("workers", "The build workers: online, arch, releases, builds");
+  ClientCommandBasics(sub, *as_json, "kiln workers");
+  sub->callback([=, &action] { action = [=] { return Workers(*as_json); }; });
+}
+
+// Adds `kiln releases`.
+void SetupReleases(CLI::App& app, Action& action) {
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand("releases", "What the server can build, and who builds it");
+  ClientCommandBasics(sub, *as_json, "kiln releases");
+  sub->callback([=, &action] { action = [=] { return Releases(*as_json); }; });
+}
+
+// Adds `kiln login`.
+void SetupLogin(CLI::App& app, Action& action) {
+  auto server = std::make_shared<std::string>();
+  auto token = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  CLI::App* sub = app.add_subcommand(
+      "login", "Save the server URL and your API token in ~/.config/kiln/client.conf (0600)");
+  sub->add_option("--server", *server, "the server's URL, e.g. http://build.example.org:5000");
+  sub->add_option("--token", *token, "an API token (asked for when left out)");
+  ClientCommandBasics(sub, *as_json,
+                      "kiln login --server http://127.0.0.1:5000 --token kiln_...\n"
+                      "  KILN_SERVER and KILN_TOKEN override the saved settings.");
+  sub->callback([=, &action] { action = [=] { return Login(*server, *token, *as_json); }; });
+}
+
+// Adds `kiln completion SHELL`; its script covers every command of `app`.
+void SetupCompletion(CLI::App& app, Action& action) {
+  auto shell = std::make_shared<std::string>();
+  CLI::App* sub = app.add_subcommand("completion", "Print the shell completion script");
+  sub->add_option("SHELL", *shell, "bash")->required()->check(CLI::IsMember({"bash"}));
+  sub->footer(
+      "Example:\n  source <(kiln completion bash)\n  kiln completion bash > "
+      "/etc/bash_completion.d/kiln");
+  CLI::App* root = &app;
+  sub->callback([shell, root, &action] {  // `shell` owns the option's storage
+    action = [root] {
+      std::cout << BashCompletion(*root);
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace
+
+void SetupClient(CLI::App& app, Action& action) {
+  SetupStatus(app, action);
+  SetupLogs(app, action);
+  SetupList(app, action);
+  SetupCancelRetry(app, action);
+  SetupDownload(app, action);
+  SetupWorkers(app, action);
+  SetupReleases(app, action);
+  SetupLogin(app, action);
+  SetupCompletion(app, action);
 }
 
 }  // namespace kiln::cmd

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -167,44 +169,177 @@ void CreateFirstAdmin(store::Store& store, const fs::path& data_dir, const std::
     umask(old);
   }
   chmod(token_file.c_str(), 0600);
-  std::string config_error;
   fs::path config = client::ClientConfigPath();
-  // An existing CLI config may name another server: it is left alone.
-  std::optional<client::ClientConfig> existing = client::ReadClientConfig(config, config_error);
-  bool wrote = false;
-  if (!existing && config_error.empty()) {
-    wrote = client::WriteClientConfig(config, {url, token}, config_error);
-  }
+  // An existing CLI config may name another server: it is left alone, and so is one that
+  // cannot be read.
+  Result<std::optional<client::ClientConfig>> existing = client::ReadClientConfig(config);
+  bool absent = existing.ok() && !existing->has_value();
+  Status written = absent ? client::WriteClientConfig(config, {url, token}) : existing.status();
+  bool wrote = absent && written.ok();
   std::cerr << "kiln serve: created user 'admin' with an API token in " << token_file.string();
   if (wrote) std::cerr << " and " << config.string();
   std::cerr << " (mode 0600)\n";
-  if (existing) {
+  if (existing.ok() && existing->has_value()) {
     std::cerr << "kiln serve: kept the existing CLI config " << config.string() << " (url "
-              << existing->url << ")\n";
+              << (*existing)->url << ")\n";
   } else if (!wrote) {
-    std::cerr << "kiln serve: could not write the CLI config: " << config_error << "\n";
+    std::cerr << "kiln serve: could not write the CLI config: " << written.message() << "\n";
   }
 }
 
-int Serve(const ServeOptions& o) {
-  size_t colon = o.listen.rfind(':');
+// Splits --listen into its address and port; false (after saying why) when it is not
+// ADDRESS:PORT.
+bool ParseListen(const std::string& listen, std::string& address, uint16_t& port_out) {
+  size_t colon = listen.rfind(':');
   int port = -1;
   if (colon != std::string::npos) {
     try {
-      port = std::stoi(o.listen.substr(colon + 1));
+      port = std::stoi(listen.substr(colon + 1));
     } catch (const std::exception&) {
     }
   }
   if (colon == std::string::npos || port < 0 || port > 65535) {
-    std::cerr << "kiln serve: --listen must be ADDRESS:PORT (e.g. 0.0.0.0:5000), not '" << o.listen
+    std::cerr << "kiln serve: --listen must be ADDRESS:PORT (e.g. 0.0.0.0:5000), not '" << listen
               << "'\n";
-    return 2;
+    return false;
   }
-  std::string ranges_error;
-  std::optional<std::vector<spec::IpRange>> fetch_allow =
-      spec::ParseIpRanges(o.fetch_allow, &ranges_error);
-  if (!fetch_allow) {
-    std::cerr << "kiln serve: --fetch-allow: " << ranges_error << "\n";
+  address = listen.substr(0, colon);
+  port_out = static_cast<uint16_t>(port);
+  return true;
+}
+
+// Makes the data directory the service's alone, its database files included.
+void PrepareDataDir(const fs::path& data_dir) {
+  // The database (kickstarts with their passwords), tokens and every build's files: the
+  // service's alone (a build's bootstrap sees the host's files as nobody, docs/security.md).
+  umask(077);
+  fs::create_directories(data_dir);
+  fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace);
+  for (const char* name : {"kiln.db", "kiln.db-wal", "kiln.db-shm"}) {
+    std::error_code ec;  // from a version that made them 0644
+    fs::permissions(data_dir / name, fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::replace, ec);
+  }
+}
+
+// The service's database in `data_dir`; nullptr (after saying why) when it cannot be opened.
+std::unique_ptr<store::Store> OpenStore(const fs::path& data_dir) {
+  try {
+    return store::Store::Open(data_dir / "kiln.db");
+  } catch (const store::StoreError& e) {
+    std::cerr << "kiln serve: " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
+// Distributed mode (brokers configured): a running publisher that sends every queued build to
+// its arch's broker. nullptr without brokers.
+std::unique_ptr<server::QueuePublisher> StartPublisher(const ServeOptions& o,
+                                                       server::Coordinator& coordinator) {
+  if (o.routes.empty()) return nullptr;
+  auto publisher = std::make_unique<server::QueuePublisher>(coordinator, o.routes);
+  coordinator.SetQueuedListener([p = publisher.get()] { p->Wake(); });
+  publisher->Start();
+  return publisher;
+}
+
+// The API's options from the flags; `wake_workers` runs after each submission.
+server::ApiOptions MakeApiOptions(const ServeOptions& o,
+                                  const std::vector<spec::IpRange>& fetch_allow,
+                                  std::function<void()> wake_workers, store::Store& store,
+                                  server::Coordinator& coordinator) {
+  server::ApiOptions api_options;
+  api_options.body_limit = static_cast<size_t>(o.body_limit_mib * 1024 * 1024);
+  api_options.on_submit = std::move(wake_workers);
+  api_options.script_network = o.limits.script_network;
+  api_options.fetch_allow = fetch_allow;
+  api_options.fetch_timeout_s = static_cast<long>(o.fetch_timeout_s);
+  api_options.kickstart_limit = static_cast<size_t>(o.max_kickstart_kib * 1024);
+  api_options.upload_quota_bytes = static_cast<uint64_t>(o.upload_quota_mib * 1024 * 1024);
+  api_options.online_workers = [&store, &coordinator] {
+    std::vector<store::Worker> online;
+    int64_t now = coordinator.NowMs();
+    for (store::Worker& w : store.ListWorkers()) {
+      if (now - w.last_seen_ms < 60'000) online.push_back(std::move(w));
+    }
+    return online;
+  };
+  return api_options;
+}
+
+// The HTTP server's options from the flags, for the address and port of --listen.
+server::HttpServerOptions MakeHttpOptions(const ServeOptions& o, const std::string& address,
+                                          uint16_t port, size_t body_limit) {
+  server::HttpServerOptions http_options;
+  http_options.address = address;
+  http_options.port = port;
+  http_options.threads = std::max(1, o.threads);
+  http_options.body_limit = body_limit;
+  http_options.request_deadline =
+      std::chrono::milliseconds(static_cast<int64_t>(o.request_timeout_s * 1000));
+  http_options.max_connections_per_address = o.max_connections_per_address;
+  http_options.requests_per_address_per_s = o.max_requests_per_address;
+  return http_options;
+}
+
+// Starts --workers local workers, named local/HOST/N, and adds them to `workers`.
+void StartLocalWorkers(const ServeOptions& o, const std::string& id_prefix,
+                       worker::CoordinatorLink& link,
+                       std::vector<std::unique_ptr<worker::LocalWorker>>& workers) {
+  for (int i = 1; i <= o.workers; ++i) {
+    worker::LocalWorkerOptions wo;
+    wo.id = id_prefix + std::to_string(i);
+    wo.kiln_binary = fs::read_symlink("/proc/self/exe");
+    wo.cache_dir = fs::absolute(o.cache_dir);
+    wo.cache_max_gib = o.cache_max_gib;
+    wo.limits = o.limits;
+    workers.push_back(std::make_unique<worker::LocalWorker>(link, wo));
+    workers.back()->Start();
+  }
+}
+
+// Every 5 seconds until `stopping`: requeues the builds of lost workers and applies the
+// artifact retention; a failure is logged and tried again next time.
+void MaintenanceLoop(const ServeOptions& o, server::Coordinator& coordinator,
+                     const std::atomic<bool>& stopping) {
+  while (!stopping) {
+    try {
+      coordinator.RequeueExpired(o.max_attempts);
+      int removed = coordinator.ApplyRetention(
+          static_cast<int64_t>(o.retention_days * 86400.0 * 1000.0),
+          static_cast<int64_t>(o.retention_max_gib * double(1ull << 30)));
+      if (removed > 0) {
+        std::cerr << "kiln serve: retention removed the artifacts of " << removed << " build(s)\n";
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "kiln serve: maintenance: " << e.what() << "\n";
+    }
+    for (int i = 0; i < 20 && !stopping; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
+}
+
+// Logs "listening on URL (...)" as one write: the publisher thread logs at the same time, and
+// pieces of two lines interleaved hide "listening on URL" from whoever waits for it.
+void LogListening(const ServeOptions& o, const std::string& url, const fs::path& data_dir) {
+  std::string brokers;
+  for (const std::string& b : o.routes.Urls()) {
+    brokers += (brokers.empty() ? "" : " ") + queue::RedactUrl(b);
+  }
+  std::cerr << "kiln serve: listening on " + url + " (data " + data_dir.string() + ", " +
+                   std::to_string(o.workers) + " local worker" + (o.workers == 1 ? "" : "s") +
+                   (brokers.empty() ? "" : ", broker " + brokers) + ")\n"
+            << std::flush;
+}
+
+int Serve(const ServeOptions& o) {
+  std::string address;
+  uint16_t port = 0;
+  if (!ParseListen(o.listen, address, port)) return 2;
+  Result<std::vector<spec::IpRange>> fetch_allow = spec::ParseIpRanges(o.fetch_allow);
+  if (!fetch_allow.ok()) {
+    std::cerr << "kiln serve: --fetch-allow: " << fetch_allow.message() << "\n";
     return 2;
   }
   // Blocks of 128 KiB and more (request bodies, kickstarts, log pages) are mapped for
@@ -216,29 +351,14 @@ int Serve(const ServeOptions& o) {
   if (!DropRoot("kiln serve", o.run_as, {{data_dir}, {fs::absolute(o.cache_dir)}}, o.workers > 0)) {
     return 2;
   }
-  // The database (kickstarts with their passwords), tokens and every build's files: the
-  // service's alone (a build's bootstrap sees the host's files as nobody, docs/security.md).
-  umask(077);
-  fs::create_directories(data_dir);
-  fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace);
-  for (const char* name : {"kiln.db", "kiln.db-wal", "kiln.db-shm"}) {
-    std::error_code ec;  // from a version that made them 0644
-    fs::permissions(data_dir / name, fs::perms::owner_read | fs::perms::owner_write,
-                    fs::perm_options::replace, ec);
-  }
-  std::unique_ptr<store::Store> store;
-  try {
-    store = store::Store::Open(data_dir / "kiln.db");
-  } catch (const store::StoreError& e) {
-    std::cerr << "kiln serve: " << e.what() << "\n";
-    return 1;
-  }
+  PrepareDataDir(data_dir);
+  std::unique_ptr<store::Store> store = OpenStore(data_dir);
+  if (store == nullptr) return 1;
   server::Coordinator coordinator(*store, data_dir);
 
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals = BlockStopSignals();
 
-  std::string host = HostName();
   const std::string local_prefix = "local/";
   int requeued = coordinator.RequeueLocalWorkers(local_prefix);
   if (requeued > 0) {
@@ -246,45 +366,16 @@ int Serve(const ServeOptions& o) {
               << " build(s) of the previous run's local workers are queued again\n";
   }
 
-  // Distributed mode: every queued build is published to its arch's broker.
-  std::unique_ptr<server::QueuePublisher> publisher;
-  if (!o.routes.empty()) {
-    publisher = std::make_unique<server::QueuePublisher>(coordinator, o.routes);
-    coordinator.SetQueuedListener([p = publisher.get()] { p->Wake(); });
-    publisher->Start();
-  }
+  std::unique_ptr<server::QueuePublisher> publisher = StartPublisher(o, coordinator);
 
   server::CoordinatorLink link(coordinator);  // outlives the workers that use it
   std::vector<std::unique_ptr<worker::LocalWorker>> workers;
   auto wake_workers = [&workers] {
     for (auto& w : workers) w->Wake();
   };
-  server::ApiOptions api_options;
-  api_options.body_limit = static_cast<size_t>(o.body_limit_mib * 1024 * 1024);
-  api_options.on_submit = wake_workers;
-  api_options.script_network = o.limits.script_network;
-  api_options.fetch_allow = *fetch_allow;
-  api_options.fetch_timeout_s = static_cast<long>(o.fetch_timeout_s);
-  api_options.kickstart_limit = static_cast<size_t>(o.max_kickstart_kib * 1024);
-  api_options.upload_quota_bytes = static_cast<uint64_t>(o.upload_quota_mib * 1024 * 1024);
-  api_options.online_workers = [&store, &coordinator] {
-    std::vector<store::Worker> online;
-    int64_t now = coordinator.NowMs();
-    for (store::Worker& w : store->ListWorkers()) {
-      if (now - w.last_seen_ms < 60'000) online.push_back(std::move(w));
-    }
-    return online;
-  };
-  server::Api api(coordinator, api_options);
-  server::HttpServerOptions http_options;
-  http_options.address = o.listen.substr(0, colon);
-  http_options.port = static_cast<uint16_t>(port);
-  http_options.threads = std::max(1, o.threads);
-  http_options.body_limit = api_options.body_limit;
-  http_options.request_deadline =
-      std::chrono::milliseconds(static_cast<int64_t>(o.request_timeout_s * 1000));
-  http_options.max_connections_per_address = o.max_connections_per_address;
-  http_options.requests_per_address_per_s = o.max_requests_per_address;
+  server::Api api(coordinator, MakeApiOptions(o, *fetch_allow, wake_workers, *store, coordinator));
+  server::HttpServerOptions http_options =
+      MakeHttpOptions(o, address, port, static_cast<size_t>(o.body_limit_mib * 1024 * 1024));
   server::HttpServer http(api, http_options);
   std::string error;
   if (!http.Listen(error)) {
@@ -294,55 +385,17 @@ int Serve(const ServeOptions& o) {
   std::string shown_host = http_options.address == "0.0.0.0" ? "127.0.0.1" : http_options.address;
   std::string url = "http://" + shown_host + ":" + std::to_string(http.port());
   CreateFirstAdmin(*store, data_dir, url);
-
-  for (int i = 1; i <= o.workers; ++i) {
-    worker::LocalWorkerOptions wo;
-    wo.id = local_prefix + host + "/" + std::to_string(i);
-    wo.kiln_binary = fs::read_symlink("/proc/self/exe");
-    wo.cache_dir = fs::absolute(o.cache_dir);
-    wo.cache_max_gib = o.cache_max_gib;
-    wo.limits = o.limits;
-    workers.push_back(std::make_unique<worker::LocalWorker>(link, wo));
-    workers.back()->Start();
-  }
+  StartLocalWorkers(o, local_prefix + HostName() + "/", link, workers);
 
   std::atomic<bool> stopping{false};
-  std::thread maintenance([&] {
-    while (!stopping) {
-      try {
-        coordinator.RequeueExpired(o.max_attempts);
-        int removed = coordinator.ApplyRetention(
-            static_cast<int64_t>(o.retention_days * 86400.0 * 1000.0),
-            static_cast<int64_t>(o.retention_max_gib * double(1ull << 30)));
-        if (removed > 0) {
-          std::cerr << "kiln serve: retention removed the artifacts of " << removed
-                    << " build(s)\n";
-        }
-      } catch (const std::exception& e) {
-        std::cerr << "kiln serve: maintenance: " << e.what() << "\n";
-      }
-      for (int i = 0; i < 20 && !stopping; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      }
-    }
-  });
+  std::thread maintenance([&] { MaintenanceLoop(o, coordinator, stopping); });
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::cerr << "kiln serve: stopping (signal " << sig << ")\n";
     http.Stop();
   });
-
-  std::string brokers;
-  for (const std::string& b : o.routes.Urls()) {
-    brokers += (brokers.empty() ? "" : " ") + queue::RedactUrl(b);
-  }
-  // One write for the whole line: the publisher thread logs at the same time, and pieces of
-  // two lines interleaved hide "listening on URL" from whoever waits for it.
-  std::cerr << "kiln serve: listening on " + url + " (data " + data_dir.string() + ", " +
-                   std::to_string(o.workers) + " local worker" + (o.workers == 1 ? "" : "s") +
-                   (brokers.empty() ? "" : ", broker " + brokers) + ")\n"
-            << std::flush;
+  LogListening(o, url, data_dir);
   http.Run();
 
   stopping = true;

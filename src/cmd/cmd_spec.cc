@@ -23,9 +23,8 @@ int Show(const SpecOptions& o) {
   spec::FileResolver resolver;
   Diagnostics diags;
   spec::LoadedText loaded;
-  std::string error;
-  if (!resolver.Read(o.file, nullptr, loaded, error)) {
-    std::cerr << o.file << ": cannot read: " << error << "\n";
+  if (Status read = resolver.Read(o.file, nullptr, loaded); !read.ok()) {
+    std::cerr << o.file << ": cannot read: " << read.message() << "\n";
     return 1;
   }
   std::optional<BuildSpec> result;

@@ -65,10 +65,9 @@ std::string NewIdempotencyKey() {
 }
 
 int Submit(const SubmitOptions& o) {
-  std::string error;
-  std::optional<std::vector<FormPart>> parts = client::SubmissionParts(o.input, error);
-  if (!parts) {
-    std::cerr << "kiln submit: " << error << "\n";
+  Result<std::vector<FormPart>> parts = client::SubmissionParts(o.input);
+  if (!parts.ok()) {
+    std::cerr << "kiln submit: " << parts.message() << "\n";
     return kExitUsage;
   }
   return RunClient("submit", [&](ApiClient& api) {

@@ -139,8 +139,7 @@ int TokenCreateOverApi(const AdminOptions& o, const client::Connection& c) {
 
 // POST /api/v1/users/NAME/unlock with an admin's token: lockouts live in the running master.
 int UserUnlock(const AdminOptions& o) {
-  std::string config_error;
-  client::Connection c = client::ResolveConnection(config_error);
+  client::Connection c = client::ResolveConnectionIgnoringBadConfig();
   if (!o.server.empty()) {
     c.url = o.server;
     c.url_source = "--server";
@@ -173,8 +172,7 @@ int UserUnlock(const AdminOptions& o) {
 int TokenCreate(const AdminOptions& o) {
   // Over the API when a master is named (--server, KILN_SERVER), or when there is no database
   // here to use and the CLI config names one; the token as every client command finds it.
-  std::string config_error;
-  client::Connection c = client::ResolveConnection(config_error);
+  client::Connection c = client::ResolveConnectionIgnoringBadConfig();
   bool over_api =
       !o.server.empty() || c.url_source == "KILN_SERVER" ||
       (!c.url.empty() && !o.data_dir_given && !fs::exists(fs::path(o.data_dir) / "kiln.db"));

@@ -142,10 +142,19 @@ void ApplyDefaults(BuildSpec& spec) {
   }
 }
 
-void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagnostics& diags) {
-  auto error = [&](std::string message, std::string hint = {}) {
+namespace {
+
+// Reports a field's error at the request's location.
+struct SpecError {
+  const SourceLocation& where;
+  Diagnostics& diags;
+  void operator()(std::string message, std::string hint = {}) const {
     diags.Error(where, std::move(message), std::move(hint));
-  };
+  }
+};
+
+// Reports a release kiln does not build, with the closest name or else the known ones.
+void CheckRelease(const BuildSpec& spec, const SpecError& error) {
   if (FindRelease(spec.release) == nullptr) {
     std::string known;
     for (const ReleaseInfo& r : kReleases) {
@@ -158,6 +167,10 @@ void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagn
     error("release: unknown release '" + spec.release + "'",
           close.empty() ? "known releases: " + known : "did you mean " + close + "?");
   }
+}
+
+// Reports an oversized kickstart and a bad name, label, title, product or version.
+void CheckTexts(const BuildSpec& spec, const SpecError& error) {
   if (spec.kickstart.size() > kMaxKickstartBytes) {
     error("kickstart: " + std::to_string(spec.kickstart.size()) + " bytes, more than the " +
               std::to_string(kMaxKickstartBytes) + " allowed",
@@ -183,6 +196,10 @@ void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagn
             "use up to 64 letters, digits, '.', '_', '+', '~', ':' or '-'");
     }
   }
+}
+
+// Reports bad or repeated extra packages and package files with a bad name or SHA-256.
+void CheckPackages(const BuildSpec& spec, const SpecError& error) {
   std::set<std::string> seen;
   for (const ExtraPackage& p : spec.extra_packages) {
     ExtraPackage check;
@@ -206,12 +223,20 @@ void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagn
       error("package_files: sha256 of '" + f.name + "' is not 64 hex digits");
     }
   }
+}
+
+// Reports a script_network other than empty, none or outbound.
+void CheckScriptNetwork(const BuildSpec& spec, const SpecError& error) {
   if (!spec.script_network.empty() && spec.script_network != "none" &&
       spec.script_network != "outbound") {
     error("script_network: '" + Printable(spec.script_network) + "' is not none or outbound",
           "say none (loopback only) or outbound (the internet, never the build host), or leave "
           "it out for what the build host gives");
   }
+}
+
+// Reports a bad mirror, proxy, kickstart, staging or webhook URL or e-mail address.
+void CheckUrlsAndAddresses(const BuildSpec& spec, const SpecError& error) {
   // URLs reach apt's configuration, sources lines and other programs' command lines: only
   // what RFC 3986's grammar allows gets through (no spaces, quotes or line breaks).
   auto check_url = [&](const char* field, const std::string& url,
@@ -245,6 +270,17 @@ void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagn
   for (const std::string& hook : spec.notify.webhook) {
     check_url("notify.webhook", hook, {"http", "https"}, "give an http or https URL");
   }
+}
+
+}  // namespace
+
+void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagnostics& diags) {
+  const SpecError error{where, diags};
+  CheckRelease(spec, error);
+  CheckTexts(spec, error);
+  CheckPackages(spec, error);
+  CheckScriptNetwork(spec, error);
+  CheckUrlsAndAddresses(spec, error);
 }
 
 }  // namespace kiln

@@ -63,6 +63,107 @@ const std::vector<std::string_view> kFields = {
     "proxy", "staging", "notify",  "ignored",   "dry_run",        "script_network",
 };
 
+// Sets spec.type from "type", or reports a value that is not a string or not an image type.
+void ReadType(const json& value, const std::string& key, Reader& r, BuildSpec& spec) {
+  std::string s;
+  if (!r.String(value, key, s)) return;
+  if (auto t = ParseImageType(s)) {
+    spec.type = *t;
+  } else {
+    r.Error(key, "unknown image type '" + s + "'", "choose from live, raw, qcow2, tar, boot, dvd");
+  }
+}
+
+// Sets spec.arch from "arch", or reports a value that is not a string or not an architecture.
+void ReadArch(const json& value, const std::string& key, Reader& r, BuildSpec& spec) {
+  std::string s;
+  if (!r.String(value, key, s)) return;
+  if (auto a = ParseArch(s)) {
+    spec.arch = *a;
+  } else {
+    r.Error(key, "unknown architecture '" + s + "'", "choose from x86_64 (amd64) or i686 (i386)");
+  }
+}
+
+// Replaces spec.extra_packages with the list's NAME[=VERSION] strings and {name, version}
+// objects; a bad item is reported and left out, the others are kept.
+void ReadExtraPackages(const json& value, const std::string& key, Reader& r, BuildSpec& spec) {
+  spec.extra_packages.clear();
+  if (!value.is_array()) {
+    r.Error(key, "must be a list");
+    return;
+  }
+  for (size_t i = 0; i < value.size(); ++i) {
+    std::string field = key + "[" + std::to_string(i) + "]";
+    const json& item = value[i];
+    ExtraPackage p;
+    if (item.is_string()) {
+      if (!ParseExtraPackage(item.get<std::string>(), p)) {
+        r.Error(field, "'" + item.get<std::string>() + "' is not a valid package reference",
+                "write NAME or NAME=VERSION");
+        continue;
+      }
+    } else if (item.is_object() && item.contains("name") && item["name"].is_string()) {
+      p.name = item["name"].get<std::string>();
+      if (item.contains("version") && !r.String(item["version"], field + ".version", p.version)) {
+        continue;
+      }
+    } else {
+      r.Error(field, "must be a string NAME[=VERSION] or an object with name and version");
+      continue;
+    }
+    spec.extra_packages.push_back(std::move(p));
+  }
+}
+
+// Replaces spec.package_files with the list's {name, source (or url), sha256} objects; an
+// item that is not an object is reported and left out, an unknown key is reported.
+void ReadPackageFiles(const json& value, const std::string& key, Reader& r, BuildSpec& spec) {
+  spec.package_files.clear();
+  if (!value.is_array()) {
+    r.Error(key, "must be a list");
+    return;
+  }
+  for (size_t i = 0; i < value.size(); ++i) {
+    std::string field = key + "[" + std::to_string(i) + "]";
+    const json& item = value[i];
+    if (!item.is_object()) {
+      r.Error(field, "must be an object with name, source and sha256");
+      continue;
+    }
+    PackageFile f;
+    for (const auto& [k, v] : item.items()) {
+      if (k == "name") {
+        r.String(v, field + ".name", f.name);
+      } else if (k == "source" || k == "url") {
+        r.String(v, field + "." + k, f.source);
+      } else if (k == "sha256") {
+        r.String(v, field + ".sha256", f.sha256);
+      } else {
+        r.Error(field + "." + k, "unknown field", "known: name, source, sha256");
+      }
+    }
+    spec.package_files.push_back(std::move(f));
+  }
+}
+
+// Sets spec.notify's email and webhook lists from the "notify" object.
+void ReadNotify(const json& value, const std::string& key, Reader& r, BuildSpec& spec) {
+  if (!value.is_object()) {
+    r.Error(key, "must be an object with email and webhook");
+    return;
+  }
+  for (const auto& [k, v] : value.items()) {
+    if (k == "email") {
+      r.Strings(v, "notify.email", spec.notify.email);
+    } else if (k == "webhook") {
+      r.Strings(v, "notify.webhook", spec.notify.webhook);
+    } else {
+      r.Error("notify." + k, "unknown field", "known: email, webhook");
+    }
+  }
+}
+
 }  // namespace
 
 json BuildSpecToJson(const BuildSpec& spec) {
@@ -119,23 +220,9 @@ bool BuildSpecFromJson(const json& j, BuildSpec& spec, const SourceLocation& whe
   for (const auto& [key, value] : j.items()) {
     std::string s;
     if (key == "type") {
-      if (r.String(value, key, s)) {
-        if (auto t = ParseImageType(s)) {
-          spec.type = *t;
-        } else {
-          r.Error(key, "unknown image type '" + s + "'",
-                  "choose from live, raw, qcow2, tar, boot, dvd");
-        }
-      }
+      ReadType(value, key, r, spec);
     } else if (key == "arch") {
-      if (r.String(value, key, s)) {
-        if (auto a = ParseArch(s)) {
-          spec.arch = *a;
-        } else {
-          r.Error(key, "unknown architecture '" + s + "'",
-                  "choose from x86_64 (amd64) or i686 (i386)");
-        }
-      }
+      ReadArch(value, key, r, spec);
     } else if (key == "release") {
       if (r.String(value, key, s)) spec.release = ToLower(Trim(s));
     } else if (key == "kickstart") {
@@ -158,74 +245,11 @@ bool BuildSpecFromJson(const json& j, BuildSpec& spec, const SourceLocation& whe
         r.Error(key, "must be true or false");
       }
     } else if (key == "extra_packages") {
-      spec.extra_packages.clear();
-      if (!value.is_array()) {
-        r.Error(key, "must be a list");
-        continue;
-      }
-      for (size_t i = 0; i < value.size(); ++i) {
-        std::string field = key + "[" + std::to_string(i) + "]";
-        const json& item = value[i];
-        ExtraPackage p;
-        if (item.is_string()) {
-          if (!ParseExtraPackage(item.get<std::string>(), p)) {
-            r.Error(field, "'" + item.get<std::string>() + "' is not a valid package reference",
-                    "write NAME or NAME=VERSION");
-            continue;
-          }
-        } else if (item.is_object() && item.contains("name") && item["name"].is_string()) {
-          p.name = item["name"].get<std::string>();
-          if (item.contains("version") &&
-              !r.String(item["version"], field + ".version", p.version)) {
-            continue;
-          }
-        } else {
-          r.Error(field, "must be a string NAME[=VERSION] or an object with name and version");
-          continue;
-        }
-        spec.extra_packages.push_back(std::move(p));
-      }
+      ReadExtraPackages(value, key, r, spec);
     } else if (key == "package_files") {
-      spec.package_files.clear();
-      if (!value.is_array()) {
-        r.Error(key, "must be a list");
-        continue;
-      }
-      for (size_t i = 0; i < value.size(); ++i) {
-        std::string field = key + "[" + std::to_string(i) + "]";
-        const json& item = value[i];
-        if (!item.is_object()) {
-          r.Error(field, "must be an object with name, source and sha256");
-          continue;
-        }
-        PackageFile f;
-        for (const auto& [k, v] : item.items()) {
-          if (k == "name") {
-            r.String(v, field + ".name", f.name);
-          } else if (k == "source" || k == "url") {
-            r.String(v, field + "." + k, f.source);
-          } else if (k == "sha256") {
-            r.String(v, field + ".sha256", f.sha256);
-          } else {
-            r.Error(field + "." + k, "unknown field", "known: name, source, sha256");
-          }
-        }
-        spec.package_files.push_back(std::move(f));
-      }
+      ReadPackageFiles(value, key, r, spec);
     } else if (key == "notify") {
-      if (!value.is_object()) {
-        r.Error(key, "must be an object with email and webhook");
-        continue;
-      }
-      for (const auto& [k, v] : value.items()) {
-        if (k == "email") {
-          r.Strings(v, "notify.email", spec.notify.email);
-        } else if (k == "webhook") {
-          r.Strings(v, "notify.webhook", spec.notify.webhook);
-        } else {
-          r.Error("notify." + k, "unknown field", "known: email, webhook");
-        }
-      }
+      ReadNotify(value, key, r, spec);
     } else {
       std::string close = ClosestMatch(key, kFields);
       r.Error(key, "unknown field", close.empty() ? std::string() : "did you mean " + close + "?");

@@ -17,15 +17,14 @@ class RestResolver : public spec::Resolver {
   RestResolver(std::string name, std::string text, FetchAccess fetch)
       : network(fetch), name_(std::move(name)), text_(std::move(text)) {}
   size_t MaxTextBytes() const override { return network.MaxTextBytes(); }
-  bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
-            std::string& error) override {
+  Status Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out) override {
     std::string base = fs::path(std::string(ref)).filename().string();
     if (!text_.empty() &&
         (ref == name_ || base == fs::path(name_).filename().string() || name_.empty())) {
       out = {text_, name_.empty() ? std::string(ref) : name_, "rest:" + name_};
-      return true;
+      return Status::Ok();
     }
-    return network.Read(ref, from, out, error);
+    return network.Read(ref, from, out);
   }
 
   NetworkOnlyResolver network;

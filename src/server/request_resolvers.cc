@@ -16,30 +16,27 @@ size_t NetworkOnlyResolver::MaxTextBytes() const {
   return access_.options != nullptr ? access_.options->kickstart_limit : 0;
 }
 
-bool NetworkOnlyResolver::Read(std::string_view ref, const spec::LoadedText* from,
-                               spec::LoadedText& out, std::string& error) {
+Status NetworkOnlyResolver::Read(std::string_view ref, const spec::LoadedText* from,
+                                 spec::LoadedText& out) {
   std::string resolved = from != nullptr && !spec::IsUrl(ref)
                              ? spec::ResolveRelative(from->name, ref)
                              : std::string(ref);
   if (!spec::IsUrl(resolved) || StartsWith(resolved, "file:")) {
-    error = "the server reads included files only from http, https or ftp URLs, not '" +
-            std::string(ref) + "'; flatten the kickstart first (kiln ks flatten) or use a URL";
-    return false;
+    return Status::Error(
+        "the server reads included files only from http, https or ftp URLs, not '" +
+        std::string(ref) + "'; flatten the kickstart first (kiln ks flatten) or use a URL");
   }
   if (access_.api == nullptr || !access_.options->fetch_urls) {
-    error = "this server does not fetch URLs";
-    return false;
+    return Status::Error("this server does not fetch URLs");
   }
   if (!may_block_) {
     needed_network = true;
-    error = "fetched on the slow pool";
-    return false;
+    return Status::Error("fetched on the slow pool");
   }
   if (!holding_slot_) {
     if (!access_.api->TakeFetchSlot(access_.user_id)) {
       busy = true;
-      error = "the server is fetching too many URLs at once; retry in a few seconds";
-      return false;
+      return Status::Error("the server is fetching too many URLs at once; retry in a few seconds");
     }
     holding_slot_ = true;
     deadline_ =
@@ -49,17 +46,15 @@ bool NetworkOnlyResolver::Read(std::string_view ref, const spec::LoadedText* fro
       std::chrono::duration_cast<std::chrono::seconds>(deadline_ - std::chrono::steady_clock::now())
           .count());
   if (left < 1) {
-    error = "the request's URLs took longer than " +
-            std::to_string(access_.options->fetch_timeout_s) + " s to fetch";
-    return false;
+    return Status::Error("the request's URLs took longer than " +
+                         std::to_string(access_.options->fetch_timeout_s) + " s to fetch");
   }
   // All files of one request together: a kickstart including one file many times must not
   // make the server hold many times the limit.
   size_t limit = access_.options->kickstart_limit;
   if (fetched_bytes_ >= 4 * limit) {
-    error = "the request's included files add up to more than " + std::to_string(4 * limit >> 10) +
-            " KiB";
-    return false;
+    return Status::Error("the request's included files add up to more than " +
+                         std::to_string(4 * limit >> 10) + " KiB");
   }
   spec::FetchOptions fetch;
   fetch.total_timeout_s = left;
@@ -67,28 +62,27 @@ bool NetworkOnlyResolver::Read(std::string_view ref, const spec::LoadedText* fro
   fetch.max_bytes = std::min(limit, 4 * limit - fetched_bytes_);
   fetch.policy = &access_.api->fetch_policy();
   spec::FileResolver files(fetch);
-  if (!files.Read(resolved, from, out, error)) return false;
+  if (Status read = files.Read(resolved, from, out); !read.ok()) return read;
   fetched_bytes_ += out.text.size();
-  return true;
+  return Status::Ok();
 }
 
-bool SentFilesResolver::Read(std::string_view ref, const spec::LoadedText* from,
-                             spec::LoadedText& out, std::string& error) {
-  if (files_.Read(ref, from, out, error)) {
+Status SentFilesResolver::Read(std::string_view ref, const spec::LoadedText* from,
+                               spec::LoadedText& out) {
+  if (files_.Read(ref, from, out).ok()) {
     if (size_t max = MaxTextBytes(); max > 0 && out.text.size() > max) {
-      error = "it is larger than this server takes (" + std::to_string(max >> 10) + " KiB)";
-      return false;
+      return Status::Error("it is larger than this server takes (" + std::to_string(max >> 10) +
+                           " KiB)");
     }
-    return true;
+    return Status::Ok();
   }
   std::string target = from != nullptr ? spec::ResolveRelative(from->name, ref) : std::string(ref);
   if (spec::IsUrl(target) && !StartsWith(target, "file:")) {
-    return network.Read(ref, from, out, error);
+    return network.Read(ref, from, out);
   }
-  error = "'" + target +
-          "' was not sent with the request; send it as an 'include' part (kiln submit "
-          "sends every file it includes) or use a URL";
-  return false;
+  return Status::Error("'" + target +
+                       "' was not sent with the request; send it as an 'include' part (kiln submit "
+                       "sends every file it includes) or use a URL");
 }
 
 std::string LocalSourceIn(const BuildSpec& spec) {

@@ -40,8 +40,7 @@ class NetworkOnlyResolver : public spec::Resolver {
 
   bool needed_network = false;
   bool busy = false;  // no fetch slot was free: the request is answered 429
-  bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
-            std::string& error) override;
+  Status Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out) override;
 
  private:
   FetchAccess access_;
@@ -59,8 +58,7 @@ class SentFilesResolver : public spec::Resolver {
   explicit SentFilesResolver(FetchAccess access) : network(access) {}
   size_t MaxTextBytes() const override { return network.MaxTextBytes(); }
   void Add(std::string name, std::string text) { files_.Add(std::move(name), std::move(text)); }
-  bool Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out,
-            std::string& error) override;
+  Status Read(std::string_view ref, const spec::LoadedText* from, spec::LoadedText& out) override;
 
   NetworkOnlyResolver network;
 

@@ -69,21 +69,19 @@ constexpr std::string_view kIdRule = "a number from 0 to 65533 (the ids a build 
 
 bool IsImageId(const std::optional<long long>& id) { return !id || (*id >= 0 && *id <= 65533); }
 
-}  // namespace
-
-bool IsPackageGlob(std::string_view name) {
-  return name.find_first_of("*?[") != std::string_view::npos;
-}
-
-void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics& diags) {
-  Checker c(file, diags);
-  SourceLocation packages_at{file, 0};
+// The interpreter and log file of every %pre, %post, ... script.
+void CheckScripts(const Kickstart& ks, Checker& c) {
   for (const Script& s : ks.scripts) {
     std::string section(ScriptSectionName(s.kind));
     c.Check(IsCleanAbsolutePath(s.interpreter), s.where, section + " --interpreter", s.interpreter,
             kPathRule);
     if (s.log) c.Check(IsCleanAbsolutePath(*s.log), s.where, section + " --log", *s.log, kPathRule);
   }
+}
+
+// The %packages names and exclusions (globs keep only a name's characters).
+void CheckPackages(const Kickstart& ks, const std::string& file, Checker& c) {
+  SourceLocation packages_at{file, 0};
   auto package_ok = [](const std::string& p) {
     if (!IsPackageGlob(p)) return IsPackageReference(p);
     // A glob is skipped by the build; it still may only hold a name's characters.
@@ -99,6 +97,10 @@ void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics&
   for (const std::string& p : ks.packages.excluded) {
     c.Check(package_ok(p), packages_at, "%packages exclusion", "-" + p, kPackageRule);
   }
+}
+
+// Every user line: name, home, shell, gecos, crypted password, groups and ids.
+void CheckUsers(const Kickstart& ks, Checker& c) {
   for (const UserData& u : ReadUsers(ks)) {
     c.Check(IsAccountName(u.name), u.where, "user --name", u.name, kAccountRule);
     if (!u.homedir.empty()) {
@@ -119,6 +121,10 @@ void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics&
     c.Check(IsImageId(u.uid), u.where, "user --uid", u.uid ? std::to_string(*u.uid) : "", kIdRule);
     c.Check(IsImageId(u.gid), u.where, "user --gid", u.gid ? std::to_string(*u.gid) : "", kIdRule);
   }
+}
+
+// The group and sshkey lines and a crypted rootpw.
+void CheckGroupsKeysRootpw(const Kickstart& ks, Checker& c) {
   for (const GroupData& g : ReadGroups(ks)) {
     c.Check(IsAccountName(g.name), g.where, "group --name", g.name, kAccountRule);
     c.Check(IsImageId(g.gid), g.where, "group --gid", g.gid ? std::to_string(*g.gid) : "", kIdRule);
@@ -135,6 +141,10 @@ void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics&
               "a crypt(3) hash without ':' or control characters");
     }
   }
+}
+
+// Every network line: host name, device, addresses, netmask and name servers.
+void CheckNetworks(const Kickstart& ks, Checker& c) {
   for (const NetworkData& n : ReadNetworks(ks)) {
     if (!n.hostname.empty()) {
       c.Check(IsHostName(n.hostname), n.where, "network --hostname", n.hostname,
@@ -156,6 +166,10 @@ void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics&
       c.Check(IsIpAddress(ns), n.where, "network --nameserver", ns, "an IP address");
     }
   }
+}
+
+// The timezone, lang and keyboard names.
+void CheckLocalization(const Kickstart& ks, Checker& c) {
   if (auto tz = ReadTimezone(ks); tz && !tz->timezone.empty()) {
     c.Check(IsTimeZoneName(tz->timezone), ks.Single("timezone")->where, "timezone", tz->timezone,
             "a tzdata zone name such as Europe/Prague or UTC");
@@ -176,6 +190,10 @@ void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics&
       c.Check(IsKeymapName(l), at, "keyboard --xlayouts", l, kKeymapRule);
     }
   }
+}
+
+// The services' unit names and the bootloader's kernel command line.
+void CheckServicesBootloader(const Kickstart& ks, Checker& c) {
   if (auto s = ReadServices(ks)) {
     const SourceLocation& at = ks.Single("services")->where;
     for (const std::string& u : s->enabled) {
@@ -191,6 +209,10 @@ void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics&
             "kernel parameters: letters, digits, spaces and = , . _ : / @ + % - ~ (no quotes, "
             "';', '$', '#' or braces)");
   }
+}
+
+// Every part line: mount point, label and mount options.
+void CheckParts(const Kickstart& ks, Checker& c) {
   // ReadParts reads the part lines in order: item i is line i.
   const std::vector<ParsedCommand>& part_lines = ks.List("part");
   std::vector<PartData> parts = ReadParts(ks);
@@ -210,6 +232,10 @@ void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics&
               "mount options separated by commas, without spaces");
     }
   }
+}
+
+// The url and repo lines: URLs, repo names, suites and components.
+void CheckSources(const Kickstart& ks, Checker& c) {
   if (auto u = ReadUrl(ks); u && !u->url.empty()) {
     std::string why;
     c.Check(NormalizeUrl(u->url, {"http", "https", "ftp", "file"}, &why).has_value(),
@@ -232,6 +258,26 @@ void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics&
               "a suite or component: letters, digits, '-', '.', '_' or '/'");
     }
   }
+}
+
+}  // namespace
+
+bool IsPackageGlob(std::string_view name) {
+  return name.find_first_of("*?[") != std::string_view::npos;
+}
+
+void CheckBuildValues(const Kickstart& ks, const std::string& file, Diagnostics& diags) {
+  // The diagnostics come out in the order of these checks (callers and tests see it).
+  Checker c(file, diags);
+  CheckScripts(ks, c);
+  CheckPackages(ks, file, c);
+  CheckUsers(ks, c);
+  CheckGroupsKeysRootpw(ks, c);
+  CheckNetworks(ks, c);
+  CheckLocalization(ks, c);
+  CheckServicesBootloader(ks, c);
+  CheckParts(ks, c);
+  CheckSources(ks, c);
 }
 
 }  // namespace kiln::spec

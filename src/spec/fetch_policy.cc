@@ -86,7 +86,7 @@ std::optional<IpRange> ParseIpRange(std::string_view text) {
   return r;
 }
 
-std::optional<std::vector<IpRange>> ParseIpRanges(std::string_view text, std::string* error) {
+Result<std::vector<IpRange>> ParseIpRanges(std::string_view text) {
   std::vector<IpRange> out;
   size_t start = 0;
   while (start < text.size()) {
@@ -97,10 +97,8 @@ std::optional<std::vector<IpRange>> ParseIpRanges(std::string_view text, std::st
     if (item.empty()) continue;
     std::optional<IpRange> r = ParseIpRange(item);
     if (!r) {
-      if (error != nullptr) {
-        *error = "'" + std::string(item) + "' is not an address range such as 10.0.0.0/8";
-      }
-      return std::nullopt;
+      return Status::Error("'" + std::string(item) +
+                           "' is not an address range such as 10.0.0.0/8");
     }
     out.push_back(*r);
   }

@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/status.h"
+
 namespace kiln::spec {
 
 struct IpRange {
@@ -28,8 +30,8 @@ struct IpRange {
 
 // "10.0.0.0/8", "fd00::/8", or one address ("192.0.2.7" = /32); nullopt if not that.
 std::optional<IpRange> ParseIpRange(std::string_view text);
-// A comma- or space-separated list of them; nullopt and `error` naming the bad entry.
-std::optional<std::vector<IpRange>> ParseIpRanges(std::string_view text, std::string* error);
+// A comma- or space-separated list of them; fails naming the bad entry.
+Result<std::vector<IpRange>> ParseIpRanges(std::string_view text);
 
 class AddressPolicy {
  public:

@@ -74,43 +74,29 @@ void GlobalCurlInit() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-bool ReadLocalFile(const fs::path& path, size_t max_bytes, std::string& text, std::string& error) {
+// The text of a regular file of at most `max_bytes`; else why not.
+Result<std::string> ReadLocalFile(const fs::path& path, size_t max_bytes) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    error = "is a directory";
-    return false;
-  }
+  if (fs::is_directory(path, ec)) return Status::Error("is a directory");
   // A device or FIFO (/dev/zero, a pipe) could be endless: only regular files are read.
-  if (!fs::is_regular_file(path, ec)) {
-    error = "not a regular file";
-    return false;
-  }
+  if (!fs::is_regular_file(path, ec)) return Status::Error("not a regular file");
   if (fs::file_size(path, ec) > max_bytes) {
-    error = "larger than " + std::to_string(max_bytes) + " bytes";
-    return false;
+    return Status::Error("larger than " + std::to_string(max_bytes) + " bytes");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::strerror(errno);
-    return false;
-  }
+  if (!in) return Status::Error(std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  text = ss.str();
-  return true;
+  return ss.str();
 }
 
 }  // namespace
 
-bool FetchUrl(const std::string& url, const FetchOptions& options, std::string& body,
-              std::string& error) {
+Result<std::string> FetchUrl(const std::string& url, const FetchOptions& options) {
   GlobalCurlInit();
   CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    error = "cannot initialize libcurl";
-    return false;
-  }
-  body.clear();
+  if (curl == nullptr) return Status::Error("cannot initialize libcurl");
+  std::string body;
   FetchState state{&body, options.max_bytes};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -137,28 +123,34 @@ bool FetchUrl(const std::string& url, const FetchOptions& options, std::string& 
   CURLcode rc = curl_easy_perform(curl);
   curl_easy_cleanup(curl);
   if (state.too_large) {
-    error = "larger than " + std::to_string(options.max_bytes) + " bytes";
-    return false;
+    return Status::Error("larger than " + std::to_string(options.max_bytes) + " bytes");
   }
   if (!policy.refusal.empty()) {
     // The same words whatever the address is and whether anything listens there.
-    error = "refused by the server's fetch policy: it fetches only from public addresses";
-    return false;
+    return Status::Error(
+        "refused by the server's fetch policy: it fetches only from public addresses");
   }
-  if (rc != CURLE_OK) {
-    error = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-    return false;
-  }
-  return true;
+  if (rc != CURLE_OK) return Status::Error(errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+  return body;
 }
 
-bool FileResolver::Read(std::string_view ref, const LoadedText* from, LoadedText& out,
-                        std::string& error) {
+namespace {
+
+// Puts the text `read` into `out`, or passes on why there is none.
+Status TakeText(Result<std::string> read, LoadedText& out) {
+  if (!read.ok()) return read.status();
+  out.text = std::move(*read);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status FileResolver::Read(std::string_view ref, const LoadedText* from, LoadedText& out) {
   std::string target = from != nullptr ? ResolveRelative(from->name, ref) : std::string(ref);
   if (IsUrl(target)) {
     out.name = target;
     out.id = target;
-    return FetchUrl(target, options_, out.text, error);
+    return TakeText(FetchUrl(target, options_), out);
   }
   fs::path path(target);
   std::error_code ec;
@@ -167,32 +159,29 @@ bool FileResolver::Read(std::string_view ref, const LoadedText* from, LoadedText
     if (fs::exists(in_cwd, ec)) path = in_cwd;
   }
   if (!fs::exists(path, ec)) {
-    error = "No such file or directory";
     out.name = path.string();
-    return false;
+    return Status::Error("No such file or directory");
   }
   out.name = path.string();
   fs::path canonical = fs::weakly_canonical(path, ec);
   out.id = ec ? path.string() : canonical.string();
-  return ReadLocalFile(path, options_.max_bytes, out.text, error);
+  return TakeText(ReadLocalFile(path, options_.max_bytes), out);
 }
 
-bool MemoryResolver::Read(std::string_view ref, const LoadedText* from, LoadedText& out,
-                          std::string& error) {
+Status MemoryResolver::Read(std::string_view ref, const LoadedText* from, LoadedText& out) {
   std::string target = from != nullptr ? ResolveRelative(from->name, ref) : std::string(ref);
   auto it = files_.find(target);
   if (it == files_.end()) {
     it = files_.find(ref);
   }
   if (it == files_.end()) {
-    error = "No such file or directory";
     out.name = target;
-    return false;
+    return Status::Error("No such file or directory");
   }
   out.name = it->first;
   out.id = it->first;
   out.text = it->second;
-  return true;
+  return Status::Ok();
 }
 
 }  // namespace kiln::spec

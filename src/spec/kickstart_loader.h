@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/status.h"
 #include "spec/fetch_policy.h"
 
 namespace kiln::spec {
@@ -21,10 +22,10 @@ struct LoadedText {
 class Resolver {
  public:
   virtual ~Resolver() = default;
-  // Reads `ref` (a path or URL) as referenced from the already loaded `from` (empty for the
-  // top-level file). Returns false with a message in `error` when it cannot be read.
-  virtual bool Read(std::string_view ref, const LoadedText* from, LoadedText& out,
-                    std::string& error) = 0;
+  // Reads `ref` (a path or URL) as referenced from the already loaded `from` (null for the
+  // top-level file) into `out`; fails with why it cannot be read. `out.name` may be set even
+  // then: the messages name the file tried.
+  virtual Status Read(std::string_view ref, const LoadedText* from, LoadedText& out) = 0;
   // The largest kickstart text it takes, the request's own included (a server's limit); 0 =
   // no limit.
   virtual size_t MaxTextBytes() const { return 0; }
@@ -46,8 +47,7 @@ struct FetchOptions {
 class FileResolver : public Resolver {
  public:
   explicit FileResolver(FetchOptions options = {}) : options_(options) {}
-  bool Read(std::string_view ref, const LoadedText* from, LoadedText& out,
-            std::string& error) override;
+  Status Read(std::string_view ref, const LoadedText* from, LoadedText& out) override;
 
  private:
   FetchOptions options_;
@@ -58,8 +58,7 @@ class FileResolver : public Resolver {
 class MemoryResolver : public Resolver {
  public:
   void Add(std::string name, std::string text) { files_[std::move(name)] = std::move(text); }
-  bool Read(std::string_view ref, const LoadedText* from, LoadedText& out,
-            std::string& error) override;
+  Status Read(std::string_view ref, const LoadedText* from, LoadedText& out) override;
 
  private:
   std::map<std::string, std::string, std::less<>> files_;
@@ -68,10 +67,8 @@ class MemoryResolver : public Resolver {
 // True for http://, https://, ftp:// and file:// references.
 bool IsUrl(std::string_view ref);
 
-// Fetches a URL with libcurl. Returns false with a message on failure (HTTP status >= 400,
-// timeout, too large).
-bool FetchUrl(const std::string& url, const FetchOptions& options, std::string& body,
-              std::string& error);
+// Fetches a URL with libcurl: its body, or why not (HTTP status >= 400, timeout, too large).
+Result<std::string> FetchUrl(const std::string& url, const FetchOptions& options);
 
 // Resolves `ref` against the location of `base` (a path or URL): "b.ks" next to
 // "dir/a.ks" is "dir/b.ks"; next to "http://h/x/a.ks" it is "http://h/x/b.ks".

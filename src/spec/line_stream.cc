@@ -24,13 +24,12 @@ bool LineSplitter::Next(std::string_view& line) {
 
 bool LineStream::Start(std::string_view ref, std::string* text) {
   auto frame = std::make_unique<Frame>();
-  std::string error;
   if (text != nullptr) {
     frame->src.text = std::move(*text);
     frame->src.name = std::string(ref);
     frame->src.id = std::string(ref);
-  } else if (!resolver_.Read(ref, nullptr, frame->src, error)) {
-    diags_.Error({std::string(ref), 0}, "Unable to open input kickstart file: " + error);
+  } else if (Status read = resolver_.Read(ref, nullptr, frame->src); !read.ok()) {
+    diags_.Error({std::string(ref), 0}, "Unable to open input kickstart file: " + read.message());
     return false;
   }
   frame->top_level = true;
@@ -63,10 +62,9 @@ void LineStream::Include(std::string_view ref, const SourceLocation& where) {
   if (!follow_includes_) return;
   const LoadedText* from = stack_.empty() ? nullptr : &stack_.back()->src;
   auto frame = std::make_unique<Frame>();
-  std::string error;
-  if (!resolver_.Read(ref, from, frame->src, error)) {
+  if (Status read = resolver_.Read(ref, from, frame->src); !read.ok()) {
     diags_.Error(where, "Unable to open input kickstart file " + QuoteIfNeeded(frame->src.name) +
-                            " named by %include: " + error + Chain());
+                            " named by %include: " + read.message() + Chain());
     return;
   }
   for (const auto& f : stack_) {
@@ -98,10 +96,9 @@ void LineStream::Append(std::string_view line, const SourceLocation& where) {
     return;
   }
   auto frame = std::make_unique<Frame>();
-  std::string error;
-  if (!resolver_.Read(words[1], &stack_.back()->src, frame->src, error)) {
-    diags_.Error(where,
-                 "Unable to open %ksappend file " + QuoteIfNeeded(frame->src.name) + ": " + error);
+  if (Status read = resolver_.Read(words[1], &stack_.back()->src, frame->src); !read.ok()) {
+    diags_.Error(where, "Unable to open %ksappend file " + QuoteIfNeeded(frame->src.name) + ": " +
+                            read.message());
     return;
   }
   Push(std::move(frame));

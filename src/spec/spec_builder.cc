@@ -153,6 +153,132 @@ std::optional<BuildSpec> Finish(BuildSpec spec, const SourceLocation& where, Dia
   return spec;
 }
 
+// Reads an imagebuild.conf's [DEFAULT] and image type section into a spec, step by step in
+// the order of its diagnostics.
+struct ConfReader {
+  const IniFile& ini;
+  const std::string& file;
+  BuildSpec& spec;
+  Diagnostics& diags;
+  std::string section;  // the image type's, once ReadType has found it
+
+  SourceLocation At(const IniValue* v) const { return {file, v != nullptr ? v->line : 0}; }
+  // The key in the type's section, else in [DEFAULT].
+  const IniValue* Get(std::string_view key) const { return ini.Get(section, key); }
+
+  // Sets spec.type (the request's type wins over type=) and `section`; false (reported) when
+  // there is no type or it is not one kiln builds.
+  bool ReadType(const RequestFields& fields) {
+    const IniValue* type_value = ini.Get("DEFAULT", "type");
+    if (type_value == nullptr && !fields.type) {
+      diags.Error({file, 0}, "no type= in [DEFAULT]",
+                  "add type=live (or raw, qcow2, tar, boot, dvd)");
+      return false;
+    }
+    std::string type_name = fields.type ? *fields.type : type_value->value;
+    if (auto t = ParseImageType(type_name)) {
+      spec.type = *t;
+    } else {
+      diags.Error(At(type_value), "type: unknown image type '" + type_name + "'",
+                  "choose from live, raw, qcow2, tar, boot, dvd");
+      return false;
+    }
+    section = std::string(ToString(spec.type));
+    return true;
+  }
+
+  // Reports a missing type section (an error) and every other section (a warning: unused).
+  void CheckSections() const {
+    if (ini.Find(section) == nullptr) {
+      diags.Error({file, 0}, "no [" + section + "] section for type=" + section,
+                  "the seed's format has one section named after the image type");
+    }
+    for (const IniSection& s : ini.sections) {
+      if (s.name != section) {
+        diags.Warning({file, s.line}, "section [" + s.name + "] is not used by type=" + section);
+      }
+    }
+  }
+
+  // Sets spec.arch and spec.release; the section's release (or the live section's
+  // releasever) overrides [DEFAULT]'s.
+  void ReadArchAndRelease() {
+    if (const IniValue* v = Get("arch")) {
+      if (auto a = ParseArch(v->value)) {
+        spec.arch = *a;
+      } else {
+        diags.Error(At(v), "arch: unknown architecture '" + v->value + "'",
+                    "choose from x86_64 (amd64) or i686 (i386)");
+      }
+    }
+    const IniSection* own = ini.Find(section);
+    const IniValue* release = nullptr;
+    if (own != nullptr && own->values.count("releasever")) release = &own->values.at("releasever");
+    if (own != nullptr && own->values.count("release")) release = &own->values.at("release");
+    if (release == nullptr) release = Get("release");
+    if (release != nullptr) spec.release = ToLower(Trim(release->value));
+  }
+
+  // Sets the text fields, the release's mirror, staging, e-mail and nvr= packages; reports a
+  // bad nvr= item and a bid= (no Koji hub).
+  void ReadValues() {
+    for (const RequestField& field : RequestFieldTable()) {
+      if (!field.conf) continue;
+      if (const IniValue* v = Get(field.key)) spec.*(field.spec_text) = v->value;
+    }
+    if (const IniValue* v = Get(spec.release + "_url")) spec.mirror = v->value;
+    if (const IniValue* v = Get("staging")) {
+      for (std::string& s : SplitNonEmpty(v->value, ',')) {
+        for (std::string& t : SplitNonEmpty(s, ';')) spec.staging.push_back(t);
+      }
+    }
+    if (const IniValue* v = Get("email")) {
+      for (std::string& s : SplitNonEmpty(v->value, ',')) {
+        for (std::string& t : SplitNonEmpty(s, ';')) spec.notify.email.push_back(t);
+      }
+    }
+    if (const IniValue* v = Get("nvr")) {
+      for (const std::string& item : SplitNonEmpty(v->value, ';')) {
+        ExtraPackage p;
+        if (ParseExtraPackage(item, p)) {
+          spec.extra_packages.push_back(p);
+        } else {
+          diags.Error(At(v), "nvr: '" + item + "' is not a package name or name=version",
+                      "separate packages with ';', e.g. nvr=htop;jq=1.6-2.1");
+        }
+      }
+    }
+    if (const IniValue* v = Get("bid"); v != nullptr && !Trim(v->value).empty()) {
+      diags.Error(At(v), "bid: Koji build ids need a Koji hub, and none is configured",
+                  "list the packages by name in nvr= instead, or leave bid= empty");
+    }
+  }
+
+  // Every key must be known: a typo should not be silently dropped. Obsolete keys and other
+  // releases' mirrors go to spec.ignored.
+  void CheckKeys(const IniSection& s) {
+    for (const auto& [key, value] : s.values) {
+      bool known = std::find(kSectionKeys.begin(), kSectionKeys.end(), key) != kSectionKeys.end();
+      if (EndsWith(key, "_url")) known = true;
+      if (IsObsolete(key)) {
+        spec.ignored.push_back(s.name + "." + key);
+        continue;
+      }
+      if (EndsWith(key, "_url") && key != spec.release + "_url") {
+        spec.ignored.push_back(s.name + "." + key);
+        continue;
+      }
+      if (!known) {
+        std::vector<std::string_view> cands(kSectionKeys.begin(), kSectionKeys.end());
+        std::string close = ClosestMatch(key, cands);
+        diags.Error({file, value.line}, "unknown key '" + key + "' in [" + s.name + "]",
+                    close.empty() ? std::string("see docs/imagebuild-conf.md")
+                                  : "did you mean " + close + "?");
+      }
+    }
+  }
+};
+
 }  // namespace
 
 bool LooksLikeIni(std::string_view text) {
@@ -190,9 +316,8 @@ std::optional<BuildSpec> SpecFromKickstartText(std::string text, std::string_vie
 std::optional<BuildSpec> SpecFromImagebuildConf(std::string_view path, const RequestFields& fields,
                                                 Resolver& resolver, Diagnostics& diags) {
   LoadedText loaded;
-  std::string error;
-  if (!resolver.Read(path, nullptr, loaded, error)) {
-    diags.Error({std::string(path), 0}, "cannot read imagebuild.conf: " + error);
+  if (Status read = resolver.Read(path, nullptr, loaded); !read.ok()) {
+    diags.Error({std::string(path), 0}, "cannot read imagebuild.conf: " + read.message());
     return std::nullopt;
   }
   return SpecFromImagebuildConfText(loaded.text, loaded.name, fields, resolver, diags);
@@ -205,109 +330,17 @@ std::optional<BuildSpec> SpecFromImagebuildConfText(std::string_view text, std::
   if (!ParseIni(text, name, ini, diags)) return std::nullopt;
   BuildSpec spec;
   std::string file(name);
-  auto at = [&](const IniValue* v) { return SourceLocation{file, v != nullptr ? v->line : 0}; };
-
-  const IniValue* type_value = ini.Get("DEFAULT", "type");
-  if (type_value == nullptr && !fields.type) {
-    diags.Error({file, 0}, "no type= in [DEFAULT]",
-                "add type=live (or raw, qcow2, tar, boot, dvd)");
-    return std::nullopt;
-  }
-  std::string type_name = fields.type ? *fields.type : type_value->value;
-  if (auto t = ParseImageType(type_name)) {
-    spec.type = *t;
-  } else {
-    diags.Error(at(type_value), "type: unknown image type '" + type_name + "'",
-                "choose from live, raw, qcow2, tar, boot, dvd");
-    return std::nullopt;
-  }
-  std::string section(ToString(spec.type));
-  if (ini.Find(section) == nullptr) {
-    diags.Error({file, 0}, "no [" + section + "] section for type=" + section,
-                "the seed's format has one section named after the image type");
-  }
-  for (const IniSection& s : ini.sections) {
-    if (s.name != section) {
-      diags.Warning({file, s.line}, "section [" + s.name + "] is not used by type=" + section);
-    }
-  }
-  auto get = [&](std::string_view key) { return ini.Get(section, key); };
-
-  if (const IniValue* v = get("arch")) {
-    if (auto a = ParseArch(v->value)) {
-      spec.arch = *a;
-    } else {
-      diags.Error(at(v), "arch: unknown architecture '" + v->value + "'",
-                  "choose from x86_64 (amd64) or i686 (i386)");
-    }
-  }
-  // The section's release (or the live section's releasever) overrides [DEFAULT]'s.
-  const IniSection* own = ini.Find(section);
-  const IniValue* release = nullptr;
-  if (own != nullptr && own->values.count("releasever")) release = &own->values.at("releasever");
-  if (own != nullptr && own->values.count("release")) release = &own->values.at("release");
-  if (release == nullptr) release = get("release");
-  if (release != nullptr) spec.release = ToLower(Trim(release->value));
-
-  for (const RequestField& field : RequestFieldTable()) {
-    if (!field.conf) continue;
-    if (const IniValue* v = get(field.key)) spec.*(field.spec_text) = v->value;
-  }
-  if (const IniValue* v = get(spec.release + "_url")) spec.mirror = v->value;
-  if (const IniValue* v = get("staging")) {
-    for (std::string& s : SplitNonEmpty(v->value, ',')) {
-      for (std::string& t : SplitNonEmpty(s, ';')) spec.staging.push_back(t);
-    }
-  }
-  if (const IniValue* v = get("email")) {
-    for (std::string& s : SplitNonEmpty(v->value, ',')) {
-      for (std::string& t : SplitNonEmpty(s, ';')) spec.notify.email.push_back(t);
-    }
-  }
-  if (const IniValue* v = get("nvr")) {
-    for (const std::string& item : SplitNonEmpty(v->value, ';')) {
-      ExtraPackage p;
-      if (ParseExtraPackage(item, p)) {
-        spec.extra_packages.push_back(p);
-      } else {
-        diags.Error(at(v), "nvr: '" + item + "' is not a package name or name=version",
-                    "separate packages with ';', e.g. nvr=htop;jq=1.6-2.1");
-      }
-    }
-  }
-  if (const IniValue* v = get("bid"); v != nullptr && !Trim(v->value).empty()) {
-    diags.Error(at(v), "bid: Koji build ids need a Koji hub, and none is configured",
-                "list the packages by name in nvr= instead, or leave bid= empty");
-  }
-
-  // Every key must be known: a typo should not be silently dropped.
-  auto check_keys = [&](const IniSection& s) {
-    for (const auto& [key, value] : s.values) {
-      bool known = std::find(kSectionKeys.begin(), kSectionKeys.end(), key) != kSectionKeys.end();
-      if (EndsWith(key, "_url")) known = true;
-      if (IsObsolete(key)) {
-        spec.ignored.push_back(s.name + "." + key);
-        continue;
-      }
-      if (EndsWith(key, "_url") && key != spec.release + "_url") {
-        spec.ignored.push_back(s.name + "." + key);
-        continue;
-      }
-      if (!known) {
-        std::vector<std::string_view> cands(kSectionKeys.begin(), kSectionKeys.end());
-        std::string close = ClosestMatch(key, cands);
-        diags.Error({file, value.line}, "unknown key '" + key + "' in [" + s.name + "]",
-                    close.empty() ? std::string("see docs/imagebuild-conf.md")
-                                  : "did you mean " + close + "?");
-      }
-    }
-  };
-  check_keys(ini.defaults);
-  if (own != nullptr) check_keys(*own);
+  ConfReader conf{ini, file, spec, diags, ""};
+  if (!conf.ReadType(fields)) return std::nullopt;
+  conf.CheckSections();
+  conf.ReadArchAndRelease();
+  conf.ReadValues();
+  conf.CheckKeys(ini.defaults);
+  if (const IniSection* own = ini.Find(conf.section); own != nullptr) conf.CheckKeys(*own);
 
   ApplyFields(fields, spec, {file, 0}, diags);
 
-  if (const IniValue* v = get("config"); v != nullptr && !Trim(v->value).empty()) {
+  if (const IniValue* v = conf.Get("config"); v != nullptr && !Trim(v->value).empty()) {
     std::string ref = IsUrl(v->value) ? v->value : ResolveRelative(file, v->value);
     LoadKickstart(ref, nullptr, resolver, spec, diags);
   }

@@ -138,15 +138,17 @@ Result<MirrorState> FetchMirrorState(const std::string& mirror, const std::strin
   url += "/dists/" + suite + "/InRelease";
   spec::FetchOptions options;
   options.total_timeout_s = 30;
-  std::string body, error;
+  std::string error;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(2 << attempt));
-    if (spec::FetchUrl(url, options, body, error)) {
+    Result<std::string> body = spec::FetchUrl(url, options);
+    if (body.ok()) {
       MirrorState state;
-      state.hash = Sha256Hex(body);
-      state.date = ReleaseDate(body);
+      state.hash = Sha256Hex(*body);
+      state.date = ReleaseDate(*body);
       return state;
     }
+    error = body.message();
   }
   return Status::Error(url + ": " + error);
 }

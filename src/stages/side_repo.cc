@@ -65,11 +65,12 @@ Result<SideRepository> MakeSideRepository(const std::vector<PackageFile>& files,
   for (const PackageFile& f : files) {
     std::string bytes;
     if (spec::IsUrl(f.source)) {
-      std::string message;
-      if (!spec::FetchUrl(f.source, {}, bytes, message)) {
+      Result<std::string> fetched = spec::FetchUrl(f.source, {});
+      if (!fetched.ok()) {
         return Status::Error("package file " + f.name + ": cannot download " + f.source + ": " +
-                             message);
+                             fetched.message());
       }
+      bytes = std::move(*fetched);
     } else {
       std::error_code ec;
       if (!fs::is_regular_file(f.source, ec)) {
