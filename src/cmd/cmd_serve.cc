@@ -284,7 +284,7 @@ server::HttpServerOptions MakeHttpOptions(const ServeOptions& o, const std::stri
 
 // Starts --workers local workers, named local/HOST/N, and adds them to `workers`.
 void StartLocalWorkers(const ServeOptions& o, const std::string& id_prefix,
-                       worker::CoordinatorLink& link,
+                       server::CoordinatorLink& link,
                        std::vector<std::unique_ptr<worker::LocalWorker>>& workers) {
   for (int i = 1; i <= o.workers; ++i) {
     worker::LocalWorkerOptions wo;
