@@ -86,11 +86,9 @@ class ApiInProcessTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   std::string Token(const TokenRequest& r) {
-    std::string error;
-    bool not_found = false;
-    std::optional<IssuedToken> t = IssueToken(*store_, r, error, not_found);
-    EXPECT_TRUE(t) << error;
-    return t ? t->token : "";
+    Result<IssuedToken> t = IssueToken(*store_, r);
+    EXPECT_TRUE(t.ok()) << t.message();
+    return t.ok() ? t->token : "";
   }
 
   // The request as the server would hand it over: path and query split, headers lower-case.

@@ -235,9 +235,8 @@ TEST_F(StoreTest, OutboxBatchesLeaveOutOrKeepOnlyTheNamedArches) {
 
 TEST(BrokerRoutesTest, ABrokerThatIsAwayHoldsBackOnlyItsOwnArches) {
   server::BrokerRoutes routes;
-  std::string error;
-  ASSERT_TRUE(routes.Add("amqp://guest@main//", error)) << error;
-  ASSERT_TRUE(routes.Add("i686=amqp://guest@old//", error)) << error;
+  ASSERT_TRUE(routes.Add("amqp://guest@main//").ok());
+  ASSERT_TRUE(routes.Add("i686=amqp://guest@old//").ok());
   OutboxArchFilter none = routes.Publishable({});
   EXPECT_FALSE(none.only);
   EXPECT_TRUE(none.arches.empty());

@@ -52,14 +52,11 @@ class WorkerLinkTest : public ::testing::TestWithParam<LinkKind> {
     options.address = "127.0.0.1";
     options.port = 0;
     server_ = std::make_unique<server::HttpServer>(*api_, options);
-    std::string error;
-    ASSERT_TRUE(server_->Listen(error)) << error;
+    Status listening = server_->Listen();
+    ASSERT_TRUE(listening.ok()) << listening.message();
     serving_ = std::thread([this] { server_->Run(); });
-    std::string issue_error;
-    bool not_found = false;
-    std::optional<server::IssuedToken> token =
-        server::IssueToken(*store_, {"", "host1", "test"}, issue_error, not_found);
-    ASSERT_TRUE(token) << issue_error;
+    Result<server::IssuedToken> token = server::IssueToken(*store_, {"", "host1", "test"});
+    ASSERT_TRUE(token.ok()) << token.message();
     link_ = std::make_unique<HttpLink>("http://127.0.0.1:" + std::to_string(server_->port()),
                                        token->token, kWorker, dir_ / "work");
   }

@@ -83,9 +83,8 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
   // The seed's [broker] section: one AMQP URL per arch (both may name the same broker).
   if (const spec::IniSection* b = ini.Find("broker"); b != nullptr && app->count("--broker") == 0) {
     for (const auto& [arch, v] : b->values) {
-      std::string error;
-      if (!o.routes.Add(arch + "=" + v.value, error)) {
-        std::cerr << o.config << ":" << v.line << ": [broker] " << error << "\n";
+      if (Status added = o.routes.Add(arch + "=" + v.value); !added.ok()) {
+        std::cerr << o.config << ":" << v.line << ": [broker] " << added.message() << "\n";
         return false;
       }
     }
@@ -377,9 +376,8 @@ int Serve(const ServeOptions& o) {
   server::HttpServerOptions http_options =
       MakeHttpOptions(o, address, port, static_cast<size_t>(o.body_limit_mib * 1024 * 1024));
   server::HttpServer http(api, http_options);
-  std::string error;
-  if (!http.Listen(error)) {
-    std::cerr << "kiln serve: " << error << "\n";
+  if (Status listening = http.Listen(); !listening.ok()) {
+    std::cerr << "kiln serve: " << listening.message() << "\n";
     return 1;
   }
   std::string shown_host = http_options.address == "0.0.0.0" ? "127.0.0.1" : http_options.address;
@@ -481,9 +479,8 @@ void SetupServe(CLI::App& app, Action& action) {
   serve->callback([o, serve, &action] {
     action = [o, serve] {
       for (const std::string& b : o->brokers) {
-        std::string error;
-        if (!o->routes.Add(b, error)) {
-          std::cerr << "kiln serve: " << error << "\n";
+        if (Status added = o->routes.Add(b); !added.ok()) {
+          std::cerr << "kiln serve: " << added.message() << "\n";
           return 2;
         }
       }

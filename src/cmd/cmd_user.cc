@@ -191,13 +191,11 @@ int TokenCreate(const AdminOptions& o) {
   }
   auto store = OpenStore(o);
   if (!store) return 1;
-  std::string error;
-  bool not_found = false;
-  std::optional<server::IssuedToken> t =
-      server::IssueToken(*store, {o.user, o.worker, o.label}, error, not_found);
-  if (!t) {
-    std::cerr << "kiln token create: " << error << (not_found ? " (kiln user list shows them)" : "")
-              << "\n";
+  Result<server::IssuedToken> t = server::IssueToken(*store, {o.user, o.worker, o.label});
+  if (!t.ok()) {
+    bool not_found = t.status().code() == "not-found";
+    std::cerr << "kiln token create: " << t.message()
+              << (not_found ? " (kiln user list shows them)" : "") << "\n";
     return not_found ? 1 : 2;
   }
   std::cerr << "token " << t->id << " for " << t->user

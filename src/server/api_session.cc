@@ -37,11 +37,12 @@ HttpResponse CreateToken(RequestContext& ctx) {
   if (!j.is_object()) return Error(400, "bad-json", "the body must be a JSON object");
   std::string label = StringField(j, "name");
   TokenRequest r{StringField(j, "user"), StringField(j, "worker"), label.empty() ? "api" : label};
-  std::string error;
-  bool not_found = false;
-  std::optional<IssuedToken> t = IssueToken(ctx.store(), r, error, not_found);
-  if (!t)
-    return Error(not_found ? 404 : 422, not_found ? "no-such-user" : "invalid-request", error);
+  Result<IssuedToken> t = IssueToken(ctx.store(), r);
+  if (!t.ok()) {
+    bool not_found = t.status().code() == "not-found";
+    return Error(not_found ? 404 : 422, not_found ? "no-such-user" : "invalid-request",
+                 t.message());
+  }
   return Json(201, {{"id", t->id},
                     {"user", t->user},
                     {"role", ToString(t->role)},

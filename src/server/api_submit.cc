@@ -173,9 +173,8 @@ HttpResponse SubmitJson(RequestContext& ctx) {
 // field "kickstart", .deb files as "package" parts.
 HttpResponse SubmitMultipart(RequestContext& ctx, std::string_view boundary) {
   std::vector<FormPart> parts;
-  std::string error;
-  if (!ParseMultipart(ctx.req.body, boundary, parts, error)) {
-    return Error(400, "bad-multipart", error);
+  if (Status parsed = ParseMultipart(ctx.req.body, boundary, parts); !parsed.ok()) {
+    return Error(400, "bad-multipart", parsed.message());
   }
   spec::RequestFields fields;
   std::string kickstart, kickstart_name = "kickstart", kickstart_url;

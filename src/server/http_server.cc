@@ -625,12 +625,11 @@ HttpServer::~HttpServer() {
   impl_->slow.join();
 }
 
-bool HttpServer::Listen(std::string& error) {
+Status HttpServer::Listen() {
   beast::error_code ec;
   auto address = asio::ip::make_address(impl_->options.address, ec);
   if (ec) {
-    error = "'" + impl_->options.address + "' is not an IP address";
-    return false;
+    return Status::Error("'" + impl_->options.address + "' is not an IP address");
   }
   tcp::endpoint endpoint(address, impl_->options.port);
   tcp::acceptor& a = impl_->acceptor;
@@ -639,11 +638,10 @@ bool HttpServer::Listen(std::string& error) {
   if (!ec) a.bind(endpoint, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    error = "cannot listen on " + impl_->options.address + ":" +
-            std::to_string(impl_->options.port) + ": " + ec.message();
-    return false;
+    return Status::Error("cannot listen on " + impl_->options.address + ":" +
+                         std::to_string(impl_->options.port) + ": " + ec.message());
   }
-  return true;
+  return Status::Ok();
 }
 
 uint16_t HttpServer::port() const {

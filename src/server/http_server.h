@@ -40,7 +40,7 @@ class HttpServer {
   ~HttpServer();
 
   // Binds and listens; false with `error` if the address cannot be used.
-  bool Listen(std::string& error);
+  Status Listen();
   uint16_t port() const;  // the bound port (after Listen)
   // Serves until Stop(); blocks.
   void Run();

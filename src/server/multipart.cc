@@ -39,30 +39,26 @@ std::string MultipartBoundary(std::string_view content_type) {
   return b.size() <= 200 ? b : std::string();
 }
 
-bool ParseMultipart(std::string_view body, std::string_view boundary, std::vector<FormPart>& parts,
-                    std::string& error) {
+Status ParseMultipart(std::string_view body, std::string_view boundary,
+                      std::vector<FormPart>& parts) {
   if (boundary.empty()) {
-    error = "multipart body without a boundary";
-    return false;
+    return Status::Error("multipart body without a boundary");
   }
   std::string delimiter = "--" + std::string(boundary);
   size_t pos = body.find(delimiter);
   if (pos == std::string_view::npos) {
-    error = "the multipart body does not contain its boundary";
-    return false;
+    return Status::Error("the multipart body does not contain its boundary");
   }
   pos += delimiter.size();
   for (;;) {
-    if (body.substr(pos, 2) == "--") return true;  // the closing delimiter
+    if (body.substr(pos, 2) == "--") return Status::Ok();  // the closing delimiter
     if (body.substr(pos, 2) != "\r\n") {
-      error = "malformed multipart delimiter line";
-      return false;
+      return Status::Error("malformed multipart delimiter line");
     }
     pos += 2;
     size_t headers_end = body.find("\r\n\r\n", pos);
     if (headers_end == std::string_view::npos) {
-      error = "a multipart part has no end of headers";
-      return false;
+      return Status::Error("a multipart part has no end of headers");
     }
     FormPart part;
     std::string_view headers = body.substr(pos, headers_end - pos);
@@ -85,13 +81,11 @@ bool ParseMultipart(std::string_view body, std::string_view boundary, std::vecto
     std::string next = "\r\n" + delimiter;
     size_t end = body.find(next, pos);
     if (end == std::string_view::npos) {
-      error = "a multipart part is not closed by the boundary (truncated upload?)";
-      return false;
+      return Status::Error("a multipart part is not closed by the boundary (truncated upload?)");
     }
     part.data = std::string(body.substr(pos, end - pos));
     if (part.name.empty()) {
-      error = "a multipart part has no field name";
-      return false;
+      return Status::Error("a multipart part has no field name");
     }
     parts.push_back(std::move(part));
     pos = end + next.size();

@@ -7,14 +7,15 @@
 #include <vector>
 
 #include "core/form_part.h"
+#include "core/status.h"
 
 namespace kiln::server {
 
 // The boundary parameter of a multipart/form-data Content-Type, or "" if it is not one.
 std::string MultipartBoundary(std::string_view content_type);
 
-// Splits `body` into its parts; false with `error` if it is malformed.
-bool ParseMultipart(std::string_view body, std::string_view boundary, std::vector<FormPart>& parts,
-                    std::string& error);
+// Splits `body` into its parts; fails, saying how, if it is malformed.
+Status ParseMultipart(std::string_view body, std::string_view boundary,
+                      std::vector<FormPart>& parts);
 
 }  // namespace kiln::server

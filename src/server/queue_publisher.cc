@@ -38,29 +38,28 @@ store::OutboxArchFilter BrokerRoutes::Publishable(const std::set<std::string>& a
   return f;
 }
 
-bool BrokerRoutes::Add(const std::string& flag, std::string& error) {
+Status BrokerRoutes::Add(const std::string& flag) {
   size_t eq = flag.find('=');
   size_t scheme = flag.find("://");
   if (eq != std::string::npos && (scheme == std::string::npos || eq < scheme)) {
     std::string arch = flag.substr(0, eq);
     std::string url = flag.substr(eq + 1);
     if (arch != "x86_64" && arch != "i686") {
-      error = "--broker " + arch + "=...: the arch must be x86_64 or i686";
-      return false;
+      return Status::Error("--broker " + arch + "=...: the arch must be x86_64 or i686");
     }
     if (url.rfind("amqp://", 0) != 0) {
-      error = "--broker " + arch + "=" + queue::RedactUrl(url) + ": the URL must start amqp://";
-      return false;
+      return Status::Error("--broker " + arch + "=" + queue::RedactUrl(url) +
+                           ": the URL must start amqp://");
     }
     by_arch[arch] = url;
-    return true;
+    return Status::Ok();
   }
   if (flag.rfind("amqp://", 0) != 0) {
-    error = "--broker " + queue::RedactUrl(flag) + ": give amqp://USER@HOST/ or ARCH=amqp://...";
-    return false;
+    return Status::Error("--broker " + queue::RedactUrl(flag) +
+                         ": give amqp://USER@HOST/ or ARCH=amqp://...");
   }
   every_arch = flag;
-  return true;
+  return Status::Ok();
 }
 
 struct QueuePublisher::Broker {

@@ -27,8 +27,8 @@ struct BrokerRoutes {
   std::set<std::string> Urls() const;
   // The outbox rows a publish round may take while the brokers in `away` are unreachable.
   store::OutboxArchFilter Publishable(const std::set<std::string>& away) const;
-  // "URL" or "ARCH=URL" (the --broker flag); false with `error` if malformed.
-  bool Add(const std::string& flag, std::string& error);
+  // "URL" or "ARCH=URL" (the --broker flag); fails, saying why, if malformed.
+  Status Add(const std::string& flag);
 };
 
 struct PublisherOptions {

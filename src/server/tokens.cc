@@ -16,36 +16,30 @@ bool ValidUserName(const std::string& name) {
   return true;
 }
 
-std::optional<IssuedToken> IssueToken(store::Store& store, const TokenRequest& r,
-                                      std::string& error, bool& not_found) {
-  not_found = false;
+Result<IssuedToken> IssueToken(store::Store& store, const TokenRequest& r) {
   std::string user = r.user.empty() ? "admin" : r.user;
   if (!r.worker.empty()) {
     if (!r.user.empty()) {
-      error = "give a user or a worker, not both";
-      return std::nullopt;
+      return Status::Error("give a user or a worker, not both");
     }
     if (!ValidUserName(r.worker)) {
-      error = "'" + r.worker + "' is not a valid worker name (letters, digits, '-', '_', '.')";
-      return std::nullopt;
+      return Status::Error("'" + r.worker +
+                           "' is not a valid worker name (letters, digits, '-', '_', '.')");
     }
     if (r.worker == "local") {
-      error = "'local' names the master's own workers; choose another worker name";
-      return std::nullopt;
+      return Status::Error("'local' names the master's own workers; choose another worker name");
     }
     user = r.worker;
     std::optional<store::User> existing = store.FindUser(user);
     if (existing && existing->role != Role::kWorker) {
-      error = "'" + user + "' is a " + std::string(ToString(existing->role)) + ", not a worker";
-      return std::nullopt;
+      return Status::Error("'" + user + "' is a " + std::string(ToString(existing->role)) +
+                           ", not a worker");
     }
     if (!existing) store.AddUser(user, Role::kWorker, "");
   }
   std::optional<store::User> u = store.FindUser(user);
   if (!u) {
-    not_found = true;
-    error = "no user '" + user + "'";
-    return std::nullopt;
+    return Status::Error("no user '" + user + "'", "not-found");
   }
   IssuedToken out;
   out.token = auth::NewToken();

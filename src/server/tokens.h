@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/status.h"
 #include "store/store.h"
 
 namespace kiln::server {
@@ -27,8 +28,7 @@ struct IssuedToken {
 // Letters, digits, '-', '_', '.'; up to 64.
 bool ValidUserName(const std::string& name);
 
-// nullopt with `error` (and `not_found` when the user does not exist) if it cannot.
-std::optional<IssuedToken> IssueToken(store::Store& store, const TokenRequest& request,
-                                      std::string& error, bool& not_found);
+// A new token, or why not (code "not-found" when the user does not exist).
+Result<IssuedToken> IssueToken(store::Store& store, const TokenRequest& request);
 
 }  // namespace kiln::server
