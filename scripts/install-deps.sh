@@ -50,6 +50,8 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
+  # scripts/check-function-length.sh finds functions' extents with ctags
+  universal-ctags
   python3 python3-pyftpdlib
   # a package repository made by the tests (dpkg-deb is in dpkg)
   apt-utils
