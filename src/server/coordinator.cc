@@ -163,12 +163,7 @@ bool Coordinator::Delete(int64_t id) {
 void Coordinator::RegisterWorker(const protocol::WorkerInfo& info) {
   int64_t now = NowMs();
   store::Worker worker;
-  worker.id = info.id;
-  worker.arches = info.arches;
-  worker.releases = info.releases;
-  worker.types = info.types;
-  worker.version = info.version;
-  worker.capacity = info.capacity;
+  static_cast<protocol::WorkerInfo&>(worker) = info;
   worker.registered_ms = now;
   worker.last_seen_ms = now;
   store_.UpsertWorker(worker);

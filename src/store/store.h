@@ -84,11 +84,8 @@ struct Event {
   std::string data;  // JSON object text
 };
 
-struct Worker {
-  std::string id;                       // unique per worker process ("local-1@host", ...)
-  std::string arches, releases, types;  // comma-separated lists; "" = any
-  std::string version;
-  int capacity = 1;
+// A registered worker: what it said of itself (the worker protocol's WorkerInfo) and when.
+struct Worker : protocol::WorkerInfo {
   int64_t registered_ms = 0, last_seen_ms = 0;
   std::vector<int64_t> current_builds;  // running on it now (read from the builds)
 };
