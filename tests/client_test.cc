@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -55,7 +56,7 @@ class ClientTest : public ::testing::Test {
   // `interrupt`: Ctrl-C (SIGINT) it after `timeout_s` instead of killing it.
   static CliResult Kiln(const std::string& args, const std::string& env = "", int timeout_s = 120,
                         bool interrupt = false) {
-    static int n = 0;
+    static std::atomic<int> n{0};  // concurrent calls (a follower and its canceller)
     fs::path err = kWork / ("err-" + std::to_string(++n));
     std::string vars =
         env.empty() ? "KILN_SERVER=" + service_->Url("") + " KILN_TOKEN=" + service_->AdminToken()

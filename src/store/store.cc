@@ -874,15 +874,12 @@ std::vector<Worker> Store::ListWorkers() {
       "FROM workers ORDER BY id");
   std::vector<Worker> out;
   while (s.Step()) {
-    out.push_back({s.Text(0),
-                   s.Text(1),
-                   s.Text(2),
-                   s.Text(3),
-                   s.Text(4),
-                   static_cast<int>(s.Int(5)),
-                   s.Int(6),
-                   s.Int(7),
-                   {}});
+    Worker w;
+    static_cast<protocol::WorkerInfo&>(w) = {s.Text(0), s.Text(1), s.Text(2),
+                                             s.Text(3), s.Text(4), static_cast<int>(s.Int(5))};
+    w.registered_ms = s.Int(6);
+    w.last_seen_ms = s.Int(7);
+    out.push_back(std::move(w));
   }
   Statement running =
       db_->Prepare("SELECT worker, id FROM builds WHERE state='running' ORDER BY worker, id");
