@@ -65,7 +65,14 @@ test_pkgs=(
   busybox-static
   # the TLS proxy test: examples/nginx-kiln.conf in front of kiln, with a certificate it makes
   nginx-light openssl
+  # the web UI's browser test: Debian's Chromium, driven by playwright-core from npm
+  chromium nodejs
 )
+# Debian's Node.js has npm as a package of its own; a Node.js from elsewhere brings its own
+# npm (and conflicts with Debian's).
+if ! command -v npm >/dev/null 2>&1; then
+  test_pkgs+=(npm)
+fi
 
 bench_pkgs=(
   # load generator, and the web server bench/service compares with

@@ -56,7 +56,9 @@ TEST(RouteTableTest, LiteralSegmentsWinAndOtherMethodsAreListed) {
   EXPECT_EQ(artifact.name, "disk.raw");
 
   EXPECT_TRUE(MatchRoute("GET", "/api/v1/nothing").pattern.empty());
-  EXPECT_TRUE(MatchRoute("GET", "/").pattern.empty());
+  EXPECT_EQ(MatchRoute("GET", "/").pattern, "/") << "the dashboard";
+  EXPECT_EQ(MatchRoute("GET", "/builds/5").id, "5");
+  EXPECT_TRUE(MatchRoute("GET", "/static/a/b.js").pattern.empty()) << "one segment only";
   EXPECT_TRUE(MatchRoute("GET", "/api/v1/builds/1/artifacts").pattern.empty());
 }
 
@@ -180,6 +182,213 @@ TEST_F(ApiInProcessTest, LabelsAndThePoolDecisionComeFromTheRoute) {
   EXPECT_FALSE(Api::IsQuick(Request("DELETE", "/api/v1/builds/3", bob_)));
   EXPECT_TRUE(Api::IsUpload(Request("PUT", "/api/v1/worker/3/artifacts/x.tar", worker_)));
   EXPECT_FALSE(Api::IsUpload(Request("POST", "/api/v1/worker/3/artifacts/x.tar", worker_)));
+}
+
+static std::string HeaderOf(const HttpResponse& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+TEST_F(ApiInProcessTest, PagesSendASignedOutBrowserToSignInAndBack) {
+  HttpResponse signed_out = Call("GET", "/builds/7?tab=log", "");
+  EXPECT_EQ(signed_out.status, 303);
+  EXPECT_EQ(HeaderOf(signed_out, "Location"), "/login?next=/builds/7%3Ftab%3Dlog");
+  EXPECT_EQ(HeaderOf(Call("GET", "/", ""), "Location"), "/login?next=/");
+  HttpRequest stale = Request("GET", "/workers", "");
+  stale.headers.emplace_back("cookie", "kiln_session=expired-or-made-up");
+  EXPECT_EQ(api_->Handle(stale).status, 303) << "an ended session signs in again";
+  EXPECT_EQ(Call("GET", "/api/v1/builds", "").status, 401) << "the API still answers 401";
+  EXPECT_EQ(Call("GET", "/", worker_).status, 403) << "a worker token opens no page";
+
+  HttpResponse login = Call("GET", "/login", "");
+  ASSERT_EQ(login.status, 200);
+  EXPECT_NE(login.body.find("<form id=\"sign-in\""), std::string::npos);
+  EXPECT_NE(login.body.find("src=\"/static/login.js\""), std::string::npos);
+  EXPECT_EQ(login.body.find("{{"), std::string::npos) << "every placeholder filled";
+  std::string policy = HeaderOf(login, "Content-Security-Policy");
+  EXPECT_NE(policy.find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(policy.find("unsafe-inline"), std::string::npos);
+  EXPECT_EQ(HeaderOf(login, "X-Frame-Options"), "DENY");
+
+  HttpRequest again = Request("GET", "/login", "");
+  again.headers.emplace_back("if-none-match", HeaderOf(login, "ETag"));
+  HttpResponse unchanged = api_->Handle(again);
+  EXPECT_EQ(unchanged.status, 304);
+  EXPECT_TRUE(unchanged.body.empty());
+}
+
+TEST_F(ApiInProcessTest, PagesAndTheirFiles) {
+  HttpResponse form = Call("GET", "/build", bob_);
+  ASSERT_EQ(form.status, 200);
+  // The request-field table made the form's fields (a row there is a field here).
+  EXPECT_NE(form.body.find("id=\"f-label\" name=\"label\" data-request-field"), std::string::npos);
+  EXPECT_NE(form.body.find("<div class=\"field\" data-types=\"live\">"), std::string::npos);
+  EXPECT_NE(form.body.find("<textarea id=\"f-extra_packages\""), std::string::npos);
+  EXPECT_EQ(form.body.find("{{"), std::string::npos);
+
+  HttpResponse script = Call("GET", "/static/kiln.js", "");
+  ASSERT_EQ(script.status, 200) << "files are open: they hold no one's data";
+  EXPECT_EQ(HeaderOf(script, "Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_NE(script.body.find("X-CSRF-Token"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/static/kiln.css", "").status, 200);
+  EXPECT_EQ(Call("GET", "/static/page.html", "").status, 404) << "parts are not pages";
+  EXPECT_EQ(Call("GET", "/static/..%2Fkiln.db", bob_).status, 404);
+
+  HttpResponse submitted = Call("POST", "/api/v1/builds", bob_, kBuildRequest);
+  ASSERT_EQ(submitted.status, 201);
+  std::string page = "/builds/" + std::to_string(Body(submitted)["id"].get<int64_t>());
+  EXPECT_EQ(Call("GET", page, bob_).status, 200);
+  EXPECT_EQ(Call("GET", page, admin_).status, 200);
+  store_->AddUser("carol", Role::kUser, "");
+  HttpResponse not_hers = Call("GET", page, Token({"carol", "", "test"}));
+  EXPECT_EQ(not_hers.status, 404) << "another user's build page is not found";
+  EXPECT_EQ(not_hers.body.find("bookworm"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/builds/999", bob_).status, 404);
+
+  EXPECT_EQ(Call("GET", "/admin", bob_).status, 403);
+  EXPECT_EQ(Call("GET", "/admin", admin_).status, 200);
+}
+
+TEST_F(ApiInProcessTest, AnUploadThatIsNotADebIsRefusedAndNothingIsStored) {
+  std::string boundary = "kiln-boundary";
+  auto part = [&](const std::string& name, const std::string& data, const std::string& file = "") {
+    return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
+           (file.empty() ? "" : "; filename=\"" + file + "\"") + "\r\n\r\n" + data + "\r\n";
+  };
+  HttpRequest r = Request("POST", "/api/v1/builds", bob_);
+  r.headers.emplace_back("content-type", "multipart/form-data; boundary=" + boundary);
+  r.body = part("type", "tar") + part("kickstart", "lang C\n%packages\njq\n%end\n", "a.ks") +
+           part("package", "#!/bin/sh\nrm -rf /\n", "tool_1.0_all.deb") + "--" + boundary +
+           "--\r\n";
+  HttpResponse refused = api_->Handle(r);
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  EXPECT_EQ(Code(refused), "not-a-deb");
+  EXPECT_TRUE(Body(Call("GET", "/api/v1/builds", bob_))["builds"].empty());
+  EXPECT_FALSE(fs::exists(dir_ / "uploads") && !fs::is_empty(dir_ / "uploads"));
+}
+
+TEST_F(ApiInProcessTest, AdminsManageUsersAndTokens) {
+  EXPECT_EQ(Call("GET", "/api/v1/users", bob_).status, 403);
+  HttpResponse added = Call("POST", "/api/v1/users", admin_,
+                            R"({"name":"dave","role":"user","password":"long enough"})");
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(Body(added)["password"], true);
+  EXPECT_EQ(Call("POST", "/api/v1/users", admin_, R"({"name":"dave"})").status, 409);
+  EXPECT_EQ(Code(Call("POST", "/api/v1/users", admin_, R"({"name":"../x"})")), "bad-name");
+  EXPECT_EQ(Code(Call("POST", "/api/v1/users", admin_, R"({"name":"w","role":"worker"})")),
+            "bad-role");
+  EXPECT_EQ(Code(Call("POST", "/api/v1/users", admin_, R"({"name":"e","password":"short"})")),
+            "weak-password");
+
+  std::string dave = Token({"dave", "", "test"});
+  EXPECT_EQ(Call("GET", "/api/v1/builds", dave).status, 200);
+  json users = Body(Call("GET", "/api/v1/users", admin_))["users"];
+  auto find = [&](const std::string& name) {
+    for (const json& u : users) {
+      if (u["name"] == name) return u;
+    }
+    return json();
+  };
+  EXPECT_EQ(find("dave")["tokens"], 1);
+  EXPECT_TRUE(find("dave")["disabled_at"].is_null());
+
+  HttpResponse disabled = Call("POST", "/api/v1/users/dave/disable", admin_, "{}");
+  ASSERT_EQ(disabled.status, 200) << disabled.body;
+  EXPECT_TRUE(Body(disabled)["disabled_at"].is_string());
+  EXPECT_EQ(Call("GET", "/api/v1/builds", dave).status, 401) << "at once: no cached token";
+  HttpResponse sign_in =
+      Call("POST", "/api/v1/session", "", R"({"user":"dave","password":"long enough"})");
+  EXPECT_EQ(sign_in.status, 403);
+  EXPECT_EQ(Code(sign_in), "user-disabled");
+  EXPECT_EQ(Call("POST", "/api/v1/users/admin/disable", admin_, "{}").status, 409);
+  EXPECT_EQ(Call("POST", "/api/v1/users/dave/enable", admin_, "{}").status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/builds", dave).status, 200);
+
+  json tokens = Body(Call("GET", "/api/v1/tokens", admin_))["tokens"];
+  int64_t daves = 0;
+  for (const json& t : tokens) {
+    EXPECT_FALSE(t.contains("token")) << "no secret is ever listed";
+    if (t["user"] == "dave") daves = t["id"].get<int64_t>();
+  }
+  ASSERT_GT(daves, 0);
+  std::string revoke = "/api/v1/tokens/" + std::to_string(daves);
+  EXPECT_EQ(Call("DELETE", revoke, bob_).status, 403);
+  EXPECT_EQ(Call("DELETE", revoke, admin_).status, 200);
+  EXPECT_EQ(Call("DELETE", revoke, admin_).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/builds", dave).status, 401);
+
+  ASSERT_EQ(Call("POST", "/api/v1/builds", bob_, kBuildRequest).status, 201);
+  EXPECT_EQ(Code(Call("DELETE", "/api/v1/users/bob", admin_)), "user-has-builds");
+  EXPECT_EQ(Call("DELETE", "/api/v1/users/bob?with_builds=1", admin_).status, 200);
+  EXPECT_EQ(Call("DELETE", "/api/v1/users/dave", admin_).status, 200);
+  EXPECT_EQ(Call("DELETE", "/api/v1/users/dave", admin_).status, 404);
+  EXPECT_EQ(Call("DELETE", "/api/v1/users/admin", admin_).status, 409);
+}
+
+// What the seed's cli/build_rest.py sends: each file's text JSON-encoded a second time inside
+// the body, and its token only as Basic credentials in its API_URL (USER:TOKEN@host).
+TEST_F(ApiInProcessTest, TheSeedsRestClientWorksWithItsOwnWireFormat) {
+  const std::string conf =
+      "# the seed's imagebuild.conf\n[DEFAULT]\ntype=live\narch=x86_64\nrelease=bookworm\n"
+      "[live]\nlabel=SEED_REST\nconfig=/home/me/seed.ks\n";
+  const std::string ks = "lang en_US.UTF-8\nrootpw --lock\n%packages\nopenssh-server\n%end\n";
+  json seed = {
+      {"config", json(conf).dump()}, {"ksfname", "/home/me/seed.ks"}, {"ks", json(ks).dump()}};
+  auto basic = [](const std::string& user, const std::string& token) {
+    // base64 of "user:token", as Python's requests sends it (no padding rules to get wrong:
+    // the encoder below is the textbook one).
+    static const char* kAlphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string in = user + ":" + token, out;
+    for (size_t i = 0; i < in.size(); i += 3) {
+      uint32_t n = static_cast<uint8_t>(in[i]) << 16;
+      if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
+      if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
+      out += kAlphabet[(n >> 18) & 63];
+      out += kAlphabet[(n >> 12) & 63];
+      out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+      out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+    }
+    return "Basic " + out;
+  };
+  auto post = [&](const std::string& path, const std::string& authorization,
+                  const std::string& type = "application/json") {
+    HttpRequest r = Request("POST", path, "", seed.dump());
+    r.headers.clear();
+    r.headers.emplace_back("authorization", authorization);
+    r.headers.emplace_back("content-type", type);
+    return api_->Handle(r);
+  };
+
+  HttpResponse built = post("/rest", basic("bob", bob_));
+  ASSERT_EQ(built.status, 201) << built.body;
+  json b = Body(built);
+  EXPECT_EQ(b["owner"], "bob");
+  EXPECT_EQ(b["type"], "live");
+  EXPECT_EQ(b["spec"]["label"], "SEED_REST");
+  EXPECT_NE(b["spec"]["kickstart"].get<std::string>().find("openssh-server"), std::string::npos);
+
+  // The same texts sent once-encoded (kiln's own clients) make the same spec: the request
+  // attaches to the build in flight (200, not a new 201).
+  seed["config"] = conf;
+  seed["ks"] = ks;
+  HttpResponse plain = Call("POST", "/rest", bob_, seed.dump());
+  EXPECT_EQ(plain.status, 200) << plain.body;
+  EXPECT_EQ(Body(plain)["id"], b["id"]);
+  EXPECT_EQ(Body(plain)["spec_hash"], b["spec_hash"]);
+
+  EXPECT_EQ(Code(post("/rest", basic("admin", bob_))), "unauthorized") << "bob's token as admin";
+  EXPECT_EQ(post("/rest", basic("bob", "kiln_nope")).status, 401);
+  EXPECT_EQ(post("/api/v1/builds", basic("bob", bob_)).status, 401) << "Basic only on /rest";
+  EXPECT_EQ(post("/rest", basic("bob", bob_), "text/plain").status, 415)
+      << "a cross-site form cannot post JSON: Basic changes only as JSON";
+  EXPECT_EQ(post("/rest", "").status, 401);
+
+  HttpResponse page = Call("GET", "/rest", "");
+  EXPECT_EQ(page.status, 200) << "open, as the seed's";
+  EXPECT_NE(page.body.find("<p>REST API"), std::string::npos) << page.body;
 }
 
 TEST_F(ApiInProcessTest, ABuildGoesThroughTheWorkerProtocolInProcess) {

@@ -321,9 +321,10 @@ TEST_F(HostileRequestTest, UploadsCountAgainstAQuotaPerUser) {
              (filename.empty() ? "" : "; filename=\"" + filename + "\"") + "\r\n\r\n" + data +
              "\r\n";
     };
-    std::string body = part("type", "tar") + part("kickstart", kKickstart, "ks.cfg") +
-                       part("package", std::string(10 << 10, fill), "pkg_1_amd64.deb") + "--" +
-                       boundary + "--\r\n";
+    std::string body =
+        part("type", "tar") + part("kickstart", kKickstart, "ks.cfg") +
+        part("package", DebShapedBytes(std::string(10 << 10, fill)), "pkg_1_amd64.deb") + "--" +
+        boundary + "--\r\n";
     return Http("POST", quota.Url("/api/v1/builds?dry_run=1"),
                 {"Authorization: Bearer " + token,
                  "Content-Type: multipart/form-data; boundary=" + boundary},

@@ -77,7 +77,7 @@ TEST_F(ServerTest, HealthIsOpenEverythingElseNeedsAToken) {
   HttpReply basic = Http("GET", service_->Url("/api/v1/builds"), {"Authorization: Basic eDp5"});
   EXPECT_EQ(basic.status, 401);
   EXPECT_EQ(Http("GET", service_->Url("/metrics")).status, 401);
-  EXPECT_EQ(Http("GET", service_->Url("/rest")).status, 401);
+  EXPECT_EQ(Http("POST", service_->Url("/rest"), {}, "{}").status, 401);
 }
 
 TEST_F(ServerTest, SubmitGetAndListAQueuedBuild) {
@@ -344,7 +344,7 @@ TEST_F(ServerTest, MultipartWithAKickstartFileAndAnUploadedPackage) {
     if (!filename.empty()) disposition += "; filename=\"" + filename + "\"";
     return "--" + b + "\r\nContent-Disposition: " + disposition + "\r\n\r\n" + value + "\r\n";
   };
-  std::string deb = "not really a deb, but bytes with a hash";
+  std::string deb = DebShapedBytes("not really a deb, but bytes with a hash");
   std::string body =
       field("type", "qcow2") + field("arch", "i686") + field("release", "trixie") +
       field("extra_packages", "jq") +

@@ -26,6 +26,13 @@ struct HttpReply {
   std::map<std::string, std::string> headers;  // names lower-case
 };
 
+// Bytes that begin as a .deb does (an ar archive whose first member is debian-binary, which
+// the server checks at a submit) followed by `rest`: for tests of uploads, not of packages.
+inline std::string DebShapedBytes(const std::string& rest) {
+  std::string header = "debian-binary   0           0     0     100644  4         `\n";
+  return "!<arch>\n" + header + "2.0\n" + rest;
+}
+
 // One HTTP request with libcurl. `headers` are "Name: value" lines.
 inline HttpReply Http(const std::string& method, const std::string& url,
                       const std::vector<std::string>& headers = {}, const std::string& body = {},

@@ -2,6 +2,7 @@
 // session cookies (random, shown once, stored only as their SHA-256).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,13 @@ std::string NewSecret();
 std::string SecretHash(std::string_view secret);
 // Constant-time equality, for comparing CSRF tokens.
 bool SecretsEqual(std::string_view a, std::string_view b);
+
+// HTTP Basic credentials: "Basic " + base64("user:password").
+struct BasicCredentials {
+  std::string user, password;
+};
+// The user and password of an Authorization header's value, or nullopt if it is not Basic
+// credentials (another scheme, bad base64, no ':').
+std::optional<BasicCredentials> ParseBasicAuthorization(std::string_view header);
 
 }  // namespace kiln::auth

@@ -39,6 +39,9 @@ struct RequestField {
   std::string BuildSpec::*spec_text = nullptr;
   // An imagebuild.conf key whose value is copied to `spec_text` as it is.
   bool conf = false;
+  // The image types the field means something for ("live,raw"); "" = every type. The web
+  // form shows a field only for those.
+  std::string_view types = "";
 };
 
 // The table, in the order forms and help show the fields.

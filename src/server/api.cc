@@ -70,6 +70,11 @@ std::optional<store::User> Api::TokenUser(const std::string& token) {
   return u;
 }
 
+void Api::ForgetCachedTokens() {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  token_cache_.clear();
+}
+
 std::vector<store::Worker> Api::OnlineWorkers() {
   auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(cache_mu_);
@@ -255,8 +260,11 @@ HttpResponse Api::Dispatch(HttpRequest& req) {
   if (std::optional<HttpResponse> large = TooLarge(req, options_, match.pattern)) return *large;
   RequestContext ctx{*this, coordinator_, options_, req, std::nullopt, &req, match.id, match.name};
   bool open = match.route != nullptr && match.route->access == Access::kOpen;
+  bool page = match.route != nullptr && match.route->access == Access::kPage;
   if (!open) {
-    if (std::optional<HttpResponse> denied = ctx.Authenticate()) return *denied;
+    if (std::optional<HttpResponse> denied = ctx.Authenticate()) {
+      return page && denied->status == 401 ? ToSignIn(req) : *denied;
+    }
     if (std::optional<HttpResponse> denied = Forbidden(*ctx.caller, match, req.path)) {
       return *denied;
     }

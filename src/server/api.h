@@ -85,6 +85,9 @@ class Api {
   // The user of an API token. Answers are kept for a second or two, so that a busy client
   // costs no store read per request; a revoked token stops working within that time.
   std::optional<store::User> TokenUser(const std::string& token);
+  // Drops the tokens remembered for a moment: a revoked token or a disabled user's stops
+  // working now, not a second later.
+  void ForgetCachedTokens();
   // The workers seen in the last minute (cached for a second).
   std::vector<store::Worker> OnlineWorkers();
 

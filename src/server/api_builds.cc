@@ -119,6 +119,10 @@ HttpResponse ListBuilds(RequestContext& ctx) {
     f.arch = std::string(ToString(*a));
   }
   if (auto v = ctx.req.Query("release")) f.release = *v;
+  if (auto v = ctx.req.Query("q"); v && !v->empty()) {
+    if (v->size() > 200) return Error(400, "bad-filter", "q is longer than 200 characters");
+    f.text = *v;
+  }
   if (auto v = ctx.req.Query("owner")) {
     std::optional<store::User> u = ctx.store().FindUser(*v);
     if (!u || (!ctx.caller->admin() && u->id != ctx.caller->user.id)) {

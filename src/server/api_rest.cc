@@ -33,15 +33,34 @@ class RestResolver : public spec::Resolver {
   std::string name_, text_;
 };
 
+// The seed's client JSON-encodes each file's text a second time (`json.dumps(text)` inside
+// the JSON body; its server undid that with json.loads): a value that is itself one JSON
+// string literal is that text, decoded once. An imagebuild.conf or a kickstart never
+// starts with a quote, so plain text is taken as it is.
+std::string DecodedOnceIfEncoded(std::string text) {
+  if (text.size() < 2 || text.front() != '"' || text.back() != '"') return text;
+  json inner = ParseUntrustedJson(text);
+  return inner.is_string() ? inner.get<std::string>() : text;
+}
+
 }  // namespace
 
-HttpResponse RestInfo(RequestContext&) {
-  return Json(200, {{"service", "kiln"},
-                    {"version", KILN_VERSION},
-                    {"description",
-                     "POST a JSON object {\"config\": imagebuild.conf text, \"ksfname\": "
-                     "kickstart name or URL or null, \"ks\": kickstart text} to build an "
-                     "image; the answer has the build's id. The full API is under /api/v1."}});
+// As the seed's GET /rest: a short page saying what the endpoint is (JSON when asked for).
+HttpResponse RestInfo(RequestContext& ctx) {
+  constexpr std::string_view kWhat =
+      "POST a JSON object {\"config\": imagebuild.conf text, \"ksfname\": kickstart name or "
+      "URL or null, \"ks\": kickstart text} with a token (Bearer, or Basic USER:TOKEN) to "
+      "build an image; the answer has the build's id. The full API is under /api/v1.";
+  if (ctx.req.Header("accept").find("application/json") != std::string_view::npos) {
+    return Json(200, {{"service", "kiln"}, {"version", KILN_VERSION}, {"description", kWhat}});
+  }
+  HttpResponse r;
+  r.Set("Content-Type", "text/html; charset=utf-8");
+  r.body =
+      "<!doctype html>\n<title>kiln: /rest</title>\n<p>REST API to the kiln image build "
+      "service (the On-Demand Fedora Build Service's /rest).</p>\n<p>" +
+      std::string(kWhat) + "</p>\n";
+  return r;
 }
 
 // The seed's POST /rest: {"config": imagebuild.conf text, "ksfname": name|URL|null,
@@ -61,9 +80,9 @@ HttpResponse SubmitRest(RequestContext& ctx) {
       return Error(400, "bad-field", "field '" + k + "' must be a string or null");
     }
   }
-  std::string config = StringField(j, "config");
+  std::string config = DecodedOnceIfEncoded(StringField(j, "config"));
   std::string ksfname = StringField(j, "ksfname");
-  std::string ks = StringField(j, "ks");
+  std::string ks = DecodedOnceIfEncoded(StringField(j, "ks"));
   if (config.empty())
     return Error(400, "missing-config", "config (imagebuild.conf text) is required");
   RestResolver resolver(ksfname, ks, ctx.Fetching());

@@ -16,10 +16,16 @@ HttpResponse Health(RequestContext&) {
 }
 
 // Who the caller is (the CLI's `kiln login` checks its token with this).
+// A browser's page asks for its session's CSRF token here after a reload (the cookie is
+// HttpOnly; no other site can read this answer: kiln sends no CORS headers).
 HttpResponse WhoAmI(RequestContext& ctx) {
-  return Json(200, {{"user", ctx.caller->user.name},
-                    {"role", ToString(ctx.caller->user.role)},
-                    {"via", ctx.caller->via_session ? "session" : "token"}});
+  json j = {{"user", ctx.caller->user.name},
+            {"role", ToString(ctx.caller->user.role)},
+            {"via", ctx.caller->via_session ? "session" : "token"}};
+  if (ctx.caller->via_session) j["csrf_token"] = ctx.caller->csrf;
+  HttpResponse r = Json(200, j);
+  r.Set("Cache-Control", "no-store");
+  return r;
 }
 
 HttpResponse SignOut(RequestContext& ctx) {
@@ -86,6 +92,10 @@ HttpResponse SignIn(RequestContext& ctx) {
     return Error(401, "bad-credentials", "wrong user name or password");
   }
   guard.Succeeded(name);
+  if (u->disabled_ms > 0) {
+    return Error(403, "user-disabled", "the account '" + u->name + "' is disabled",
+                 "ask an admin to enable it");
+  }
   std::string session = auth::NewSecret();
   std::string csrf = auth::NewSecret();
   int64_t expires = ctx.co.NowMs() + ctx.options.session_ttl_ms;

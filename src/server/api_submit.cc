@@ -97,6 +97,14 @@ std::optional<HttpResponse> PrepareBuild(RequestContext& ctx, BuildSpec& spec, s
   return std::nullopt;
 }
 
+// A .deb is an ar(1) archive ("!<arch>\n") whose first member is "debian-binary"
+// (deb(5)): a file that is not one is refused at the submit, not found out on the build host.
+bool LooksLikeDeb(std::string_view data) {
+  constexpr std::string_view kMagic = "!<arch>\n", kFirst = "debian-binary";
+  return data.size() >= kMagic.size() + 60 && data.substr(0, kMagic.size()) == kMagic &&
+         data.substr(kMagic.size(), kFirst.size()) == kFirst;
+}
+
 // `uploads`: the request's .deb files, added to the spec's package files and written to the
 // upload area only once the request passed every check.
 HttpResponse SubmitSpecWith(RequestContext& ctx, BuildSpec spec, const Diagnostics& diags,
@@ -214,6 +222,13 @@ HttpResponse SubmitMultipart(RequestContext& ctx, std::string_view boundary) {
       if (!EndsWith(name, ".deb") || !IsPlainFileName(name)) {
         return Error(422, "invalid-request",
                      "uploaded package '" + part.filename + "' must be a .deb file");
+      }
+      if (!LooksLikeDeb(part.data)) {
+        return Error(422, "not-a-deb",
+                     "uploaded package '" + name +
+                         "' is not a Debian package (a .deb is an ar "
+                         "archive whose first member is debian-binary)",
+                     "upload the file dpkg-deb --build made, or name the package instead");
       }
       Upload u;
       u.file.name = name;

@@ -50,10 +50,21 @@ HttpResponse Workers(RequestContext& ctx) {
       item["id"] = w.id;
       item["version"] = w.version;
       item["current_builds"] = w.current_builds;
+    } else {
+      // A user sees which of their own builds a worker runs (the page links them).
+      json mine = json::array();
+      for (int64_t id : w.current_builds) {
+        std::optional<store::Build> b = ctx.store().GetBuild(id);
+        if (b && b->owner_id == ctx.caller->user.id) mine.push_back(id);
+      }
+      item["my_builds"] = mine;
     }
     list.push_back(std::move(item));
   }
-  return Json(200, {{"workers", list}});
+  // The queue at a glance (counts only: whose builds they are is for admins).
+  std::map<std::string, int64_t> by_state = ctx.store().CountByState();
+  return Json(200, {{"workers", list},
+                    {"queue", {{"queued", by_state["queued"]}, {"running", by_state["running"]}}}});
 }
 
 }  // namespace kiln::server

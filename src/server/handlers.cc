@@ -26,6 +26,25 @@ std::string CookieValue(std::string_view cookies, std::string_view name) {
   return {};
 }
 
+// The seed's /rest client sends its token only as HTTP Basic credentials (USER:TOKEN in its
+// API_URL). They are taken there alone, and a change only as JSON: a browser that was once
+// given them sends them with any request, but no page of another site can send a JSON body
+// without asking (CORS), and kiln never asks a browser for Basic credentials.
+std::optional<HttpResponse> RefuseBasicCredentials(const HttpRequest& req) {
+  if (req.path != "/rest") {
+    return Error(401, "unauthorized",
+                 "Basic credentials are taken only by the seed's /rest; send 'Authorization: "
+                 "Bearer TOKEN'",
+                 "create a token with `kiln token create`");
+  }
+  bool safe = req.method == "GET" || req.method == "HEAD";
+  if (!safe && !StartsWith(ToLower(req.Header("content-type")), "application/json")) {
+    return Error(415, "json-only", "with Basic credentials, /rest takes only application/json",
+                 "send Content-Type: application/json, as the seed's build_rest.py does");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string SessionCookie(const HttpRequest& req) {
@@ -36,14 +55,22 @@ std::optional<HttpResponse> RequestContext::Authenticate() {
   std::string_view auth = req.Header("authorization");
   int64_t now = co.NowMs();
   if (!auth.empty()) {
-    if (auth.size() < 8 || ToLower(auth.substr(0, 7)) != "bearer ") {
+    std::string token, basic_user;
+    if (std::optional<auth::BasicCredentials> basic = auth::ParseBasicAuthorization(auth)) {
+      if (std::optional<HttpResponse> refused = RefuseBasicCredentials(req)) return refused;
+      token = std::move(basic->password);
+      basic_user = std::move(basic->user);
+    } else if (auth.size() >= 8 && ToLower(auth.substr(0, 7)) == "bearer ") {
+      token = Trim(auth.substr(7));
+    } else {
       return Error(401, "unauthorized", "the Authorization header must be 'Bearer TOKEN'",
                    "create a token with `kiln token create`");
     }
-    std::string token(Trim(auth.substr(7)));
     std::optional<store::User> u = api.TokenUser(token);
-    if (!u) {
-      return Error(401, "unauthorized", "the token is not valid (unknown or revoked)",
+    if (!u || (!basic_user.empty() && basic_user != u->name)) {
+      return Error(401, "unauthorized",
+                   u ? "the token is not " + Printable(basic_user) + "'s"
+                     : "the token is not valid (unknown or revoked)",
                    "create a new one with `kiln token create`");
     }
     caller = Api::Caller{*u, false, ""};

@@ -91,6 +91,15 @@ HttpResponse SignOut(RequestContext& ctx);
 HttpResponse CreateToken(RequestContext& ctx);
 HttpResponse UnlockUser(RequestContext& ctx);
 
+// api_users.cc: administration of users and tokens (admins).
+HttpResponse ListUsers(RequestContext& ctx);
+HttpResponse AddUser(RequestContext& ctx);
+HttpResponse DisableUser(RequestContext& ctx);
+HttpResponse EnableUser(RequestContext& ctx);
+HttpResponse DeleteUser(RequestContext& ctx);
+HttpResponse ListTokens(RequestContext& ctx);
+HttpResponse RevokeToken(RequestContext& ctx);
+
 // api_builds.cc: a user's builds.
 HttpResponse ListBuilds(RequestContext& ctx);
 HttpResponse GetBuild(RequestContext& ctx);
@@ -120,6 +129,17 @@ HttpResponse Workers(RequestContext& ctx);
 
 // api_metrics.cc: Prometheus metrics.
 HttpResponse Metrics(RequestContext& ctx);
+
+// web_ui.cc: the web UI's pages and their files.
+HttpResponse DashboardPage(RequestContext& ctx);
+HttpResponse LoginPage(RequestContext& ctx);
+HttpResponse NewBuildPage(RequestContext& ctx);
+HttpResponse BuildPage(RequestContext& ctx);
+HttpResponse WorkersPage(RequestContext& ctx);
+HttpResponse AdminPage(RequestContext& ctx);
+HttpResponse StaticFile(RequestContext& ctx);
+// 303 to the sign-in page, which comes back to this request's page.
+HttpResponse ToSignIn(const HttpRequest& req);
 
 // worker_api.cc: the worker protocol.
 HttpResponse WorkerRegister(RequestContext& ctx);

@@ -1,5 +1,7 @@
 #include "server/http_types.h"
 
+#include <cctype>
+
 namespace kiln::server {
 
 std::string_view HttpRequest::Header(std::string_view name) const {
@@ -44,6 +46,23 @@ bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space) {
     }
   }
   return true;
+}
+
+std::string PercentEncode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size());
+  for (char c : in) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
 }
 
 bool ParseQuery(std::string_view query, std::vector<std::pair<std::string, std::string>>& out) {

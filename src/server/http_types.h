@@ -77,6 +77,8 @@ bool IsLocalProxyAddress(std::string_view address);
 
 // "a%20b" -> "a b"; false if an escape is malformed.
 bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
+// "/builds/7?x=a b" -> "/builds/7%3Fx%3Da%20b": safe in a query's value ('/' kept).
+std::string PercentEncode(std::string_view in);
 // "/api/v1/builds/7" -> {"api", "v1", "builds", "7"} (empty segments dropped).
 std::vector<std::string_view> SplitPath(std::string_view path);
 // Splits "a=1&b=2" into decoded pairs; false if malformed.

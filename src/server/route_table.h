@@ -18,6 +18,7 @@ struct RequestContext;  // server/request_context.h: what a handler gets
 enum class Access {
   kOpen,      // anyone (health, sign-in)
   kSignedIn,  // a user or an admin, by token or browser session; never a worker token
+  kPage,      // a web page for kSignedIn: a signed-out browser is sent to /login (303)
   kAdmin,     // an admin
   kWorker,    // a worker token (its calls are bound to its worker name), or an admin
 };

@@ -113,6 +113,11 @@ CREATE INDEX builds_in_flight ON builds(spec_hash, owner_id)
 ALTER TABLE builds ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
 UPDATE builds SET dry_run = 1 WHERE instr(spec_json, '"dry_run":true') > 0;
 )sql",
+    // 6: an admin may disable a user (the web UI's admin page): no sign-in, token or
+    // session works while disabled_ms is set; their builds stay.
+    R"sql(
+ALTER TABLE users ADD COLUMN disabled_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 // The columns ReadBuild reads. The spec (which holds the whole kickstart, up to the server's
@@ -168,10 +173,13 @@ User ReadUser(const Statement& s) {
   u.role = ParseRole(s.Text(2)).value_or(Role::kUser);
   u.password_hash = s.Text(3);
   u.created_ms = s.Int(4);
+  u.disabled_ms = s.Int(5);
   return u;
 }
 
-constexpr char kUserColumns[] = "u.id, u.name, u.role, u.password_hash, u.created_ms";
+constexpr char kUserColumns[] =
+    "u.id, u.name, u.role, u.password_hash, u.created_ms, u.disabled_ms";
+constexpr int kUserColumnCount = 6;
 
 // "" matches anything; otherwise `value` must be one of the comma-separated `list`.
 constexpr char kInList[] = "(?%d = '' OR instr(',' || ?%d || ',', ',' || %s || ',') > 0)";
@@ -280,6 +288,24 @@ Store::DeleteUserResult Store::DeleteUser(const std::string& name, bool with_bui
   return DeleteUserResult::kDeleted;
 }
 
+bool Store::SetUserDisabled(const std::string& name, bool disabled) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Transaction tx(*db_);
+  db_->Prepare("UPDATE users SET disabled_ms=?2 WHERE name=?1")
+      .Bind(1, name)
+      .Bind(2, disabled ? clock_.NowMs() : int64_t{0})
+      .Run();
+  if (db_->Changes() == 0) return false;
+  // Signed-in browsers of a disabled user are signed out for good, not just refused.
+  if (disabled) {
+    db_->Prepare("DELETE FROM sessions WHERE user_id=(SELECT id FROM users WHERE name=?1)")
+        .Bind(1, name)
+        .Run();
+  }
+  tx.Commit();
+  return true;
+}
+
 void Store::SetPassword(int64_t user_id, const std::string& password_hash) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   db_->Prepare("UPDATE users SET password_hash=?2 WHERE id=?1")
@@ -305,14 +331,14 @@ std::optional<User> Store::UserForToken(const std::string& token_hash, int64_t n
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns +
                              ", t.id, t.last_used_ms FROM tokens t JOIN users u ON u.id = "
-                             "t.user_id WHERE t.hash=?1 AND t.revoked=0");
+                             "t.user_id WHERE t.hash=?1 AND t.revoked=0 AND u.disabled_ms=0");
   s.Bind(1, token_hash);
   if (!s.Step()) return std::nullopt;
   User u = ReadUser(s);
   // Recording every use would be a write per request; once a minute is enough to see
   // which tokens are alive.
-  if (now_ms - s.Int(6) > 60'000) {
-    int64_t token_id = s.Int(5);
+  if (now_ms - s.Int(kUserColumnCount + 1) > 60'000) {
+    int64_t token_id = s.Int(kUserColumnCount);
     db_->Prepare("UPDATE tokens SET last_used_ms=?2 WHERE id=?1")
         .Bind(1, token_id)
         .Bind(2, now_ms)
@@ -358,10 +384,10 @@ std::optional<Store::SessionUser> Store::UserForSession(const std::string& sessi
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(std::string("SELECT ") + kUserColumns +
                              ", s.csrf FROM sessions s JOIN users u ON u.id = s.user_id "
-                             "WHERE s.hash=?1 AND s.expires_ms > ?2");
+                             "WHERE s.hash=?1 AND s.expires_ms > ?2 AND u.disabled_ms=0");
   s.Bind(1, session_hash).Bind(2, now_ms);
   if (!s.Step()) return std::nullopt;
-  return SessionUser{ReadUser(s), s.Text(5)};
+  return SessionUser{ReadUser(s), s.Text(kUserColumnCount)};
 }
 
 void Store::DeleteSession(const std::string& session_hash) {
@@ -449,8 +475,9 @@ std::vector<Build> Store::ListBuilds(const BuildFilter& f) {
       "SELECT " + BuildColumns(/*with_spec=*/false) +
       " FROM builds b JOIN users u ON u.id = b.owner_id WHERE (?1 IS NULL OR b.state=?1) AND "
       "(?2 IS NULL OR b.owner_id=?2) AND (?3 IS NULL OR b.type=?3) AND (?4 IS NULL OR "
-      "b.arch=?4) AND (?5 IS NULL OR b.release=?5) AND (?6 = 0 OR b.id < ?6) "
-      "ORDER BY b.id DESC LIMIT ?7");
+      "b.arch=?4) AND (?5 IS NULL OR b.release=?5) AND (?6 = 0 OR b.id < ?6) AND (?8 IS NULL OR "
+      "instr(lower(b.name), lower(?8)) > 0 OR instr(lower(u.name), lower(?8)) > 0 OR "
+      "CAST(b.id AS TEXT) = ?8) ORDER BY b.id DESC LIMIT ?7");
   if (f.state) {
     s.Bind(1, ToString(*f.state));
   } else {
@@ -462,6 +489,7 @@ std::vector<Build> Store::ListBuilds(const BuildFilter& f) {
     s.BindNull(2);
   }
   s.Bind(3, f.type).Bind(4, f.arch).Bind(5, f.release).Bind(6, f.before_id).Bind(7, f.limit);
+  s.Bind(8, f.text);
   std::vector<Build> out;
   while (s.Step()) out.push_back(ReadBuild(s));
   return out;

@@ -29,6 +29,7 @@ struct User {
   Role role = Role::kUser;
   std::string password_hash;  // Argon2id string, "" = cannot sign in with a password
   int64_t created_ms = 0;
+  int64_t disabled_ms = 0;  // when an admin disabled the user; 0 = enabled
 };
 
 struct Token {
@@ -110,6 +111,8 @@ struct BuildFilter {
   std::optional<BuildState> state;
   std::optional<int64_t> owner_id;
   std::optional<std::string> type, arch, release;
+  // Words a user looks for: part of the build's name or its owner's, or its id.
+  std::optional<std::string> text;
   int64_t before_id = 0;  // cursor: only builds with a smaller id (0 = from the newest)
   int limit = 50;
 };
@@ -163,6 +166,9 @@ class Store {
   // Removes the user with their tokens and sessions. A user who owns builds is kept unless
   // `with_builds` (then the builds, their events and artifact records go too).
   DeleteUserResult DeleteUser(const std::string& name, bool with_builds);
+  // Disables a user (no sign-in, token or session works; their sessions end) or enables
+  // them again. False if there is no such user.
+  bool SetUserDisabled(const std::string& name, bool disabled);
   void SetPassword(int64_t user_id, const std::string& password_hash);
   int64_t AddToken(int64_t user_id, const std::string& name, const std::string& token_hash);
   // The user whose live token has this hash; marks the token used.
