@@ -141,10 +141,12 @@ function shownLines() {
   return logLines.length > kLogWindow ? logLines.slice(logLines.length - kLogWindow) : logLines;
 }
 
+// Drawn at most five times a second: a fast log (thousands of lines a second) would otherwise
+// lay out the whole window again at every frame.
 function scheduleLogRender() {
   if (logDirty) return;
   logDirty = true;
-  requestAnimationFrame(renderLog);
+  setTimeout(() => requestAnimationFrame(renderLog), 200);
 }
 
 function renderLog() {
@@ -184,6 +186,7 @@ function onEvent(kind, handler) {
 }
 
 let refreshing = false;
+let queueTimer = null;
 async function refresh() {
   if (refreshing) return;
   refreshing = true;
@@ -195,6 +198,9 @@ async function refresh() {
   } finally {
     refreshing = false;
   }
+  // A queued build's place and wait change with other builds (no event of its own says so).
+  clearTimeout(queueTimer);
+  if (build && build.state === "queued") queueTimer = setTimeout(refresh, 3000);
 }
 
 function follow() {

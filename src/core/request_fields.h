@@ -42,6 +42,8 @@ struct RequestField {
   // The image types the field means something for ("live,raw"); "" = every type. The web
   // form shows a field only for those.
   std::string_view types = "";
+  // The seed's web form's label for the field (its BuildConfigForm), shown beside kiln's.
+  std::string_view seed_label = "";
 };
 
 // The table, in the order forms and help show the fields.

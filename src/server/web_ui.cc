@@ -81,7 +81,9 @@ std::string RequestFieldsHtml() {
     if (f.list != nullptr) {
       out += "<textarea " + attributes + " rows=\"3\" spellcheck=\"false\"></textarea>";
       hint += "; one a line (or separated by ;)";
-    } else {
+    }
+    if (!f.seed_label.empty()) hint += ". The seed's form: “" + EscapeHtml(f.seed_label) + "”";
+    if (f.list == nullptr) {
       out += "<input type=\"text\" " + attributes + ">";
     }
     out += "\n  <span class=\"hint\" id=\"" + id + "-hint\">" + hint + "</span>\n</div>\n";

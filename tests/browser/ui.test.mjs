@@ -265,6 +265,29 @@ await step("cancel a running build from its page", async () => {
   await Promise.all([page.waitForURL(/\/builds\/\d+$/), page.click("#submit")]);
   cancelBuild = Number(new URL(page.url()).pathname.split("/")[2]);
   await eventually("the build to run", async () => (await buildState(page)) === "running", 15 * 60 * 1000, 500);
+
+  // With the one worker busy, another build waits: its page says where and for what.
+  const queued = await page.evaluate(async (ks) => {
+    const me = await (await fetch("/api/v1/session")).json();
+    const r = await fetch("/api/v1/builds", {
+      method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": me.csrf_token },
+      body: JSON.stringify({ type: "tar", arch: "x86_64", release: "bookworm", kickstart: ks }),
+    });
+    return (await r.json()).id;
+  }, kSmall + "# waits in the queue\n");
+  await page.goto(base + "/builds/" + queued);
+  await page.waitForSelector("#queue .alert");
+  assert.match(await page.textContent("#queue"), /Place 1 of \d+ in the queue\. Waiting for /);
+  // The page refreshes a queued build's wait (the server's view of the workers is a second old).
+  await eventually("the wait to name the busy worker", async () =>
+    /all 1 workers that can build it are busy/.test(await page.textContent("#queue")), 15000);
+  await shot(page, "build-queued");
+  await page.click("#cancel");
+  await eventually("the queued build to be canceled", async () => (await buildState(page)) === "canceled", 30000);
+  assert.equal(await page.textContent("#queue"), "", "a canceled build waits for nothing");
+
+  await page.goto(base + "/builds/" + cancelBuild);
+  await page.waitForSelector("#cancel:not([hidden])");
   await page.click("#cancel");
   await eventually("the build to be canceled", async () => (await buildState(page)) === "canceled", 120000, 500);
   await shot(page, "build-canceled");
@@ -278,7 +301,14 @@ await step("dashboard: my builds with their state", async () => {
   assert.match(await page.textContent(`#builds tr[data-build="${cancelBuild}"]`), /canceled/);
   await page.selectOption("#f-state", "canceled");
   await page.click("#filters button[type=submit]");
-  await eventually("the filter", async () => (await page.$$("#builds tr")).length === 1);
+  await eventually("the filter", async () => (await page.$$("#builds tr")).length === 2);
+  await page.fill("#f-q", String(cancelBuild));
+  await page.click("#filters button[type=submit]");
+  await eventually("the text filter", async () => (await page.$$("#builds tr")).length === 1);
+  await page.fill("#f-q", "");
+  await page.selectOption("#f-state", "");
+  await page.click("#filters button[type=submit]");
+  await eventually("the whole list", async () => (await page.$$("#builds tr")).length >= 3);
   await shot(page, "dashboard");
 });
 
