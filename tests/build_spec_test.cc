@@ -94,6 +94,21 @@ TEST(BuildSpecTest, EveryProblemIsReported) {
       << all;
 }
 
+TEST(BuildSpecTest, AtMostTenAddressesAndNoLineBreakInOne) {
+  BuildSpec s = FullSpec();
+  s.notify.email.clear();
+  for (int i = 0; i < 11; ++i) s.notify.email.push_back("u" + std::to_string(i) + "@example.org");
+  Diagnostics diags;
+  ValidateBuildSpec(s, {"req.json", 0}, diags);
+  ASSERT_EQ(diags.ErrorCount(), 1);
+  EXPECT_NE(FormatDiagnostic(diags.items()[0]).find("notify.email: 11 addresses, more than the 10"),
+            std::string::npos);
+  s.notify.email = {"a@example.org\r\nBcc: everyone@example.org"};
+  Diagnostics injected;
+  ValidateBuildSpec(s, {"req.json", 0}, injected);
+  EXPECT_EQ(injected.ErrorCount(), 1) << "a line break never reaches a mail header";
+}
+
 TEST(BuildSpecTest, UnknownJsonFieldsAndTypes) {
   BuildSpec s;
   Diagnostics diags;

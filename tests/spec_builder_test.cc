@@ -111,6 +111,35 @@ TEST(SpecBuilderTest, SeedExamplesFromShared) {
   EXPECT_EQ(raw->extra_packages.size(), 2u);
 }
 
+// The seed's own files say staging=localhost or staging=10.0.0.27: anonymous FTP to that host,
+// into pub/ (its transfer.py). Such a value is that URL, and a warning says so.
+TEST(SpecBuilderTest, TheSeedsBareStagingHostIsAnonymousFtpIntoPub) {
+  MemoryResolver files;
+  files.Add("x.ks", "lang C\n%packages\njq\n%end\n");
+  Diagnostics diags;
+  auto spec = SpecFromImagebuildConfText(
+      "[DEFAULT]\ntype=tar\narch=x86_64\nrelease=bookworm\n"
+      "staging=localhost;10.0.0.27:2121;ftp.example.org;file:///srv/stage\n[tar]\nconfig=x.ks\n",
+      "seed.conf", {}, files, diags);
+  ASSERT_TRUE(spec) << AllMessages(diags);
+  EXPECT_EQ(spec->staging,
+            (std::vector<std::string>{"ftp://localhost/pub/", "ftp://10.0.0.27:2121/pub/",
+                                      "ftp://ftp.example.org/pub/", "file:///srv/stage"}));
+  EXPECT_TRUE(HasMessage(diags, Severity::kWarning,
+                         "staging: 'localhost' is the seed's spelling of ftp://localhost/pub/"))
+      << AllMessages(diags);
+
+  for (const char* bad : {"not a host", "host:99999", "host:", "..", "-x.example.org"}) {
+    Diagnostics refused;
+    auto none = SpecFromImagebuildConfText(
+        "[DEFAULT]\ntype=tar\narch=x86_64\nrelease=bookworm\nstaging=" + std::string(bad) +
+            "\n[tar]\nconfig=x.ks\n",
+        "seed.conf", {}, files, refused);
+    EXPECT_FALSE(none) << bad;
+    EXPECT_TRUE(HasMessage(refused, Severity::kError, "staging:")) << bad << AllMessages(refused);
+  }
+}
+
 TEST(SpecBuilderTest, ConfErrorsAreAllReported) {
   MemoryResolver files;
   files.Add("x.ks", "lang C\nbogus\n");

@@ -34,6 +34,7 @@ function renderBuild() {
   renderFailure();
   renderQueue();
   renderArtifacts();
+  renderDeliveries();
   const final = ["succeeded", "failed", "canceled"].includes(b.state);
   $("#cancel").hidden = final;
   $("#retry").hidden = !(b.state === "failed" || b.state === "canceled");
@@ -66,6 +67,23 @@ function renderQueue() {
   if (q.estimated_start) parts.push(`Expected to start about ${formatTime(q.estimated_start)}.`);
   if (q.estimated_duration_s) parts.push(`Builds like it take about ${formatDuration(q.estimated_duration_s)}.`);
   $("#queue").replaceChildren(h("p", { class: "alert info" }, parts.join(" ")));
+}
+
+// What the master sent out (e-mails, staged copies), with each one's tries.
+function renderDeliveries() {
+  const list = build.deliveries || [];
+  $("#deliveries-section").hidden = list.length === 0;
+  if (list.length === 0) return;
+  $("#deliveries").replaceChildren(h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, ["What", "To", "State", "Tries", "Last error", "Next try"].map((t) =>
+      h("th", { scope: "col" }, t)))),
+    h("tbody", {}, list.map((d) => h("tr", {},
+      h("td", {}, `${d.kind} (${d.what})`), h("td", { class: "mono" }, d.target),
+      h("td", {}, h("span", { class: "state " + (d.state === "delivered" ? "state-succeeded"
+                                                  : d.state === "failed" ? "state-failed" : "state-queued") },
+                    d.state)),
+      h("td", { class: "num" }, d.attempts), h("td", {}, d.last_error || ""),
+      h("td", {}, d.next_try ? timeElement(d.next_try) : "")))))));
 }
 
 function renderArtifacts() {
@@ -198,9 +216,13 @@ async function refresh() {
   } finally {
     refreshing = false;
   }
-  // A queued build's place and wait change with other builds (no event of its own says so).
+  // A queued build's place and wait change with other builds (no event of its own says so),
+  // and deliveries go on after a build's stream has ended: both are asked for again.
   clearTimeout(queueTimer);
+  const final = build && ["succeeded", "failed", "canceled"].includes(build.state);
+  const pending = build && (build.deliveries || []).some((d) => d.state === "pending");
   if (build && build.state === "queued") queueTimer = setTimeout(refresh, 3000);
+  else if (final && pending) queueTimer = setTimeout(refresh, 5000);
 }
 
 function follow() {
@@ -235,6 +257,7 @@ function follow() {
   onEvent("log", (d) => addLogLine(d.line ?? ""));
   onEvent("cancel", () => { build.cancel_requested = true; renderBuild(); });
   onEvent("artifacts_removed", () => refresh());
+  onEvent("delivery", () => refresh());
   stream.addEventListener("end", () => {
     stream.close();
     refresh();

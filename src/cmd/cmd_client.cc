@@ -48,6 +48,24 @@ std::string BuildPath(int64_t id) { return "/api/v1/builds/" + std::to_string(id
 
 // ---- status
 
+// What the master sent out for the build (e-mails, staged copies) and how each went.
+void PrintDeliveries(const json& b, bool color) {
+  if (!b.contains("deliveries") || !b["deliveries"].is_array() || b["deliveries"].empty()) return;
+  client::Table t{{"DELIVERY", "TO", "STATE", "TRIES", "LAST ERROR / NEXT TRY"}, {}};
+  for (const json& d : b["deliveries"]) {
+    std::string state = StringField(d, "state");
+    std::string note = StringField(d, "last_error");
+    if (state == "pending" && !StringField(d, "next_try").empty()) {
+      note +=
+          (note.empty() ? "" : "; ") + std::string("next ") + ShortTime(StringField(d, "next_try"));
+    }
+    t.rows.push_back({StringField(d, "kind") + " " + StringField(d, "what"),
+                      StringField(d, "target"), state, std::to_string(d.value("attempts", 0)),
+                      note});
+  }
+  std::cout << "\n" << t.Render(color);
+}
+
 int Status(int64_t id, bool as_json) {
   return RunClient("status", [&](ApiClient& api) {
     Reply r = api.Get(BuildPath(id));
@@ -97,6 +115,7 @@ int Status(int64_t id, bool as_json) {
       }
       std::cout << "\n" << t.Render(color);
     }
+    PrintDeliveries(b, color);
     return kExitOk;
   });
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -21,6 +22,7 @@
 #include "server/api.h"
 #include "server/coordinator.h"
 #include "server/coordinator_link.h"
+#include "server/delivery_service.h"
 #include "server/http_server.h"
 #include "server/queue_publisher.h"
 #include "spec/imagebuild_conf.h"
@@ -58,12 +60,30 @@ struct ServeOptions {
   int max_requests_per_address = 100;     // a second, per client address; 0 = no limit
   double upload_quota_mib = 2048;         // new .deb uploads per user in 24 hours; 0 = none
   stages::BuildLimits limits = stages::ServiceLimits();  // of the local workers' builds
+  std::optional<delivery::SmtpConfig> smtp;              // the config's [smtp] (the seed's [SMTP])
+  std::string public_url;  // how users reach the master, for e-mails' links
 };
 
 std::string HostName() {
   char buf[256] = {};
   gethostname(buf, sizeof buf - 1);
   return buf;
+}
+
+// [smtp], or the seed's [SMTP] with its quoted values: where e-mails go.
+bool ReadSmtpSection(const spec::IniFile& ini, const std::string& file, ServeOptions& o) {
+  const spec::IniSection* section = ini.Find("smtp");
+  if (section == nullptr) section = ini.Find("SMTP");
+  if (section == nullptr) return true;
+  std::map<std::string, std::string> keys;
+  for (const auto& [key, v] : section->values) keys[key] = v.value;
+  Result<delivery::SmtpConfig> smtp = delivery::SmtpConfigFromKeys(keys);
+  if (!smtp.ok()) {
+    std::cerr << file << ":" << section->line << ": " << smtp.message() << "\n";
+    return false;
+  }
+  o.smtp = std::move(*smtp);
+  return true;
 }
 
 // [server] keys of --config override the defaults; flags given on the command line win.
@@ -108,6 +128,7 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
       }
     }
   }
+  if (!ReadSmtpSection(ini, o.config, o)) return false;
   const spec::IniSection* s = ini.Find("server");
   if (s == nullptr) return true;
   for (const auto& [key, v] : s->values) {
@@ -139,11 +160,13 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
         if (!from_flag("--max-attempts")) o.max_attempts = std::stoi(v.value);
       } else if (key == "max_kickstart_kib") {
         if (!from_flag("--max-kickstart-kib")) o.max_kickstart_kib = std::stod(v.value);
+      } else if (key == "public_url") {
+        o.public_url = v.value;
       } else {
         std::cerr << o.config << ":" << v.line << ": unknown key '" << key
                   << "' in [server] (known: listen, data_dir, cache_dir, run_as, workers, threads, "
                      "body_limit_mib, cache_max_gib, request_timeout, retention_days, "
-                     "retention_max_gib, max_attempts, max_kickstart_kib)\n";
+                     "retention_max_gib, max_attempts, max_kickstart_kib, public_url)\n";
         return false;
       }
     } catch (const std::exception&) {
@@ -369,8 +392,10 @@ int Serve(const ServeOptions& o) {
 
   server::CoordinatorLink link(coordinator);  // outlives the workers that use it
   std::vector<std::unique_ptr<worker::LocalWorker>> workers;
-  auto wake_workers = [&workers] {
+  std::unique_ptr<server::DeliveryService> deliveries;  // started once the URL is known
+  auto wake_workers = [&workers, &deliveries] {
     for (auto& w : workers) w->Wake();
+    if (deliveries) deliveries->Wake();
   };
   server::Api api(coordinator, MakeApiOptions(o, *fetch_allow, wake_workers, *store, coordinator));
   server::HttpServerOptions http_options =
@@ -383,6 +408,11 @@ int Serve(const ServeOptions& o) {
   std::string shown_host = http_options.address == "0.0.0.0" ? "127.0.0.1" : http_options.address;
   std::string url = "http://" + shown_host + ":" + std::to_string(http.port());
   CreateFirstAdmin(*store, data_dir, url);
+  server::DeliveryOptions delivery_options;
+  delivery_options.smtp = o.smtp;
+  delivery_options.base_url = o.public_url.empty() ? url : o.public_url;
+  deliveries = std::make_unique<server::DeliveryService>(coordinator, delivery_options);
+  deliveries->Start();
   StartLocalWorkers(o, local_prefix + HostName() + "/", link, workers);
 
   std::atomic<bool> stopping{false};
@@ -399,6 +429,7 @@ int Serve(const ServeOptions& o) {
   stopping = true;
   for (auto& w : workers) w->Stop();  // running builds go back to the queue
   if (publisher) publisher->Stop();   // what it did not send stays in the outbox
+  deliveries->Stop();                 // what is pending stays in the store
   maintenance.join();
   // The signal thread is still in sigwait if Run() ended some other way: wake it.
   pthread_kill(signals.native_handle(), SIGTERM);

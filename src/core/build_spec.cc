@@ -261,6 +261,11 @@ void CheckUrlsAndAddresses(const BuildSpec& spec, const SpecError& error) {
   for (const std::string& target : spec.staging) {
     check_url("staging", target, {"file", "ftp", "sftp"}, "give a file:///, ftp:// or sftp:// URL");
   }
+  if (spec.notify.email.size() > 10) {
+    error("notify.email: " + std::to_string(spec.notify.email.size()) +
+              " addresses, more than the 10 a build may notify",
+          "name at most 10 (a list address reaches more people)");
+  }
   for (const std::string& email : spec.notify.email) {
     if (!IsEmailAddress(email)) {
       error("notify.email: '" + Printable(email) + "' is not an e-mail address",

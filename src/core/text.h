@@ -33,6 +33,9 @@ std::string QuoteIfNeeded(std::string_view s);
 // message never breaks a log line), cut to `max` bytes with "..." after.
 std::string Printable(std::string_view s, size_t max = 120);
 
+// Text for an HTML page or e-mail: & < > " ' as character references.
+std::string EscapeHtml(std::string_view text);
+
 // Whether a comma-separated list such as a worker's releases ("bookworm,trixie") names
 // `value`; an empty list names everything.
 bool CommaListAllows(std::string_view list, std::string_view value);

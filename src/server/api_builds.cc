@@ -58,6 +58,23 @@ json QueueJson(RequestContext& ctx, const store::Build& b,
   return q;
 }
 
+// What the master sent out for the build, and what it still tries.
+json DeliveriesJson(const std::vector<store::Delivery>& deliveries) {
+  json out = json::array();
+  for (const store::Delivery& d : deliveries) {
+    json item = {{"kind", d.kind},
+                 {"target", d.target},
+                 {"what", d.what},
+                 {"state", d.state},
+                 {"attempts", d.attempts},
+                 {"last_error", d.last_error.empty() ? json(nullptr) : json(d.last_error)},
+                 {"next_try", d.state == "pending" ? TimeOrNull(d.next_ms) : json(nullptr)},
+                 {"done_at", TimeOrNull(d.done_ms)}};
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 }  // namespace
 
 json BuildJson(RequestContext& ctx, const store::Build& b, bool detail, bool place) {
@@ -95,6 +112,7 @@ json BuildJson(RequestContext& ctx, const store::Build& b, bool detail, bool pla
     j["log_url"] = "/api/v1/builds/" + std::to_string(b.id) + "/log";
     j["events_url"] = "/api/v1/builds/" + std::to_string(b.id) + "/events";
     if (b.state == BuildState::kQueued && place) j["queue"] = QueueJson(ctx, b, extras);
+    j["deliveries"] = DeliveriesJson(ctx.store().DeliveriesOf(b.id));
   }
   return j;
 }

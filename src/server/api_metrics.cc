@@ -26,6 +26,13 @@ HttpResponse Metrics(RequestContext& ctx) {
   }
   out += "# HELP kiln_queue_depth Builds waiting for a worker.\n# TYPE kiln_queue_depth gauge\n";
   out += "kiln_queue_depth " + std::to_string(by_state["queued"]) + "\n";
+  out +=
+      "# HELP kiln_deliveries E-mails and staged copies by kind and state (pending, delivered, "
+      "failed: given up).\n# TYPE kiln_deliveries gauge\n";
+  for (const auto& [kind_state, n] : ctx.co.store().CountDeliveries()) {
+    out += "kiln_deliveries{kind=\"" + kind_state.first + "\",state=\"" + kind_state.second +
+           "\"} " + std::to_string(n) + "\n";
+  }
   // Run times of the last 10,000 finished builds, by type and final state.
   out +=
       "# HELP kiln_build_duration_seconds Run time of finished builds (the last 10000).\n"

@@ -325,6 +325,12 @@ bool Coordinator::HandBack(int64_t id, int attempt, const std::string& worker) {
   return true;
 }
 
+void Coordinator::AddEvent(int64_t id, const std::string& kind, const std::string& data_json) {
+  store_.AppendEvents(id, {{kind, data_json}}, NowMs());
+  Bump();
+  hub_.Notify(id);
+}
+
 int Coordinator::ApplyRetention(int64_t max_age_ms, int64_t max_bytes) {
   if (max_age_ms <= 0 && max_bytes <= 0) return 0;
   std::vector<store::Store::StoredArtifacts> builds = store_.BuildsWithArtifacts();

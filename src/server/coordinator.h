@@ -133,6 +133,10 @@ class Coordinator {
   // After a restart: builds of this master's previous local workers go back to the queue.
   int RequeueLocalWorkers(const std::string& worker_prefix);
 
+  // An event of the master's own for the build's stream (a delivery's progress: kind
+  // "delivery"), with `data_json` as its data; listeners told.
+  void AddEvent(int64_t id, const std::string& kind, const std::string& data_json);
+
   // Retention: removes the artifacts of finished builds older than `max_age_ms` (0 = no age
   // limit), then more, oldest first, until all kept artifacts fit in `max_bytes` (0 = no
   // budget). Each build records when its artifacts went. Returns how many builds lost theirs.

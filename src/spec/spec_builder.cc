@@ -1,10 +1,12 @@
 #include "spec/spec_builder.h"
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/build_spec_json.h"
+#include "core/grammar.h"
 #include "core/sha256.h"
 #include "core/text.h"
 #include "core/untrusted_json.h"
@@ -146,8 +148,38 @@ bool LoadKickstart(std::string_view ref, std::string* text, Resolver& resolver, 
   return static_cast<size_t>(diags.ErrorCount()) == errors;
 }
 
+// The seed's staging= was a bare host ("10.0.0.27", "localhost"; its form's label: "Staging FTP
+// URL (No ftp://)"), which its transfer.py took as anonymous FTP to that host, into pub/. Such
+// a value (a host name, or HOST:PORT) is that URL, and a warning says so; anything else without
+// a scheme is left for ValidateBuildSpec to refuse.
+void ReadSeedStaging(BuildSpec& spec, const SourceLocation& where, Diagnostics& diags) {
+  for (std::string& target : spec.staging) {
+    if (target.find("://") != std::string::npos) continue;
+    std::string_view host = target;
+    size_t colon = host.rfind(':');
+    if (colon != std::string_view::npos) {
+      std::string_view port = host.substr(colon + 1);
+      unsigned value = 0;
+      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+      if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 ||
+          value > 65535) {
+        continue;
+      }
+      host = host.substr(0, colon);
+    }
+    if (!IsHostName(host)) continue;
+    std::string url = "ftp://" + target + "/pub/";
+    diags.Warning(where,
+                  "staging: '" + target + "' is the seed's spelling of " + url +
+                      " (anonymous FTP, into pub/)",
+                  "write the URL to say so; a local copy is file:///DIR");
+    target = std::move(url);
+  }
+}
+
 std::optional<BuildSpec> Finish(BuildSpec spec, const SourceLocation& where, Diagnostics& diags) {
   ApplyDefaults(spec);
+  ReadSeedStaging(spec, where, diags);
   ValidateBuildSpec(spec, where, diags);
   if (diags.HasErrors()) return std::nullopt;
   return spec;

@@ -118,6 +118,25 @@ UPDATE builds SET dry_run = 1 WHERE instr(spec_json, '"dry_run":true') > 0;
     R"sql(
 ALTER TABLE users ADD COLUMN disabled_ms INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 7: what the master sends out for a build (e-mails, webhooks, staged copies): an outbox
+    // written in the transaction that changed the build (store/deliveries.cc), worked off by
+    // the delivery thread and kept as the record of each try.
+    R"sql(
+CREATE TABLE deliveries(
+  id INTEGER PRIMARY KEY,
+  build_id INTEGER NOT NULL REFERENCES builds(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  what TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL,
+  done_ms INTEGER NOT NULL DEFAULT 0,
+  UNIQUE(build_id, kind, target, what));
+CREATE INDEX deliveries_due ON deliveries(next_ms) WHERE state = 'pending';
+)sql",
 };
 
 // The columns ReadBuild reads. The spec (which holds the whole kickstart, up to the server's

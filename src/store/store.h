@@ -32,6 +32,21 @@ struct User {
   int64_t disabled_ms = 0;  // when an admin disabled the user; 0 = enabled
 };
 
+// One thing the master sends out for a build, and how far it got.
+struct Delivery {
+  int64_t id = 0;
+  int64_t build_id = 0;
+  std::string kind;    // "email", "webhook", "staging"
+  std::string target;  // an address or a URL
+  std::string what;    // "accepted", "ended", "staged"
+  std::string state;   // "pending", "delivered", "failed" (given up)
+  int attempts = 0;
+  int64_t next_ms = 0;  // when a pending one is tried (again)
+  std::string last_error;
+  int64_t created_ms = 0;
+  int64_t done_ms = 0;  // delivered or given up
+};
+
 struct Token {
   int64_t id = 0;
   int64_t user_id = 0;
@@ -292,6 +307,25 @@ class Store {
   };
   // Finished builds whose artifacts are still on disk, oldest first.
   std::vector<StoredArtifacts> BuildsWithArtifacts();
+
+  // Deliveries (store/deliveries.cc): e-mails, webhooks and staged copies of a build, put in
+  // the outbox by triggers in the transaction that changed the build.
+  // Turns the triggers on for this connection: e-mail on acceptance and end (`mail`), staging
+  // after success (`staging`). Off, nothing is queued (a master without [smtp] sends none).
+  void EnableDeliveries(bool mail, bool staging);
+  // Pending deliveries due at `now_ms`, the earliest first.
+  std::vector<Delivery> DueDeliveries(int64_t now_ms, int limit);
+  // The outcome of a try: delivered; or failed, tried again at `retry_at_ms` (0 = given up).
+  void DeliveryDone(int64_t id, int64_t now_ms);
+  void DeliveryFailed(int64_t id, const std::string& error, int64_t retry_at_ms, int64_t now_ms);
+  std::vector<Delivery> DeliveriesOf(int64_t build_id);
+  // The build's staged copies and e-mails queued again (POST /api/v1/builds/{id}/deliver);
+  // returns how many. Only for a finished build.
+  int RedoDeliveries(int64_t build_id, int64_t now_ms);
+  // When the next pending delivery is due, or 0 if none is.
+  int64_t NextDeliveryMs();
+  // How many deliveries there are, by (kind, state).
+  std::map<std::pair<std::string, std::string>, int64_t> CountDeliveries();
 
   // Workers.
   void UpsertWorker(const Worker& worker);

@@ -7,6 +7,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import assert from "node:assert/strict";
@@ -49,13 +50,19 @@ async function eventually(what, fn, timeoutMs = 30000, everyMs = 200) {
 
 // ---- The server.
 
+// A kickstart server that takes the connection and never answers (the server may fetch from
+// loopback here: --fetch-allow below; its time limit is 3 s).
+const silent = net.createServer(() => {}).listen(0, "127.0.0.1");
+await new Promise((r) => silent.once("listening", r));
+
 function startServer() {
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   fs.mkdirSync(cache, { recursive: true });
   const log = fs.openSync(path.join(outDir, "serve.log"), "w");
   const child = spawn(kiln, ["serve", "--listen", "127.0.0.1:0", "--data-dir", path.join(work, "data"),
-                             "--cache-dir", cache, "--workers", "1"],
+                             "--cache-dir", cache, "--workers", "1",
+                             "--fetch-allow", "127.0.0.1/32", "--fetch-timeout", "3"],
                       { stdio: ["ignore", log, log], env: { ...process.env, XDG_CONFIG_HOME: path.join(work, "config") } });
   return child;
 }
@@ -346,6 +353,26 @@ await step("a double-clicked submit makes one build", async () => {
   assert.equal(after, before + 1);
 });
 
+await step("the seed's imagebuild.conf fills the form", async () => {
+  const page = alicePage;
+  await page.goto(base + "/build");
+  await page.waitForSelector('#releases input[value="bookworm"]');
+  const conf = "[DEFAULT]\ntype=live\narch=x86_64\nrelease=bookworm\nemail=me@example.org\n" +
+               "[live]\nlabel=SEED_LIVE\ntitle=Seed Title\nproduct=Fedora\nreleasever=bookworm\n" +
+               "nvr=htop;jq\nbid=\nconfig=http://ks.example.org/seed.ks\n";
+  await page.setInputFiles("#f-conf", { name: "imagebuild.conf", mimeType: "text/plain", buffer: Buffer.from(conf) });
+  await eventually("the form filled", async () => (await page.inputValue("#f-label")) === "SEED_LIVE");
+  assert.equal(await page.inputValue("#f-type"), "live");
+  assert.equal(await page.inputValue("#f-title"), "Seed Title");
+  assert.equal(await page.inputValue("#f-product"), "Fedora");
+  assert.equal(await page.inputValue("#f-extra_packages"), "htop\njq");
+  assert.equal(await page.inputValue("#f-email"), "me@example.org");
+  assert.equal(await page.isChecked("input[name=ks-source][value=url]"), true);
+  assert.equal(await page.inputValue("#ks-url"), "http://ks.example.org/seed.ks");
+  assert.equal(await page.isVisible("#f-label"), true, "a live field shows for live");
+  await shot(page, "build-form-from-conf");
+});
+
 await step("a matrix: two architectures × two releases make four builds in one submit", async () => {
   const page = alicePage;
   await page.goto(base + "/build");
@@ -379,9 +406,15 @@ await step("bad input: each a clear message on the page, nothing stored", async 
   await page.setInputFiles("#ks-file", { name: "large.ks", mimeType: "text/plain", buffer: Buffer.from(large) });
   await eventually("the too-large message", async () => /larger than|more than/i.test(await page.textContent("#ks-problems")));
   await page.check("input[name=ks-source][value=url]");
-  await page.fill("#ks-url", "http://127.0.0.1:9/nothing.ks");
+  await page.fill("#ks-url", "http://169.254.169.254/latest/ks.cfg");
   await page.press("#ks-url", "Tab");
-  await eventually("the URL refused", async () => /127\.0\.0\.1|refuse|not allowed|loopback/i.test(await page.textContent("#ks-problems")));
+  await eventually("the URL refused", async () => /169\.254\.169\.254/.test(await page.textContent("#ks-problems")));
+  const refused = await page.textContent("#ks-problems");
+  await page.fill("#ks-url", `http://127.0.0.1:${silent.address().port}/never-answers.ks`);
+  await page.press("#ks-url", "Tab");
+  await eventually("the silent URL's time limit", async () =>
+    (await page.textContent("#ks-problems")) !== refused &&
+    /time|answer/i.test(await page.textContent("#ks-problems")), 20000);
   await page.check("input[name=ks-source][value=paste]");
   await page.fill("#ks-text", kSmall);
   await page.selectOption("#f-type", "tar");
@@ -500,6 +533,7 @@ await step("accessibility: axe-core finds no serious or critical violation on an
 
 await browser.close();
 server.kill("SIGTERM");
+silent.close();
 console.log(failures.length === 0 ? "\nall steps passed" : `\n${failures.length} failed: ${failures.join("; ")}`);
 fs.rmSync(work, { recursive: true, force: true });
 process.exit(failures.length === 0 ? 0 : 1);

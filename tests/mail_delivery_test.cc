@@ -1,0 +1,245 @@
+// E-mail through a real SMTP server: Debian's aiosmtpd on a free loopback port, keeping what
+// it receives in a Maildir, and a real `kiln serve` configured with the seed's [SMTP] section.
+// A build for two addresses sends 2 x 2 messages that thread; a server that is down when the
+// build ends gets them once it is back; a master killed with deliveries pending sends them
+// after its restart, none twice.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/base64.h"
+#include "loopback_listener.h"
+#include "service_harness.h"
+
+namespace kiln::testing {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// aiosmtpd's Mailbox handler: every message it accepts kept as a file in a Maildir.
+class SmtpServer {
+ public:
+  SmtpServer(fs::path maildir, int port) : maildir_(std::move(maildir)), port_(port) {}
+  ~SmtpServer() { Stop(); }
+  bool Start() {
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      std::string listen = "127.0.0.1:" + std::to_string(port_);
+      execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen.c_str(), "-c",
+            "aiosmtpd.handlers.Mailbox", maildir_.c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (Accepts()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  // Whether something takes connections on the port yet.
+  bool Accepts() const {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    return ok;
+  }
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // The messages received so far, each as its raw text (the handler keeps a Maildir: a file
+  // per message in new/).
+  std::vector<std::string> Messages() const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(maildir_ / "new", ec)) {
+      std::ifstream in(e.path(), std::ios::binary);
+      out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return out;
+  }
+
+ private:
+  fs::path maildir_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+// A header's value ("" if absent).
+std::string Header(const std::string& message, const std::string& name) {
+  std::string head = message.substr(0, message.find("\n\n"));
+  size_t at = head.rfind("\n" + name + ": ", std::string::npos);
+  if (at == std::string::npos && head.rfind(name + ": ", 0) == 0)
+    at = 0;
+  else if (at != std::string::npos)
+    ++at;
+  else
+    return "";
+  size_t start = at + name.size() + 2;
+  return head.substr(start, head.find('\n', start) - start);
+}
+
+// The decoded body of the part with this content type.
+std::string Part(const std::string& message, const std::string& type) {
+  size_t at = message.find("Content-Type: " + type);
+  if (at == std::string::npos) return "";
+  size_t body = message.find("\n\n", at) + 2;
+  size_t end = message.find("\n--", body);
+  std::string encoded = message.substr(body, end - body);
+  return Base64Decode(encoded).value_or("(not base64)");
+}
+
+class MailDeliveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (Sh("/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null").exit_code != 0) {
+      GTEST_SKIP() << "python3-aiosmtpd is not installed (scripts/install-deps.sh test)";
+    }
+    curl_global_init(CURL_GLOBAL_ALL);
+    dir_ = fs::temp_directory_path() /
+           ("kiln-mail-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    smtp_port_ = FreePort();
+    smtp_ = std::make_unique<SmtpServer>(dir_ / "maildir", smtp_port_);
+    // The seed's own section: its spelling, its quotes; a `from` of kiln's.
+    std::ofstream(dir_ / "kiln.conf") << "[SMTP]\nserver='127.0.0.1'\nport='" << smtp_port_
+                                      << "'\nfrom='kiln@example.org'\nstarttls='never'\n[server]"
+                                         "\npublic_url=https://kiln.example.org\n";
+    service_ = std::make_unique<Service>(KILN_BINARY, dir_ / "master", 1);
+    chmod(dir_.c_str(), 0755);
+  }
+  void TearDown() override {
+    service_.reset();
+    smtp_.reset();
+    fs::remove_all(dir_);
+  }
+  bool StartMaster() { return service_->Start({"--config", (dir_ / "kiln.conf").string()}); }
+  std::vector<std::string> Auth() const {
+    return {"Authorization: Bearer " + service_->AdminToken(), "Content-Type: application/json"};
+  }
+  // A dry run that notifies two addresses.
+  int64_t Submit() {
+    json req = {{"type", "tar"},
+                {"arch", "x86_64"},
+                {"release", "bookworm"},
+                {"kickstart", "lang C\n%packages\njq\n%end\n"},
+                {"notify", {{"email", {"alice@example.org", "bob@example.org"}}}}};
+    HttpReply r = Http("POST", service_->Url("/api/v1/builds?dry_run=1"), Auth(), req.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    json b = json::parse(r.body, nullptr, false);
+    return b.is_object() ? b.value("id", int64_t{0}) : 0;
+  }
+  json Deliveries(int64_t id) {
+    HttpReply r = Http("GET", service_->Url("/api/v1/builds/" + std::to_string(id)), Auth());
+    json b = json::parse(r.body, nullptr, false);
+    return b.is_object() && b.contains("deliveries") ? b["deliveries"] : json::array();
+  }
+  // Waits until `n` messages arrived (or `seconds` passed).
+  std::vector<std::string> AwaitMessages(size_t n, int seconds) {
+    std::vector<std::string> got;
+    for (int i = 0; i < seconds * 10; ++i) {
+      got = smtp_->Messages();
+      if (got.size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return got;
+  }
+
+  fs::path dir_;
+  int smtp_port_ = 0;
+  std::unique_ptr<SmtpServer> smtp_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(MailDeliveryTest, TwoAddressesGetAcceptedAndEndedMessagesThatThread) {
+  ASSERT_TRUE(smtp_->Start());
+  ASSERT_TRUE(StartMaster()) << service_->Log();
+  int64_t id = Submit();
+  ASSERT_GT(id, 0);
+  std::vector<std::string> messages = AwaitMessages(4, 90);
+  ASSERT_EQ(messages.size(), 4u) << service_->Log();
+  std::map<std::string, std::string> accepted_id;  // recipient -> Message-ID of "accepted"
+  std::set<std::string> ids;
+  for (const std::string& m : messages) {
+    std::string subject = Header(m, "Subject");
+    std::string to = Header(m, "To");
+    ids.insert(Header(m, "Message-ID"));
+    EXPECT_EQ(Header(m, "From"), "kiln@example.org");
+    EXPECT_NE(Part(m, "text/plain").find("Build"), std::string::npos) << m;
+    EXPECT_NE(Part(m, "text/html").find("<table>"), std::string::npos) << "never blank: " << m;
+    if (subject.find(" accepted: ") != std::string::npos) {
+      accepted_id[to] = Header(m, "Message-ID");
+      EXPECT_NE(Part(m, "text/plain").find("https://kiln.example.org/builds/" + std::to_string(id)),
+                std::string::npos)
+          << "the link is the public URL";
+    }
+  }
+  ASSERT_EQ(accepted_id.size(), 2u) << "both addresses were told it was accepted";
+  int ended = 0;
+  for (const std::string& m : messages) {
+    if (Header(m, "Subject").find(" succeeded: ") == std::string::npos) continue;
+    ++ended;
+    EXPECT_EQ(Header(m, "In-Reply-To"), accepted_id[Header(m, "To")]) << "threads with its first";
+    EXPECT_NE(Part(m, "text/plain").find("The log's last lines"), std::string::npos) << m;
+  }
+  EXPECT_EQ(ended, 2);
+  EXPECT_EQ(ids.size(), 2u) << "one Message-ID per message, the same for both recipients";
+
+  json deliveries = Deliveries(id);
+  ASSERT_EQ(deliveries.size(), 4u) << deliveries.dump();
+  for (const json& d : deliveries) {
+    EXPECT_EQ(d["kind"], "email");
+    EXPECT_EQ(d["state"], "delivered") << d.dump();
+    EXPECT_EQ(d["attempts"], 1);
+  }
+}
+
+TEST_F(MailDeliveryTest, AServerDownIsTriedAgainAndAKilledMasterSendsAfterItsRestart) {
+  ASSERT_TRUE(StartMaster()) << service_->Log();  // the SMTP server is not up yet
+  int64_t id = Submit();
+  ASSERT_GT(id, 0);
+  // Each message tried and failed at least once, the build itself untouched.
+  json deliveries;
+  for (int i = 0; i < 300; ++i) {
+    deliveries = Deliveries(id);
+    bool all_tried = deliveries.size() == 4;
+    for (const json& d : deliveries) all_tried = all_tried && d["attempts"].get<int>() >= 1;
+    if (all_tried) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(deliveries.size(), 4u) << deliveries.dump() << service_->Log();
+  for (const json& d : deliveries) {
+    EXPECT_EQ(d["state"], "pending");
+    EXPECT_NE(d["last_error"].get<std::string>().find("127.0.0.1"), std::string::npos) << d;
+    EXPECT_TRUE(d["next_try"].is_string());
+  }
+  HttpReply build = Http("GET", service_->Url("/api/v1/builds/" + std::to_string(id)), Auth());
+  EXPECT_EQ(json::parse(build.body)["state"], "succeeded") << "a delivery never fails a build";
+
+  // kill -9 with all four pending; the server comes up; the master restarts and sends them.
+  service_->Kill();
+  ASSERT_TRUE(smtp_->Start());
+  ASSERT_TRUE(StartMaster()) << service_->Log();
+  std::vector<std::string> messages = AwaitMessages(4, 90);
+  EXPECT_EQ(messages.size(), 4u) << service_->Log();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(smtp_->Messages().size(), 4u) << "none twice";
+  for (const json& d : Deliveries(id)) {
+    EXPECT_EQ(d["state"], "delivered") << d.dump();
+    EXPECT_GE(d["attempts"].get<int>(), 2);
+  }
+}
+
+}  // namespace
+}  // namespace kiln::testing
