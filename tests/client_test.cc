@@ -40,8 +40,12 @@ class ClientTest : public ::testing::Test {
     curl_global_init(CURL_GLOBAL_ALL);
     fs::remove_all(kWork);
     service_ = new Service(KILN_BINARY, kWork / "server", 1);
-    // Its admin lets it fetch kickstarts from this host's loopback (the test's http.server).
-    if (!service_->Start({"--fetch-allow", "127.0.0.1/32"})) {
+    // Its admin lets it fetch kickstarts from this host's loopback (the test's http.server),
+    // and stage where the example confs ask (their builds here are dry runs: nothing is copied).
+    fs::create_directories(kWork);
+    std::ofstream(kWork / "kiln.conf") << "[staging]\nfile_roots = /srv/kiln/staging\n";
+    if (!service_->Start(
+            {"--fetch-allow", "127.0.0.1/32", "--config", (kWork / "kiln.conf").string()})) {
       ADD_FAILURE() << "kiln serve did not start: " << service_->Log();
     }
   }

@@ -26,6 +26,18 @@ inline int FreePort() {
   return ntohs(a.sin_port);
 }
 
+// Whether something takes connections on the loopback port yet (a server a test started).
+inline bool PortAccepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
 class LoopbackListener {
  public:
   // `every_address`: on all of the host's addresses (0.0.0.0), as `kiln serve` listens.

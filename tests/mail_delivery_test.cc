@@ -33,21 +33,10 @@ class SmtpServer {
       _exit(127);
     }
     for (int i = 0; i < 100; ++i) {
-      if (Accepts()) return true;
+      if (PortAccepts(port_)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return false;
-  }
-  // Whether something takes connections on the port yet.
-  bool Accepts() const {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port_));
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(fd);
-    return ok;
   }
   void Stop() {
     if (pid_ <= 0) return;

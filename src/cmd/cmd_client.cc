@@ -1,5 +1,5 @@
-// kiln status|logs|list|cancel|retry|download|workers|releases|login|completion — the client
-// commands that talk to a kiln server over its HTTP API (kiln submit is in cmd_submit.cc).
+// kiln status|logs|list|cancel|retry|deliver|download|workers|releases|login|completion — the
+// client commands that talk to a kiln server over its HTTP API (kiln submit is in cmd_submit.cc).
 #include <termios.h>
 #include <unistd.h>
 
@@ -207,7 +207,11 @@ int Act(const std::string& name, int64_t id, bool as_json) {
     if (b.is_discarded()) return kExitError;
     if (as_json) return PrintJson(b);
     std::string state = StringField(b, "state");
-    if (name == "cancel") {
+    if (name == "deliver") {
+      std::cout << "build " << id << ": " << b.value("queued", 0)
+                << " e-mail(s) and staging target(s) queued again; see them with: kiln status "
+                << id << "\n";
+    } else if (name == "cancel") {
       std::cout << "build " << id << ": "
                 << (state == "canceled" ? "canceled" : "cancel requested (it stops within seconds)")
                 << "\n";
@@ -574,15 +578,16 @@ void SetupList(CLI::App& app, Action& action) {
   });
 }
 
-// Adds `kiln cancel ID` and `kiln retry ID`.
+// Adds `kiln cancel ID`, `kiln retry ID` and `kiln deliver ID`.
 void SetupCancelRetry(CLI::App& app, Action& action) {
-  for (const char* name : {"cancel", "retry"}) {
+  for (const char* name : {"cancel", "retry", "deliver"}) {
     auto id = std::make_shared<int64_t>(0);
     auto as_json = std::make_shared<bool>(false);
     std::string n = name;
     CLI::App* sub = app.add_subcommand(
-        n, n == "cancel" ? "Cancel a build (queued: at once; running: within seconds)"
-                         : "Queue a failed or canceled build again (cached stages are reused)");
+        n, n == "cancel"  ? "Cancel a build (queued: at once; running: within seconds)"
+           : n == "retry" ? "Queue a failed or canceled build again (cached stages are reused)"
+                          : "Send a finished build's e-mails and staged copies again (no rebuild)");
     sub->add_option("ID", *id, "build id")->required();
     ClientCommandBasics(sub, *as_json, "kiln " + n + " 42");
     sub->callback([=, &action] { action = [=] { return Act(n, *id, *as_json); }; });

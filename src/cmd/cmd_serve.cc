@@ -61,6 +61,7 @@ struct ServeOptions {
   double upload_quota_mib = 2048;         // new .deb uploads per user in 24 hours; 0 = none
   stages::BuildLimits limits = stages::ServiceLimits();  // of the local workers' builds
   std::optional<delivery::SmtpConfig> smtp;              // the config's [smtp] (the seed's [SMTP])
+  delivery::StagingConfig staging;                       // the config's [staging]
   std::string public_url;  // how users reach the master, for e-mails' links
 };
 
@@ -83,6 +84,21 @@ bool ReadSmtpSection(const spec::IniFile& ini, const std::string& file, ServeOpt
     return false;
   }
   o.smtp = std::move(*smtp);
+  return true;
+}
+
+// [staging]: the directories file:/// targets may be under, FTP and SFTP credentials.
+bool ReadStagingSection(const spec::IniFile& ini, const std::string& file, ServeOptions& o) {
+  const spec::IniSection* section = ini.Find("staging");
+  if (section == nullptr) return true;
+  std::map<std::string, std::string> keys;
+  for (const auto& [key, v] : section->values) keys[key] = v.value;
+  Result<delivery::StagingConfig> staging = delivery::StagingConfigFromKeys(keys);
+  if (!staging.ok()) {
+    std::cerr << file << ":" << section->line << ": " << staging.message() << "\n";
+    return false;
+  }
+  o.staging = std::move(*staging);
   return true;
 }
 
@@ -128,7 +144,7 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
       }
     }
   }
-  if (!ReadSmtpSection(ini, o.config, o)) return false;
+  if (!ReadSmtpSection(ini, o.config, o) || !ReadStagingSection(ini, o.config, o)) return false;
   const spec::IniSection* s = ini.Find("server");
   if (s == nullptr) return true;
   for (const auto& [key, v] : s->values) {
@@ -228,6 +244,25 @@ bool ParseListen(const std::string& listen, std::string& address, uint16_t& port
   address = listen.substr(0, colon);
   port_out = static_cast<uint16_t>(port);
   return true;
+}
+
+// The master's webhook secret (each user's is derived from it): made at the first start,
+// kept in the data directory (mode 0600). "" (after saying why) when it cannot be had.
+std::string WebhookSecret(const fs::path& data_dir) {
+  fs::path file = data_dir / "webhook.secret";
+  std::string secret;
+  if (std::ifstream in(file); in) std::getline(in, secret);
+  if (secret.size() >= 32) return secret;
+  secret = auth::NewSecret();
+  std::ofstream out(file, std::ios::trunc);
+  out << secret << "\n";
+  out.close();
+  if (!out) {
+    std::cerr << "kiln serve: cannot write " << file.string() << ": webhooks are not signed\n";
+    return "";
+  }
+  chmod(file.c_str(), 0600);
+  return secret;
 }
 
 // Makes the data directory the service's alone, its database files included.
@@ -397,7 +432,12 @@ int Serve(const ServeOptions& o) {
     for (auto& w : workers) w->Wake();
     if (deliveries) deliveries->Wake();
   };
-  server::Api api(coordinator, MakeApiOptions(o, *fetch_allow, wake_workers, *store, coordinator));
+  std::string webhook_secret = WebhookSecret(data_dir);
+  server::ApiOptions api_options =
+      MakeApiOptions(o, *fetch_allow, wake_workers, *store, coordinator);
+  api_options.webhook_secret = webhook_secret;
+  api_options.staging = o.staging;
+  server::Api api(coordinator, std::move(api_options));
   server::HttpServerOptions http_options =
       MakeHttpOptions(o, address, port, static_cast<size_t>(o.body_limit_mib * 1024 * 1024));
   server::HttpServer http(api, http_options);
@@ -411,6 +451,9 @@ int Serve(const ServeOptions& o) {
   server::DeliveryOptions delivery_options;
   delivery_options.smtp = o.smtp;
   delivery_options.base_url = o.public_url.empty() ? url : o.public_url;
+  delivery_options.webhook_secret = webhook_secret;
+  delivery_options.staging = o.staging;
+  delivery_options.address_policy = &api.fetch_policy();
   deliveries = std::make_unique<server::DeliveryService>(coordinator, delivery_options);
   deliveries->Start();
   StartLocalWorkers(o, local_prefix + HostName() + "/", link, workers);

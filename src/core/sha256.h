@@ -27,4 +27,7 @@ class Sha256 {
 // The lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 
+// The lower-case hex HMAC-SHA256 of `data` under `key` (webhook signatures).
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+
 }  // namespace kiln

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "delivery/staging.h"
 #include "server/coordinator.h"
 #include "server/http_types.h"
 #include "server/sign_in_guard.h"
@@ -45,6 +46,11 @@ struct ApiOptions {
   // What this master's builds give %post scripts (its --script-network): a request asking
   // for more is refused at submit. Remote workers check against their own again.
   std::string script_network = "none";
+  // The master's webhook secret; a user's own (GET /api/v1/webhook-secret) is derived from it.
+  std::string webhook_secret;
+  // Where the server stages (file:/// roots, FTP and SFTP credentials): a target it would not
+  // reach is refused at submit.
+  delivery::StagingConfig staging;
 };
 
 class Api {

@@ -184,6 +184,32 @@ HttpResponse GetBuild(RequestContext& ctx) {
   return r;
 }
 
+// A finished build's e-mails and staged copies sent again, without building again (a target
+// that was down, a copy someone deleted). Files already there whole are not sent twice.
+HttpResponse DeliverAgain(RequestContext& ctx) {
+  HttpResponse error;
+  std::optional<store::Build> b = ctx.VisibleBuild(error);
+  if (!b) return error;
+  if (!IsFinal(b->state)) {
+    return Error(409, "build-active",
+                 "build " + std::to_string(b->id) + " is " + std::string(ToString(b->state)),
+                 "its deliveries go when it ends");
+  }
+  int queued = ctx.store().RedoDeliveries(b->id, ctx.co.NowMs());
+  if (queued == 0) {
+    bool pending = false;
+    for (const store::Delivery& d : ctx.store().DeliveriesOf(b->id)) {
+      pending = pending || d.state == "pending";
+    }
+    return Error(409, pending ? "deliveries-pending" : "nothing-to-deliver",
+                 pending ? "its deliveries are still being tried"
+                         : "build " + std::to_string(b->id) + " has no e-mail or staging target",
+                 pending ? "see their next try in the build's deliveries" : "");
+  }
+  if (ctx.options.on_submit) ctx.options.on_submit();  // wakes the delivery thread
+  return Json(202, {{"id", b->id}, {"queued", queued}});
+}
+
 HttpResponse DeleteBuild(RequestContext& ctx) {
   HttpResponse error;
   std::optional<store::Build> b = ctx.VisibleBuild(error);

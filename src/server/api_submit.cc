@@ -1,6 +1,8 @@
 // New builds: a JSON request, a multipart form (fields, the kickstart or imagebuild.conf,
 // the files they include, .deb uploads), a batch of many in one transaction; and kickstart
 // validation. Every spec passes the same checks (PrepareBuild) before it is stored.
+#include <netdb.h>
+
 #include <algorithm>
 #include <charconv>
 
@@ -32,6 +34,60 @@ struct Upload {
 // The checks every submitted spec passes and the store row it becomes; an error answer
 // if it is refused. `key`: the Idempotency-Key it is submitted under (may be empty).
 // `spec`'s kickstart goes into `nb` (moved, not copied: it can be large).
+// The host of a URL ("https://u:p@[::1]:8443/x" -> "::1"), and whether it names credentials.
+std::string UrlHost(std::string_view url, bool& credentials) {
+  size_t start = url.find("://");
+  start = start == std::string_view::npos ? 0 : start + 3;
+  std::string_view rest = url.substr(start);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  size_t at = authority.rfind('@');
+  credentials = at != std::string_view::npos;
+  if (credentials) authority = authority.substr(at + 1);
+  if (!authority.empty() && authority.front() == '[') {
+    return std::string(authority.substr(1, authority.find(']') - 1));
+  }
+  return std::string(authority.substr(0, authority.find(':')));
+}
+
+// Webhooks and staging URLs are used by the master itself: no credentials in them (the
+// server's config holds those), and a webhook to an address the server's policy refuses
+// (loopback, link-local, private...) is refused now, not found out at every state change.
+// A host name is checked again where it resolves, at each send.
+std::optional<HttpResponse> RefuseUnsendableTargets(RequestContext& ctx, const BuildSpec& spec) {
+  auto check = [&](const char* field, const std::string& url,
+                   bool policy) -> std::optional<HttpResponse> {
+    bool credentials = false;
+    std::string host = UrlHost(url, credentials);
+    if (credentials) {
+      return Error(422, "credentials-in-url",
+                   std::string(field) + ": '" + Printable(url) + "' carries credentials",
+                   "leave them out: the server's config holds the credentials for its targets");
+    }
+    addrinfo hints{};
+    hints.ai_flags = AI_NUMERICHOST;
+    addrinfo* found = nullptr;
+    if (!policy || getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return std::nullopt;
+    std::string why = ctx.api.fetch_policy().Refusal(found->ai_addr);
+    freeaddrinfo(found);
+    if (why.empty()) return std::nullopt;
+    return Error(422, "address-refused",
+                 std::string(field) + ": '" + Printable(url) + "' is a " + why +
+                     " address, which this server does not send to",
+                 "give a public address, or ask the server's admin ([fetch] allow)");
+  };
+  for (const std::string& hook : spec.notify.webhook) {
+    if (auto refused = check("notify.webhook", hook, true)) return refused;
+  }
+  for (const std::string& target : spec.staging) {
+    if (auto refused = check("staging", target, false)) return refused;
+    if (std::string why = delivery::StagingRefusal(ctx.options.staging, target); !why.empty()) {
+      return Error(422, "staging-refused", "staging: '" + Printable(target) + "': " + why,
+                   "ask the server's admin which targets it stages to");
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<HttpResponse> PrepareBuild(RequestContext& ctx, BuildSpec& spec, std::string_view key,
                                          store::NewBuild& nb,
                                          const std::vector<Upload>& uploads = {}) {
@@ -63,6 +119,7 @@ std::optional<HttpResponse> PrepareBuild(RequestContext& ctx, BuildSpec& spec, s
                    "upload the .deb as a multipart 'package' part");
     }
   }
+  if (std::optional<HttpResponse> refused = RefuseUnsendableTargets(ctx, spec)) return refused;
   int priority = 0;
   if (auto p = ctx.req.Query("priority")) {
     std::optional<int64_t> v;

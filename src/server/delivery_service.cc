@@ -7,6 +7,7 @@
 
 #include "core/text.h"
 #include "delivery/messages.h"
+#include "delivery/webhook.h"
 
 namespace kiln::server {
 namespace {
@@ -78,7 +79,7 @@ DeliveryService::DeliveryService(Coordinator& co, DeliveryOptions options)
 DeliveryService::~DeliveryService() { Stop(); }
 
 void DeliveryService::Start() {
-  co_.store().EnableDeliveries(options_.smtp.has_value(), false);
+  co_.store().EnableDeliveries(options_.smtp.has_value(), true);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -157,12 +158,78 @@ int64_t DeliveryService::RetryAt(const store::Delivery& d, int64_t now) const {
   int shift = std::min(d.attempts, 20);
   int64_t backoff = std::min(options_.max_retry_ms, options_.first_retry_ms << shift);
   int64_t at = now + backoff;
-  return at - d.created_ms > options_.give_up_after_ms ? 0 : at;
+  int64_t give_up =
+      d.kind == "webhook" ? options_.webhook_give_up_after_ms : options_.give_up_after_ms;
+  return at - d.created_ms > give_up ? 0 : at;
 }
 
 std::string DeliveryService::Deliver(const store::Delivery& d) {
   if (d.kind == "email") return SendBuildMail(d);
+  if (d.kind == "webhook") return SendWebhook(d);
+  if (d.kind == "staging") return Stage(d);
   return "this master does not deliver '" + d.kind + "' yet";
+}
+
+// The body: which change it tells of ("state": the state the build went into, and its
+// attempt), and the build as it is now (it may have moved on while a try waited).
+std::string DeliveryService::SendWebhook(const store::Delivery& d) {
+  std::optional<store::Build> b = co_.store().GetBuild(d.build_id);
+  if (!b) return "the build is gone";
+  // what = "state:STATE:ATTEMPT"
+  std::vector<std::string> parts = SplitNonEmpty(d.what, ':');
+  std::string api = options_.base_url + "/api/v1/builds/" + std::to_string(b->id);
+  nlohmann::json build = {{"id", b->id},
+                          {"state", std::string(ToString(b->state))},
+                          {"type", b->type},
+                          {"arch", b->arch},
+                          {"release", b->release},
+                          {"name", b->name},
+                          {"owner", b->owner},
+                          {"url", api},
+                          {"page", options_.base_url + "/builds/" + std::to_string(b->id)}};
+  if (!b->error_code.empty()) {
+    build["error"] = {{"code", b->error_code},
+                      {"class", b->error_class},
+                      {"message", b->error_message},
+                      {"hint", b->error_hint}};
+  }
+  if (b->state == BuildState::kSucceeded && b->artifacts_removed_ms == 0) {
+    nlohmann::json files = nlohmann::json::array();
+    for (const store::Artifact& a : co_.store().Artifacts(b->id)) {
+      files.push_back({{"name", a.name},
+                       {"size", a.size},
+                       {"sha256", a.sha256},
+                       {"url", api + "/artifacts/" + a.name}});
+    }
+    build["artifacts"] = files;
+  }
+  nlohmann::json body = {{"event", "build.state"},
+                         {"state", parts.size() > 1 ? parts[1] : ""},
+                         {"attempt", parts.size() > 2 ? std::stoi(parts[2]) : 0},
+                         {"delivery", d.id},
+                         {"build", build}};
+  std::string text = body.dump();
+  int64_t now_s = co_.NowMs() / 1000;
+  std::string secret = delivery::UserWebhookSecret(options_.webhook_secret, b->owner);
+  Status sent =
+      delivery::PostWebhook(d.target, text, delivery::WebhookSignature(secret, now_s, text),
+                            {options_.address_policy, 10});
+  return sent.ok() ? "" : sent.message();
+}
+
+// The build's files (SHA256SUMS among them) into the target's kiln-build-ID/.
+std::string DeliveryService::Stage(const store::Delivery& d) {
+  std::optional<store::Build> b = co_.store().GetBuild(d.build_id);
+  if (!b) return "the build is gone";
+  if (b->artifacts_removed_ms > 0) return "the build's files were removed by retention";
+  std::vector<delivery::StagedFile> files;
+  for (const store::Artifact& a : co_.store().Artifacts(b->id)) {
+    files.push_back(
+        {co_.ArtifactDir(b->id) / a.name, a.name, static_cast<uint64_t>(a.size), a.sha256});
+  }
+  if (files.empty()) return "the build has no files to stage";
+  Status staged = delivery::StageFiles(options_.staging, d.target, b->id, files);
+  return staged.ok() ? "" : staged.message();
 }
 
 std::string DeliveryService::SendBuildMail(const store::Delivery& d) {

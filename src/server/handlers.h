@@ -90,6 +90,7 @@ HttpResponse WhoAmI(RequestContext& ctx);
 HttpResponse SignOut(RequestContext& ctx);
 HttpResponse CreateToken(RequestContext& ctx);
 HttpResponse UnlockUser(RequestContext& ctx);
+HttpResponse WebhookSecret(RequestContext& ctx);
 
 // api_users.cc: administration of users and tokens (admins).
 HttpResponse ListUsers(RequestContext& ctx);
@@ -106,6 +107,7 @@ HttpResponse GetBuild(RequestContext& ctx);
 HttpResponse DeleteBuild(RequestContext& ctx);
 HttpResponse CancelBuild(RequestContext& ctx);
 HttpResponse RetryBuild(RequestContext& ctx);
+HttpResponse DeliverAgain(RequestContext& ctx);
 HttpResponse BuildLog(RequestContext& ctx);
 HttpResponse BuildEvents(RequestContext& ctx);
 

@@ -50,6 +50,21 @@ void Store::EnableDeliveries(bool mail, bool staging) {
         "ELSE 'ended' END, NEW.finished_ms, NEW.finished_ms "
         "FROM json_each(NEW.spec_json, '$.notify.email') WHERE type = 'text'; END;");
   }
+  // Webhooks are the request's own: every state change of the build, each once
+  // ("state:running:1" — the attempt tells a retried build's changes apart).
+  db_->Exec(
+      "CREATE TEMP TRIGGER IF NOT EXISTS deliveries_webhook_on_accept AFTER INSERT ON main.builds "
+      "WHEN NEW.state = 'queued' BEGIN "
+      "INSERT OR IGNORE INTO deliveries(build_id, kind, target, what, next_ms, created_ms) "
+      "SELECT NEW.id, 'webhook', value, 'state:queued:' || NEW.attempt, NEW.created_ms, "
+      "NEW.created_ms FROM json_each(NEW.spec_json, '$.notify.webhook') WHERE type = 'text'; END;"
+      "CREATE TEMP TRIGGER IF NOT EXISTS deliveries_webhook_on_change AFTER UPDATE OF state ON "
+      "main.builds WHEN OLD.state <> NEW.state BEGIN "
+      "INSERT OR IGNORE INTO deliveries(build_id, kind, target, what, next_ms, created_ms) "
+      "SELECT NEW.id, 'webhook', value, 'state:' || NEW.state || ':' || NEW.attempt, "
+      "max(NEW.queued_ms, NEW.started_ms, NEW.finished_ms), "
+      "max(NEW.queued_ms, NEW.started_ms, NEW.finished_ms) "
+      "FROM json_each(NEW.spec_json, '$.notify.webhook') WHERE type = 'text'; END;");
   if (staging) {
     db_->Exec(
         "CREATE TEMP TRIGGER IF NOT EXISTS deliveries_staging_on_success AFTER UPDATE OF state "

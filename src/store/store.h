@@ -311,7 +311,8 @@ class Store {
   // Deliveries (store/deliveries.cc): e-mails, webhooks and staged copies of a build, put in
   // the outbox by triggers in the transaction that changed the build.
   // Turns the triggers on for this connection: e-mail on acceptance and end (`mail`), staging
-  // after success (`staging`). Off, nothing is queued (a master without [smtp] sends none).
+  // after success (`staging`), webhooks at every state change (always: they need no server
+  // config). Off, nothing is queued (a master without [smtp] sends no e-mail).
   void EnableDeliveries(bool mail, bool staging);
   // Pending deliveries due at `now_ms`, the earliest first.
   std::vector<Delivery> DueDeliveries(int64_t now_ms, int limit);

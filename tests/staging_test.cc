@@ -1,0 +1,176 @@
+// Staging in process: a build made through the coordinator (a file as its artifact, then
+// SHA256SUMS), its staging targets queued by the store's trigger when it succeeds, and the
+// delivery service's pass copying them — to a directory under the server's file_roots, and
+// to a real FTP server (pyftpdlib, anonymous, on a free loopback port). A pass again sends
+// nothing twice; a target that is down is tried again and delivered once it is back; what the
+// server would not reach is refused before anything is sent.
+#include "delivery/staging.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include "core/sha256.h"
+#include "loopback_listener.h"
+#include "server/delivery_service.h"
+#include "testing/fake_clock.h"
+
+namespace kiln::server {
+namespace {
+namespace fs = std::filesystem;
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class StagingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("kiln-staging-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "roots" / "images");
+    fs::create_directories(dir_ / "ftp");
+    store_ = store::Store::Open(dir_ / "kiln.db", clock_);
+    co_ = std::make_unique<Coordinator>(*store_, dir_ / "data", clock_);
+    owner_ = store_->AddUser("alice", Role::kUser, "");
+    options_.staging.file_roots = {dir_ / "roots"};
+    options_.first_retry_ms = 1000;
+  }
+  void TearDown() override {
+    if (ftp_ > 0) {
+      kill(ftp_, SIGKILL);
+      waitpid(ftp_, nullptr, 0);
+    }
+    co_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  bool StartFtp(int port) {
+    ftp_ = fork();
+    if (ftp_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      std::string p = std::to_string(port), root = (dir_ / "ftp").string();
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 2);
+      execl("/usr/bin/python3", "python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", p.c_str(),
+            "-w", "-d", root.c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (::kiln::testing::PortAccepts(port)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+  // A build that succeeds with `content` as its image and SHA256SUMS beside it, staged to
+  // `targets`.
+  int64_t Build(const std::vector<std::string>& targets, const std::string& content) {
+    std::string staging = "[";
+    for (const std::string& t : targets) staging += (staging.size() > 1 ? ",\"" : "\"") + t + "\"";
+    store::NewBuild b;
+    b.owner_id = owner_;
+    b.spec_json = "{\"staging\":" + staging + "],\"notify\":{\"email\":[],\"webhook\":[]}}";
+    b.spec_hash = Sha256Hex(b.spec_json + content);
+    b.type = "tar";
+    b.arch = "x86_64";
+    b.release = "bookworm";
+    b.name = "n";
+    int64_t id = co_->Submit(b).id;
+    JobTicket t = *co_->ClaimNext({"w", "", "", ""}, 30'000);
+    fs::path out = co_->AttemptDir(id, t.attempt);
+    fs::create_directories(out);
+    std::ofstream(out / "image.tar") << content;
+    std::ofstream(out / "SHA256SUMS") << Sha256Hex(content) << "  image.tar\n";
+    EXPECT_TRUE(co_->AddArtifact(id, t.attempt, out / "image.tar").ok());
+    EXPECT_TRUE(co_->AddArtifact(id, t.attempt, out / "SHA256SUMS").ok());
+    JobResult ok;
+    ok.state = BuildState::kSucceeded;
+    EXPECT_TRUE(co_->Finish(id, t.attempt, "w", ok));
+    return id;
+  }
+
+  ::kiln::testing::FakeClock clock_;
+  fs::path dir_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Coordinator> co_;
+  int64_t owner_ = 0;
+  DeliveryOptions options_;
+  pid_t ftp_ = -1;
+};
+
+TEST_F(StagingTest, ToADirectoryUnderTheRootsAndToAnFtpServer) {
+  int port = ::kiln::testing::FreePort();
+  ASSERT_TRUE(StartFtp(port));
+  DeliveryService service(*co_, options_);
+  store_->EnableDeliveries(false, true);
+  std::string image(300000, 'k');
+  int64_t id = Build({"file://" + (dir_ / "roots" / "images").string(),
+                      "ftp://127.0.0.1:" + std::to_string(port) + "/pub/"},
+                     image);
+  EXPECT_EQ(service.RunDue(), 2);
+  for (const fs::path& staged : {dir_ / "roots" / "images" / ("kiln-build-" + std::to_string(id)),
+                                 dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(id))}) {
+    EXPECT_EQ(ReadAll(staged / "image.tar"), image) << staged;
+    EXPECT_EQ(ReadAll(staged / "SHA256SUMS"), Sha256Hex(image) + "  image.tar\n");
+    EXPECT_FALSE(fs::exists(staged / "image.tar.part")) << "renamed into place";
+  }
+  for (const store::Delivery& d : store_->DeliveriesOf(id)) {
+    EXPECT_EQ(d.state, "delivered") << d.target << ": " << d.last_error;
+  }
+
+  // Again (POST /deliver): the files there whole are not copied twice.
+  fs::path copy = dir_ / "roots" / "images" / ("kiln-build-" + std::to_string(id)) / "image.tar";
+  auto before = fs::last_write_time(copy);
+  EXPECT_EQ(store_->RedoDeliveries(id, clock_.NowMs()), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(service.RunDue(), 2);
+  EXPECT_EQ(fs::last_write_time(copy), before);
+}
+
+TEST_F(StagingTest, AServerDownIsTriedAgainAndDeliveredOnceBack) {
+  int port = ::kiln::testing::FreePort();
+  DeliveryService service(*co_, options_);
+  store_->EnableDeliveries(false, true);
+  int64_t id = Build({"ftp://127.0.0.1:" + std::to_string(port) + "/pub/"}, "image bytes");
+  EXPECT_EQ(service.RunDue(), 1);
+  std::vector<store::Delivery> d = store_->DeliveriesOf(id);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].state, "pending");
+  EXPECT_EQ(d[0].attempts, 1);
+  EXPECT_FALSE(d[0].last_error.empty());
+  EXPECT_EQ(d[0].next_ms, clock_.NowMs() + 1000) << "the first retry, as configured";
+  EXPECT_EQ(service.RunDue(), 0) << "not due yet";
+  ASSERT_TRUE(StartFtp(port));
+  clock_.Advance(std::chrono::milliseconds(1000));
+  EXPECT_EQ(service.RunDue(), 1);
+  EXPECT_EQ(store_->DeliveriesOf(id)[0].state, "delivered");
+  EXPECT_EQ(ReadAll(dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(id)) / "image.tar"),
+            "image bytes");
+}
+
+TEST(StagingRefusalTest, OnlyWhatTheServerReaches) {
+  delivery::StagingConfig config;
+  EXPECT_NE(delivery::StagingRefusal(config, "file:///srv/images"), "") << "no roots: none";
+  config.file_roots = {"/srv/stage"};
+  EXPECT_EQ(delivery::StagingRefusal(config, "file:///srv/stage/team-a"), "");
+  EXPECT_EQ(delivery::StagingRefusal(config, "file:///srv/stage"), "");
+  EXPECT_NE(delivery::StagingRefusal(config, "file:///srv/stage2"), "");
+  EXPECT_NE(delivery::StagingRefusal(config, "file:///srv/stage/../../etc"), "");
+  EXPECT_NE(delivery::StagingRefusal(config, "file:///etc"), "");
+  EXPECT_EQ(delivery::StagingRefusal(config, "ftp://ftp.example.org/pub/"), "");
+  EXPECT_NE(delivery::StagingRefusal(config, "sftp://host/x"), "") << "no key configured";
+  config.sftp_key = "/etc/kiln/id_ed25519";
+  EXPECT_EQ(delivery::StagingRefusal(config, "sftp://host/x"), "");
+  EXPECT_NE(delivery::StagingRefusal(config, "http://host/x"), "");
+}
+
+}  // namespace
+}  // namespace kiln::server
