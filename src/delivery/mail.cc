@@ -99,6 +99,11 @@ Result<SmtpConfig> SmtpConfigFromKeys(const std::map<std::string, std::string>& 
         return Status::Error("[smtp] from: '" + Printable(value) + "' is not an e-mail address");
       }
       c.from = value;
+    } else if (key == "ca_file") {
+      if (!IsCleanAbsolutePath(value)) {
+        return Status::Error("[smtp] ca_file: '" + Printable(value) + "' is not an absolute path");
+      }
+      c.ca_file = value;
     } else if (key == "starttls") {
       if (value == "auto") {
         c.starttls = SmtpConfig::StartTls::kAuto;
@@ -112,7 +117,7 @@ Result<SmtpConfig> SmtpConfigFromKeys(const std::map<std::string, std::string>& 
       }
     } else {
       return Status::Error("[smtp]: unknown key '" + Printable(raw_key) +
-                           "' (known: server, port, login, password, from, starttls)");
+                           "' (known: server, port, login, password, from, starttls, ca_file)");
     }
   }
   if (c.server.empty()) return Status::Error("[smtp] needs server = the SMTP server's host name");
@@ -176,6 +181,7 @@ Status SendMail(const SmtpConfig& smtp, const std::string& to, const std::string
                    smtp.starttls == SmtpConfig::StartTls::kAlways ? CURLUSESSL_ALL
                    : smtp.starttls == SmtpConfig::StartTls::kAuto ? CURLUSESSL_TRY
                                                                   : CURLUSESSL_NONE);
+  if (!smtp.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, smtp.ca_file.c_str());
   if (!smtp.login.empty()) {
     curl_easy_setopt(c, CURLOPT_USERNAME, smtp.login.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, smtp.password.c_str());

@@ -17,12 +17,14 @@ struct SmtpConfig {
   int port = 25;
   std::string login, password;  // "" = no AUTH
   std::string from;             // the envelope sender and From: address
+  std::string ca_file;          // CA certificates for the server's TLS ("" = the system's)
   enum class StartTls { kAuto, kAlways, kNever };
   StartTls starttls = StartTls::kAuto;  // auto: when the server offers it
   long timeout_s = 30;                  // one message, connect to QUIT
 };
 
-// The [smtp] section's keys (server, port, login, password, from, starttls), or the seed's
+// The [smtp] section's keys (server, port, login, password, from, starttls, ca_file), or the
+// seed's
 // [SMTP] with its values in quotes ('smtp.gmail.com'). The seed had no `from`: its login was
 // the sender, and so it is here when `from` is missing. Unknown keys and bad values are
 // errors that name the key.
