@@ -53,8 +53,8 @@ test_pkgs=(
   # scripts/check-function-length.sh finds functions' extents with ctags
   universal-ctags
   python3 python3-pyftpdlib
-  # the e-mail tests' SMTP server
-  python3-aiosmtpd
+  # the e-mail tests' SMTP server; the staging test's SFTP server (an sshd of its own)
+  python3-aiosmtpd openssh-server
   # a package repository made by the tests (dpkg-deb is in dpkg)
   apt-utils
   # docs/openapi.yaml read by the API conformance test

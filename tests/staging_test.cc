@@ -1,7 +1,8 @@
 // Staging in process: a build made through the coordinator (a file as its artifact, then
 // SHA256SUMS), its staging targets queued by the store's trigger when it succeeds, and the
-// delivery service's pass copying them — to a directory under the server's file_roots, and
-// to a real FTP server (pyftpdlib, anonymous, on a free loopback port). A pass again sends
+// delivery service's pass copying them — to a directory under the server's file_roots, to a
+// real FTP server (pyftpdlib, anonymous, on a free loopback port) and to a real SFTP server
+// (an sshd of the test's own, the config's key, its host key checked). A pass again sends
 // nothing twice; a target that is down is tried again and delivered once it is back; what the
 // server would not reach is refused before anything is sent.
 #include "delivery/staging.h"
@@ -154,6 +155,68 @@ TEST_F(StagingTest, AServerDownIsTriedAgainAndDeliveredOnceBack) {
   EXPECT_EQ(store_->DeliveriesOf(id)[0].state, "delivered");
   EXPECT_EQ(ReadAll(dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(id)) / "image.tar"),
             "image bytes");
+}
+
+// An sshd of the test's own on a free loopback port (its host key, root's key in an
+// authorized_keys of its own, internal-sftp), and the config's key and known_hosts.
+TEST_F(StagingTest, ToAnSftpServerWithTheConfigsKeyAndItsHostKeyChecked) {
+  if (!fs::exists("/usr/sbin/sshd") || geteuid() != 0) {
+    GTEST_SKIP() << "needs openssh-server (scripts/install-deps.sh test) and root";
+  }
+  int port = ::kiln::testing::FreePort();
+  std::string d = dir_.string();
+  std::ofstream(dir_ / "sshd_config")
+      << "ListenAddress 127.0.0.1\nPort " << port << "\nHostKey " << d
+      << "/host_key\nAuthorizedKeysFile " << d
+      << "/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nSubsystem sftp "
+         "internal-sftp\nPidFile "
+      << d << "/sshd.pid\n";
+  std::string setup = "cd " + d +
+                      " && ssh-keygen -q -t ecdsa -b 256 -m PEM -N '' -f host_key && ssh-keygen -q "
+                      "-t ecdsa -b 256 -m PEM -N '' -f client_key && cp client_key.pub "
+                      "authorized_keys && printf '[127.0.0.1]:" +
+                      std::to_string(port) +
+                      " %s\\n' \"$(cut -d' ' -f1,2 host_key.pub)\" > known_hosts && mkdir -p "
+                      "/run/sshd sftp-root";
+  ASSERT_EQ(std::system(setup.c_str()), 0);
+  pid_t sshd = fork();
+  if (sshd == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    std::string config = d + "/sshd_config";
+    // sshd re-executes itself by argv[0]: it must be the absolute path.
+    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", config.c_str(), nullptr);
+    _exit(127);
+  }
+  for (int i = 0; i < 100 && !::kiln::testing::PortAccepts(port); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  options_.staging.sftp_user = "root";
+  options_.staging.sftp_key = dir_ / "client_key";
+  options_.staging.sftp_known_hosts = dir_ / "known_hosts";
+  DeliveryService service(*co_, options_);
+  store_->EnableDeliveries(false, true);
+  std::string url = "sftp://127.0.0.1:" + std::to_string(port) + d + "/sftp-root/images/";
+  int64_t id = Build({url}, "sftp image bytes");
+  EXPECT_EQ(service.RunDue(), 1);
+  std::vector<store::Delivery> done = store_->DeliveriesOf(id);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].state, "delivered") << done[0].last_error;
+  fs::path staged = dir_ / "sftp-root" / "images" / ("kiln-build-" + std::to_string(id));
+  EXPECT_EQ(ReadAll(staged / "image.tar"), "sftp image bytes");
+  EXPECT_EQ(ReadAll(staged / "SHA256SUMS"), Sha256Hex("sftp image bytes") + "  image.tar\n");
+  EXPECT_FALSE(fs::exists(staged / "image.tar.part"));
+
+  // A host that is not the one in known_hosts: nothing is sent.
+  std::ofstream(dir_ / "known_hosts")
+      << "[127.0.0.1]:" << port << " " << ReadAll(dir_ / "client_key.pub");
+  DeliveryService strict(*co_, options_);
+  int64_t other = Build({url}, "not for an unknown host");
+  EXPECT_EQ(strict.RunDue(), 1);
+  EXPECT_EQ(store_->DeliveriesOf(other)[0].state, "pending");
+  EXPECT_FALSE(fs::exists(dir_ / "sftp-root" / "images" / ("kiln-build-" + std::to_string(other))));
+  kill(sshd, SIGTERM);
+  waitpid(sshd, nullptr, 0);
 }
 
 TEST(StagingRefusalTest, OnlyWhatTheServerReaches) {
