@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.h"
+
 namespace kiln::client {
 
 // True if `fd` is a terminal.
@@ -30,8 +32,8 @@ struct Table {
 
 // "[#########-----------]" for 0..1, `width` characters between the brackets.
 std::string Bar(double fraction, int width);
-// 1536 -> "1.5 KiB"; 10 -> "10 B".
-std::string HumanBytes(uint64_t bytes);
+// (core/text.h) 1536 -> "1.5 KiB".
+using ::kiln::HumanBytes;
 // 83 -> "1m23s"; 3725 -> "1h02m"; 4 -> "4s".
 std::string HumanSeconds(double seconds);
 // Characters of UTF-8 text (for column widths).

@@ -71,34 +71,24 @@ std::string HostName() {
   return buf;
 }
 
-// [smtp], or the seed's [SMTP] with its quoted values: where e-mails go.
-bool ReadSmtpSection(const spec::IniFile& ini, const std::string& file, ServeOptions& o) {
-  const spec::IniSection* section = ini.Find("smtp");
-  if (section == nullptr) section = ini.Find("SMTP");
+// A section's keys read by `parse` into `out`; false (after saying why, at the section's
+// line) if it refuses them. A missing section leaves `out` as it is.
+template <typename Config, typename Parse>
+bool ReadSection(const spec::IniFile& ini, const std::string& file,
+                 std::initializer_list<const char*> names, Parse parse, Config& out) {
+  const spec::IniSection* section = nullptr;
+  for (const char* name : names) {
+    if (section == nullptr) section = ini.Find(name);
+  }
   if (section == nullptr) return true;
   std::map<std::string, std::string> keys;
   for (const auto& [key, v] : section->values) keys[key] = v.value;
-  Result<delivery::SmtpConfig> smtp = delivery::SmtpConfigFromKeys(keys);
-  if (!smtp.ok()) {
-    std::cerr << file << ":" << section->line << ": " << smtp.message() << "\n";
+  auto parsed = parse(keys);
+  if (!parsed.ok()) {
+    std::cerr << file << ":" << section->line << ": " << parsed.message() << "\n";
     return false;
   }
-  o.smtp = std::move(*smtp);
-  return true;
-}
-
-// [staging]: the directories file:/// targets may be under, FTP and SFTP credentials.
-bool ReadStagingSection(const spec::IniFile& ini, const std::string& file, ServeOptions& o) {
-  const spec::IniSection* section = ini.Find("staging");
-  if (section == nullptr) return true;
-  std::map<std::string, std::string> keys;
-  for (const auto& [key, v] : section->values) keys[key] = v.value;
-  Result<delivery::StagingConfig> staging = delivery::StagingConfigFromKeys(keys);
-  if (!staging.ok()) {
-    std::cerr << file << ":" << section->line << ": " << staging.message() << "\n";
-    return false;
-  }
-  o.staging = std::move(*staging);
+  out = std::move(*parsed);
   return true;
 }
 
@@ -144,7 +134,12 @@ bool ReadServerConfig(ServeOptions& o, CLI::App* app) {
       }
     }
   }
-  if (!ReadSmtpSection(ini, o.config, o) || !ReadStagingSection(ini, o.config, o)) return false;
+  // [smtp] (or the seed's [SMTP], quotes and all): where e-mails go. [staging]: the
+  // directories file:/// targets may be under, FTP and SFTP credentials.
+  if (!ReadSection(ini, o.config, {"smtp", "SMTP"}, delivery::SmtpConfigFromKeys, o.smtp) ||
+      !ReadSection(ini, o.config, {"staging"}, delivery::StagingConfigFromKeys, o.staging)) {
+    return false;
+  }
   const spec::IniSection* s = ini.Find("server");
   if (s == nullptr) return true;
   for (const auto& [key, v] : s->values) {

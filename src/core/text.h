@@ -33,6 +33,9 @@ std::string QuoteIfNeeded(std::string_view s);
 // message never breaks a log line), cut to `max` bytes with "..." after.
 std::string Printable(std::string_view s, size_t max = 120);
 
+// A byte count as people read it: "512 B", "1.5 KiB", "2.0 GiB".
+std::string HumanBytes(uint64_t bytes);
+
 // Text for an HTML page or e-mail: & < > " ' as character references.
 std::string EscapeHtml(std::string_view text);
 

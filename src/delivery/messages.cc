@@ -14,19 +14,6 @@ std::string What(const BuildSummary& b) {
   return b.dry_run ? "a plan (dry run) of a " + what : what;
 }
 
-std::string Size(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int i = 0;
-  while (v >= 1024 && i < 4) {
-    v /= 1024;
-    ++i;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.1f %s", v, units[i]);
-  return buf;
-}
-
 std::string Duration(int64_t ms) {
   int64_t s = ms / 1000;
   char buf[48];
@@ -126,10 +113,10 @@ Mail EndedMail(const BuildSummary& b, const std::string& base_url) {
     html += "<h3>Files</h3>\n<table>\n";
     for (const ArtifactSummary& a : b.artifacts) {
       std::string link = ApiUrl(b, base_url) + "/artifacts/" + a.name;
-      text +=
-          "  " + a.name + "  " + Size(a.size) + "\n    sha256 " + a.sha256 + "\n    " + link + "\n";
+      text += "  " + a.name + "  " + HumanBytes(a.size) + "\n    sha256 " + a.sha256 + "\n    " +
+              link + "\n";
       html += "<tr><td><a href=\"" + EscapeHtml(link) + "\">" + EscapeHtml(a.name) +
-              "</a></td><td>" + EscapeHtml(Size(a.size)) + "</td><td><code>" +
+              "</a></td><td>" + EscapeHtml(HumanBytes(a.size)) + "</td><td><code>" +
               EscapeHtml(a.sha256) + "</code></td></tr>\n";
     }
     html += "</table>\n";
