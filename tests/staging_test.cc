@@ -219,6 +219,24 @@ TEST_F(StagingTest, ToAnSftpServerWithTheConfigsKeyAndItsHostKeyChecked) {
   waitpid(sshd, nullptr, 0);
 }
 
+// Retention leaves a build's files while a copy of them still waits to go, and takes them once
+// it went.
+TEST_F(StagingTest, RetentionWaitsForAPendingCopy) {
+  int port = ::kiln::testing::FreePort();
+  DeliveryService service(*co_, options_);
+  store_->EnableDeliveries(false, true);
+  int64_t id = Build({"ftp://127.0.0.1:" + std::to_string(port) + "/pub/"}, "kept bytes");
+  EXPECT_EQ(service.RunDue(), 1);  // the server is down: pending
+  EXPECT_EQ(co_->ApplyRetention(0, 1), 0) << "over the budget, but its copy waits";
+  EXPECT_TRUE(fs::exists(co_->ArtifactDir(id) / "image.tar"));
+  ASSERT_TRUE(StartFtp(port));
+  clock_.Advance(std::chrono::milliseconds(1000));
+  EXPECT_EQ(service.RunDue(), 1);
+  EXPECT_EQ(store_->DeliveriesOf(id)[0].state, "delivered");
+  EXPECT_EQ(co_->ApplyRetention(0, 1), 1);
+  EXPECT_FALSE(fs::exists(co_->ArtifactDir(id) / "image.tar"));
+}
+
 TEST(StagingRefusalTest, OnlyWhatTheServerReaches) {
   delivery::StagingConfig config;
   EXPECT_NE(delivery::StagingRefusal(config, "file:///srv/images"), "") << "no roots: none";

@@ -885,7 +885,8 @@ std::vector<Store::StoredArtifacts> Store::BuildsWithArtifacts() {
   Statement s = db_->Prepare(
       "SELECT b.id, b.finished_ms, SUM(a.size) FROM builds b JOIN artifacts a ON a.build_id = "
       "b.id WHERE b.artifacts_removed_ms = 0 AND b.state IN ('succeeded', 'failed', "
-      "'canceled') GROUP BY b.id ORDER BY b.finished_ms, b.id");
+      "'canceled') AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.build_id = b.id AND "
+      "d.kind = 'staging' AND d.state = 'pending') GROUP BY b.id ORDER BY b.finished_ms, b.id");
   std::vector<StoredArtifacts> out;
   while (s.Step()) out.push_back({s.Int(0), s.Int(1), s.Int(2)});
   return out;

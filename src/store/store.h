@@ -305,7 +305,8 @@ class Store {
     int64_t finished_ms = 0;
     int64_t bytes = 0;
   };
-  // Finished builds whose artifacts are still on disk, oldest first.
+  // Finished builds whose artifacts are still on disk, oldest first — but those a staging
+  // delivery still waits to copy (retention must not take the files it is about to send).
   std::vector<StoredArtifacts> BuildsWithArtifacts();
 
   // Deliveries (store/deliveries.cc): e-mails, webhooks and staged copies of a build, put in
