@@ -78,8 +78,9 @@ class StagingTest : public ::testing::Test {
     for (const std::string& t : targets) staging += (staging.size() > 1 ? ",\"" : "\"") + t + "\"";
     store::NewBuild b;
     b.owner_id = owner_;
-    b.spec_json = "{\"staging\":" + staging + "],\"notify\":{\"email\":[],\"webhook\":[]}}";
-    b.spec_hash = Sha256Hex(b.spec_json + content);
+    b.spec_json = "{}";
+    b.targets_json = "{\"staging\":" + staging + "]}";
+    b.spec_hash = Sha256Hex(b.targets_json + content);
     b.type = "tar";
     b.arch = "x86_64";
     b.release = "bookworm";

@@ -151,6 +151,10 @@ std::optional<HttpResponse> PrepareBuild(RequestContext& ctx, BuildSpec& spec, s
   if (nb.dry_run) spec_json["dry_run"] = true;  // what the worker reads
   nb.spec_json = spec_json.dump();
   nb.spec_hash = Sha256Hex(nb.spec_json);
+  nb.targets_json = json({{"email", spec.notify.email},
+                          {"webhook", spec.notify.webhook},
+                          {"staging", spec.staging}})
+                        .dump();
   return std::nullopt;
 }
 

@@ -32,15 +32,15 @@ Delivery ReadDelivery(const Statement& s) {
 
 void Store::EnableDeliveries(bool mail, bool staging) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  // The spec's addresses and targets are read from its JSON where the trigger fires
-  // (json_each): the request's own lists, already checked at submit.
+  // The request's addresses and targets (checked at submit) are read from the build's small
+  // targets_json where the trigger fires (json_each).
   if (mail) {
     db_->Exec(
         "CREATE TEMP TRIGGER IF NOT EXISTS deliveries_mail_on_accept AFTER INSERT ON main.builds "
         "WHEN NEW.state = 'queued' BEGIN "
         "INSERT OR IGNORE INTO deliveries(build_id, kind, target, what, next_ms, created_ms) "
         "SELECT NEW.id, 'email', value, 'accepted', NEW.created_ms, NEW.created_ms "
-        "FROM json_each(NEW.spec_json, '$.notify.email') WHERE type = 'text'; END;"
+        "FROM json_each(NEW.targets_json, '$.email') WHERE type = 'text'; END;"
         // A build retried and ended again tells again: its own row ("ended-2").
         "CREATE TEMP TRIGGER IF NOT EXISTS deliveries_mail_on_end AFTER UPDATE OF state ON "
         "main.builds WHEN NEW.state IN ('succeeded', 'failed', 'canceled') AND "
@@ -48,7 +48,7 @@ void Store::EnableDeliveries(bool mail, bool staging) {
         "INSERT OR IGNORE INTO deliveries(build_id, kind, target, what, next_ms, created_ms) "
         "SELECT NEW.id, 'email', value, CASE WHEN NEW.attempt > 1 THEN 'ended-' || NEW.attempt "
         "ELSE 'ended' END, NEW.finished_ms, NEW.finished_ms "
-        "FROM json_each(NEW.spec_json, '$.notify.email') WHERE type = 'text'; END;");
+        "FROM json_each(NEW.targets_json, '$.email') WHERE type = 'text'; END;");
   }
   // Webhooks are the request's own: every state change of the build, each once
   // ("state:running:1" — the attempt tells a retried build's changes apart).
@@ -57,14 +57,14 @@ void Store::EnableDeliveries(bool mail, bool staging) {
       "WHEN NEW.state = 'queued' BEGIN "
       "INSERT OR IGNORE INTO deliveries(build_id, kind, target, what, next_ms, created_ms) "
       "SELECT NEW.id, 'webhook', value, 'state:queued:' || NEW.attempt, NEW.created_ms, "
-      "NEW.created_ms FROM json_each(NEW.spec_json, '$.notify.webhook') WHERE type = 'text'; END;"
+      "NEW.created_ms FROM json_each(NEW.targets_json, '$.webhook') WHERE type = 'text'; END;"
       "CREATE TEMP TRIGGER IF NOT EXISTS deliveries_webhook_on_change AFTER UPDATE OF state ON "
       "main.builds WHEN OLD.state <> NEW.state BEGIN "
       "INSERT OR IGNORE INTO deliveries(build_id, kind, target, what, next_ms, created_ms) "
       "SELECT NEW.id, 'webhook', value, 'state:' || NEW.state || ':' || NEW.attempt, "
       "max(NEW.queued_ms, NEW.started_ms, NEW.finished_ms), "
       "max(NEW.queued_ms, NEW.started_ms, NEW.finished_ms) "
-      "FROM json_each(NEW.spec_json, '$.notify.webhook') WHERE type = 'text'; END;");
+      "FROM json_each(NEW.targets_json, '$.webhook') WHERE type = 'text'; END;");
   if (staging) {
     db_->Exec(
         "CREATE TEMP TRIGGER IF NOT EXISTS deliveries_staging_on_success AFTER UPDATE OF state "
@@ -72,7 +72,7 @@ void Store::EnableDeliveries(bool mail, bool staging) {
         "NEW.dry_run = 0 BEGIN "
         "INSERT OR IGNORE INTO deliveries(build_id, kind, target, what, next_ms, created_ms) "
         "SELECT NEW.id, 'staging', value, 'staged', NEW.finished_ms, NEW.finished_ms "
-        "FROM json_each(NEW.spec_json, '$.staging') WHERE type = 'text'; END;");
+        "FROM json_each(NEW.targets_json, '$.staging') WHERE type = 'text'; END;");
   }
 }
 

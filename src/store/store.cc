@@ -137,6 +137,12 @@ CREATE TABLE deliveries(
   UNIQUE(build_id, kind, target, what));
 CREATE INDEX deliveries_due ON deliveries(next_ms) WHERE state = 'pending';
 )sql",
+    // 8: a build's delivery targets apart from its spec: the deliveries' triggers read this
+    // small JSON, not the spec (whose kickstart may be a MiB: SQLite would parse it whole at
+    // every state change).
+    R"sql(
+ALTER TABLE builds ADD COLUMN targets_json TEXT NOT NULL DEFAULT '{}';
+)sql",
 };
 
 // The columns ReadBuild reads. The spec (which holds the whole kickstart, up to the server's
@@ -433,8 +439,8 @@ SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
   if (in_flight.Step()) return {in_flight.Int(0), SubmitOutcome::kAttachedToInFlight};
   Statement insert = db_->Prepare(
       "INSERT INTO builds(owner_id, state, spec_json, spec_hash, type, arch, release, name, "
-      "priority, idempotency_key, created_ms, queued_ms, dry_run) "
-      "VALUES(?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)");
+      "priority, idempotency_key, created_ms, queued_ms, dry_run, targets_json) "
+      "VALUES(?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)");
   insert.Bind(1, build.owner_id)
       .BindBorrowed(2, build.spec_json)  // `build` outlives `insert`; a kickstart can be 1 MiB
       .Bind(3, build.spec_hash)
@@ -444,7 +450,8 @@ SubmitResult Store::SubmitBuild(const NewBuild& build, int64_t now_ms) {
       .Bind(7, build.name)
       .Bind(8, build.priority)
       .Bind(10, now_ms)
-      .Bind(11, build.dry_run ? 1 : 0);
+      .Bind(11, build.dry_run ? 1 : 0)
+      .Bind(12, build.targets_json);
   if (build.idempotency_key.empty()) {
     insert.BindNull(9);
   } else {

@@ -63,6 +63,9 @@ struct NewBuild {
   int priority = 0;             // higher runs first
   std::string idempotency_key;  // "" = none
   bool dry_run = false;         // the plan only: no log file, no artifacts
+  // Where the master sends things for the build: {"email": [...], "webhook": [...],
+  // "staging": [...]} (the deliveries' triggers read it).
+  std::string targets_json = "{}";
 };
 
 struct Build {
