@@ -184,17 +184,20 @@ HttpResponse GetBuild(RequestContext& ctx) {
   return r;
 }
 
+// 409 for what only a finished build may do.
+static HttpResponse StillActive(const store::Build& b, std::string hint) {
+  return Error(409, "build-active",
+               "build " + std::to_string(b.id) + " is " + std::string(ToString(b.state)),
+               std::move(hint));
+}
+
 // A finished build's e-mails and staged copies sent again, without building again (a target
 // that was down, a copy someone deleted). Files already there whole are not sent twice.
 HttpResponse DeliverAgain(RequestContext& ctx) {
   HttpResponse error;
   std::optional<store::Build> b = ctx.VisibleBuild(error);
   if (!b) return error;
-  if (!IsFinal(b->state)) {
-    return Error(409, "build-active",
-                 "build " + std::to_string(b->id) + " is " + std::string(ToString(b->state)),
-                 "its deliveries go when it ends");
-  }
+  if (!IsFinal(b->state)) return StillActive(*b, "its deliveries go when it ends");
   int queued = ctx.store().RedoDeliveries(b->id, ctx.co.NowMs());
   if (queued == 0) {
     bool pending = false;
@@ -214,11 +217,7 @@ HttpResponse DeleteBuild(RequestContext& ctx) {
   HttpResponse error;
   std::optional<store::Build> b = ctx.VisibleBuild(error);
   if (!b) return error;
-  if (!IsFinal(b->state)) {
-    return Error(409, "build-active",
-                 "build " + std::to_string(b->id) + " is " + std::string(ToString(b->state)),
-                 "cancel it first");
-  }
+  if (!IsFinal(b->state)) return StillActive(*b, "cancel it first");
   ctx.co.Delete(b->id);
   HttpResponse r;
   r.status = 204;
