@@ -94,7 +94,10 @@ part() {
   shift
   echo "== fresh install: $name"
   start=$(date +%s)
-  "$@" || status=$?
+  # In the background, so that `set -e` holds inside the part's function (bash ignores it in
+  # a function called as `f || ...`: a failed step would go on into the next one).
+  "$@" &
+  wait "$!" || status=$?
   part_names+=("$name")
   part_seconds+=($(($(date +%s) - start)))
   if [ "$status" -ne 0 ]; then
@@ -111,9 +114,7 @@ report() {
   printf '%6d s  in all\n' $(($(date +%s) - started_all))
 }
 
-holder_pid=
 cleanup() {
-  [ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null
   # Nothing started inside the root may outlive the check (a daemon a postinst started).
   local proc
   for proc in /proc/[0-9]*; do
@@ -158,12 +159,20 @@ make_root() {
   echo "mirror $mirror, commit $commit"
   rm -rf --one-file-system "$work"
   mkdir -p "$work" "$debs"
-  mmdebstrap --quiet --variant=minbase --include=git,ca-certificates,sudo \
-    --skip=download/empty --skip=essential/unlink \
-    --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
-    --setup-hook="sync-in $debs /var/cache/apt/archives/" \
-    --customize-hook="sync-out /var/cache/apt/archives $debs" \
-    bookworm "$root" "deb $mirror bookworm main"
+  # A mirror that fails for a moment (apt-get update refused) gets two more tries.
+  local try
+  for try in 1 2 3; do
+    mmdebstrap --quiet --variant=minbase --include=git,ca-certificates,sudo \
+      --skip=download/empty --skip=essential/unlink \
+      --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
+      --setup-hook="sync-in $debs /var/cache/apt/archives/" \
+      --customize-hook="sync-out /var/cache/apt/archives $debs" \
+      bookworm "$root" "deb $mirror bookworm main" && break
+    [ "$try" -lt 3 ] || { echo "mmdebstrap failed 3 times (is $mirror reachable?)" >&2; return 1; }
+    echo "mmdebstrap failed (try $try of 3); trying again in 30 s" >&2
+    rm -rf --one-file-system "$root"
+    sleep 30
+  done
   # What an installed Debian has and a minbase root lacks: a host name that resolves
   # (RabbitMQ's node name needs it). The chroot shares the host's UTS namespace, so its name.
   hostname >"$root/etc/hostname"
@@ -203,11 +212,13 @@ fcntl.lockf(lock, fcntl.LOCK_EX)
 print("locked", flush=True)
 time.sleep(600)' "$root/var/lib/dpkg/lock-frontend" >"$work/holder.out" &
   holder_pid=$!
+  # This part runs in a subshell of its own (see part): the holder ends with it.
+  trap 'kill "$holder_pid" 2>/dev/null' EXIT
   for _ in $(seq 50); do grep -q locked "$work/holder.out" && break; sleep 0.1; done
   expect_refusal "while apt is locked" 1 'KILN_APT_LOCK_WAIT=2 scripts/install-deps.sh build'
   kill "$holder_pid"
   wait "$holder_pid" 2>/dev/null || true
-  holder_pid=
+  trap - EXIT
 }
 
 tar_build() {
