@@ -327,6 +327,71 @@ TEST_F(ApiInProcessTest, AdminsManageUsersAndTokens) {
   EXPECT_EQ(Call("DELETE", "/api/v1/users/admin", admin_).status, 409);
 }
 
+// A user's own settings: their address and webhooks added to every build's, or no e-mail at
+// all (the request's addresses dropped, with a warning); bad values refused, nothing stored.
+TEST_F(ApiInProcessTest, ASettingAddsAnAddressAndWebhooksOrOptsOutOfEmail) {
+  store_->EnableDeliveries(/*mail=*/true, /*staging=*/false);
+  json fresh = Body(Call("GET", "/api/v1/settings", bob_));
+  EXPECT_EQ(fresh["email"], "");
+  EXPECT_EQ(fresh["email_opt_out"], false);
+  EXPECT_EQ(fresh["webhooks"], json::array());
+
+  EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_, R"({"email": "a@b\r\nBcc: x@y.org"})")),
+            "bad-setting");
+  EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_, R"({"email_opt_out": "yes"})")),
+            "bad-setting");
+  EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_, R"({"webhook": []})")), "bad-setting")
+      << "an unknown setting";
+  EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_, R"({"webhooks": ["ftp://h.org/x"]})")),
+            "bad-setting");
+  EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_,
+                      R"({"webhooks": ["https://127.0.0.1:9/hook"]})")),
+            "address-refused");
+  EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_,
+                      R"({"webhooks": ["https://u:p@hooks.example.org/"]})")),
+            "credentials-in-url");
+  json six = {{"webhooks", json::array()}};
+  for (int i = 0; i < 6; ++i) six["webhooks"].push_back("https://h" + std::to_string(i) + ".org/");
+  EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_, six.dump())), "bad-setting");
+  EXPECT_EQ(Call("PATCH", "/api/v1/settings", bob_, "[]").status, 400);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/settings", bob_)), fresh) << "nothing refused was kept";
+
+  HttpResponse set = Call("PATCH", "/api/v1/settings", bob_,
+                          R"({"email": "bob@example.org",
+                              "webhooks": ["HTTPS://Hooks.Example.org/kiln"]})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(Body(set)["webhooks"][0], "https://hooks.example.org/kiln") << "stored normalised";
+  EXPECT_EQ(Body(Call("GET", "/api/v1/settings", admin_))["email"], "") << "bob's own";
+
+  auto submit = [&](const std::string& name) {
+    json req = json::parse(kBuildRequest);
+    req["name"] = name;
+    req["notify"] = {{"email", {"alice@example.org"}}};
+    HttpResponse r = Call("POST", "/api/v1/builds", bob_, req.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return Body(r);
+  };
+  auto targets = [&](int64_t id) {
+    std::set<std::string> out;
+    for (const store::Delivery& d : store_->DeliveriesOf(id)) out.insert(d.kind + " " + d.target);
+    return out;
+  };
+  json first = submit("first");
+  EXPECT_EQ(targets(first["id"]),
+            (std::set<std::string>{"email alice@example.org", "email bob@example.org",
+                                   "webhook https://hooks.example.org/kiln"}));
+
+  ASSERT_EQ(Call("PATCH", "/api/v1/settings", bob_, R"({"email_opt_out": true})").status, 200);
+  EXPECT_EQ(Body(Call("GET", "/api/v1/settings", bob_))["email"], "bob@example.org")
+      << "what the body does not name stays";
+  json second = submit("second");
+  EXPECT_EQ(targets(second["id"]),
+            (std::set<std::string>{"webhook https://hooks.example.org/kiln"}));
+  ASSERT_EQ(second["warnings"].size(), 1u) << second.dump();
+  EXPECT_NE(second["warnings"][0]["message"].get<std::string>().find("opted out"),
+            std::string::npos);
+}
+
 // What the seed's cli/build_rest.py sends: each file's text JSON-encoded a second time inside
 // the body, and its token only as Basic credentials in its API_URL (USER:TOKEN@host).
 TEST_F(ApiInProcessTest, TheSeedsRestClientWorksWithItsOwnWireFormat) {

@@ -181,6 +181,12 @@ TEST_F(OpenApiTest, ResponsesMatchTheirSchemas) {
            Http("POST", service_->Url("/api/v1/users/schema-user/disable"), Auth()));
   Conforms("/api/v1/tokens", "get", Http("GET", service_->Url("/api/v1/tokens"), Auth()));
   Conforms("/api/v1/workers", "get", Http("GET", service_->Url("/api/v1/workers"), Auth()));
+  Conforms("/api/v1/settings", "get", Http("GET", service_->Url("/api/v1/settings"), Auth()));
+  Conforms("/api/v1/settings", "patch",
+           Http("PATCH", service_->Url("/api/v1/settings"), Auth(),
+                R"({"email": "admin@example.org", "email_opt_out": true})"));
+  Conforms("/api/v1/settings", "patch",
+           Http("PATCH", service_->Url("/api/v1/settings"), Auth(), R"({"email": "no"})"));
   Conforms("/api/v1/kickstart/validate", "post",
            Http("POST", service_->Url("/api/v1/kickstart/validate"),
                 {Auth()[0], "Content-Type: text/plain"}, ks));

@@ -1,5 +1,6 @@
-// kiln status|logs|list|cancel|retry|deliver|download|workers|releases|login|completion — the
-// client commands that talk to a kiln server over its HTTP API (kiln submit is in cmd_submit.cc).
+// kiln status|logs|list|cancel|retry|deliver|download|workers|releases|settings|login|completion —
+// the client commands that talk to a kiln server over its HTTP API (kiln submit is in
+// cmd_submit.cc).
 #include <termios.h>
 #include <unistd.h>
 
@@ -400,6 +401,42 @@ int Workers(bool as_json) {
   });
 }
 
+// ---- settings
+
+struct SettingsOptions {
+  std::optional<std::string> email;
+  bool opt_out = false, opt_in = false, no_webhooks = false;
+  std::vector<std::string> webhooks;
+  bool json = false;
+};
+
+// Shows the caller's notification settings, after changing what the options name.
+int Settings(const SettingsOptions& o) {
+  return RunClient("settings", [&](ApiClient& api) {
+    json change = json::object();
+    if (o.email) change["email"] = *o.email;
+    if (o.opt_out || o.opt_in) change["email_opt_out"] = o.opt_out;
+    if (o.no_webhooks || !o.webhooks.empty()) change["webhooks"] = o.webhooks;
+    Reply r = change.empty() ? api.Get("/api/v1/settings")
+                             : api.Send("PATCH", "/api/v1/settings", change.dump());
+    if (r.status != 200) return ReportFailure("settings", r, api.connection());
+    json j = BodyJson("settings", r);
+    if (j.is_discarded()) return kExitError;
+    if (o.json) return PrintJson(j);
+    std::string email = StringField(j, "email");
+    std::cout << "e-mail:   "
+              << (j.value("email_opt_out", false)
+                      ? "off (you opted out: no build of yours e-mails anyone)"
+                      : "on" + (email.empty() ? std::string(", no address of your own")
+                                              : ", also to " + email))
+              << "\nwebhooks: "
+              << (j.value("webhooks", json::array()).empty() ? "none of your own"
+                                                             : JoinList(j["webhooks"]))
+              << "\n";
+    return kExitOk;
+  });
+}
+
 int Releases(bool as_json) {
   return RunClient("releases", [&](ApiClient& api) {
     Reply r = api.Get("/api/v1/releases");
@@ -624,6 +661,33 @@ void SetupReleases(CLI::App& app, Action& action) {
   sub->callback([=, &action] { action = [=] { return Releases(*as_json); }; });
 }
 
+// Adds `kiln settings`.
+void SetupSettings(CLI::App& app, Action& action) {
+  auto o = std::make_shared<SettingsOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "settings", "Your notification settings: your address, e-mail opt-out, your webhooks");
+  sub->add_option("--email", o->email, "an address of yours, e-mailed for each build (\"\": none)");
+  sub->add_flag("--email-opt-out", o->opt_out, "no e-mail at all for your builds");
+  sub->add_flag("--email-opt-in", o->opt_in, "e-mail again (your address and the requests')");
+  sub->add_option("--webhook", o->webhooks,
+                  "a URL called at every state change of each build "
+                  "(repeat it; replaces the list)");
+  sub->add_flag("--no-webhooks", o->no_webhooks, "remove your webhooks");
+  ClientCommandBasics(sub, o->json,
+                      "kiln settings\n  kiln settings --email me@example.org\n"
+                      "  kiln settings --email-opt-out\n"
+                      "  kiln settings --webhook https://ci.example.org/kiln-hook");
+  sub->callback([=, &action] {
+    if (o->opt_out && o->opt_in) {
+      throw CLI::ValidationError("--email-opt-out and --email-opt-in exclude each other");
+    }
+    if (o->no_webhooks && !o->webhooks.empty()) {
+      throw CLI::ValidationError("--webhook and --no-webhooks exclude each other");
+    }
+    action = [=] { return Settings(*o); };
+  });
+}
+
 // Adds `kiln login`.
 void SetupLogin(CLI::App& app, Action& action) {
   auto server = std::make_shared<std::string>();
@@ -666,6 +730,7 @@ void SetupClient(CLI::App& app, Action& action) {
   SetupDownload(app, action);
   SetupWorkers(app, action);
   SetupReleases(app, action);
+  SetupSettings(app, action);
   SetupLogin(app, action);
   SetupCompletion(app, action);
 }

@@ -5,7 +5,6 @@
 #include "auth/credentials.h"
 #include "core/text.h"
 #include "core/untrusted_json.h"
-#include "delivery/webhook.h"
 #include "server/handlers.h"
 #include "server/tokens.h"
 
@@ -108,21 +107,6 @@ HttpResponse SignIn(RequestContext& ctx) {
   r.Set("Set-Cookie", "kiln_session=" + session + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                           std::to_string(ctx.options.session_ttl_ms / 1000) +
                           (tls ? "; Secure" : ""));
-  return r;
-}
-
-// The caller's webhook signing secret and how to check a delivery with it.
-HttpResponse WebhookSecret(RequestContext& ctx) {
-  if (ctx.options.webhook_secret.empty()) {
-    return Error(503, "no-webhook-secret", "this master has no webhook secret",
-                 "the server's log says why (its data directory could not be written)");
-  }
-  HttpResponse r = Json(
-      200,
-      {{"secret", delivery::UserWebhookSecret(ctx.options.webhook_secret, ctx.caller->user.name)},
-       {"header", "X-Kiln-Signature"},
-       {"scheme", "t=UNIX_SECONDS,v1=HEX(HMAC-SHA256(secret, UNIX_SECONDS + \".\" + body))"}});
-  r.Set("Cache-Control", "no-store");
   return r;
 }
 

@@ -31,9 +31,6 @@ struct Upload {
   std::string data;
 };
 
-// The checks every submitted spec passes and the store row it becomes; an error answer
-// if it is refused. `key`: the Idempotency-Key it is submitted under (may be empty).
-// `spec`'s kickstart goes into `nb` (moved, not copied: it can be large).
 // The host of a URL ("https://u:p@[::1]:8443/x" -> "::1"), and whether it names credentials.
 std::string UrlHost(std::string_view url, bool& credentials) {
   size_t start = url.find("://");
@@ -49,37 +46,41 @@ std::string UrlHost(std::string_view url, bool& credentials) {
   return std::string(authority.substr(0, authority.find(':')));
 }
 
-// Webhooks and staging URLs are used by the master itself: no credentials in them (the
-// server's config holds those), and a webhook to an address the server's policy refuses
-// (loopback, link-local, private...) is refused now, not found out at every state change.
-// A host name is checked again where it resolves, at each send.
+}  // namespace
+
+std::optional<HttpResponse> RefuseUnsendableUrl(RequestContext& ctx, std::string_view field,
+                                                const std::string& url, bool address_policy) {
+  bool credentials = false;
+  std::string host = UrlHost(url, credentials);
+  if (credentials) {
+    return Error(422, "credentials-in-url",
+                 std::string(field) + ": '" + Printable(url) + "' carries credentials",
+                 "leave them out: the server's config holds the credentials for its targets");
+  }
+  addrinfo hints{};
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  if (!address_policy || getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) {
+    return std::nullopt;
+  }
+  std::string why = ctx.api.fetch_policy().Refusal(found->ai_addr);
+  freeaddrinfo(found);
+  if (why.empty()) return std::nullopt;
+  return Error(422, "address-refused",
+               std::string(field) + ": '" + Printable(url) + "' is a " + why +
+                   " address, which this server does not send to",
+               "give a public address, or ask the server's admin ([fetch] allow)");
+}
+
+namespace {
+
+// Webhooks and staging URLs are used by the master itself (RefuseUnsendableUrl).
 std::optional<HttpResponse> RefuseUnsendableTargets(RequestContext& ctx, const BuildSpec& spec) {
-  auto check = [&](const char* field, const std::string& url,
-                   bool policy) -> std::optional<HttpResponse> {
-    bool credentials = false;
-    std::string host = UrlHost(url, credentials);
-    if (credentials) {
-      return Error(422, "credentials-in-url",
-                   std::string(field) + ": '" + Printable(url) + "' carries credentials",
-                   "leave them out: the server's config holds the credentials for its targets");
-    }
-    addrinfo hints{};
-    hints.ai_flags = AI_NUMERICHOST;
-    addrinfo* found = nullptr;
-    if (!policy || getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return std::nullopt;
-    std::string why = ctx.api.fetch_policy().Refusal(found->ai_addr);
-    freeaddrinfo(found);
-    if (why.empty()) return std::nullopt;
-    return Error(422, "address-refused",
-                 std::string(field) + ": '" + Printable(url) + "' is a " + why +
-                     " address, which this server does not send to",
-                 "give a public address, or ask the server's admin ([fetch] allow)");
-  };
   for (const std::string& hook : spec.notify.webhook) {
-    if (auto refused = check("notify.webhook", hook, true)) return refused;
+    if (auto refused = RefuseUnsendableUrl(ctx, "notify.webhook", hook, true)) return refused;
   }
   for (const std::string& target : spec.staging) {
-    if (auto refused = check("staging", target, false)) return refused;
+    if (auto refused = RefuseUnsendableUrl(ctx, "staging", target, false)) return refused;
     if (std::string why = delivery::StagingRefusal(ctx.options.staging, target); !why.empty()) {
       return Error(422, "staging-refused", "staging: '" + Printable(target) + "': " + why,
                    "ask the server's admin which targets it stages to");
@@ -88,8 +89,33 @@ std::optional<HttpResponse> RefuseUnsendableTargets(RequestContext& ctx, const B
   return std::nullopt;
 }
 
+// Where a build's e-mails and webhook calls go: the request's, and the owner's own settings
+// (their address, their webhooks), unless they opted out of e-mail (said in `diags`).
+nlohmann::json DeliveryTargets(const BuildSpec& spec, const store::NotifySettings& mine,
+                               Diagnostics& diags) {
+  std::vector<std::string> email = spec.notify.email, webhook = spec.notify.webhook;
+  auto add = [](std::vector<std::string>& to, const std::string& value) {
+    if (!value.empty() && std::find(to.begin(), to.end(), value) == to.end()) to.push_back(value);
+  };
+  add(email, mine.email);
+  for (const std::string& hook : mine.webhooks) add(webhook, hook);
+  if (mine.email_opt_out && !email.empty()) {
+    if (!spec.notify.email.empty()) {
+      diags.Warning({"request"},
+                    "notify.email: you opted out of e-mail, so this build e-mails no one",
+                    "turn e-mail back on in your settings (/settings) to be told");
+    }
+    email.clear();
+  }
+  return json({{"email", email}, {"webhook", webhook}, {"staging", spec.staging}});
+}
+
+// The checks every submitted spec passes and the store row it becomes; an error answer
+// if it is refused. `key`: the Idempotency-Key it is submitted under (may be empty).
+// `spec`'s kickstart goes into `nb` (moved, not copied: it can be large). `diags` gets what
+// the caller should be told (warnings).
 std::optional<HttpResponse> PrepareBuild(RequestContext& ctx, BuildSpec& spec, std::string_view key,
-                                         store::NewBuild& nb,
+                                         store::NewBuild& nb, Diagnostics& diags,
                                          const std::vector<Upload>& uploads = {}) {
   if (!CanBuild(spec.type)) {
     return Error(422, "type-not-supported",
@@ -146,15 +172,12 @@ std::optional<HttpResponse> PrepareBuild(RequestContext& ctx, BuildSpec& spec, s
   nb.name = spec.name;
   nb.priority = priority;
   nb.idempotency_key = std::string(key);
+  nb.targets_json = DeliveryTargets(spec, ctx.caller->user.notify, diags).dump();
   json spec_json = BuildSpecToJson(std::move(spec));
   nb.dry_run = dry && (*dry == "1" || *dry == "true");
   if (nb.dry_run) spec_json["dry_run"] = true;  // what the worker reads
   nb.spec_json = spec_json.dump();
   nb.spec_hash = Sha256Hex(nb.spec_json);
-  nb.targets_json = json({{"email", spec.notify.email},
-                          {"webhook", spec.notify.webhook},
-                          {"staging", spec.staging}})
-                        .dump();
   return std::nullopt;
 }
 
@@ -168,13 +191,13 @@ bool LooksLikeDeb(std::string_view data) {
 
 // `uploads`: the request's .deb files, added to the spec's package files and written to the
 // upload area only once the request passed every check.
-HttpResponse SubmitSpecWith(RequestContext& ctx, BuildSpec spec, const Diagnostics& diags,
+HttpResponse SubmitSpecWith(RequestContext& ctx, BuildSpec spec, Diagnostics diags,
                             const std::vector<Upload>& uploads = {}) {
   std::string_view key = ctx.req.Header("idempotency-key");
   if (key.size() > 200) return Error(400, "bad-idempotency-key", "Idempotency-Key is too long");
   for (const Upload& u : uploads) spec.package_files.push_back(u.file);
   store::NewBuild nb;
-  if (std::optional<HttpResponse> refused = PrepareBuild(ctx, spec, key, nb, uploads)) {
+  if (std::optional<HttpResponse> refused = PrepareBuild(ctx, spec, key, nb, diags, uploads)) {
     return *refused;
   }
   uint64_t new_bytes = 0;
@@ -235,7 +258,7 @@ HttpResponse SubmitJson(RequestContext& ctx) {
     return Error(422, "invalid-request", "the build request has errors",
                  "fix the listed problems and submit again", DiagnosticsJson(diags));
   }
-  return SubmitSpecWith(ctx, std::move(*spec), diags);
+  return SubmitSpecWith(ctx, std::move(*spec), std::move(diags));
 }
 
 // multipart/form-data: request fields as form fields, the kickstart as a file (or text)
@@ -323,7 +346,7 @@ HttpResponse SubmitMultipart(RequestContext& ctx, std::string_view boundary) {
     return Error(422, "invalid-request", "the build request has errors",
                  "fix the listed problems and submit again", DiagnosticsJson(diags));
   }
-  return SubmitSpecWith(ctx, std::move(*spec), diags, uploads);
+  return SubmitSpecWith(ctx, std::move(*spec), std::move(diags), uploads);
 }
 
 }  // namespace
@@ -397,7 +420,8 @@ HttpResponse SubmitBatch(RequestContext& ctx) {
                    "fix the listed problems and submit the batch again", DiagnosticsJson(diags)));
     }
     std::string item_key = key.empty() ? std::string() : std::string(key) + "#" + std::to_string(i);
-    if (std::optional<HttpResponse> refused = PrepareBuild(ctx, *spec, item_key, builds[i])) {
+    if (std::optional<HttpResponse> refused =
+            PrepareBuild(ctx, *spec, item_key, builds[i], diags)) {
       return at(i, *refused);
     }
   }

@@ -90,6 +90,10 @@ HttpResponse WhoAmI(RequestContext& ctx);
 HttpResponse SignOut(RequestContext& ctx);
 HttpResponse CreateToken(RequestContext& ctx);
 HttpResponse UnlockUser(RequestContext& ctx);
+
+// api_settings.cc: the caller's own notification settings and webhook secret.
+HttpResponse GetSettings(RequestContext& ctx);
+HttpResponse UpdateSettings(RequestContext& ctx);
 HttpResponse WebhookSecret(RequestContext& ctx);
 
 // api_users.cc: administration of users and tokens (admins).
@@ -118,6 +122,11 @@ HttpResponse GetArtifact(RequestContext& ctx);
 HttpResponse SubmitBuild(RequestContext& ctx);
 HttpResponse SubmitBatch(RequestContext& ctx);
 HttpResponse ValidateKickstart(RequestContext& ctx);
+// Refuses (422) a URL the master itself would send to that names credentials or, with
+// `address_policy`, whose literal address the server's fetch policy refuses (loopback,
+// private...). A host name is checked again where it resolves, at each send.
+std::optional<HttpResponse> RefuseUnsendableUrl(RequestContext& ctx, std::string_view field,
+                                                const std::string& url, bool address_policy);
 // A spec a request made, checked and queued (api_rest.cc submits through it too).
 HttpResponse SubmitSpec(RequestContext& ctx, BuildSpec spec, const Diagnostics& diags);
 

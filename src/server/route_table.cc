@@ -29,6 +29,8 @@ constexpr Route kRoutes[] = {
     {"POST", "/api/v1/users/{name}/disable", kAdmin, kOnPool, DisableUser},
     {"POST", "/api/v1/users/{name}/enable", kAdmin, kOnPool, EnableUser},
     {"GET", "/api/v1/webhook-secret", kSignedIn, kOnIoThread, WebhookSecret},
+    {"GET", "/api/v1/settings", kSignedIn, kOnIoThread, GetSettings},
+    {"PATCH", "/api/v1/settings", kSignedIn, kOnPool, UpdateSettings},
     {"GET", "/api/v1/releases", kSignedIn, kOnIoThread, Releases},
     {"GET", "/api/v1/workers", kSignedIn, kOnIoThread, Workers},
     {"POST", "/api/v1/kickstart/validate", kSignedIn, kOnPool, ValidateKickstart},

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/text.h"
 #include "store/sqlite.h"
 
 namespace kiln::store {
@@ -143,6 +144,14 @@ CREATE INDEX deliveries_due ON deliveries(next_ms) WHERE state = 'pending';
     R"sql(
 ALTER TABLE builds ADD COLUMN targets_json TEXT NOT NULL DEFAULT '{}';
 )sql",
+    // 9: a user's notification settings (NotifySettings): an address of their own, an
+    // opt-out of all e-mail, webhooks for every build (one URL per line; URLs hold no
+    // line breaks).
+    R"sql(
+ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN email_opt_out INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN webhooks TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 // The columns ReadBuild reads. The spec (which holds the whole kickstart, up to the server's
@@ -199,12 +208,16 @@ User ReadUser(const Statement& s) {
   u.password_hash = s.Text(3);
   u.created_ms = s.Int(4);
   u.disabled_ms = s.Int(5);
+  u.notify.email = s.Text(6);
+  u.notify.email_opt_out = s.Int(7) != 0;
+  u.notify.webhooks = SplitNonEmpty(s.Text(8), '\n');
   return u;
 }
 
 constexpr char kUserColumns[] =
-    "u.id, u.name, u.role, u.password_hash, u.created_ms, u.disabled_ms";
-constexpr int kUserColumnCount = 6;
+    "u.id, u.name, u.role, u.password_hash, u.created_ms, u.disabled_ms, u.email, "
+    "u.email_opt_out, u.webhooks";
+constexpr int kUserColumnCount = 9;
 
 // "" matches anything; otherwise `value` must be one of the comma-separated `list`.
 constexpr char kInList[] = "(?%d = '' OR instr(',' || ?%d || ',', ',' || %s || ',') > 0)";
@@ -350,6 +363,19 @@ int64_t Store::AddToken(int64_t user_id, const std::string& name, const std::str
       .Bind(4, clock_.NowMs())
       .Run();
   return db_->LastInsertId();
+}
+
+bool Store::SetNotifySettings(int64_t user_id, const NotifySettings& settings) {
+  std::string webhooks;
+  for (const std::string& hook : settings.webhooks) webhooks += hook + "\n";
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  db_->Prepare("UPDATE users SET email=?2, email_opt_out=?3, webhooks=?4 WHERE id=?1")
+      .Bind(1, user_id)
+      .Bind(2, settings.email)
+      .Bind(3, int64_t{settings.email_opt_out ? 1 : 0})
+      .Bind(4, webhooks)
+      .Run();
+  return db_->Changes() > 0;
 }
 
 std::optional<User> Store::UserForToken(const std::string& token_hash, int64_t now_ms) {

@@ -23,6 +23,14 @@ namespace kiln::store {
 class Database;
 class Transaction;
 
+// What a user has the master send for every build of theirs (their settings page, GET/PATCH
+// /api/v1/settings), added to what each request asks for when it is submitted.
+struct NotifySettings {
+  std::string email;                  // an address of their own, e-mailed for each build; "" = none
+  bool email_opt_out = false;         // no e-mail at all for their builds, whatever a request says
+  std::vector<std::string> webhooks;  // called at every state change of each build
+};
+
 struct User {
   int64_t id = 0;
   std::string name;
@@ -30,6 +38,7 @@ struct User {
   std::string password_hash;  // Argon2id string, "" = cannot sign in with a password
   int64_t created_ms = 0;
   int64_t disabled_ms = 0;  // when an admin disabled the user; 0 = enabled
+  NotifySettings notify;
 };
 
 // One thing the master sends out for a build, and how far it got.
@@ -187,6 +196,8 @@ class Store {
   // Disables a user (no sign-in, token or session works; their sessions end) or enables
   // them again. False if there is no such user.
   bool SetUserDisabled(const std::string& name, bool disabled);
+  // Replaces the user's notification settings; false if there is no such user.
+  bool SetNotifySettings(int64_t user_id, const NotifySettings& settings);
   void SetPassword(int64_t user_id, const std::string& password_hash);
   int64_t AddToken(int64_t user_id, const std::string& name, const std::string& token_hash);
   // The user whose live token has this hash; marks the token used.
