@@ -147,6 +147,7 @@ HttpResponse LoginPage(RequestContext& ctx);
 HttpResponse NewBuildPage(RequestContext& ctx);
 HttpResponse BuildPage(RequestContext& ctx);
 HttpResponse WorkersPage(RequestContext& ctx);
+HttpResponse SettingsPage(RequestContext& ctx);
 HttpResponse AdminPage(RequestContext& ctx);
 HttpResponse StaticFile(RequestContext& ctx);
 // 303 to the sign-in page, which comes back to this request's page.

@@ -55,6 +55,7 @@ constexpr Route kRoutes[] = {
     {"GET", "/build", kPage, kOnIoThread, NewBuildPage},
     {"GET", "/builds/{id}", kPage, kOnIoThread, BuildPage},
     {"GET", "/workers", kPage, kOnIoThread, WorkersPage},
+    {"GET", "/settings", kPage, kOnIoThread, SettingsPage},
     {"GET", "/admin", kPage, kOnIoThread, AdminPage},
     {"GET", "/static/{name}", kOpen, kOnIoThread, StaticFile},
     // The worker protocol (DESIGN §5): build hosts that are not the master.

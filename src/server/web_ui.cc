@@ -173,6 +173,7 @@ HttpResponse LoginPage(RequestContext& ctx) { return PageReply(ctx, "login", "Si
 HttpResponse DashboardPage(RequestContext& ctx) { return PageReply(ctx, "dashboard", "Builds"); }
 HttpResponse NewBuildPage(RequestContext& ctx) { return PageReply(ctx, "build", "New build"); }
 HttpResponse WorkersPage(RequestContext& ctx) { return PageReply(ctx, "workers", "Workers"); }
+HttpResponse SettingsPage(RequestContext& ctx) { return PageReply(ctx, "settings", "Settings"); }
 
 HttpResponse BuildPage(RequestContext& ctx) {
   HttpResponse error;

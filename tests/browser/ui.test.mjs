@@ -327,6 +327,37 @@ await step("workers page: the local worker, online", async () => {
   await shot(page, "workers");
 });
 
+await step("settings: her own address, an e-mail opt-out and a webhook saved; a link-local webhook refused", async () => {
+  const page = alicePage;
+  await page.goto(base + "/settings");
+  await eventually("the settings to load", async () => (await page.$eval("#s-webhook-limit", (e) => e.textContent)) === "5");
+  await page.fill("#s-email", "alice@example.org");
+  await page.fill("#s-webhooks", "http://169.254.169.254/hook");
+  await page.click("#settings-form button[type=submit]");
+  await eventually("the refusal", async () => /169\.254\.169\.254/.test(await page.textContent("#settings-error")));
+  assert.equal((await apiFromPage(page, "GET", "/api/v1/settings")).body.email, "", "nothing refused is stored");
+  await page.fill("#s-webhooks", "https://hooks.example.org/kiln\n\n");
+  await page.check("#s-opt-out");
+  await page.click("#settings-form button[type=submit]");
+  await eventually("the saved note", async () => /Saved/.test(await page.textContent("#settings-saved")));
+  const saved = (await apiFromPage(page, "GET", "/api/v1/settings")).body;
+  assert.equal(saved.email, "alice@example.org");
+  assert.equal(saved.email_opt_out, true);
+  assert.deepEqual(saved.webhooks, ["https://hooks.example.org/kiln"]);
+  await page.reload();
+  await eventually("the stored address in the form", async () => (await page.inputValue("#s-email")) === "alice@example.org");
+  assert.ok(await page.isChecked("#s-opt-out"));
+  await page.click("#show-secret");
+  await eventually("her signing secret", async () => /^whsec_[0-9a-f]{64}$/.test((await page.textContent("#secret")).trim()));
+  await shot(page, "settings");
+  // Back as they were: the later steps' builds are alice's too.
+  await page.fill("#s-email", "");
+  await page.uncheck("#s-opt-out");
+  await page.fill("#s-webhooks", "");
+  await page.click("#settings-form button[type=submit]");
+  await eventually("the reset", async () => (await apiFromPage(page, "GET", "/api/v1/settings")).body.webhooks.length === 0);
+});
+
 await step("a form posted without the CSRF token is refused", async () => {
   const r = await alicePage.evaluate(async () => {
     const res = await fetch("/api/v1/builds", {
@@ -495,7 +526,8 @@ await step("phone width: no page scrolls sideways", async () => {
   const page = await newPage({ viewport: { width: 390, height: 844 } });
   await signIn(page, "alice", "alice-password", "/");
   for (const [route, name] of [["/", "dashboard"], ["/build", "build-form"],
-                                ["/builds/" + firstBuild, "build-page"], ["/workers", "workers"]]) {
+                                ["/builds/" + firstBuild, "build-page"], ["/workers", "workers"],
+                                ["/settings", "settings"]]) {
     await page.goto(base + route);
     await page.waitForLoadState("networkidle").catch(() => {});
     const wide = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -523,7 +555,7 @@ await step("accessibility: axe-core finds no serious or critical violation on an
   };
   await check("/login");
   await signIn(page, "ada", "ada-password", "/");
-  for (const route of ["/", "/build", "/builds/" + firstBuild, "/workers", "/admin"]) {
+  for (const route of ["/", "/build", "/builds/" + firstBuild, "/workers", "/settings", "/admin"]) {
     await page.goto(base + route);
     await check(route);
   }
