@@ -9,83 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/base64.h"
-#include "loopback_listener.h"
+#include "delivery_servers.h"
 #include "service_harness.h"
 
 namespace kiln::testing {
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// aiosmtpd's Mailbox handler: every message it accepts kept as a file in a Maildir.
-class SmtpServer {
- public:
-  SmtpServer(fs::path maildir, int port) : maildir_(std::move(maildir)), port_(port) {}
-  ~SmtpServer() { Stop(); }
-  bool Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      std::string listen = "127.0.0.1:" + std::to_string(port_);
-      execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen.c_str(), "-c",
-            "aiosmtpd.handlers.Mailbox", maildir_.c_str(), nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 100; ++i) {
-      if (PortAccepts(port_)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  // The messages received so far, each as its raw text (the handler keeps a Maildir: a file
-  // per message in new/).
-  std::vector<std::string> Messages() const {
-    std::vector<std::string> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(maildir_ / "new", ec)) {
-      std::ifstream in(e.path(), std::ios::binary);
-      out.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
-    return out;
-  }
-
- private:
-  fs::path maildir_;
-  int port_;
-  pid_t pid_ = -1;
-};
-
-// A header's value ("" if absent).
-std::string Header(const std::string& message, const std::string& name) {
-  std::string head = message.substr(0, message.find("\n\n"));
-  size_t at = head.rfind("\n" + name + ": ", std::string::npos);
-  if (at == std::string::npos && head.rfind(name + ": ", 0) == 0)
-    at = 0;
-  else if (at != std::string::npos)
-    ++at;
-  else
-    return "";
-  size_t start = at + name.size() + 2;
-  return head.substr(start, head.find('\n', start) - start);
-}
-
-// The decoded body of the part with this content type.
-std::string Part(const std::string& message, const std::string& type) {
-  size_t at = message.find("Content-Type: " + type);
-  if (at == std::string::npos) return "";
-  size_t body = message.find("\n\n", at) + 2;
-  size_t end = message.find("\n--", body);
-  std::string encoded = message.substr(body, end - body);
-  return Base64Decode(encoded).value_or("(not base64)");
-}
 
 class MailDeliveryTest : public ::testing::Test {
  protected:
@@ -134,17 +64,6 @@ class MailDeliveryTest : public ::testing::Test {
     json b = json::parse(r.body, nullptr, false);
     return b.is_object() && b.contains("deliveries") ? b["deliveries"] : json::array();
   }
-  // Waits until `n` messages arrived (or `seconds` passed).
-  std::vector<std::string> AwaitMessages(size_t n, int seconds) {
-    std::vector<std::string> got;
-    for (int i = 0; i < seconds * 10; ++i) {
-      got = smtp_->Messages();
-      if (got.size() >= n) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return got;
-  }
-
   fs::path dir_;
   int smtp_port_ = 0;
   std::unique_ptr<SmtpServer> smtp_;
@@ -156,31 +75,33 @@ TEST_F(MailDeliveryTest, TwoAddressesGetAcceptedAndEndedMessagesThatThread) {
   ASSERT_TRUE(StartMaster()) << service_->Log();
   int64_t id = Submit();
   ASSERT_GT(id, 0);
-  std::vector<std::string> messages = AwaitMessages(4, 90);
+  std::vector<std::string> messages = smtp_->AwaitMessages(4, 90);
   ASSERT_EQ(messages.size(), 4u) << service_->Log();
   std::map<std::string, std::string> accepted_id;  // recipient -> Message-ID of "accepted"
   std::set<std::string> ids;
   for (const std::string& m : messages) {
-    std::string subject = Header(m, "Subject");
-    std::string to = Header(m, "To");
-    ids.insert(Header(m, "Message-ID"));
-    EXPECT_EQ(Header(m, "From"), "kiln@example.org");
-    EXPECT_NE(Part(m, "text/plain").find("Build"), std::string::npos) << m;
-    EXPECT_NE(Part(m, "text/html").find("<table>"), std::string::npos) << "never blank: " << m;
+    std::string subject = MailHeader(m, "Subject");
+    std::string to = MailHeader(m, "To");
+    ids.insert(MailHeader(m, "Message-ID"));
+    EXPECT_EQ(MailHeader(m, "From"), "kiln@example.org");
+    EXPECT_NE(MailPart(m, "text/plain").find("Build"), std::string::npos) << m;
+    EXPECT_NE(MailPart(m, "text/html").find("<table>"), std::string::npos) << "never blank: " << m;
     if (subject.find(" accepted: ") != std::string::npos) {
-      accepted_id[to] = Header(m, "Message-ID");
-      EXPECT_NE(Part(m, "text/plain").find("https://kiln.example.org/builds/" + std::to_string(id)),
-                std::string::npos)
+      accepted_id[to] = MailHeader(m, "Message-ID");
+      EXPECT_NE(
+          MailPart(m, "text/plain").find("https://kiln.example.org/builds/" + std::to_string(id)),
+          std::string::npos)
           << "the link is the public URL";
     }
   }
   ASSERT_EQ(accepted_id.size(), 2u) << "both addresses were told it was accepted";
   int ended = 0;
   for (const std::string& m : messages) {
-    if (Header(m, "Subject").find(" succeeded: ") == std::string::npos) continue;
+    if (MailHeader(m, "Subject").find(" succeeded: ") == std::string::npos) continue;
     ++ended;
-    EXPECT_EQ(Header(m, "In-Reply-To"), accepted_id[Header(m, "To")]) << "threads with its first";
-    EXPECT_NE(Part(m, "text/plain").find("The log's last lines"), std::string::npos) << m;
+    EXPECT_EQ(MailHeader(m, "In-Reply-To"), accepted_id[MailHeader(m, "To")])
+        << "threads with its first";
+    EXPECT_NE(MailPart(m, "text/plain").find("The log's last lines"), std::string::npos) << m;
   }
   EXPECT_EQ(ended, 2);
   EXPECT_EQ(ids.size(), 2u) << "one Message-ID per message, the same for both recipients";
@@ -220,7 +141,7 @@ TEST_F(MailDeliveryTest, AServerDownIsTriedAgainAndAKilledMasterSendsAfterItsRes
   service_->Kill();
   ASSERT_TRUE(smtp_->Start());
   ASSERT_TRUE(StartMaster()) << service_->Log();
-  std::vector<std::string> messages = AwaitMessages(4, 90);
+  std::vector<std::string> messages = smtp_->AwaitMessages(4, 90);
   EXPECT_EQ(messages.size(), 4u) << service_->Log();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(smtp_->Messages().size(), 4u) << "none twice";
@@ -284,7 +205,7 @@ TEST_F(MailDeliveryTest, StartTlsAndALoginAsTheServerRequires) {
   configure("s3cret");
   ASSERT_TRUE(StartMaster()) << service_->Log();
   int64_t id = Submit();
-  std::vector<std::string> messages = AwaitMessages(4, 60);
+  std::vector<std::string> messages = smtp_->AwaitMessages(4, 60);
   EXPECT_EQ(messages.size(), 4u) << Deliveries(id).dump() << service_->Log();
 
   // The wrong password: not sent, kept, tried again.

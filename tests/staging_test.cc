@@ -17,18 +17,13 @@
 #include <thread>
 
 #include "core/sha256.h"
-#include "loopback_listener.h"
+#include "delivery_servers.h"
 #include "server/delivery_service.h"
 #include "testing/fake_clock.h"
 
 namespace kiln::server {
 namespace {
 namespace fs = std::filesystem;
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 class StagingTest : public ::testing::Test {
  protected:
@@ -46,30 +41,14 @@ class StagingTest : public ::testing::Test {
     options_.first_retry_ms = 1000;
   }
   void TearDown() override {
-    if (ftp_ > 0) {
-      kill(ftp_, SIGKILL);
-      waitpid(ftp_, nullptr, 0);
-    }
+    ftp_.reset();
     co_.reset();
     store_.reset();
     fs::remove_all(dir_);
   }
   bool StartFtp(int port) {
-    ftp_ = fork();
-    if (ftp_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      std::string p = std::to_string(port), root = (dir_ / "ftp").string();
-      int null = open("/dev/null", O_WRONLY);
-      dup2(null, 2);
-      execl("/usr/bin/python3", "python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p", p.c_str(),
-            "-w", "-d", root.c_str(), nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 100; ++i) {
-      if (::kiln::testing::PortAccepts(port)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
+    ftp_ = std::make_unique<::kiln::testing::FtpServer>(dir_ / "ftp", port);
+    return ftp_->Start();
   }
   // A build that succeeds with `content` as its image and SHA256SUMS beside it, staged to
   // `targets`.
@@ -105,7 +84,7 @@ class StagingTest : public ::testing::Test {
   std::unique_ptr<Coordinator> co_;
   int64_t owner_ = 0;
   DeliveryOptions options_;
-  pid_t ftp_ = -1;
+  std::unique_ptr<::kiln::testing::FtpServer> ftp_;
 };
 
 TEST_F(StagingTest, ToADirectoryUnderTheRootsAndToAnFtpServer) {
@@ -120,8 +99,9 @@ TEST_F(StagingTest, ToADirectoryUnderTheRootsAndToAnFtpServer) {
   EXPECT_EQ(service.RunDue(), 2);
   for (const fs::path& staged : {dir_ / "roots" / "images" / ("kiln-build-" + std::to_string(id)),
                                  dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(id))}) {
-    EXPECT_EQ(ReadAll(staged / "image.tar"), image) << staged;
-    EXPECT_EQ(ReadAll(staged / "SHA256SUMS"), Sha256Hex(image) + "  image.tar\n");
+    EXPECT_EQ(::kiln::testing::ReadWhole(staged / "image.tar"), image) << staged;
+    EXPECT_EQ(::kiln::testing::ReadWhole(staged / "SHA256SUMS"),
+              Sha256Hex(image) + "  image.tar\n");
     EXPECT_FALSE(fs::exists(staged / "image.tar.part")) << "renamed into place";
   }
   for (const store::Delivery& d : store_->DeliveriesOf(id)) {
@@ -154,47 +134,26 @@ TEST_F(StagingTest, AServerDownIsTriedAgainAndDeliveredOnceBack) {
   clock_.Advance(std::chrono::milliseconds(1000));
   EXPECT_EQ(service.RunDue(), 1);
   EXPECT_EQ(store_->DeliveriesOf(id)[0].state, "delivered");
-  EXPECT_EQ(ReadAll(dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(id)) / "image.tar"),
+  EXPECT_EQ(::kiln::testing::ReadWhole(dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(id)) /
+                                       "image.tar"),
             "image bytes");
 }
 
 // An sshd of the test's own on a free loopback port (its host key, root's key in an
 // authorized_keys of its own, internal-sftp), and the config's key and known_hosts.
 TEST_F(StagingTest, ToAnSftpServerWithTheConfigsKeyAndItsHostKeyChecked) {
-  if (!fs::exists("/usr/sbin/sshd") || geteuid() != 0) {
+  if (!::kiln::testing::SftpServer::Available()) {
     GTEST_SKIP() << "needs openssh-server (scripts/install-deps.sh test) and root";
   }
   int port = ::kiln::testing::FreePort();
   std::string d = dir_.string();
-  std::ofstream(dir_ / "sshd_config")
-      << "ListenAddress 127.0.0.1\nPort " << port << "\nHostKey " << d
-      << "/host_key\nAuthorizedKeysFile " << d
-      << "/authorized_keys\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-         "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nSubsystem sftp "
-         "internal-sftp\nPidFile "
-      << d << "/sshd.pid\n";
-  std::string setup = "cd " + d +
-                      " && ssh-keygen -q -t ecdsa -b 256 -m PEM -N '' -f host_key && ssh-keygen -q "
-                      "-t ecdsa -b 256 -m PEM -N '' -f client_key && cp client_key.pub "
-                      "authorized_keys && printf '[127.0.0.1]:" +
-                      std::to_string(port) +
-                      " %s\\n' \"$(cut -d' ' -f1,2 host_key.pub)\" > known_hosts && mkdir -p "
-                      "/run/sshd sftp-root";
-  ASSERT_EQ(std::system(setup.c_str()), 0);
-  pid_t sshd = fork();
-  if (sshd == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    std::string config = d + "/sshd_config";
-    // sshd re-executes itself by argv[0]: it must be the absolute path.
-    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", config.c_str(), nullptr);
-    _exit(127);
-  }
-  for (int i = 0; i < 100 && !::kiln::testing::PortAccepts(port); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  ::kiln::testing::SftpServer sshd(dir_ / "sshd", port);
+  ASSERT_TRUE(sshd.Prepare());
+  ASSERT_TRUE(sshd.Start());
+  fs::create_directories(dir_ / "sftp-root");
   options_.staging.sftp_user = "root";
-  options_.staging.sftp_key = dir_ / "client_key";
-  options_.staging.sftp_known_hosts = dir_ / "known_hosts";
+  options_.staging.sftp_key = sshd.client_key();
+  options_.staging.sftp_known_hosts = sshd.known_hosts();
   DeliveryService service(*co_, options_);
   store_->EnableDeliveries(false, true);
   std::string url = "sftp://127.0.0.1:" + std::to_string(port) + d + "/sftp-root/images/";
@@ -204,20 +163,19 @@ TEST_F(StagingTest, ToAnSftpServerWithTheConfigsKeyAndItsHostKeyChecked) {
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].state, "delivered") << done[0].last_error;
   fs::path staged = dir_ / "sftp-root" / "images" / ("kiln-build-" + std::to_string(id));
-  EXPECT_EQ(ReadAll(staged / "image.tar"), "sftp image bytes");
-  EXPECT_EQ(ReadAll(staged / "SHA256SUMS"), Sha256Hex("sftp image bytes") + "  image.tar\n");
+  EXPECT_EQ(::kiln::testing::ReadWhole(staged / "image.tar"), "sftp image bytes");
+  EXPECT_EQ(::kiln::testing::ReadWhole(staged / "SHA256SUMS"),
+            Sha256Hex("sftp image bytes") + "  image.tar\n");
   EXPECT_FALSE(fs::exists(staged / "image.tar.part"));
 
   // A host that is not the one in known_hosts: nothing is sent.
-  std::ofstream(dir_ / "known_hosts")
-      << "[127.0.0.1]:" << port << " " << ReadAll(dir_ / "client_key.pub");
+  std::ofstream(sshd.known_hosts()) << "[127.0.0.1]:" << port << " "
+                                    << ::kiln::testing::ReadWhole(dir_ / "sshd" / "client_key.pub");
   DeliveryService strict(*co_, options_);
   int64_t other = Build({url}, "not for an unknown host");
   EXPECT_EQ(strict.RunDue(), 1);
   EXPECT_EQ(store_->DeliveriesOf(other)[0].state, "pending");
   EXPECT_FALSE(fs::exists(dir_ / "sftp-root" / "images" / ("kiln-build-" + std::to_string(other))));
-  kill(sshd, SIGTERM);
-  waitpid(sshd, nullptr, 0);
 }
 
 // Retention leaves a build's files while a copy of them still waits to go, and takes them once

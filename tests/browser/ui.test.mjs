@@ -42,7 +42,10 @@ async function eventually(what, fn, timeoutMs = 30000, everyMs = 200) {
     try {
       const v = await fn();
       if (v) return v;
-    } catch (e) { last = e; }
+    } catch (e) {
+      if (e.fatal) throw e;
+      last = e;
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}` + (last ? `: ${last.message}` : ""));
@@ -271,7 +274,15 @@ await step("cancel a running build from its page", async () => {
   await chooseRelease(page, "bookworm");
   await Promise.all([page.waitForURL(/\/builds\/\d+$/), page.click("#submit")]);
   cancelBuild = Number(new URL(page.url()).pathname.split("/")[2]);
-  await eventually("the build to run", async () => (await buildState(page)) === "running", 15 * 60 * 1000, 500);
+  await eventually("the build to run", async () => {
+    const state = await buildState(page);
+    if (state === "failed" || state === "canceled") {
+      // Say why at once (not a 15-minute wait): the build's error as the API has it.
+      const b = (await apiFromPage(page, "GET", "/api/v1/builds/" + cancelBuild)).body;
+      throw Object.assign(new Error(`build ${cancelBuild} ${state} before it ran: ${JSON.stringify(b.error)}`), { fatal: true });
+    }
+    return state === "running";
+  }, 15 * 60 * 1000, 500);
 
   // With the one worker busy, another build waits: its page says where and for what.
   const queued = await page.evaluate(async (ks) => {
@@ -567,5 +578,7 @@ await browser.close();
 server.kill("SIGTERM");
 silent.close();
 console.log(failures.length === 0 ? "\nall steps passed" : `\n${failures.length} failed: ${failures.join("; ")}`);
-fs.rmSync(work, { recursive: true, force: true });
+// A failed run keeps the server's data directory and log for a look.
+if (failures.length === 0) fs.rmSync(work, { recursive: true, force: true });
+else console.log(`kept ${work} (the server's data and log)`);
 process.exit(failures.length === 0 ? 0 : 1);
