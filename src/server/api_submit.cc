@@ -107,7 +107,12 @@ nlohmann::json DeliveryTargets(const BuildSpec& spec, const store::NotifySetting
     }
     email.clear();
   }
-  return json({{"email", email}, {"webhook", webhook}, {"staging", spec.staging}});
+  // Only the kinds it has: the outbox's triggers skip a kind that is not a key (deliveries.cc).
+  json targets = json::object();
+  if (!email.empty()) targets["email"] = email;
+  if (!webhook.empty()) targets["webhook"] = webhook;
+  if (!spec.staging.empty()) targets["staging"] = spec.staging;
+  return targets;
 }
 
 // The checks every submitted spec passes and the store row it becomes; an error answer
