@@ -198,15 +198,24 @@ inline bool WebhookSignatureVerifies(const std::string& secret, const std::strin
   return signature.substr(comma + 4) == HmacSha256Hex(secret, t + "." + body);
 }
 
-// pyftpdlib serving `root` to anonymous users, writable.
+// pyftpdlib serving `root`, writable: to anonymous users, or (`user` given) only to that
+// user with `password`.
 class FtpServer : public ChildServer {
  public:
-  FtpServer(const std::filesystem::path& root, int port)
-      : ChildServer(port,
-                    {"/usr/bin/python3", "-m", "pyftpdlib", "-i", "127.0.0.1", "-p",
-                     std::to_string(port), "-w", "-d", root.string()},
-                    /*quiet=*/true) {
+  FtpServer(const std::filesystem::path& root, int port, const std::string& user = "",
+            const std::string& password = "")
+      : ChildServer(port, Argv(root, port, user, password), /*quiet=*/true) {
     std::filesystem::create_directories(root);
+  }
+
+ private:
+  static std::vector<std::string> Argv(const std::filesystem::path& root, int port,
+                                       const std::string& user, const std::string& password) {
+    std::vector<std::string> argv = {
+        "/usr/bin/python3",   "-m", "pyftpdlib", "-i",         "127.0.0.1", "-p",
+        std::to_string(port), "-w", "-d",        root.string()};
+    if (!user.empty()) argv.insert(argv.end(), {"-u", user, "-P", password});
+    return argv;
   }
 };
 

@@ -1,9 +1,9 @@
 // Staging in process: a build made through the coordinator (a file as its artifact, then
 // SHA256SUMS), its staging targets queued by the store's trigger when it succeeds, and the
 // delivery service's pass copying them — to a directory under the server's file_roots, to a
-// real FTP server (pyftpdlib, anonymous, on a free loopback port) and to a real SFTP server
-// (an sshd of the test's own, the config's key, its host key checked). A pass again sends
-// nothing twice; a target that is down is tried again and delivered once it is back; what the
+// real FTP server (pyftpdlib on a free loopback port: anonymous, or only the config's user) and
+// to a real SFTP server (an sshd of the test's own, the config's key, its host key checked). A
+// pass again sends nothing twice; a target that is down is tried again and delivered once it is back; what the
 // server would not reach is refused before anything is sent.
 #include "delivery/staging.h"
 
@@ -137,6 +137,37 @@ TEST_F(StagingTest, AServerDownIsTriedAgainAndDeliveredOnceBack) {
   EXPECT_EQ(::kiln::testing::ReadWhole(dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(id)) /
                                        "image.tar"),
             "image bytes");
+}
+
+// An FTP server that takes only its user: the config's credentials (never the request's)
+// get the files there; without them nothing is sent.
+TEST_F(StagingTest, ToAnFtpServerAsTheConfigsUser) {
+  int port = ::kiln::testing::FreePort();
+  ftp_ = std::make_unique<::kiln::testing::FtpServer>(dir_ / "ftp", port, "stager", "s3cret");
+  ASSERT_TRUE(ftp_->Start());
+  store_->EnableDeliveries(false, true);
+  std::string url = "ftp://127.0.0.1:" + std::to_string(port) + "/pub/";
+  DeliveryService anonymous(*co_, options_);
+  int64_t refused = Build({url}, "anonymous bytes");
+  EXPECT_EQ(anonymous.RunDue(), 1);
+  std::vector<store::Delivery> d = store_->DeliveriesOf(refused);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].state, "pending") << "no anonymous login here";
+  EXPECT_FALSE(fs::exists(dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(refused))));
+
+  options_.staging.ftp_user = "stager";
+  options_.staging.ftp_password = "s3cret";
+  DeliveryService as_user(*co_, options_);
+  int64_t id = Build({url}, "the user's bytes");
+  clock_.Advance(std::chrono::milliseconds(1000));
+  EXPECT_EQ(as_user.RunDue(), 2) << "this one, and the first again";
+  for (int64_t build : {refused, id}) {
+    EXPECT_EQ(store_->DeliveriesOf(build)[0].state, "delivered")
+        << store_->DeliveriesOf(build)[0].last_error;
+  }
+  EXPECT_EQ(::kiln::testing::ReadWhole(dir_ / "ftp" / "pub" / ("kiln-build-" + std::to_string(id)) /
+                                       "image.tar"),
+            "the user's bytes");
 }
 
 // An sshd of the test's own on a free loopback port (its host key, root's key in an
