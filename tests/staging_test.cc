@@ -3,8 +3,8 @@
 // delivery service's pass copying them — to a directory under the server's file_roots, to a
 // real FTP server (pyftpdlib on a free loopback port: anonymous, or only the config's user) and
 // to a real SFTP server (an sshd of the test's own, the config's key, its host key checked). A
-// pass again sends nothing twice; a target that is down is tried again and delivered once it is back; what the
-// server would not reach is refused before anything is sent.
+// pass again sends nothing twice; a target that is down is tried again and delivered once it is
+// back; what the server would not reach is refused before anything is sent.
 #include "delivery/staging.h"
 
 #include <fcntl.h>
