@@ -558,6 +558,11 @@ TEST_F(HostileRequestTest, GuessingPasswordsLocksTheNameOutAndTakesAsLongForUnkn
   RunResult unlock = Sh("KILN_SERVER=" + service_->Url("") + " KILN_TOKEN=" + admin_ + " " +
                         std::string(KILN_BINARY) + " user unlock frank");
   EXPECT_EQ(unlock.exit_code, 0) << unlock.out;
+  // A name that is not one (it would go into the request's path) is refused before sending.
+  RunResult bad = Sh("KILN_SERVER=" + service_->Url("") + " KILN_TOKEN=" + admin_ + " " +
+                     std::string(KILN_BINARY) + " user unlock '../tokens?x=' 2>&1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("is not a valid user name"), std::string::npos) << bad.out;
   HttpReply back = sign_in("frank", "frank-password");
   EXPECT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(back.headers["set-cookie"].find("Secure"), std::string::npos) << "plain HTTP here";

@@ -14,6 +14,7 @@
 #include "client/api_client.h"
 #include "client/client_config.h"
 #include "cmd/subcommands.h"
+#include "core/text.h"
 #include "server/tokens.h"
 #include "store/sqlite.h"
 #include "store/store.h"
@@ -139,6 +140,12 @@ int TokenCreateOverApi(const AdminOptions& o, const client::Connection& c) {
 
 // POST /api/v1/users/NAME/unlock with an admin's token: lockouts live in the running master.
 int UserUnlock(const AdminOptions& o) {
+  // The name goes into the request's path: only a name of the users' grammar does.
+  if (!ValidUserName(o.name)) {
+    std::cerr << "kiln user unlock: '" << Printable(o.name)
+              << "' is not a valid user name (letters, digits, '-', '_', '.'; up to 64)\n";
+    return 2;
+  }
   client::Connection c = client::ResolveConnectionIgnoringBadConfig();
   if (!o.server.empty()) {
     c.url = o.server;
