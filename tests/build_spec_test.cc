@@ -109,6 +109,27 @@ TEST(BuildSpecTest, AtMostTenAddressesAndNoLineBreakInOne) {
   EXPECT_EQ(injected.ErrorCount(), 1) << "a line break never reaches a mail header";
 }
 
+TEST(BuildSpecTest, NoBuildTurnsIntoAFloodOfCallsOrCopies) {
+  BuildSpec s = FullSpec();
+  s.notify.webhook.clear();
+  s.staging.clear();
+  for (size_t i = 0; i < kMaxBuildWebhooks; ++i) {
+    s.notify.webhook.push_back("https://h" + std::to_string(i) + ".example.org/hook");
+    s.staging.push_back("ftp://f" + std::to_string(i) + ".example.org/pub/");
+  }
+  Diagnostics at_limit;
+  ValidateBuildSpec(s, {"req.json", 0}, at_limit);
+  EXPECT_EQ(at_limit.ErrorCount(), 0) << "five of each are fine";
+  s.notify.webhook.push_back("https://one-more.example.org/hook");
+  s.staging.push_back("ftp://one-more.example.org/pub/");
+  Diagnostics over;
+  ValidateBuildSpec(s, {"req.json", 0}, over);
+  ASSERT_EQ(over.ErrorCount(), 2);
+  std::string all = FormatDiagnostic(over.items()[0]) + FormatDiagnostic(over.items()[1]);
+  EXPECT_NE(all.find("notify.webhook: 6 webhooks, more than the 5"), std::string::npos) << all;
+  EXPECT_NE(all.find("staging: 6 staging targets, more than the 5"), std::string::npos) << all;
+}
+
 TEST(BuildSpecTest, UnknownJsonFieldsAndTypes) {
   BuildSpec s;
   Diagnostics diags;

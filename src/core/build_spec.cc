@@ -261,11 +261,22 @@ void CheckUrlsAndAddresses(const BuildSpec& spec, const SpecError& error) {
   for (const std::string& target : spec.staging) {
     check_url("staging", target, {"file", "ftp", "sftp"}, "give a file:///, ftp:// or sftp:// URL");
   }
-  if (spec.notify.email.size() > 10) {
-    error("notify.email: " + std::to_string(spec.notify.email.size()) +
-              " addresses, more than the 10 a build may notify",
+  // The master sends each of these itself: a request may not turn one build into a flood
+  // (every webhook is called at each state change, every target gets the whole image).
+  auto at_most = [&](const char* field, size_t n, size_t limit, const char* what,
+                     const char* hint) {
+    if (n > limit) {
+      error(std::string(field) + ": " + std::to_string(n) + " " + what + ", more than the " +
+                std::to_string(limit) + " a build may have",
+            hint);
+    }
+  };
+  at_most("notify.email", spec.notify.email.size(), kMaxBuildEmails, "addresses",
           "name at most 10 (a list address reaches more people)");
-  }
+  at_most("notify.webhook", spec.notify.webhook.size(), kMaxBuildWebhooks, "webhooks",
+          "name at most 5 (one receiver can fan out to more)");
+  at_most("staging", spec.staging.size(), kMaxBuildStagingTargets, "staging targets",
+          "name at most 5 (copy from one staging area to more)");
   for (const std::string& email : spec.notify.email) {
     if (!IsEmailAddress(email)) {
       error("notify.email: '" + Printable(email) + "' is not an e-mail address",

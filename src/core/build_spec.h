@@ -105,6 +105,10 @@ void ApplyDefaults(BuildSpec& spec);
 // Checks every field and adds every problem found (not only the first). `where` labels
 // the messages (the request's file name, or "request").
 void ValidateBuildSpec(const BuildSpec& spec, const SourceLocation& where, Diagnostics& diags);
+// How many e-mail addresses, webhooks and staging targets one build may name.
+inline constexpr size_t kMaxBuildEmails = 10;
+inline constexpr size_t kMaxBuildWebhooks = 5;
+inline constexpr size_t kMaxBuildStagingTargets = 5;
 
 // Parses "name" / "name=version"; false if the text is not a valid Debian package
 // reference.
