@@ -392,6 +392,46 @@ TEST_F(ApiInProcessTest, ASettingAddsAnAddressAndWebhooksOrOptsOutOfEmail) {
             std::string::npos);
 }
 
+// A user's builds send at most the server's daily number of e-mails ([smtp]
+// daily_limit_per_user): a submit or a batch that would pass it is refused whole, with how
+// many were queued; another user's count is their own.
+TEST_F(ApiInProcessTest, AUsersBuildsSendAtMostTheDailyNumberOfEmails) {
+  ApiOptions limited;
+  limited.fetch_urls = false;
+  limited.email_daily_limit = 6;
+  api_ = std::make_unique<Api>(*co_, limited);
+  store_->EnableDeliveries(/*mail=*/true, /*staging=*/false);
+  auto request = [](const std::string& name, std::vector<std::string> emails) {
+    json req = json::parse(kBuildRequest);
+    req["name"] = name;
+    req["notify"] = {{"email", emails}};
+    return req;
+  };
+  HttpResponse first =
+      Call("POST", "/api/v1/builds", bob_, request("a", {"x@example.org", "y@example.org"}).dump());
+  ASSERT_EQ(first.status, 201) << first.body;  // 4 messages: accepted and ended, twice
+  HttpResponse over =
+      Call("POST", "/api/v1/builds", bob_, request("b", {"x@example.org", "y@example.org"}).dump());
+  EXPECT_EQ(over.status, 429) << over.body;
+  EXPECT_EQ(Code(over), "email-limit");
+  EXPECT_NE(Body(over)["error"]["message"].get<std::string>().find("24 hours send 4)"),
+            std::string::npos)
+      << "the ended messages counted before they are queued: " << over.body;
+  json batch = {{"builds", {request("c", {"x@example.org"}), request("d", {"y@example.org"})}}};
+  HttpResponse refused = Call("POST", "/api/v1/builds/batch", bob_, batch.dump());
+  EXPECT_EQ(refused.status, 429) << "4 + 2 + 2 > 6: " << refused.body;
+  EXPECT_EQ(Body(refused)["error"]["index"], 1);
+  EXPECT_EQ(Call("POST", "/api/v1/builds", bob_, request("e", {}).dump()).status, 201)
+      << "a build that e-mails no one is not limited";
+  EXPECT_EQ(Call("POST", "/api/v1/builds", admin_,
+                 request("f", {"x@example.org", "y@example.org"}).dump())
+                .status,
+            201)
+      << "another user's count is their own";
+  EXPECT_EQ(Body(Call("GET", "/api/v1/builds?limit=50", bob_))["builds"].size(), 2u)
+      << "nothing of a refused request stays";
+}
+
 // What the seed's cli/build_rest.py sends: each file's text JSON-encoded a second time inside
 // the body, and its token only as Basic credentials in its API_URL (USER:TOKEN@host).
 TEST_F(ApiInProcessTest, TheSeedsRestClientWorksWithItsOwnWireFormat) {

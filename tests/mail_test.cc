@@ -80,10 +80,13 @@ TEST(SmtpConfigTest, TheSeedsSectionWithItsQuotesAndKilnsKeys) {
   Result<SmtpConfig> kiln = SmtpConfigFromKeys({{"server", "127.0.0.1"},
                                                 {"port", "2525"},
                                                 {"from", "kiln@example.org"},
-                                                {"starttls", "never"}});
+                                                {"starttls", "never"},
+                                                {"daily_limit_per_user", "40"}});
   ASSERT_TRUE(kiln.ok()) << kiln.message();
   EXPECT_EQ(kiln->starttls, SmtpConfig::StartTls::kNever);
   EXPECT_TRUE(kiln->login.empty());
+  EXPECT_EQ(kiln->daily_limit_per_user, 40);
+  EXPECT_EQ(seed->daily_limit_per_user, 500) << "a limit unless the admin says otherwise";
 
   for (const auto& [keys, says] :
        std::vector<std::pair<std::map<std::string, std::string>, std::string>>{
@@ -93,6 +96,8 @@ TEST(SmtpConfigTest, TheSeedsSectionWithItsQuotesAndKilnsKeys) {
            {{{"server", "h"}, {"from", "k@example.org"}, {"starttls", "sometimes"}}, "starttls"},
            {{{"server", "h"}, {"from", "k@example.org"}, {"relay", "x"}}, "unknown key 'relay'"},
            {{{"port", "25"}, {"from", "k@example.org"}}, "needs server"},
+           {{{"server", "h"}, {"from", "k@example.org"}, {"daily_limit_per_user", "-1"}},
+            "daily_limit_per_user"},
        }) {
     Result<SmtpConfig> bad = SmtpConfigFromKeys(keys);
     ASSERT_FALSE(bad.ok()) << says;

@@ -308,6 +308,7 @@ server::ApiOptions MakeApiOptions(const ServeOptions& o,
   api_options.fetch_timeout_s = static_cast<long>(o.fetch_timeout_s);
   api_options.kickstart_limit = static_cast<size_t>(o.max_kickstart_kib * 1024);
   api_options.upload_quota_bytes = static_cast<uint64_t>(o.upload_quota_mib * 1024 * 1024);
+  if (o.smtp) api_options.email_daily_limit = o.smtp->daily_limit_per_user;
   api_options.online_workers = [&store, &coordinator] {
     std::vector<store::Worker> online;
     int64_t now = coordinator.NowMs();

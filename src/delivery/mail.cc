@@ -104,6 +104,13 @@ Result<SmtpConfig> SmtpConfigFromKeys(const std::map<std::string, std::string>& 
         return Status::Error("[smtp] ca_file: '" + Printable(value) + "' is not an absolute path");
       }
       c.ca_file = value;
+    } else if (key == "daily_limit_per_user") {
+      auto [end, ec] =
+          std::from_chars(value.data(), value.data() + value.size(), c.daily_limit_per_user);
+      if (ec != std::errc() || end != value.data() + value.size() || c.daily_limit_per_user < 0) {
+        return Status::Error("[smtp] daily_limit_per_user: '" + Printable(value) +
+                             "' is not a count of messages (0 = no limit)");
+      }
     } else if (key == "starttls") {
       if (value == "auto") {
         c.starttls = SmtpConfig::StartTls::kAuto;
@@ -117,7 +124,8 @@ Result<SmtpConfig> SmtpConfigFromKeys(const std::map<std::string, std::string>& 
       }
     } else {
       return Status::Error("[smtp]: unknown key '" + Printable(raw_key) +
-                           "' (known: server, port, login, password, from, starttls, ca_file)");
+                           "' (known: server, port, login, password, from, starttls, ca_file, "
+                           "daily_limit_per_user)");
     }
   }
   if (c.server.empty()) return Status::Error("[smtp] needs server = the SMTP server's host name");

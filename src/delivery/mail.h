@@ -21,13 +21,15 @@ struct SmtpConfig {
   enum class StartTls { kAuto, kAlways, kNever };
   StartTls starttls = StartTls::kAuto;  // auto: when the server offers it
   long timeout_s = 30;                  // one message, connect to QUIT
+  // Messages one user's builds may send in 24 hours (0 = no limit): a public service must not
+  // become anyone's way to mail strangers. A submit past it is refused (429).
+  int64_t daily_limit_per_user = 500;
 };
 
-// The [smtp] section's keys (server, port, login, password, from, starttls, ca_file), or the
-// seed's
-// [SMTP] with its values in quotes ('smtp.gmail.com'). The seed had no `from`: its login was
-// the sender, and so it is here when `from` is missing. Unknown keys and bad values are
-// errors that name the key.
+// The [smtp] section's keys (server, port, login, password, from, starttls, ca_file,
+// daily_limit_per_user), or the seed's [SMTP] with its values in quotes ('smtp.gmail.com'). The
+// seed had no `from`: its login was the sender, and so it is here when `from` is missing. Unknown
+// keys and bad values are errors that name the key.
 Result<SmtpConfig> SmtpConfigFromKeys(const std::map<std::string, std::string>& keys);
 
 struct Mail {

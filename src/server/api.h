@@ -43,6 +43,9 @@ struct ApiOptions {
   size_t kickstart_limit = 1u << 20;
   // Bytes of .deb uploads one user may add to the master's disk in 24 hours (0 = no limit).
   uint64_t upload_quota_bytes = 2ull << 30;
+  // Messages one user's builds may send in 24 hours ([smtp] daily_limit_per_user; 0 = no
+  // limit, and none without [smtp]): a submit that would pass it is refused (429).
+  int64_t email_daily_limit = 0;
   // What this master's builds give %post scripts (its --script-network): a request asking
   // for more is refused at submit. Remote workers check against their own again.
   std::string script_network = "none";

@@ -115,6 +115,27 @@ nlohmann::json DeliveryTargets(const BuildSpec& spec, const store::NotifySetting
   return targets;
 }
 
+// A build's accepted and ended messages to each address count against its owner's daily
+// limit (the server's [smtp] daily_limit_per_user), with those of the rest of the request.
+std::optional<HttpResponse> RefuseOverEmailLimit(RequestContext& ctx, const json& targets) {
+  int64_t limit = ctx.options.email_daily_limit;
+  if (limit <= 0 || !targets.contains("email")) return std::nullopt;
+  int64_t messages = 2 * static_cast<int64_t>(targets["email"].size());
+  int64_t sent = ctx.store().CountEmailsSince(ctx.caller->user.id, ctx.co.NowMs() - 86'400'000);
+  if (sent + ctx.planned_emails + messages > limit) {
+    return Error(429, "email-limit",
+                 "this build's " + std::to_string(messages) + " e-mails would take you past " +
+                     std::to_string(limit) +
+                     " in 24 hours (your builds of the last 24 hours "
+                     "send " +
+                     std::to_string(sent) + ")",
+                 "submit it without notify.email (or opt out in your settings), or wait; the "
+                 "server's admin sets the limit ([smtp] daily_limit_per_user)");
+  }
+  ctx.planned_emails += messages;
+  return std::nullopt;
+}
+
 // The checks every submitted spec passes and the store row it becomes; an error answer
 // if it is refused. `key`: the Idempotency-Key it is submitted under (may be empty).
 // `spec`'s kickstart goes into `nb` (moved, not copied: it can be large). `diags` gets what
@@ -177,7 +198,9 @@ std::optional<HttpResponse> PrepareBuild(RequestContext& ctx, BuildSpec& spec, s
   nb.name = spec.name;
   nb.priority = priority;
   nb.idempotency_key = std::string(key);
-  nb.targets_json = DeliveryTargets(spec, ctx.caller->user.notify, diags).dump();
+  json targets = DeliveryTargets(spec, ctx.caller->user.notify, diags);
+  if (std::optional<HttpResponse> refused = RefuseOverEmailLimit(ctx, targets)) return refused;
+  nb.targets_json = targets.dump();
   json spec_json = BuildSpecToJson(std::move(spec));
   nb.dry_run = dry && (*dry == "1" || *dry == "true");
   if (nb.dry_run) spec_json["dry_run"] = true;  // what the worker reads

@@ -31,6 +31,7 @@ struct RequestContext {
   std::optional<Api::Caller> caller;  // set once Authenticate passed
   HttpRequest* taken_from = nullptr;  // `req`, when a handler may take its body over
   std::string_view id, name;          // the path's {id} and {name} segments
+  int64_t planned_emails = 0;         // messages this request's builds will send (a batch's add up)
 
   store::Store& store() { return co.store(); }
   bool admin() const { return caller && caller->admin(); }

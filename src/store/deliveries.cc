@@ -76,6 +76,17 @@ void Store::EnableDeliveries(bool mail, bool staging) {
       on_change + " END;");
 }
 
+int64_t Store::CountEmailsSince(int64_t owner_id, int64_t since_ms) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Statement s = db_->Prepare(
+      "SELECT COALESCE(SUM(CASE WHEN d.what = 'accepted' THEN 2 WHEN d.what LIKE 'ended-%' "
+      "THEN 1 ELSE 0 END), 0) FROM deliveries d JOIN builds b ON b.id = d.build_id "
+      "WHERE d.kind = 'email' AND d.created_ms >= ?2 AND b.owner_id = ?1");
+  s.Bind(1, owner_id).Bind(2, since_ms);
+  s.Step();
+  return s.Int(0);
+}
+
 std::vector<Delivery> Store::DueDeliveries(int64_t now_ms, int limit) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Statement s = db_->Prepare(std::string("SELECT ") + kColumns +

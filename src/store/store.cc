@@ -152,6 +152,11 @@ ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN email_opt_out INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN webhooks TEXT NOT NULL DEFAULT '';
 )sql",
+    // 10: the e-mails of the last day, found without reading every delivery (a user's
+    // daily limit is checked at each submit that e-mails).
+    R"sql(
+CREATE INDEX deliveries_by_kind_and_time ON deliveries(kind, created_ms);
+)sql",
 };
 
 // The columns ReadBuild reads. The spec (which holds the whole kickstart, up to the server's

@@ -340,6 +340,10 @@ class Store {
   int RedoDeliveries(int64_t build_id, int64_t now_ms);
   // When the next pending delivery is due, or 0 if none is.
   int64_t NextDeliveryMs();
+  // How many e-mails the builds of `owner_id` accepted since `since_ms` send (a user's daily
+  // limit): each accepted message and the ended one that follows it (queued when the build
+  // ends), and a retried build's further ended ones.
+  int64_t CountEmailsSince(int64_t owner_id, int64_t since_ms);
   // How many deliveries there are, by (kind, state).
   std::map<std::pair<std::string, std::string>, int64_t> CountDeliveries();
 
