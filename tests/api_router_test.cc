@@ -350,6 +350,10 @@ TEST_F(ApiInProcessTest, ASettingAddsAnAddressAndWebhooksOrOptsOutOfEmail) {
   EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_,
                       R"({"webhooks": ["https://u:p@hooks.example.org/"]})")),
             "credentials-in-url");
+  json staged = json::parse(kBuildRequest);
+  staged["staging"] = {"ftp://127.0.0.1/pub/"};
+  EXPECT_EQ(Code(Call("POST", "/api/v1/builds", bob_, staged.dump())), "address-refused")
+      << "a staging target is held to the same policy as a webhook";
   json six = {{"webhooks", json::array()}};
   for (int i = 0; i < 6; ++i) six["webhooks"].push_back("https://h" + std::to_string(i) + ".org/");
   EXPECT_EQ(Code(Call("PATCH", "/api/v1/settings", bob_, six.dump())), "bad-setting");

@@ -139,6 +139,32 @@ TEST_F(StagingTest, AServerDownIsTriedAgainAndDeliveredOnceBack) {
             "image bytes");
 }
 
+// Under the server's address policy (as the master runs it), an FTP server on its loopback is
+// not reached — not even connected to — until the admin opens the range.
+TEST_F(StagingTest, ALoopbackServerIsReachedOnlyWhereTheAdminOpenedIt) {
+  int port = ::kiln::testing::FreePort();
+  ASSERT_TRUE(StartFtp(port));
+  spec::AddressPolicy public_only;
+  options_.address_policy = &public_only;
+  store_->EnableDeliveries(false, true);
+  DeliveryService service(*co_, options_);
+  int64_t id = Build({"ftp://127.0.0.1:" + std::to_string(port) + "/pub/"}, "kept home");
+  EXPECT_EQ(service.RunDue(), 1);
+  std::vector<store::Delivery> d = store_->DeliveriesOf(id);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].state, "pending");
+  EXPECT_NE(d[0].last_error.find("address policy (loopback"), std::string::npos) << d[0].last_error;
+  EXPECT_FALSE(fs::exists(dir_ / "ftp" / "pub"));
+
+  spec::AddressPolicy opened(*spec::ParseIpRanges("127.0.0.1/32"));
+  options_.address_policy = &opened;
+  DeliveryService allowed(*co_, options_);
+  clock_.Advance(std::chrono::milliseconds(1000));
+  EXPECT_EQ(allowed.RunDue(), 1);
+  EXPECT_EQ(store_->DeliveriesOf(id)[0].state, "delivered")
+      << store_->DeliveriesOf(id)[0].last_error;
+}
+
 // An FTP server that takes only its user: the config's credentials (never the request's)
 // get the files there; without them nothing is sent.
 TEST_F(StagingTest, ToAnFtpServerAsTheConfigsUser) {

@@ -8,8 +8,8 @@
 #include <memory>
 
 #include "core/grammar.h"
-#include "core/sha256.h"
 #include "core/text.h"
+#include "sys/files.h"
 
 namespace kiln::delivery {
 namespace fs = std::filesystem;
@@ -30,18 +30,6 @@ bool Below(const fs::path& path, const fs::path& root) {
   return p == r || StartsWith(p, r == "/" ? r : r + "/");
 }
 
-Result<std::string> FileSha256(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Status::Error("cannot read " + file.string());
-  Sha256 sha;
-  std::string buffer(1 << 20, '\0');
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    sha.Update(std::string_view(buffer.data(), static_cast<size_t>(in.gcount())));
-  }
-  return sha.HexDigest();
-}
-
 // file:///DIR: a copy under a temporary name, checked, then renamed.
 Status StageToDirectory(const fs::path& dir, const std::vector<StagedFile>& files) {
   std::error_code ec;
@@ -49,16 +37,16 @@ Status StageToDirectory(const fs::path& dir, const std::vector<StagedFile>& file
   if (ec) return Status::Error("cannot make " + dir.string() + ": " + ec.message());
   for (const StagedFile& f : files) {
     fs::path dest = dir / f.name;
-    if (fs::is_regular_file(dest, ec) && fs::file_size(dest, ec) == f.size) {
-      Result<std::string> sha = FileSha256(dest);
-      if (sha.ok() && *sha == f.sha256) continue;  // there whole already: a retry
+    std::string sha;
+    if (fs::is_regular_file(dest, ec) && fs::file_size(dest, ec) == f.size &&
+        sys::Sha256File(dest, sha) && sha == f.sha256) {
+      continue;  // there whole already: a retry
     }
     fs::path part = dir / (f.name + ".part");
     fs::copy_file(f.source, part, fs::copy_options::overwrite_existing, ec);
     if (ec)
       return Status::Error(f.name + ": cannot copy to " + part.string() + ": " + ec.message());
-    Result<std::string> sha = FileSha256(part);
-    if (fs::file_size(part, ec) != f.size || !sha.ok() || *sha != f.sha256) {
+    if (fs::file_size(part, ec) != f.size || !sys::Sha256File(part, sha) || sha != f.sha256) {
       fs::remove(part, ec);
       return Status::Error(f.name + ": the copy in " + dir.string() +
                            " is not the file (size or SHA-256 differ)");
@@ -76,10 +64,13 @@ size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
 
 using Curl = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 
-Curl Handle(const StagingConfig& config, const std::string& url, bool sftp) {
+// A transfer to `url`, connecting only where `guard`'s policy lets it.
+Curl Handle(const StagingConfig& config, const std::string& url, bool sftp,
+            spec::CurlAddressGuard& guard) {
   Curl curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return curl;
   CURL* c = curl.get();
+  spec::GuardConnections(c, guard);
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, sftp ? "sftp" : "ftp");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -101,8 +92,9 @@ Curl Handle(const StagingConfig& config, const std::string& url, bool sftp) {
 }
 
 // The size of a remote file, or -1 if it is not there (or cannot be asked).
-curl_off_t RemoteSize(const StagingConfig& config, const std::string& url, bool sftp) {
-  Curl curl = Handle(config, url, sftp);
+curl_off_t RemoteSize(const StagingConfig& config, const std::string& url, bool sftp,
+                      spec::CurlAddressGuard& guard) {
+  Curl curl = Handle(config, url, sftp, guard);
   if (!curl) return -1;
   curl_easy_setopt(curl.get(), CURLOPT_NOBODY, 1L);
   if (curl_easy_perform(curl.get()) != CURLE_OK) return -1;
@@ -114,15 +106,22 @@ curl_off_t RemoteSize(const StagingConfig& config, const std::string& url, bool 
 // ftp:// and sftp://: each file uploaded as NAME.part (directories made as needed), renamed
 // to NAME, then its size asked back.
 Status StageRemote(const StagingConfig& config, std::string base, bool sftp,
-                   const std::vector<StagedFile>& files) {
+                   const std::vector<StagedFile>& files, const spec::AddressPolicy* policy) {
   std::string path = base.substr(base.find('/', base.find("://") + 3));  // "/pub/kiln-build-7/"
+  spec::CurlAddressGuard guard{policy, ""};
+  auto refused = [&guard] {
+    return Status::Error("refused by the server's address policy (" + guard.refusal +
+                         " address): staging goes to public addresses unless the admin opens "
+                         "the range ([fetch] allow)");
+  };
   for (const StagedFile& f : files) {
     std::string target = base + f.name;
-    if (RemoteSize(config, target, sftp) == static_cast<curl_off_t>(f.size)) continue;
+    if (RemoteSize(config, target, sftp, guard) == static_cast<curl_off_t>(f.size)) continue;
+    if (!guard.refusal.empty()) return refused();
     std::unique_ptr<FILE, decltype(&std::fclose)> in(std::fopen(f.source.c_str(), "rb"),
                                                      std::fclose);
     if (!in) return Status::Error(f.name + ": cannot read " + f.source.string());
-    Curl curl = Handle(config, target + ".part", sftp);
+    Curl curl = Handle(config, target + ".part", sftp, guard);
     if (!curl) return Status::Error("cannot start libcurl");
     CURL* c = curl.get();
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
@@ -143,10 +142,11 @@ Status StageRemote(const StagingConfig& config, std::string base, bool sftp,
     char error[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
     CURLcode rc = curl_easy_perform(c);
+    if (!guard.refusal.empty()) return refused();
     if (rc != CURLE_OK) {
       return Status::Error(f.name + ": " + (error[0] != '\0' ? error : curl_easy_strerror(rc)));
     }
-    curl_off_t there = RemoteSize(config, target, sftp);
+    curl_off_t there = RemoteSize(config, target, sftp, guard);
     if (there != static_cast<curl_off_t>(f.size)) {
       return Status::Error(f.name + ": the server has " + std::to_string(there) + " bytes of " +
                            std::to_string(f.size));
@@ -215,14 +215,14 @@ std::string StagingRefusal(const StagingConfig& config, const std::string& url) 
 }
 
 Status StageFiles(const StagingConfig& config, const std::string& url, int64_t build_id,
-                  const std::vector<StagedFile>& files) {
+                  const std::vector<StagedFile>& files, const spec::AddressPolicy* policy) {
   if (std::string why = StagingRefusal(config, url); !why.empty()) return Status::Error(why);
   std::string dir = "kiln-build-" + std::to_string(build_id);
   std::string scheme = Scheme(url);
   if (scheme == "file") return StageToDirectory(fs::path(FilePath(url)) / dir, files);
   std::string base = url;
   if (base.back() != '/') base += '/';
-  return StageRemote(config, base + dir + "/", scheme == "sftp", files);
+  return StageRemote(config, base + dir + "/", scheme == "sftp", files, policy);
 }
 
 }  // namespace kiln::delivery

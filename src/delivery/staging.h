@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "spec/fetch_policy.h"
 
 namespace kiln::delivery {
 
@@ -41,8 +42,12 @@ struct StagedFile {
 // "" if so, else why not — for the 422 at submit.
 std::string StagingRefusal(const StagingConfig& config, const std::string& url);
 
-// Copies the files into URL/kiln-build-ID/. The error names the file and what failed.
+// Copies the files into URL/kiln-build-ID/. The error names the file and what failed. FTP and
+// SFTP connect only where `policy` lets them (null: anywhere), as the master's fetches and
+// webhooks: a user's target must not reach the master's own services or the LAN unless the
+// admin opened the range.
 Status StageFiles(const StagingConfig& config, const std::string& url, int64_t build_id,
-                  const std::vector<StagedFile>& files);
+                  const std::vector<StagedFile>& files,
+                  const spec::AddressPolicy* policy = nullptr);
 
 }  // namespace kiln::delivery

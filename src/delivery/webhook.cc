@@ -1,7 +1,6 @@
 #include "delivery/webhook.h"
 
 #include <curl/curl.h>
-#include <sys/socket.h>
 
 #include <memory>
 
@@ -10,23 +9,6 @@
 namespace kiln::delivery {
 
 namespace {
-
-struct Policy {
-  const spec::AddressPolicy* policy;
-  std::string refusal;
-};
-
-curl_socket_t OpenAllowed(void* user, curlsocktype, curl_sockaddr* address) {
-  auto* state = static_cast<Policy*>(user);
-  if (state->policy != nullptr) {
-    std::string why = state->policy->Refusal(&address->addr);
-    if (!why.empty()) {
-      state->refusal = why;
-      return CURL_SOCKET_BAD;
-    }
-  }
-  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
 
 size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
 
@@ -46,7 +28,7 @@ Status PostWebhook(const std::string& url, const std::string& body, const std::s
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return Status::Error("cannot start libcurl");
   CURL* c = curl.get();
-  Policy policy{target.policy, ""};
+  spec::CurlAddressGuard policy{target.policy, ""};
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
   for (const std::string& h : {std::string("Content-Type: application/json"),
                                "X-Kiln-Signature: " + signature, std::string("Expect:")}) {
@@ -57,9 +39,7 @@ Status PostWebhook(const std::string& url, const std::string& body, const std::s
   // No redirects: a receiver that moved says so with its status, and a redirect could lead
   // the master's request somewhere the policy only checks after the fact.
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, OpenAllowed);
-  curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &policy);
-  curl_easy_setopt(c, CURLOPT_PROXY, "");
+  spec::GuardConnections(c, policy);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));

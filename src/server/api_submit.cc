@@ -74,13 +74,14 @@ std::optional<HttpResponse> RefuseUnsendableUrl(RequestContext& ctx, std::string
 
 namespace {
 
-// Webhooks and staging URLs are used by the master itself (RefuseUnsendableUrl).
+// Webhooks and staging URLs are used by the master itself (RefuseUnsendableUrl): both under
+// the address policy (a file:/// target has no host to check).
 std::optional<HttpResponse> RefuseUnsendableTargets(RequestContext& ctx, const BuildSpec& spec) {
   for (const std::string& hook : spec.notify.webhook) {
     if (auto refused = RefuseUnsendableUrl(ctx, "notify.webhook", hook, true)) return refused;
   }
   for (const std::string& target : spec.staging) {
-    if (auto refused = RefuseUnsendableUrl(ctx, "staging", target, false)) return refused;
+    if (auto refused = RefuseUnsendableUrl(ctx, "staging", target, true)) return refused;
     if (std::string why = delivery::StagingRefusal(ctx.options.staging, target); !why.empty()) {
       return Error(422, "staging-refused", "staging: '" + Printable(target) + "': " + why,
                    "ask the server's admin which targets it stages to");

@@ -228,7 +228,8 @@ std::string DeliveryService::Stage(const store::Delivery& d) {
         {co_.ArtifactDir(b->id) / a.name, a.name, static_cast<uint64_t>(a.size), a.sha256});
   }
   if (files.empty()) return "the build has no files to stage";
-  Status staged = delivery::StageFiles(options_.staging, d.target, b->id, files);
+  Status staged =
+      delivery::StageFiles(options_.staging, d.target, b->id, files, options_.address_policy);
   return staged.ok() ? "" : staged.message();
 }
 

@@ -1,6 +1,7 @@
 #include "spec/fetch_policy.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
@@ -154,6 +155,28 @@ std::string AddressPolicy::Refusal(const sockaddr* address) const {
   }
   if (family == AF_INET && bytes[0] == 255) return "broadcast";
   return "";
+}
+
+namespace {
+
+curl_socket_t OpenAllowedSocket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto* guard = static_cast<CurlAddressGuard*>(user);
+  if (guard->policy != nullptr) {
+    std::string why = guard->policy->Refusal(&address->addr);
+    if (!why.empty()) {
+      guard->refusal = why;
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+}  // namespace
+
+void GuardConnections(void* curl, CurlAddressGuard& guard) {
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OpenAllowedSocket);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &guard);
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");  // the connection is to the URL's host itself
 }
 
 }  // namespace kiln::spec

@@ -46,4 +46,16 @@ class AddressPolicy {
   std::vector<IpRange> own_;  // the host's own addresses
 };
 
+// What a libcurl transfer of the master's may connect to (a fetch, a webhook call, a staged
+// copy): every socket it opens is checked against `policy` (so a name that resolves to a
+// refused address is caught too), and no proxy stands between. A refused address gets no
+// socket, which ends the transfer (CURLE_COULDNT_CONNECT) before a byte is sent; `refusal`
+// then says which kind of address it was. `policy` null: anywhere (tests).
+struct CurlAddressGuard {
+  const AddressPolicy* policy = nullptr;
+  std::string refusal;
+};
+// Puts `guard` (which must outlive the transfer) on the CURL handle `curl`.
+void GuardConnections(void* curl, CurlAddressGuard& guard);
+
 }  // namespace kiln::spec

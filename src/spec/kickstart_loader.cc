@@ -52,23 +52,6 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   return n;
 }
 
-// Opens the sockets of a fetch under an address policy: an address it refuses gets no socket,
-// which ends the fetch (CURLE_COULDNT_CONNECT) before a byte is sent.
-struct PolicyState {
-  const AddressPolicy* policy;
-  std::string refusal;
-};
-
-curl_socket_t OpenAllowedSocket(void* user, curlsocktype, curl_sockaddr* address) {
-  auto* state = static_cast<PolicyState*>(user);
-  std::string why = state->policy->Refusal(&address->addr);
-  if (!why.empty()) {
-    state->refusal = why;
-    return CURL_SOCKET_BAD;
-  }
-  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-}
-
 void GlobalCurlInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -100,12 +83,10 @@ Result<std::string> FetchUrl(const std::string& url, const FetchOptions& options
   FetchState state{&body, options.max_bytes};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  PolicyState policy{options.policy, ""};
+  CurlAddressGuard policy{options.policy, ""};
   if (options.policy != nullptr) {
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,ftp");
-    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, OpenAllowedSocket);
-    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &policy);
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");  // the connection is to the URL's host itself
+    GuardConnections(curl, policy);
   } else {
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,ftp,file");
   }
